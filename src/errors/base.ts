@@ -56,13 +56,43 @@ export class BaseError extends Error {
   }
 }
 
-/** Anything thrown, turned into a {@link BaseError}; unknown errors become `INTERNAL` with a scrubbed message. */
+/**
+ * Anything thrown, turned into a {@link BaseError}. An Airlock error anywhere in the `cause` chain wins (viem
+ * wraps transport errors); a viem revert becomes `CONTRACT_REVERTED` with its reason stripped of control
+ * characters; anything else becomes `INTERNAL` with a scrubbed one-line summary.
+ *
+ * @example return errorResult(toBaseError(error))
+ */
 export function toBaseError(error: unknown): BaseError {
-  if (error instanceof BaseError) return error
+  let revert: string | undefined
+  let rpcMessage: string | undefined
+  for (let e: unknown = error, depth = 0; e && depth < 12; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof BaseError) return e
+    const name = (e as { name?: string }).name
+    if (name === 'ContractFunctionRevertedError' || name === 'CallExecutionError' || name === 'ExecutionRevertedError') {
+      const reason = (e as { reason?: string; shortMessage?: string }).reason
+      revert ??= reason ?? (e as { shortMessage?: string }).shortMessage
+    }
+    if (name === 'ContractFunctionZeroDataError') revert ??= 'no data returned (is there a contract at this address?)'
+    if (name === 'RpcRequestError' || name === 'InvalidInputRpcError' || name === 'MethodNotFoundRpcError')
+      rpcMessage ??= (e as { shortMessage?: string }).shortMessage
+  }
+  if (revert !== undefined)
+    return new BaseError('CONTRACT_REVERTED', `The contract call reverted: ${clean(revert)}.`, {
+      metaMessages: ['Check the address, the function signature, the arguments and the chain.'],
+      cause: error,
+    })
+  if (rpcMessage !== undefined)
+    return new BaseError('RPC_ERROR', `The RPC endpoint returned an error: ${clean(rpcMessage)}.`, { cause: error })
   const text = error instanceof Error ? error.message : String(error)
   return new BaseError('INTERNAL', 'Internal error while handling the request.', {
-    details: text.split('\n')[0]?.slice(0, 300),
+    details: clean(text.split('\n')[0] ?? ''),
     metaMessages: ['Retry; if it persists, check the gateway log.'],
     cause: error,
   })
+}
+
+/** Chain-supplied text inside an error: control/bidi/zero-width characters removed, length capped. */
+function clean(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/gu, '').slice(0, 300)
 }

@@ -1,0 +1,157 @@
+import { type Chain, createPublicClient, type PublicClient, type Transport } from 'viem'
+import { ChainNotFoundError, InvalidConfigError, redactUrl } from '../errors/index.js'
+import { builtinChains, type RegistryEntry, rpcEnvName } from './registry.js'
+import { createRpcTransport, type EndpointHealth, type RpcTransportOptions } from './transport.js'
+
+/** Where a chain's endpoint list came from. */
+export type EndpointSource = 'config' | 'env' | 'devnet' | 'public-default' | 'none'
+
+/** A chain as the tools see it: names, ids and a lazily built viem client behind Airlock's RPC transport. */
+export type ChainContext = {
+  readonly name: string
+  readonly id: number
+  readonly caip2: string
+  readonly chain: Chain
+  readonly testnet: boolean
+  readonly source: EndpointSource
+  /** viem public client; built on first use so that listing 50 chains costs nothing. */
+  readonly client: PublicClient<Transport, Chain>
+  endpoints(): EndpointHealth[]
+}
+
+/** Per-chain settings from the config file. */
+export type ChainSettings = {
+  rpc?: readonly string[] | undefined
+  timeoutMs?: number | undefined
+  hedgeDelayMs?: number | undefined
+}
+
+/** Options of {@link createChains}. */
+export type CreateChainsOptions = {
+  /** Settings keyed by registry name. A key that is not a chain is a config error. */
+  settings?: Readonly<Record<string, ChainSettings>> | undefined
+  /** Extra chains (the devnet, or a custom chain from the config) with their endpoints. */
+  extra?: readonly (RegistryEntry & { rpc: readonly string[] })[] | undefined
+  /** Environment to read `AIRLOCK_RPC_<NAME>` from. */
+  env?: Readonly<Record<string, string | undefined>> | undefined
+  /** Use viem's public default endpoint when nothing is configured (default true). */
+  publicFallback?: boolean | undefined
+  /** Transport defaults for every chain. */
+  transport?: Pick<RpcTransportOptions, 'timeoutMs' | 'hedgeDelayMs' | 'maxResponseBytes' | 'breaker'> | undefined
+}
+
+/** The chain registry with endpoints: resolve a `chain` argument, list chains, close transports. */
+export type Chains = {
+  resolve(ref: string | number): ChainContext
+  list(): ChainContext[]
+  close(): void
+}
+
+/**
+ * Builds the chain set the gateway serves: the built-in registry, extra chains (devnet), and endpoint lists from
+ * config, then `AIRLOCK_RPC_<NAME>`, then (unless disabled) viem's public default.
+ *
+ * @example
+ * const chains = createChains({ env: process.env })
+ * chains.resolve('eip155:8453').name // 'base'
+ * @throws {InvalidConfigError} a settings key names no chain
+ */
+export function createChains(options: CreateChainsOptions = {}): Chains {
+  const env = options.env ?? {}
+  const entries: (RegistryEntry & { rpc?: readonly string[] })[] = [...(options.extra ?? []), ...builtinChains]
+  const byName = new Map<string, ChainContext>()
+  const byId = new Map<number, ChainContext>()
+  const transports: { close(): void }[] = []
+
+  for (const name of Object.keys(options.settings ?? {}))
+    if (!entries.some((e) => e.name === name))
+      throw new InvalidConfigError(`Config field "chains.${name}" names no known chain.`, {
+        field: `chains.${name}`,
+        metaMessages: ['Use a registry name such as ethereum, base, arbitrum (see list_chains).'],
+      })
+
+  for (const entry of entries) {
+    if (byName.has(entry.name) || byId.has(entry.chain.id)) continue // extras shadow built-ins
+    const settings = options.settings?.[entry.name]
+    const fromEnv = env[rpcEnvName(entry.name)]
+      ?.split(',')
+      .map((u) => u.trim())
+      .filter(Boolean)
+    let urls: readonly string[] = []
+    let source: EndpointSource = 'none'
+    if (entry.rpc?.length) [urls, source] = [entry.rpc, 'devnet']
+    else if (settings?.rpc?.length) [urls, source] = [settings.rpc, 'config']
+    else if (fromEnv?.length) [urls, source] = [fromEnv, 'env']
+    else if (options.publicFallback !== false && entry.chain.rpcUrls.default.http.length)
+      [urls, source] = [entry.chain.rpcUrls.default.http, 'public-default']
+
+    let rpc: ReturnType<typeof createRpcTransport> | undefined
+    let client: PublicClient<Transport, Chain> | undefined
+    const build = () => {
+      if (!urls.length)
+        throw new InvalidConfigError(`Chain "${entry.name}" has no RPC endpoint configured.`, {
+          field: `chains.${entry.name}.rpc`,
+          metaMessages: [`Add endpoints in the config file or set ${rpcEnvName(entry.name)}=url1,url2.`],
+        })
+      rpc = createRpcTransport({
+        ...options.transport,
+        ...(settings?.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
+        ...(settings?.hedgeDelayMs === undefined ? {} : { hedgeDelayMs: settings.hedgeDelayMs }),
+        chainName: entry.name,
+        chainId: entry.chain.id,
+        urls: [...urls],
+      })
+      transports.push(rpc)
+      client = createPublicClient({ chain: entry.chain, transport: rpc.transport, batch: { multicall: false } })
+      return client
+    }
+    const context: ChainContext = {
+      name: entry.name,
+      id: entry.chain.id,
+      caip2: `eip155:${entry.chain.id}`,
+      chain: entry.chain,
+      testnet: entry.testnet,
+      source,
+      get client() {
+        return client ?? build()
+      },
+      endpoints: () => rpc?.endpoints() ?? urls.map(unknownEndpoint),
+    }
+    byName.set(entry.name, context)
+    byId.set(entry.chain.id, context)
+  }
+
+  return {
+    resolve(ref) {
+      const found = lookup(ref)
+      if (!found) throw new ChainNotFoundError({ chain: String(ref).slice(0, 80), field: 'chain' })
+      return found
+    },
+    list: () => [...byName.values()],
+    close() {
+      for (const t of transports.splice(0)) t.close()
+    },
+  }
+
+  function lookup(ref: string | number): ChainContext | undefined {
+    if (typeof ref === 'number') return Number.isSafeInteger(ref) ? byId.get(ref) : undefined
+    const text = ref.trim().toLowerCase()
+    if (/^\d{1,15}$/.test(text)) return byId.get(Number(text))
+    const caip = /^eip155:(\d{1,15})$/.exec(text)
+    if (caip) return byId.get(Number(caip[1]))
+    return byName.get(text)
+  }
+}
+
+function unknownEndpoint(url: string): EndpointHealth {
+  return {
+    url: redactUrl(url),
+    state: 'unknown',
+    chainIdVerified: false,
+    latencyMs: null,
+    successes: 0,
+    failures: 0,
+    consecutiveFailures: 0,
+    lastError: null,
+  }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { BaseError, toBaseError } from '../errors/index.js'
+import { parseCli, usage } from './options.js'
+
+/**
+ * The `airlock` command. Heavy modules load only for the command that needs them, so `stdio` answers fast.
+ * @example airlock start --port 8402
+ */
+export async function main(argv: readonly string[], env = process.env): Promise<number> {
+  if (argv.includes('--version') || argv.includes('-v')) {
+    process.stdout.write('airlock 0.1.0\n')
+    return 0
+  }
+  if (argv.length === 0 || argv[0] === 'help' || argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage)
+    return 0
+  }
+  const options = parseCli(argv, env)
+  switch (options.command) {
+    case 'start':
+      return (await import('./start.js')).start(options, env)
+    case 'stdio':
+      return (await import('./stdio.js')).stdio(options, env)
+    case 'devnet':
+      return (await import('./devnet.js')).devnet(options)
+    default:
+      throw new BaseError('INVALID_INPUT', `Unknown command "${options.command.slice(0, 40)}".`, {
+        metaMessages: ['Commands: start, stdio, devnet, help.'],
+      })
+  }
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url))
+  } catch {
+    return false
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code !== 0) process.exitCode = code
+    },
+    (error: unknown) => {
+      const e = toBaseError(error)
+      process.stderr.write(`airlock: ${e.message}\n`)
+      process.exitCode = e.code === 'INVALID_CONFIG' || e.code === 'INVALID_INPUT' ? 2 : 1
+    },
+  )
+}

@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util'
+import { InvalidConfigError } from '../errors/index.js'
+import { type Config, loadConfig } from '../server/config.js'
+
+/** Parsed command line of `airlock start|stdio|devnet`. */
+export type CliOptions = {
+  command: string
+  config: Config
+  configPath: string | undefined
+  devnet: boolean
+  host: string
+  port: number
+  devnetPort: number | undefined
+  stateless: boolean
+  json: boolean
+}
+
+/**
+ * Parses argv + environment into options. With no config file, the embedded devnet runs (demo mode).
+ * @throws {InvalidConfigError} unknown flag, bad port, bad config file
+ */
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions {
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse(argv)
+  } catch (error) {
+    throw new InvalidConfigError(`${(error as Error).message}.`, { metaMessages: ['Run `airlock help` for usage.'] })
+  }
+  const { values, positionals } = parsed
+  const command = positionals[0] ?? 'help'
+  const configPath = values.config ?? env.AIRLOCK_CONFIG
+  const config = configPath ? loadConfig(configPath) : {}
+  const devnet = Boolean(values.devnet) || !configPath || Boolean(config.devnet)
+  return {
+    command,
+    config,
+    configPath,
+    devnet,
+    host: values.host ?? config.server?.host ?? '127.0.0.1',
+    port: port(values.port ?? env.AIRLOCK_PORT, config.server?.port ?? 8402, '--port / AIRLOCK_PORT'),
+    devnetPort: port(
+      values['devnet-port'],
+      typeof config.devnet === 'object' ? (config.devnet.port ?? 0) : 0,
+      '--devnet-port',
+    ),
+    stateless: Boolean(values.stateless) || Boolean(config.server?.stateless),
+    json: Boolean(values.json),
+  }
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      devnet: { type: 'boolean' },
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      'devnet-port': { type: 'string' },
+      stateless: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  })
+}
+
+function port(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535)
+    throw new InvalidConfigError(`${name} must be a port number 0–65535, got "${value.slice(0, 20)}".`)
+  return Number(value)
+}
+
+/** `airlock help` text. */
+export const usage = `airlock — MCP gateway for safe blockchain access by AI agents
+
+Usage:
+  airlock start  [--config FILE] [--devnet] [--host H] [--port P] [--stateless]
+                 MCP over Streamable HTTP at http://127.0.0.1:8402/mcp
+  airlock stdio  [--config FILE] [--devnet]     MCP over stdio (stdout carries only protocol)
+  airlock devnet [--json] [--devnet-port P]     the embedded devnet alone, fixtures printed
+
+Without a config file (--config / AIRLOCK_CONFIG) Airlock runs on the embedded devnet (demo mode).
+Environment: AIRLOCK_CONFIG, AIRLOCK_PORT, AIRLOCK_RPC_<CHAIN>=url1,url2 (e.g. AIRLOCK_RPC_BASE).
+`

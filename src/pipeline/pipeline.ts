@@ -1,0 +1,81 @@
+import { type CallToolResult, ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js'
+import { z } from 'zod'
+import { toBaseError } from '../errors/index.js'
+import type { ToolContext } from '../tools/context.js'
+import type { ToolDefinition } from '../tools/defineTool.js'
+import { inputError } from './inputError.js'
+
+/** Who is calling. Passports replace `local` when the identity issue lands. */
+export type Caller = { kind: 'local'; transport: 'stdio' | 'http' | 'memory' }
+
+/** The one path every tool call takes (DESIGN §1). */
+export type Pipeline = {
+  /** `tools/list` entries, built once. */
+  readonly tools: readonly Tool[]
+  /** Runs a tool call end to end and always returns a result; throws only for protocol misuse (unknown tool). */
+  call(name: string, args: unknown, caller: Caller): Promise<CallToolResult>
+}
+
+/**
+ * Builds the pipeline over a set of tools and their context.
+ *
+ * Steps for a read: find the tool (unknown → protocol error) → validate the arguments strictly (→ a clear
+ * `isError` result naming the field) → identify the caller → run the handler → return `structuredContent`.
+ * Write intents (simulation, policy, approval, kill switch, signing, audit) join this file with the write path.
+ *
+ * @example
+ * const pipeline = createPipeline(tools, context)
+ * await pipeline.call('get_balance', { chain: 'devnet', address }, { kind: 'local', transport: 'stdio' })
+ */
+export function createPipeline(definitions: readonly ToolDefinition[], context: ToolContext): Pipeline {
+  const byName = new Map<string, ToolDefinition>()
+  for (const d of definitions) {
+    if (byName.has(d.name)) throw new Error(`Duplicate tool ${d.name}`)
+    byName.set(d.name, d)
+  }
+  const accepted = new Map(definitions.map((d) => [d.name, acceptedFields(d.input)]))
+  const tools = definitions.map(listing)
+
+  return {
+    tools,
+    async call(name, args, _caller) {
+      const tool = byName.get(name)
+      if (!tool)
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Unknown tool "${String(name).slice(0, 64)}". Call tools/list for the available tools.`,
+        )
+      const parsed = tool.input.safeParse(args ?? {})
+      if (!parsed.success) return errorResult(inputError(parsed.error, accepted.get(name) ?? []))
+      try {
+        const output = await tool.run(parsed.data, context)
+        return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output }
+      } catch (error) {
+        return errorResult(toBaseError(error))
+      }
+    },
+  }
+}
+
+function errorResult(error: ReturnType<typeof toBaseError>): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: error.toJSON() }) }] }
+}
+
+function acceptedFields(schema: z.ZodType): string[] {
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : []
+}
+
+function listing(tool: ToolDefinition): Tool {
+  const schema = (s: z.ZodType, io: 'input' | 'output') => {
+    const { $schema: _, ...json } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>
+    return json as Tool['inputSchema']
+  }
+  return {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: schema(tool.input, 'input'),
+    outputSchema: schema(tool.output, 'output') as NonNullable<Tool['outputSchema']>,
+    annotations: { title: tool.title, ...tool.annotations },
+  }
+}

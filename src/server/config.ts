@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs'
+import { z } from 'zod'
+import { InvalidConfigError } from '../errors/index.js'
+
+const Port = z.number().int().min(0).max(65535)
+const RpcUrl = z
+  .string()
+  .max(2048)
+  .refine((u) => URL.canParse(u) && /^(https?|wss?):$/.test(new URL(u).protocol), 'must be an http(s) URL')
+
+/** The config file (JSON). Every field is optional; unknown fields are errors. */
+export const Config = z
+  .object({
+    devnet: z
+      .union([z.boolean(), z.object({ port: Port.optional(), chainId: z.number().int().positive().optional() }).strict()])
+      .optional()
+      .describe('Run the embedded devnet (true, or its options).'),
+    server: z
+      .object({
+        host: z.string().min(1).optional(),
+        port: Port.optional(),
+        allowedHosts: z.array(z.string().min(1)).optional().describe('Extra Host header values accepted (DNS-rebinding guard).'),
+        allowedOrigins: z.array(z.string().min(1)).optional().describe('Browser Origins accepted.'),
+        stateless: z.boolean().optional().describe('No MCP sessions: every request stands alone (for replicas behind a load balancer).'),
+      })
+      .strict()
+      .optional(),
+    rpc: z
+      .object({
+        timeoutMs: z.number().int().min(50).max(120_000).optional(),
+        hedgeDelayMs: z.number().int().min(0).max(60_000).optional(),
+        publicFallback: z.boolean().optional().describe('Use viem’s public endpoint for chains with none configured (default true).'),
+      })
+      .strict()
+      .optional(),
+    chains: z
+      .record(
+        z.string(),
+        z
+          .object({
+            rpc: z.array(RpcUrl).min(1).max(16).optional(),
+            timeoutMs: z.number().int().min(50).max(120_000).optional(),
+            hedgeDelayMs: z.number().int().min(0).max(60_000).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    ipfsGateway: z
+      .string()
+      .refine((u) => URL.canParse(u) && new URL(u).protocol === 'https:', 'must be an https URL')
+      .optional(),
+  })
+  .strict()
+
+/** A validated config. */
+export type Config = z.infer<typeof Config>
+
+/**
+ * Validates a config object; the error names the first bad field and says what is expected.
+ * @example parseConfig({ chains: { base: { rpc: ['https://…'] } } })
+ * @throws {InvalidConfigError}
+ */
+export function parseConfig(value: unknown, source = 'config'): Config {
+  const result = Config.safeParse(value)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]!
+  const field = issue.path.map(String).join('.')
+  const message =
+    issue.code === 'unrecognized_keys'
+      ? `unknown field(s) ${issue.keys.map((k) => `"${k.slice(0, 40)}"`).join(', ')}`
+      : issue.message
+  throw new InvalidConfigError(`Invalid ${source}: field "${field || '(root)'}" — ${message}.`, {
+    field,
+    metaMessages: ['See the Configuration section of the README for the accepted fields.'],
+  })
+}
+
+/**
+ * Reads and validates a JSON config file.
+ * @throws {InvalidConfigError} missing file, bad JSON or a bad field
+ */
+export function loadConfig(path: string): Config {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new InvalidConfigError(`Cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`, {
+      metaMessages: ['Check the path given with --config or AIRLOCK_CONFIG.'],
+    })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    throw new InvalidConfigError(`The config file ${path} is not valid JSON: ${(error as Error).message}.`)
+  }
+  return parseConfig(json, `config file ${path}`)
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod'
+import { EvmAddress } from '../schemas/address.js'
+import { AmountOut, amountOut } from '../schemas/amount.js'
+import { ChainOut, ChainRef } from '../schemas/chainRef.js'
+import { defineTool } from './defineTool.js'
+import { readBalances, TokenBalance } from './shared/readBalances.js'
+
+export const GetTokenBalancesInput = z
+  .object({
+    chain: ChainRef,
+    address: EvmAddress,
+    tokens: z
+      .array(EvmAddress)
+      .max(500)
+      .optional()
+      .describe('ERC-20 token addresses (at most 500). Default: the gateway’s known tokens for the chain.'),
+  })
+  .strict()
+
+export const GetTokenBalancesOutput = z.object({
+  ...ChainOut,
+  address: z.string(),
+  native: z.object({ symbol: z.string(), decimals: z.number(), balance: AmountOut }),
+  tokens: z.array(TokenBalance),
+})
+
+/**
+ * Native and ERC-20 balances of an address in one RPC call (Multicall3), for known tokens or a given list.
+ * @example await client.callTool({ name: 'get_token_balances', arguments: { chain: 'devnet', address, tokens: [usdc] } })
+ */
+export const getTokenBalances = defineTool({
+  name: 'get_token_balances',
+  title: 'Token balances',
+  description:
+    'Native balance plus ERC-20 balances of an address on one chain, read in a single RPC round trip. Without `tokens`, the gateway’s known tokens for the chain are read. Token names and symbols come from the chain and are untrusted; `verified` says whether the token matches the built-in registry.',
+  annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
+  input: GetTokenBalancesInput,
+  output: GetTokenBalancesOutput,
+  async run({ chain, address, tokens }, { chains, tokens: facts }) {
+    const c = chains.resolve(chain)
+    const list = [...new Set(tokens ?? facts.known(c.id).map((t) => t.address))]
+    const result = await readBalances(c, address, list, facts)
+    const { symbol, decimals } = c.chain.nativeCurrency
+    return {
+      chain: c.name,
+      caip2: c.caip2,
+      address,
+      native: { symbol, decimals, balance: amountOut(result.native, decimals) },
+      tokens: result.tokens,
+    }
+  },
+})

@@ -1,0 +1,55 @@
+import { z } from 'zod'
+import { defineTool } from './defineTool.js'
+
+export const ListChainsInput = z
+  .object({
+    testnets: z.boolean().optional().describe('Include testnets (default true).'),
+    configuredOnly: z.boolean().optional().describe('Only chains with endpoints from the config, env or devnet.'),
+  })
+  .strict()
+
+export const ListChainsOutput = z.object({
+  chains: z.array(
+    z.object({
+      chain: z.string(),
+      caip2: z.string(),
+      chainId: z.number(),
+      displayName: z.string(),
+      nativeSymbol: z.string(),
+      testnet: z.boolean(),
+      endpointSource: z.enum(['config', 'env', 'devnet', 'public-default', 'none']),
+      endpoints: z.number().describe('Number of configured endpoints.'),
+    }),
+  ),
+})
+
+/**
+ * Lists the chains this gateway serves, with where their endpoints come from.
+ * @example await client.callTool({ name: 'list_chains', arguments: { testnets: false } })
+ */
+export const listChains = defineTool({
+  name: 'list_chains',
+  title: 'List chains',
+  description:
+    'Chains this gateway serves: registry name, chain id, CAIP-2, native symbol and whether it has its own RPC endpoints. Use the name, id or CAIP-2 as the `chain` argument of other tools.',
+  annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
+  input: ListChainsInput,
+  output: ListChainsOutput,
+  async run({ testnets = true, configuredOnly = false }, { chains }) {
+    return {
+      chains: chains
+        .list()
+        .filter((c) => (testnets || !c.testnet) && (!configuredOnly || ['config', 'env', 'devnet'].includes(c.source)))
+        .map((c) => ({
+          chain: c.name,
+          caip2: c.caip2,
+          chainId: c.id,
+          displayName: c.chain.name,
+          nativeSymbol: c.chain.nativeCurrency.symbol,
+          testnet: c.testnet,
+          endpointSource: c.source,
+          endpoints: c.endpoints().length,
+        })),
+    }
+  },
+})

@@ -1,0 +1,129 @@
+import { type AbiFunction, type AbiParameter, getAddress, isHex, parseAbiItem } from 'viem'
+import { formatAbiItem } from 'viem/utils'
+import { z } from 'zod'
+import { InvalidInputError } from '../../errors/index.js'
+import { addressProblem } from '../../schemas/address.js'
+
+/** A function given as a human-readable signature or as one ABI item (JSON). */
+export const FunctionRef = z
+  .union([
+    z.string().min(3).max(1000),
+    z.looseObject({ type: z.literal('function'), name: z.string(), inputs: z.array(z.any()), outputs: z.array(z.any()) }),
+  ])
+  .describe(
+    'Human-readable signature, e.g. "function balanceOf(address owner) view returns (uint256)" ("function" and "view" optional), or one ABI item.',
+  )
+
+/** Call arguments as JSON: integers as decimal strings, addresses as hex, bytes as 0x-hex, tuples as arrays or objects. */
+export const CallArgs = z.array(z.unknown()).max(64).optional().describe('Arguments in order. uint/int as decimal strings.')
+
+/**
+ * Parses a function reference into a viem ABI function.
+ * @example parseFunction('balanceOf(address) view returns (uint256)')
+ * @throws {InvalidInputError} not a valid function signature
+ */
+export function parseFunction(ref: z.infer<typeof FunctionRef>, field = 'function'): AbiFunction {
+  if (typeof ref !== 'string') {
+    // Round-trip through the human-readable form: validates types and drops unknown keys.
+    try {
+      return parseFunction(formatAbiItem(ref as unknown as AbiFunction), field)
+    } catch {
+      throw new InvalidInputError('The ABI item is not a valid function definition.', { field })
+    }
+  }
+  let text = ref.trim()
+  if (!text.startsWith('function ')) text = `function ${text}`
+  // A read needs outputs; tolerate a missing state mutability.
+  try {
+    const item = parseAbiItem(text) as AbiFunction
+    if (item.type !== 'function') throw new Error('not a function')
+    return item
+  } catch (error) {
+    throw new InvalidInputError(`"${ref.slice(0, 120)}" is not a valid function signature.`, {
+      field,
+      details: (error as Error).message?.split('\n')[0],
+      metaMessages: ['Example: "function balanceOf(address owner) view returns (uint256)".'],
+    })
+  }
+}
+
+/**
+ * Converts JSON arguments to the values viem expects for `params`, with clear errors per argument.
+ * @example coerceArgs(fn.inputs, ['0xabc…', '100'], 'args')
+ * @throws {InvalidInputError} wrong count or a value that does not fit its type
+ */
+export function coerceArgs(params: readonly AbiParameter[], args: readonly unknown[], field = 'args'): unknown[] {
+  if (args.length !== params.length)
+    throw new InvalidInputError(`The function takes ${params.length} argument(s), ${args.length} given.`, { field })
+  return params.map((p, i) => coerce(p, args[i], `${field}.${i}`))
+}
+
+function coerce(param: AbiParameter, value: unknown, field: string): unknown {
+  const type = param.type
+  const array = /^(.*)\[(\d*)\]$/.exec(type)
+  if (array) {
+    if (!Array.isArray(value)) throw bad(field, `an array for ${type}`)
+    if (array[2] && value.length !== Number(array[2])) throw bad(field, `exactly ${array[2]} items for ${type}`)
+    const inner = { ...param, type: array[1]! } as AbiParameter
+    return value.map((v, i) => coerce(inner, v, `${field}.${i}`))
+  }
+  if (type === 'tuple') {
+    const components = (param as { components: readonly AbiParameter[] }).components
+    if (Array.isArray(value)) {
+      if (value.length !== components.length) throw bad(field, `${components.length} tuple fields`)
+      return components.map((c, i) => coerce(c, value[i], `${field}.${i}`))
+    }
+    if (value && typeof value === 'object')
+      return Object.fromEntries(
+        components.map((c, i) => [c.name ?? String(i), coerce(c, (value as Record<string, unknown>)[c.name ?? ''], `${field}.${c.name}`)]),
+      )
+    throw bad(field, 'an array or object for a tuple')
+  }
+  if (/^u?int\d*$/.test(type)) {
+    const unsigned = type.startsWith('u')
+    const bits = Number(type.replace(/^u?int/, '') || 256)
+    let n: bigint
+    if (typeof value === 'number' && Number.isSafeInteger(value)) n = BigInt(value)
+    else if (typeof value === 'string' && /^-?\d{1,80}$/.test(value)) n = BigInt(value)
+    else throw bad(field, `a decimal integer string for ${type}`)
+    const max = unsigned ? 2n ** BigInt(bits) - 1n : 2n ** BigInt(bits - 1) - 1n
+    const min = unsigned ? 0n : -(2n ** BigInt(bits - 1))
+    if (n > max || n < min) throw bad(field, `a value within ${type}`)
+    return n
+  }
+  if (type === 'address') {
+    if (typeof value !== 'string') throw bad(field, 'an address string')
+    const problem = addressProblem(value)
+    if (problem) throw new InvalidInputError(`Argument "${field}" is not a valid address: ${problem}.`, { field })
+    return getAddress(value)
+  }
+  if (type === 'bool') {
+    if (typeof value !== 'boolean') throw bad(field, 'true or false')
+    return value
+  }
+  if (type === 'string') {
+    if (typeof value !== 'string') throw bad(field, 'a string')
+    return value
+  }
+  if (/^bytes\d*$/.test(type)) {
+    if (typeof value !== 'string' || !isHex(value, { strict: true }) || value.length % 2 !== 0)
+      throw bad(field, `0x-prefixed even-length hex for ${type}`)
+    const size = Number(type.slice(5))
+    if (size && (value.length - 2) / 2 !== size) throw bad(field, `exactly ${size} bytes for ${type}`)
+    return value
+  }
+  throw bad(field, `a supported type (got ABI type ${type})`)
+}
+
+function bad(field: string, expected: string): InvalidInputError {
+  return new InvalidInputError(`Argument "${field}" must be ${expected}.`, { field })
+}
+
+/** Makes a decoded ABI value JSON-safe: bigints become decimal strings. */
+export function toJson(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString()
+  if (Array.isArray(value)) return value.map(toJson)
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]))
+  return value
+}
