@@ -37,7 +37,9 @@ export type CreateChainsOptions = {
   /** Use viem's public default endpoint when nothing is configured (default true). */
   publicFallback?: boolean | undefined
   /** Transport defaults for every chain. */
-  transport?: Pick<RpcTransportOptions, 'timeoutMs' | 'hedgeDelayMs' | 'maxResponseBytes' | 'breaker'> | undefined
+  transport?:
+    | Pick<RpcTransportOptions, 'timeoutMs' | 'hedgeDelayMs' | 'maxResponseBytes' | 'breaker'>
+    | undefined
 }
 
 /** The chain registry with endpoints: resolve a `chain` argument, list chains, close transports. */
@@ -58,7 +60,10 @@ export type Chains = {
  */
 export function createChains(options: CreateChainsOptions = {}): Chains {
   const env = options.env ?? {}
-  const entries: (RegistryEntry & { rpc?: readonly string[] })[] = [...(options.extra ?? []), ...builtinChains]
+  const entries: (RegistryEntry & { rpc?: readonly string[] })[] = [
+    ...(options.extra ?? []),
+    ...builtinChains,
+  ]
   const byName = new Map<string, ChainContext>()
   const byId = new Map<number, ChainContext>()
   const transports: { close(): void }[] = []
@@ -102,7 +107,11 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
         urls: [...urls],
       })
       transports.push(rpc)
-      client = createPublicClient({ chain: entry.chain, transport: rpc.transport, batch: { multicall: false } })
+      client = createPublicClient({
+        chain: entry.chain,
+        transport: rpc.transport,
+        batch: { multicall: false },
+      })
       return client
     }
     const context: ChainContext = {

@@ -61,7 +61,8 @@ export function createTokenFacts(registry: Readonly<Record<number, KnownContract
     const entry = knownToken(chainId, address)
     const reported = raw.decimals.status === 'success' ? Number(raw.decimals.result) : undefined
     let decimals: number
-    if (reported !== undefined && Number.isInteger(reported) && reported >= 1 && reported <= 36) decimals = reported
+    if (reported !== undefined && Number.isInteger(reported) && reported >= 1 && reported <= 36)
+      decimals = reported
     else if (entry) decimals = entry.decimals
     else
       throw new TokenNotSupportedError({
@@ -71,7 +72,8 @@ export function createTokenFacts(registry: Readonly<Record<number, KnownContract
             ? 'its decimals() call failed (is it an ERC-20 token on this chain?)'
             : `its decimals() returned ${String(reported).slice(0, 20)}, outside 1–36`,
       })
-    const text = (r: RawTokenMetadata['name']) => (r.status === 'success' && typeof r.result === 'string' ? r.result : '')
+    const text = (r: RawTokenMetadata['name']) =>
+      r.status === 'success' && typeof r.result === 'string' ? r.result : ''
     const facts: TokenFacts = {
       address,
       decimals,

@@ -9,7 +9,11 @@ export type Booted = { gateway: Gateway; fixtures: DevnetFixtures | undefined; s
  * Starts the devnet when the options ask for it, then the gateway core. Logs go to `log` (stderr), never stdout.
  * The devnet module is imported only in devnet mode.
  */
-export async function boot(options: CliOptions, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<Booted> {
+export async function boot(
+  options: CliOptions,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+): Promise<Booted> {
   let stopDevnet = async () => {}
   let fixtures: DevnetFixtures | undefined
   if (options.devnet) {
@@ -23,7 +27,9 @@ export async function boot(options: CliOptions, env: NodeJS.ProcessEnv, log: (li
     })
     fixtures = devnet.fixtures
     stopDevnet = () => devnet.stop()
-    log(`devnet: chain id ${devnet.fixtures.chainId} at ${devnet.fixtures.rpcUrl}, fixtures deployed in ${Date.now() - started} ms`)
+    log(
+      `devnet: chain id ${devnet.fixtures.chainId} at ${devnet.fixtures.rpcUrl}, fixtures deployed in ${Date.now() - started} ms`,
+    )
   }
   const gateway = createGateway({ config: options.config, devnet: fixtures, env })
   return {

@@ -19,12 +19,17 @@ export type CliOptions = {
  * Parses argv + environment into options. With no config file, the embedded devnet runs (demo mode).
  * @throws {InvalidConfigError} unknown flag, bad port, bad config file
  */
-export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions {
+export function parseCli(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): CliOptions {
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)
   } catch (error) {
-    throw new InvalidConfigError(`${(error as Error).message}.`, { metaMessages: ['Run `airlock help` for usage.'] })
+    throw new InvalidConfigError(`${(error as Error).message}.`, {
+      metaMessages: ['Run `airlock help` for usage.'],
+    })
   }
   const { values, positionals } = parsed
   const command = positionals[0] ?? 'help'

@@ -9,7 +9,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`)
  * the fixtures.
  */
 export async function start(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number> {
-  if (options.devnet && !options.configPath) log('No config file: starting in demo mode on the embedded devnet.')
+  if (options.devnet && !options.configPath)
+    log('No config file: starting in demo mode on the embedded devnet.')
   const booted = await boot(options, env, log)
   const http = await startHttpServer({
     gateway: booted.gateway,
@@ -21,7 +22,9 @@ export async function start(options: CliOptions, env: NodeJS.ProcessEnv): Promis
   }).catch(async (error: NodeJS.ErrnoException) => {
     await booted.stop()
     if (error.code === 'EADDRINUSE')
-      throw new Error(`Port ${options.port} is already in use. Stop the other process or pass --port (or AIRLOCK_PORT).`)
+      throw new Error(
+        `Port ${options.port} is already in use. Stop the other process or pass --port (or AIRLOCK_PORT).`,
+      )
     throw error
   })
   onShutdown(async () => {
@@ -51,7 +54,7 @@ export async function start(options: CliOptions, env: NodeJS.ProcessEnv): Promis
       `  Uniswap   USDC/WETH pool ${f.uniswapV3.pools['USDC/WETH']}`,
       `  ETH/USD   feed ${f.feeds['ETH/USD'].address}`,
       '',
-      'Try: get_token_balances { "chain": "devnet", "address": "' + f.accounts[0] + '" }',
+      `Try: get_token_balances { "chain": "devnet", "address": "${f.accounts[0]}" }`,
     )
   }
   out.push('', 'Press Ctrl+C to stop.', '')

@@ -31,7 +31,11 @@ export class BaseError extends Error {
     const short = scrubSecrets(shortMessage)
     const details = parameters.details === undefined ? undefined : scrubSecrets(parameters.details)
     const meta = (parameters.metaMessages ?? []).map(scrubSecrets)
-    const message = [short, ...(meta.length ? ['', ...meta] : []), ...(details ? ['', `Details: ${details}`] : [])]
+    const message = [
+      short,
+      ...(meta.length ? ['', ...meta] : []),
+      ...(details ? ['', `Details: ${details}`] : []),
+    ]
     super(message.join('\n'), parameters.cause === undefined ? undefined : { cause: parameters.cause })
     this.code = code
     this.shortMessage = short
@@ -69,11 +73,16 @@ export function toBaseError(error: unknown): BaseError {
   for (let e: unknown = error, depth = 0; e && depth < 12; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof BaseError) return e
     const name = (e as { name?: string }).name
-    if (name === 'ContractFunctionRevertedError' || name === 'CallExecutionError' || name === 'ExecutionRevertedError') {
+    if (
+      name === 'ContractFunctionRevertedError' ||
+      name === 'CallExecutionError' ||
+      name === 'ExecutionRevertedError'
+    ) {
       const reason = (e as { reason?: string; shortMessage?: string }).reason
       revert ??= reason ?? (e as { shortMessage?: string }).shortMessage
     }
-    if (name === 'ContractFunctionZeroDataError') revert ??= 'no data returned (is there a contract at this address?)'
+    if (name === 'ContractFunctionZeroDataError')
+      revert ??= 'no data returned (is there a contract at this address?)'
     if (name === 'RpcRequestError' || name === 'InvalidInputRpcError' || name === 'MethodNotFoundRpcError')
       rpcMessage ??= (e as { shortMessage?: string }).shortMessage
   }
@@ -83,7 +92,9 @@ export function toBaseError(error: unknown): BaseError {
       cause: error,
     })
   if (rpcMessage !== undefined)
-    return new BaseError('RPC_ERROR', `The RPC endpoint returned an error: ${clean(rpcMessage)}.`, { cause: error })
+    return new BaseError('RPC_ERROR', `The RPC endpoint returned an error: ${clean(rpcMessage)}.`, {
+      cause: error,
+    })
   const text = error instanceof Error ? error.message : String(error)
   return new BaseError('INTERNAL', 'Internal error while handling the request.', {
     details: clean(text.split('\n')[0] ?? ''),
@@ -94,5 +105,7 @@ export function toBaseError(error: unknown): BaseError {
 
 /** Chain-supplied text inside an error: control/bidi/zero-width characters removed, length capped. */
 function clean(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/gu, '').slice(0, 300)
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/gu, '')
+    .slice(0, 300)
 }

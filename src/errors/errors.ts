@@ -16,9 +16,7 @@ export class InvalidAddressError extends BaseError {
   constructor({ reason, ...rest }: Extra & { reason: string }) {
     super('INVALID_ADDRESS', `Invalid address: ${reason}.`, {
       ...rest,
-      metaMessages: [
-        'Give a 0x-prefixed 40-hex-digit address, EIP-55 checksummed or all lowercase.',
-      ],
+      metaMessages: ['Give a 0x-prefixed 40-hex-digit address, EIP-55 checksummed or all lowercase.'],
     })
   }
 }
@@ -127,7 +125,12 @@ export class RpcError extends BaseError {
 /** An endpoint's eth_chainId differs from the chain it was configured for. */
 export class ChainIdMismatchError extends BaseError {
   override name = 'ChainIdMismatchError'
-  constructor({ endpoint, expected, actual, ...rest }: Extra & { endpoint: string; expected: number; actual: number }) {
+  constructor({
+    endpoint,
+    expected,
+    actual,
+    ...rest
+  }: Extra & { endpoint: string; expected: number; actual: number }) {
     super('CHAIN_ID_MISMATCH', `Endpoint ${endpoint} serves chain id ${actual}, expected ${expected}.`, {
       ...rest,
       metaMessages: ['Fix the endpoint URL for this chain; the endpoint stays unused until then.'],

@@ -6,7 +6,11 @@ describe('secrets never leave in error text (ADVERSARIAL 45)', () => {
   const key = `0x${'ab'.repeat(32)}`
   it.each([
     ['URL userinfo', 'failed: https://alice:hunter2@rpc.example.org/', /hunter2/],
-    ['API key in path', 'failed: https://eth-mainnet.example.com/v2/AbCdEf0123456789AbCdEf01', /AbCdEf0123456789AbCdEf01/],
+    [
+      'API key in path',
+      'failed: https://eth-mainnet.example.com/v2/AbCdEf0123456789AbCdEf01',
+      /AbCdEf0123456789AbCdEf01/,
+    ],
     ['API key in query', 'failed: https://rpc.example.org/?apikey=s3cr3tvalue&x=1', /s3cr3tvalue/],
     ['private key', `signing with ${key} failed`, /abababab/],
   ])('scrubs %s', (_label, text, secret) => {
@@ -21,7 +25,9 @@ describe('secrets never leave in error text (ADVERSARIAL 45)', () => {
 
   it('an Airlock error deep in a cause chain wins over the wrapper', () => {
     const inner = new BaseError('RPC_UNAVAILABLE', 'all endpoints down')
-    const wrapped = Object.assign(new Error('wrapper'), { cause: Object.assign(new Error('mid'), { cause: inner }) })
+    const wrapped = Object.assign(new Error('wrapper'), {
+      cause: Object.assign(new Error('mid'), { cause: inner }),
+    })
     expect(toBaseError(wrapped)).toBe(inner)
   })
 })

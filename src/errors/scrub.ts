@@ -15,7 +15,7 @@ export function scrubSecrets(text: string): string {
     .replace(urlCredentials, '$1***@')
     .replace(keyQuery, '$1***')
     .replace(keyPath, '$1***')
-    .replace(privateKeyLike, (m) => (m.startsWith('0x') ? '0x' : '') + '<redacted-32-bytes>')
+    .replace(privateKeyLike, (m) => `${m.startsWith('0x') ? '0x' : ''}<redacted-32-bytes>`)
 }
 
 /** An endpoint URL reduced to what is safe to show: scheme, host and port. */

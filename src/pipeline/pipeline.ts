@@ -67,7 +67,10 @@ function acceptedFields(schema: z.ZodType): string[] {
 
 function listing(tool: ToolDefinition): Tool {
   const schema = (s: z.ZodType, io: 'input' | 'output') => {
-    const { $schema: _, ...json } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>
+    const { $schema: _, ...json } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<
+      string,
+      unknown
+    >
     return json as Tool['inputSchema']
   }
   return {

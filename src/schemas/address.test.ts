@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { addressProblem, EvmAddress } from './address.js'
 
-const vitalik = "0xd8da6bf26964af9d7eed9e10e89a5ed2d02c1f0e"
+const vitalik = '0xd8da6bf26964af9d7eed9e10e89a5ed2d02c1f0e'
 
 describe('EvmAddress (ADVERSARIAL 1–3, 6, 7)', () => {
   it('accepts a checksummed address unchanged', () => {
@@ -18,8 +18,8 @@ describe('EvmAddress (ADVERSARIAL 1–3, 6, 7)', () => {
   })
 
   it.each([
-    ['0x' + 'a'.repeat(39), /39 hex digits/],
-    ['0x' + 'a'.repeat(41), /41 hex digits/],
+    [`0x${'a'.repeat(39)}`, /39 hex digits/],
+    [`0x${'a'.repeat(41)}`, /41 hex digits/],
     ['d8da6bf26964af9d7eed9e10e89a5ed2d02c1f0e', /start with 0x/],
     ['0X' + 'd8da6bf26964af9d7eed9e10e89a5ed2d02c1f0e', /start with 0x/],
     ['0xg8da6bf26964af9d7eed9e10e89a5ed2d02c1f0e', /not hex digits/],
@@ -37,7 +37,9 @@ describe('EvmAddress (ADVERSARIAL 1–3, 6, 7)', () => {
     expect(addressProblem(broken)).toMatch(/checksum is wrong/)
     const result = EvmAddress.safeParse(broken)
     expect(result.success).toBe(false)
-    expect(result.error?.issues[0]?.params).toEqual({ airlock: 'INVALID_ADDRESS' })
+    expect((result.error?.issues[0] as { params?: unknown } | undefined)?.params).toEqual({
+      airlock: 'INVALID_ADDRESS',
+    })
   })
 
   it('rejects all-uppercase hex', () => {
@@ -55,5 +57,4 @@ describe('EvmAddress (ADVERSARIAL 1–3, 6, 7)', () => {
   it('rejects an ENS name where only an address is allowed, pointing at resolve_ens', () => {
     expect(addressProblem('alice.eth')).toMatch(/resolve_ens/)
   })
-
 })

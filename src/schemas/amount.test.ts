@@ -25,6 +25,9 @@ describe('amounts (ADVERSARIAL 8, 9, 11)', () => {
     const result = AmountString.safeParse(1.5)
     expect(result.success).toBe(false)
     expect(result.error?.issues[0]?.message).toMatch(/decimal strings/)
+    expect((result.error?.issues[0] as { params?: unknown } | undefined)?.params).toEqual({
+      airlock: 'INVALID_AMOUNT',
+    })
   })
 
   it('converts exactly, never rounding', () => {
@@ -45,9 +48,9 @@ describe('amounts (ADVERSARIAL 8, 9, 11)', () => {
       expect((error as BaseError).code).toBe('INVALID_AMOUNT')
       expect((error as BaseError).message).toMatch(/uint256/)
     }
-    expect(() => parseAmount('115792089237316195423570985008687907853269984665640564039457.584007913129639936', 18)).toThrow(
-      /uint256/,
-    )
+    expect(() =>
+      parseAmount('115792089237316195423570985008687907853269984665640564039457.584007913129639936', 18),
+    ).toThrow(/uint256/)
   })
 
   it('formats base units back without loss', () => {

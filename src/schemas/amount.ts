@@ -9,7 +9,8 @@ const plainDecimal = /^(\d+)(?:\.(\d+))?$/
 export function amountSyntaxProblem(value: string): string | undefined {
   if (value === '') return 'it is empty'
   const hidden = findHiddenCharacter(value)
-  if (hidden && hidden.kind !== 'space') return `it contains ${describeHiddenCharacter(hidden)}; retype the amount`
+  if (hidden && hidden.kind !== 'space')
+    return `it contains ${describeHiddenCharacter(hidden)}; retype the amount`
   if (value.trim() !== value) return 'it has leading or trailing spaces'
   if (/^[+-]/.test(value)) return 'it has a sign; amounts are unsigned'
   if (/^0x/i.test(value)) return 'hex is not accepted; give a decimal string'
@@ -26,13 +27,24 @@ export function amountSyntaxProblem(value: string): string | undefined {
  * @example AmountString.parse('1.5') // '1.5'
  */
 export const AmountString = z
-  .string({ error: 'amounts are decimal strings like "1.5", not JSON numbers' })
-  .max(100)
+  .unknown()
   .superRefine((value, ctx) => {
-    const problem = amountSyntaxProblem(value)
+    const problem =
+      typeof value === 'string'
+        ? value.length > 100
+          ? 'it is longer than 100 characters'
+          : amountSyntaxProblem(value)
+        : value === undefined
+          ? 'it is missing; give a decimal string like "1.5"'
+          : `amounts are decimal strings like "1.5", not JSON ${typeof value === 'number' ? 'numbers' : typeof value}s`
     if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { airlock: 'INVALID_AMOUNT' } })
   })
-  .meta({ description: 'Decimal amount in display units, as a string: "1.5". No sign, exponent or hex.' })
+  .transform((value) => value as string)
+  // The schema accepts any JSON so that a number gets INVALID_AMOUNT, but clients are told the truth: a string.
+  .meta({
+    type: 'string',
+    description: 'Decimal amount in display units, as a string: "1.5". No sign, exponent or hex.',
+  })
 
 /**
  * Converts a display-unit amount into base units, refusing extra fraction digits (never rounds) and uint256 overflow.

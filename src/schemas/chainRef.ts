@@ -12,7 +12,10 @@ export const ChainRef = z
       .string()
       .min(1)
       .max(64)
-      .regex(/^[A-Za-z0-9:_-]+$/, 'use a chain name, a chain id or CAIP-2 (eip155:<id>); letters, digits, ":", "-" only'),
+      .regex(
+        /^[A-Za-z0-9:_-]+$/,
+        'use a chain name, a chain id or CAIP-2 (eip155:<id>); letters, digits, ":", "-" only',
+      ),
     z.number().int().positive(),
   ])
   .meta({ description: 'Chain: registry name (base), chain id (8453) or CAIP-2 (eip155:8453).' })

@@ -12,16 +12,25 @@ const RpcUrl = z
 export const Config = z
   .object({
     devnet: z
-      .union([z.boolean(), z.object({ port: Port.optional(), chainId: z.number().int().positive().optional() }).strict()])
+      .union([
+        z.boolean(),
+        z.object({ port: Port.optional(), chainId: z.number().int().positive().optional() }).strict(),
+      ])
       .optional()
       .describe('Run the embedded devnet (true, or its options).'),
     server: z
       .object({
         host: z.string().min(1).optional(),
         port: Port.optional(),
-        allowedHosts: z.array(z.string().min(1)).optional().describe('Extra Host header values accepted (DNS-rebinding guard).'),
+        allowedHosts: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('Extra Host header values accepted (DNS-rebinding guard).'),
         allowedOrigins: z.array(z.string().min(1)).optional().describe('Browser Origins accepted.'),
-        stateless: z.boolean().optional().describe('No MCP sessions: every request stands alone (for replicas behind a load balancer).'),
+        stateless: z
+          .boolean()
+          .optional()
+          .describe('No MCP sessions: every request stands alone (for replicas behind a load balancer).'),
       })
       .strict()
       .optional(),
@@ -29,7 +38,10 @@ export const Config = z
       .object({
         timeoutMs: z.number().int().min(50).max(120_000).optional(),
         hedgeDelayMs: z.number().int().min(0).max(60_000).optional(),
-        publicFallback: z.boolean().optional().describe('Use viem’s public endpoint for chains with none configured (default true).'),
+        publicFallback: z
+          .boolean()
+          .optional()
+          .describe('Use viem’s public endpoint for chains with none configured (default true).'),
       })
       .strict()
       .optional(),
@@ -84,9 +96,12 @@ export function loadConfig(path: string): Config {
   try {
     text = readFileSync(path, 'utf8')
   } catch (error) {
-    throw new InvalidConfigError(`Cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`, {
-      metaMessages: ['Check the path given with --config or AIRLOCK_CONFIG.'],
-    })
+    throw new InvalidConfigError(
+      `Cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`,
+      {
+        metaMessages: ['Check the path given with --config or AIRLOCK_CONFIG.'],
+      },
+    )
   }
   let json: unknown
   try {

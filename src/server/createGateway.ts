@@ -60,7 +60,8 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   const context: ToolContext = {
     chains,
     tokens: createTokenFacts(registry),
-    fetcher: options.fetcher ?? createSafeFetcher(config.ipfsGateway ? { ipfsGateway: config.ipfsGateway } : {}),
+    fetcher:
+      options.fetcher ?? createSafeFetcher(config.ipfsGateway ? { ipfsGateway: config.ipfsGateway } : {}),
     ensChain: devnet ? devnet.chain : 'ethereum',
     devnet,
   }
@@ -93,8 +94,18 @@ function devnetContracts(f: DevnetFixtures): KnownContracts {
   return {
     tokens: [
       { symbol: 'USDC', name: 'USD Coin', address: f.tokens.USDC.address, decimals: f.tokens.USDC.decimals },
-      { symbol: 'WETH', name: 'Wrapped Ether', address: f.tokens.WETH.address, decimals: f.tokens.WETH.decimals },
-      { symbol: 'DAI', name: 'Dai Stablecoin', address: f.tokens.DAI.address, decimals: f.tokens.DAI.decimals },
+      {
+        symbol: 'WETH',
+        name: 'Wrapped Ether',
+        address: f.tokens.WETH.address,
+        decimals: f.tokens.WETH.decimals,
+      },
+      {
+        symbol: 'DAI',
+        name: 'Dai Stablecoin',
+        address: f.tokens.DAI.address,
+        decimals: f.tokens.DAI.decimals,
+      },
     ],
     uniswapV3: { quoter: f.uniswapV3.quoter, factory: f.uniswapV3.factory },
     feeds: f.feeds,

@@ -40,7 +40,10 @@ export function createMcpServer(gateway: Gateway, caller: Caller): Server {
     const uri = request.params.uri
     const body = readResource(gateway, uri)
     if (body === undefined)
-      throw new McpError(ErrorCode.InvalidParams, `Unknown resource ${uri.slice(0, 100)}. Call resources/list.`)
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Unknown resource ${uri.slice(0, 100)}. Call resources/list.`,
+      )
     return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(body, null, 2) }] }
   })
   return server
@@ -61,7 +64,8 @@ function resources(gateway: Gateway): Resource[] {
       uri: 'airlock://devnet/fixtures',
       name: 'devnet-fixtures',
       title: 'Devnet fixtures',
-      description: 'Addresses of the embedded devnet’s accounts, tokens, NFT, ENS names, Uniswap pool and price feed.',
+      description:
+        'Addresses of the embedded devnet’s accounts, tokens, NFT, ENS names, Uniswap pool and price feed.',
       mimeType: 'application/json',
     })
   return list

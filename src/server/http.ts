@@ -44,9 +44,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; lastSeen: number }>()
   let port = options.port ?? 8402
   const hosts = () =>
-    new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, ...(options.allowedHosts ?? [])].map((h) => h.toLowerCase()))
+    new Set(
+      [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, ...(options.allowedHosts ?? [])].map((h) =>
+        h.toLowerCase(),
+      ),
+    )
   const origins = () =>
-    new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`, ...(options.allowedOrigins ?? [])])
+    new Set([
+      `http://127.0.0.1:${port}`,
+      `http://localhost:${port}`,
+      `http://[::1]:${port}`,
+      ...(options.allowedOrigins ?? []),
+    ])
   let allowedHosts = hosts()
   let allowedOrigins = origins()
 
@@ -62,7 +71,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]
     if (!allowedHosts.has((req.headers.host ?? '').toLowerCase()))
-      return reply(res, 403, jsonRpcError(-32000, 'Forbidden: Host header not allowed (DNS-rebinding protection).'))
+      return reply(
+        res,
+        403,
+        jsonRpcError(-32000, 'Forbidden: Host header not allowed (DNS-rebinding protection).'),
+      )
     const origin = req.headers.origin
     if (origin !== undefined && !allowedOrigins.has(origin))
       return reply(res, 403, jsonRpcError(-32000, 'Forbidden: Origin not allowed.'))
@@ -78,7 +91,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
     if (options.stateless) {
       if (req.method !== 'POST')
-        return reply(res, 405, jsonRpcError(-32000, 'Method not allowed: this server is stateless; use POST.'))
+        return reply(
+          res,
+          405,
+          jsonRpcError(-32000, 'Method not allowed: this server is stateless; use POST.'),
+        )
       const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true })
       const mcp = createMcpServer(options.gateway, { kind: 'local', transport: 'http' })
       res.on('close', () => {
@@ -92,12 +109,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const id = req.headers['mcp-session-id']
     if (typeof id === 'string') {
       const session = sessions.get(id)
-      if (!session) return reply(res, 404, jsonRpcError(-32001, 'Session not found: initialize a new session.'))
+      if (!session)
+        return reply(res, 404, jsonRpcError(-32001, 'Session not found: initialize a new session.'))
       session.lastSeen = Date.now()
       return session.transport.handleRequest(req, res, body)
     }
     if (req.method !== 'POST' || !isInitialize(body))
-      return reply(res, 400, jsonRpcError(-32000, 'Bad request: no mcp-session-id header; start with an initialize request.'))
+      return reply(
+        res,
+        400,
+        jsonRpcError(-32000, 'Bad request: no mcp-session-id header; start with an initialize request.'),
+      )
     evictSessions()
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
@@ -119,7 +141,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   function evictSessions(): void {
     const now = Date.now()
-    for (const [sid, s] of sessions) if (now - s.lastSeen > idleMs) void s.transport.close().finally(() => sessions.delete(sid))
+    for (const [sid, s] of sessions)
+      if (now - s.lastSeen > idleMs) void s.transport.close().finally(() => sessions.delete(sid))
     while (sessions.size >= maxSessions) {
       const oldest = [...sessions.entries()].sort((a, b) => a[1].lastSeen - b[1].lastSeen)[0]
       if (!oldest) break
@@ -154,7 +177,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
 function isInitialize(body: unknown): boolean {
   const first = Array.isArray(body) ? body[0] : body
-  return typeof first === 'object' && first !== null && (first as { method?: unknown }).method === 'initialize'
+  return (
+    typeof first === 'object' && first !== null && (first as { method?: unknown }).method === 'initialize'
+  )
 }
 
 function jsonRpcError(code: number, message: string) {
@@ -163,7 +188,9 @@ function jsonRpcError(code: number, message: string) {
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text)
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    .end(text)
 }
 
 async function readJson(
@@ -173,7 +200,8 @@ async function readJson(
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length
-    if (size > maxBodyBytes) return { ok: false, status: 413, code: -32600, message: 'Request body larger than 1 MiB.' }
+    if (size > maxBodyBytes)
+      return { ok: false, status: 413, code: -32600, message: 'Request body larger than 1 MiB.' }
     chunks.push(chunk)
   }
   try {

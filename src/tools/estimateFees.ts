@@ -15,10 +15,13 @@ export const EstimateFeesOutput = z.object({
   maxFeePerGas: Wei.nullable(),
   maxPriorityFeePerGas: Wei.nullable(),
   gasPrice: Wei.nullable(),
-  nativeTransferCost: z.object({ raw: z.string(), formatted: z.string(), symbol: z.string() }).describe('21,000 gas at maxFeePerGas (or gasPrice).'),
+  nativeTransferCost: z
+    .object({ raw: z.string(), formatted: z.string(), symbol: z.string() })
+    .describe('21,000 gas at maxFeePerGas (or gasPrice).'),
 })
 
-const wei = (v: bigint | undefined | null) => (v === undefined || v === null ? null : { wei: v.toString(), gwei: formatGwei(v) })
+const wei = (v: bigint | undefined | null) =>
+  v === undefined || v === null ? null : { wei: v.toString(), gwei: formatGwei(v) }
 
 /**
  * Current fee estimates (EIP-1559 where the chain supports it).
@@ -27,7 +30,8 @@ const wei = (v: bigint | undefined | null) => (v === undefined || v === null ? n
 export const estimateFees = defineTool({
   name: 'estimate_fees',
   title: 'Fee estimates',
-  description: 'Current gas fee estimates: base fee, max fee and priority fee (EIP-1559) or gas price, and the cost of a plain transfer.',
+  description:
+    'Current gas fee estimates: base fee, max fee and priority fee (EIP-1559) or gas price, and the cost of a plain transfer.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: EstimateFeesInput,
   output: EstimateFeesOutput,

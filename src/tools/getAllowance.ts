@@ -5,7 +5,9 @@ import { AmountOut, amountOut } from '../schemas/amount.js'
 import { ChainOut, ChainRef } from '../schemas/chainRef.js'
 import { defineTool } from './defineTool.js'
 
-export const GetAllowanceInput = z.object({ chain: ChainRef, token: EvmAddress, owner: EvmAddress, spender: EvmAddress }).strict()
+export const GetAllowanceInput = z
+  .object({ chain: ChainRef, token: EvmAddress, owner: EvmAddress, spender: EvmAddress })
+  .strict()
 
 export const GetAllowanceOutput = z.object({
   ...ChainOut,
@@ -24,7 +26,8 @@ export const GetAllowanceOutput = z.object({
 export const getAllowance = defineTool({
   name: 'get_allowance',
   title: 'Token allowance',
-  description: 'How much of an ERC-20 token `spender` may move on behalf of `owner` (allowance), and whether it is unlimited.',
+  description:
+    'How much of an ERC-20 token `spender` may move on behalf of `owner` (allowance), and whether it is unlimited.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetAllowanceInput,
   output: GetAllowanceOutput,
@@ -32,7 +35,12 @@ export const getAllowance = defineTool({
     const c = chains.resolve(chain)
     const [facts, raw] = await Promise.all([
       tokens.get(c, token),
-      c.client.readContract({ address: token, abi: erc20Abi, functionName: 'allowance', args: [owner, spender] }),
+      c.client.readContract({
+        address: token,
+        abi: erc20Abi,
+        functionName: 'allowance',
+        args: [owner, spender],
+      }),
     ])
     return {
       chain: c.name,

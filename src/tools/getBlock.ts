@@ -38,7 +38,8 @@ export const GetBlockOutput = z.object({
 export const getBlock = defineTool({
   name: 'get_block',
   title: 'Block',
-  description: 'Header of a block (by tag, number or hash): number, hash, time, base fee, gas used and transaction count.',
+  description:
+    'Header of a block (by tag, number or hash): number, hash, time, base fee, gas used and transaction count.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: GetBlockInput,
   output: GetBlockOutput,

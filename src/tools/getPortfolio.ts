@@ -28,7 +28,11 @@ export const GetPortfolioOutput = z.object({
         native: z.object({ symbol: z.string(), decimals: z.number(), balance: AmountOut }),
         tokens: z.array(TokenBalance),
       }),
-      z.object({ chain: z.string(), caip2: z.string(), error: z.object({ code: z.string(), message: z.string() }) }),
+      z.object({
+        chain: z.string(),
+        caip2: z.string(),
+        error: z.object({ code: z.string(), message: z.string() }),
+      }),
     ]),
   ),
 })
@@ -51,14 +55,22 @@ export const getPortfolio = defineTool({
       ? [...new Map(refs.map((r) => chains.resolve(r)).map((c) => [c.id, c])).values()]
       : chains.list().filter((c) => c.source === 'config' || c.source === 'env' || c.source === 'devnet')
     if (!targets.length)
-      throw new InvalidInputError('No chain has its own endpoints configured, so there is no default chain list.', {
-        field: 'chains',
-        metaMessages: ['Pass `chains`, e.g. ["ethereum", "base"], or configure endpoints.'],
-      })
+      throw new InvalidInputError(
+        'No chain has its own endpoints configured, so there is no default chain list.',
+        {
+          field: 'chains',
+          metaMessages: ['Pass `chains`, e.g. ["ethereum", "base"], or configure endpoints.'],
+        },
+      )
     const entries = await Promise.all(
       targets.map(async (c) => {
         try {
-          const result = await readBalances(c, address, facts.known(c.id).map((t) => t.address), facts)
+          const result = await readBalances(
+            c,
+            address,
+            facts.known(c.id).map((t) => t.address),
+            facts,
+          )
           const { symbol, decimals } = c.chain.nativeCurrency
           return {
             chain: c.name,

@@ -46,19 +46,23 @@ const aggregatorAbi = parseAbi([
 export const getPrice = defineTool({
   name: 'get_price',
   title: 'Price feed',
-  description: 'Latest answer of a Chainlink-style price feed, by pair ("ETH/USD") where the gateway knows the feed, or by feed address; flags stale answers.',
+  description:
+    'Latest answer of a Chainlink-style price feed, by pair ("ETH/USD") where the gateway knows the feed, or by feed address; flags stale answers.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: GetPriceInput,
   output: GetPriceOutput,
   async run({ chain, pair, feed }, { chains, tokens }) {
     const c = chains.resolve(chain)
-    if (!pair === !feed) throw new InvalidInputError('Give exactly one of `pair` or `feed`.', { field: pair ? 'feed' : 'pair' })
+    if (!pair === !feed)
+      throw new InvalidInputError('Give exactly one of `pair` or `feed`.', { field: pair ? 'feed' : 'pair' })
     const feeds = tokens.contracts(c.id)?.feeds ?? {}
     const address = feed ?? feeds[pair!]?.address
     if (!address)
       throw new NotFoundError(`No known feed for ${pair} on ${c.name}.`, {
         field: 'pair',
-        metaMessages: [`Known pairs here: ${Object.keys(feeds).join(', ') || 'none'}. Or pass a feed address.`],
+        metaMessages: [
+          `Known pairs here: ${Object.keys(feeds).join(', ') || 'none'}. Or pass a feed address.`,
+        ],
       })
     const [round, decimals, description] = await c.client.multicall({
       allowFailure: false,

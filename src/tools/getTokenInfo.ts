@@ -18,7 +18,9 @@ export const GetTokenInfoOutput = z.object({
   totalSupply: AmountOut,
   verified: z
     .boolean()
-    .describe('True only when the address and decimals match the built-in registry and the symbol has no lookalikes.'),
+    .describe(
+      'True only when the address and decimals match the built-in registry and the symbol has no lookalikes.',
+    ),
   warnings: z.array(z.string()),
 })
 
@@ -45,9 +47,12 @@ export const getTokenInfo = defineTool({
     const symbol = untrustedText(facts.symbol, { maxLength: 32 })
     const warnings: string[] = []
     const lookalike = detectHomoglyphs(facts.symbol) || detectHomoglyphs(facts.name)
-    if (lookalike) warnings.push('The symbol or name mixes scripts or uses lookalike characters (possible impersonation).')
-    if (name.sanitized || symbol.sanitized) warnings.push('Invisible or control characters were removed from the name or symbol.')
-    if (!facts.known) warnings.push('Not in the gateway’s token registry: check the address with a trusted source.')
+    if (lookalike)
+      warnings.push('The symbol or name mixes scripts or uses lookalike characters (possible impersonation).')
+    if (name.sanitized || symbol.sanitized)
+      warnings.push('Invisible or control characters were removed from the name or symbol.')
+    if (!facts.known)
+      warnings.push('Not in the gateway’s token registry: check the address with a trusted source.')
     return {
       chain: c.name,
       caip2: c.caip2,

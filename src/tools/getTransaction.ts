@@ -1,4 +1,14 @@
-import { type Address, decodeEventLog, erc20Abi, erc721Abi, erc1155Abi, type Hash, type Log, parseAbi } from 'viem'
+import {
+  type Address,
+  decodeEventLog,
+  erc20Abi,
+  erc721Abi,
+  erc1155Abi,
+  getAddress,
+  type Hash,
+  type Log,
+  parseAbi,
+} from 'viem'
 import { z } from 'zod'
 import { NotFoundError } from '../errors/index.js'
 import { amountOut } from '../schemas/amount.js'
@@ -7,7 +17,10 @@ import type { ToolContext } from './context.js'
 import { defineTool } from './defineTool.js'
 
 export const GetTransactionInput = z
-  .object({ chain: ChainRef, hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte transaction hash') })
+  .object({
+    chain: ChainRef,
+    hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte transaction hash'),
+  })
   .strict()
 
 const Transfer = z.object({
@@ -35,13 +48,20 @@ export const GetTransactionOutput = z.object({
   gasPrice: z.string().nullable(),
   input: z.string().describe('Calldata (truncated to 2 KiB of hex).'),
   receipt: z
-    .object({ gasUsed: z.string(), effectiveGasPrice: z.string(), contractAddress: z.string().nullable(), logs: z.number() })
+    .object({
+      gasUsed: z.string(),
+      effectiveGasPrice: z.string(),
+      contractAddress: z.string().nullable(),
+      logs: z.number(),
+    })
     .nullable(),
   confirmations: z.number().nullable(),
   transfers: z.array(Transfer).describe('Token transfers decoded from the receipt logs.'),
 })
 
-const transferSingle = parseAbi(['event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value)'])
+const transferSingle = parseAbi([
+  'event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value)',
+])
 
 /**
  * A transaction with its receipt and decoded ERC-20 / ERC-721 / ERC-1155 transfers.
@@ -51,7 +71,8 @@ const transferSingle = parseAbi(['event TransferSingle(address indexed operator,
 export const getTransaction = defineTool({
   name: 'get_transaction',
   title: 'Transaction',
-  description: 'A transaction by hash: sender, recipient, value, status, receipt and the token transfers it made (decoded from logs).',
+  description:
+    'A transaction by hash: sender, recipient, value, status, receipt and the token transfers it made (decoded from logs).',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: GetTransactionInput,
   output: GetTransactionOutput,
@@ -63,16 +84,24 @@ export const getTransaction = defineTool({
       c.client.getTransactionReceipt({ hash: h }).catch(notFound),
       c.client.getBlockNumber({ cacheTime: 0 }),
     ])
-    if (!tx) throw new NotFoundError(`Transaction ${hash} was not found on ${c.name}.`, { field: 'hash', metaMessages: ['Check the hash and the chain.'] })
+    if (!tx)
+      throw new NotFoundError(`Transaction ${hash} was not found on ${c.name}.`, {
+        field: 'hash',
+        metaMessages: ['Check the hash and the chain.'],
+      })
     const { decimals } = c.chain.nativeCurrency
     return {
       chain: c.name,
       caip2: c.caip2,
       hash: tx.hash,
-      status: receipt ? (receipt.status === 'success' ? ('success' as const) : ('reverted' as const)) : ('pending' as const),
+      status: receipt
+        ? receipt.status === 'success'
+          ? ('success' as const)
+          : ('reverted' as const)
+        : ('pending' as const),
       blockNumber: tx.blockNumber?.toString() ?? null,
-      from: tx.from,
-      to: tx.to ?? null,
+      from: getAddress(tx.from),
+      to: tx.to ? getAddress(tx.to) : null,
       nonce: tx.nonce,
       value: amountOut(tx.value, decimals),
       type: tx.type,
@@ -107,17 +136,20 @@ async function decodeTransfers(
 ): Promise<z.infer<typeof Transfer>[]> {
   const out: z.infer<typeof Transfer>[] = []
   for (const log of logs.slice(0, 200)) {
+    const token = getAddress(log.address)
     try {
       if (log.topics.length === 3) {
         const e = decodeEventLog({ abi: erc20Abi, ...log, strict: true })
         if (e.eventName !== 'Transfer') continue
-        const facts = await tokens.get(chain, log.address as Address).catch(() => undefined)
+        const facts = await tokens.get(chain, token).catch(() => undefined)
         out.push({
           standard: 'erc20',
-          token: log.address,
+          token,
           from: e.args.from,
           to: e.args.to,
-          amount: facts ? amountOut(e.args.value, facts.decimals) : { raw: e.args.value.toString(), formatted: null },
+          amount: facts
+            ? amountOut(e.args.value, facts.decimals)
+            : { raw: e.args.value.toString(), formatted: null },
           decimals: facts?.decimals ?? null,
         })
       } else if (log.topics.length === 4 && log.data === '0x') {
@@ -125,7 +157,7 @@ async function decodeTransfers(
         if (e.eventName !== 'Transfer') continue
         out.push({
           standard: 'erc721',
-          token: log.address,
+          token,
           from: e.args.from,
           to: e.args.to,
           tokenId: e.args.tokenId.toString(),
@@ -133,12 +165,16 @@ async function decodeTransfers(
           decimals: 0,
         })
       } else if (log.topics.length === 4) {
-        const e = decodeEventLog({ abi: [...transferSingle, ...erc1155Abi.filter((i) => i.type === 'event')], ...log, strict: true })
+        const e = decodeEventLog({
+          abi: [...transferSingle, ...erc1155Abi.filter((i) => i.type === 'event')],
+          ...log,
+          strict: true,
+        })
         if (e.eventName !== 'TransferSingle') continue
         const args = e.args as { from: Address; to: Address; id: bigint; value: bigint }
         out.push({
           standard: 'erc1155',
-          token: log.address,
+          token,
           from: args.from,
           to: args.to,
           tokenId: args.id.toString(),

@@ -4,7 +4,10 @@ import { defineTool } from './defineTool.js'
 export const ListChainsInput = z
   .object({
     testnets: z.boolean().optional().describe('Include testnets (default true).'),
-    configuredOnly: z.boolean().optional().describe('Only chains with endpoints from the config, env or devnet.'),
+    configuredOnly: z
+      .boolean()
+      .optional()
+      .describe('Only chains with endpoints from the config, env or devnet.'),
   })
   .strict()
 
@@ -39,7 +42,10 @@ export const listChains = defineTool({
     return {
       chains: chains
         .list()
-        .filter((c) => (testnets || !c.testnet) && (!configuredOnly || ['config', 'env', 'devnet'].includes(c.source)))
+        .filter(
+          (c) =>
+            (testnets || !c.testnet) && (!configuredOnly || ['config', 'env', 'devnet'].includes(c.source)),
+        )
         .map((c) => ({
           chain: c.name,
           caip2: c.caip2,

@@ -56,7 +56,8 @@ export const multicall = defineTool({
       chain: c.name,
       caip2: c.caip2,
       results: results.map((r) => {
-        if (r.status === 'success') return { status: 'success' as const, result: untrustedJson(toJson(r.result)) }
+        if (r.status === 'success')
+          return { status: 'success' as const, result: untrustedJson(toJson(r.result)) }
         const e = toBaseError(r.error)
         return { status: 'failure' as const, error: { code: e.code, message: e.shortMessage } }
       }),

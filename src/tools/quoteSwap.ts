@@ -44,13 +44,15 @@ const tiers = [100, 500, 3000, 10000] as const
 export const quoteSwap = defineTool({
   name: 'quote_swap',
   title: 'Quote a swap',
-  description: 'Quotes swapping an exact amount of one ERC-20 for another on Uniswap v3 (read-only; nothing is sent). Use WETH for ETH.',
+  description:
+    'Quotes swapping an exact amount of one ERC-20 for another on Uniswap v3 (read-only; nothing is sent). Use WETH for ETH.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: QuoteSwapInput,
   output: QuoteSwapOutput,
   async run({ chain, tokenIn, tokenOut, amountIn, fee }, { chains, tokens }) {
     const c = chains.resolve(chain)
-    if (tokenIn === tokenOut) throw new InvalidInputError('tokenIn and tokenOut are the same token.', { field: 'tokenOut' })
+    if (tokenIn === tokenOut)
+      throw new InvalidInputError('tokenIn and tokenOut are the same token.', { field: 'tokenOut' })
     const quoter = tokens.contracts(c.id)?.uniswapV3?.quoter
     if (!quoter)
       throw new NotFoundError(`The gateway knows no Uniswap v3 quoter on ${c.name}.`, {
@@ -78,12 +80,16 @@ export const quoteSwap = defineTool({
       if (!best || out > best.out) best = { fee: candidates[i]!, out, gas }
     })
     if (!best || best.out === 0n)
-      throw new NotFoundError(`No Uniswap v3 pool with liquidity for this pair on ${c.name}${fee ? ` at fee ${fee}` : ''}.`, {
-        metaMessages: ['Check the token addresses, or try another fee tier.'],
-      })
+      throw new NotFoundError(
+        `No Uniswap v3 pool with liquidity for this pair on ${c.name}${fee ? ` at fee ${fee}` : ''}.`,
+        {
+          metaMessages: ['Check the token addresses, or try another fee tier.'],
+        },
+      )
     // price = out/in in display units, computed in integers to avoid float rounding of large values.
     const scale = 10n ** 8n
-    const priceScaled = (best.out * 10n ** BigInt(inFacts.decimals) * scale) / (raw * 10n ** BigInt(outFacts.decimals))
+    const priceScaled =
+      (best.out * 10n ** BigInt(inFacts.decimals) * scale) / (raw * 10n ** BigInt(outFacts.decimals))
     return {
       chain: c.name,
       caip2: c.caip2,

@@ -12,7 +12,10 @@ export const ReadContractInput = z
     address: EvmAddress,
     function: FunctionRef,
     args: CallArgs,
-    blockNumber: z.string().regex(/^\d{1,20}$/, 'a decimal block number').optional(),
+    blockNumber: z
+      .string()
+      .regex(/^\d{1,20}$/, 'a decimal block number')
+      .optional(),
   })
   .strict()
 
@@ -20,7 +23,9 @@ export const ReadContractOutput = z.object({
   ...ChainOut,
   address: z.string(),
   function: z.string(),
-  result: UntrustedJson.describe('Decoded return value; integers as decimal strings. Contract data: untrusted.'),
+  result: UntrustedJson.describe(
+    'Decoded return value; integers as decimal strings. Contract data: untrusted.',
+  ),
 })
 
 /**

@@ -22,7 +22,8 @@ export const ResolveEnsOutput = z.object({
 export const resolveEns = defineTool({
   name: 'resolve_ens',
   title: 'Resolve ENS name',
-  description: 'Resolves an ENS name (e.g. "vitalik.eth") to its address, after ENSIP-15 normalization. Also returns the raw avatar record, as untrusted text.',
+  description:
+    'Resolves an ENS name (e.g. "vitalik.eth") to its address, after ENSIP-15 normalization. Also returns the raw avatar record, as untrusted text.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: ResolveEnsInput,
   output: ResolveEnsOutput,

@@ -1,5 +1,4 @@
 import { type AbiFunction, type AbiParameter, getAddress, isHex, parseAbiItem } from 'viem'
-import { formatAbiItem } from 'viem/utils'
 import { z } from 'zod'
 import { InvalidInputError } from '../../errors/index.js'
 import { addressProblem } from '../../schemas/address.js'
@@ -8,14 +7,23 @@ import { addressProblem } from '../../schemas/address.js'
 export const FunctionRef = z
   .union([
     z.string().min(3).max(1000),
-    z.looseObject({ type: z.literal('function'), name: z.string(), inputs: z.array(z.any()), outputs: z.array(z.any()) }),
+    z.looseObject({
+      type: z.literal('function'),
+      name: z.string(),
+      inputs: z.array(z.any()),
+      outputs: z.array(z.any()),
+    }),
   ])
   .describe(
     'Human-readable signature, e.g. "function balanceOf(address owner) view returns (uint256)" ("function" and "view" optional), or one ABI item.',
   )
 
 /** Call arguments as JSON: integers as decimal strings, addresses as hex, bytes as 0x-hex, tuples as arrays or objects. */
-export const CallArgs = z.array(z.unknown()).max(64).optional().describe('Arguments in order. uint/int as decimal strings.')
+export const CallArgs = z
+  .array(z.unknown())
+  .max(64)
+  .optional()
+  .describe('Arguments in order. uint/int as decimal strings.')
 
 /**
  * Parses a function reference into a viem ABI function.
@@ -23,14 +31,7 @@ export const CallArgs = z.array(z.unknown()).max(64).optional().describe('Argume
  * @throws {InvalidInputError} not a valid function signature
  */
 export function parseFunction(ref: z.infer<typeof FunctionRef>, field = 'function'): AbiFunction {
-  if (typeof ref !== 'string') {
-    // Round-trip through the human-readable form: validates types and drops unknown keys.
-    try {
-      return parseFunction(formatAbiItem(ref as unknown as AbiFunction), field)
-    } catch {
-      throw new InvalidInputError('The ABI item is not a valid function definition.', { field })
-    }
-  }
+  if (typeof ref !== 'string') return parseFunction(signatureOf(ref, field), field)
   let text = ref.trim()
   if (!text.startsWith('function ')) text = `function ${text}`
   // A read needs outputs; tolerate a missing state mutability.
@@ -47,14 +48,46 @@ export function parseFunction(ref: z.infer<typeof FunctionRef>, field = 'functio
   }
 }
 
+/** The human-readable form of an ABI function item, so one parser validates both forms. */
+function signatureOf(
+  item: { name: string; inputs: unknown[]; outputs: unknown[]; stateMutability?: unknown },
+  field: string,
+): string {
+  const param = (p: unknown): string => {
+    if (!p || typeof p !== 'object' || typeof (p as { type?: unknown }).type !== 'string')
+      throw new InvalidInputError('Every ABI parameter needs a "type".', { field })
+    const { type, components } = p as { type: string; components?: unknown[] }
+    if (type.startsWith('tuple')) {
+      if (!Array.isArray(components))
+        throw new InvalidInputError('A tuple parameter needs "components".', { field })
+      return `(${components.map(param).join(', ')})${type.slice(5)}`
+    }
+    return type
+  }
+  if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(item.name))
+    throw new InvalidInputError(`"${item.name.slice(0, 60)}" is not a valid function name.`, { field })
+  const mutability =
+    typeof item.stateMutability === 'string' && /^(view|pure|payable)$/.test(item.stateMutability)
+      ? ` ${item.stateMutability}`
+      : ''
+  const outputs = item.outputs.length ? ` returns (${item.outputs.map(param).join(', ')})` : ''
+  return `function ${item.name}(${item.inputs.map(param).join(', ')})${mutability}${outputs}`
+}
+
 /**
  * Converts JSON arguments to the values viem expects for `params`, with clear errors per argument.
  * @example coerceArgs(fn.inputs, ['0xabc…', '100'], 'args')
  * @throws {InvalidInputError} wrong count or a value that does not fit its type
  */
-export function coerceArgs(params: readonly AbiParameter[], args: readonly unknown[], field = 'args'): unknown[] {
+export function coerceArgs(
+  params: readonly AbiParameter[],
+  args: readonly unknown[],
+  field = 'args',
+): unknown[] {
   if (args.length !== params.length)
-    throw new InvalidInputError(`The function takes ${params.length} argument(s), ${args.length} given.`, { field })
+    throw new InvalidInputError(`The function takes ${params.length} argument(s), ${args.length} given.`, {
+      field,
+    })
   return params.map((p, i) => coerce(p, args[i], `${field}.${i}`))
 }
 
@@ -63,7 +96,8 @@ function coerce(param: AbiParameter, value: unknown, field: string): unknown {
   const array = /^(.*)\[(\d*)\]$/.exec(type)
   if (array) {
     if (!Array.isArray(value)) throw bad(field, `an array for ${type}`)
-    if (array[2] && value.length !== Number(array[2])) throw bad(field, `exactly ${array[2]} items for ${type}`)
+    if (array[2] && value.length !== Number(array[2]))
+      throw bad(field, `exactly ${array[2]} items for ${type}`)
     const inner = { ...param, type: array[1]! } as AbiParameter
     return value.map((v, i) => coerce(inner, v, `${field}.${i}`))
   }
@@ -75,7 +109,10 @@ function coerce(param: AbiParameter, value: unknown, field: string): unknown {
     }
     if (value && typeof value === 'object')
       return Object.fromEntries(
-        components.map((c, i) => [c.name ?? String(i), coerce(c, (value as Record<string, unknown>)[c.name ?? ''], `${field}.${c.name}`)]),
+        components.map((c, i) => [
+          c.name ?? String(i),
+          coerce(c, (value as Record<string, unknown>)[c.name ?? ''], `${field}.${c.name}`),
+        ]),
       )
     throw bad(field, 'an array or object for a tuple')
   }
@@ -94,7 +131,8 @@ function coerce(param: AbiParameter, value: unknown, field: string): unknown {
   if (type === 'address') {
     if (typeof value !== 'string') throw bad(field, 'an address string')
     const problem = addressProblem(value)
-    if (problem) throw new InvalidInputError(`Argument "${field}" is not a valid address: ${problem}.`, { field })
+    if (problem)
+      throw new InvalidInputError(`Argument "${field}" is not a valid address: ${problem}.`, { field })
     return getAddress(value)
   }
   if (type === 'bool') {

@@ -1,11 +1,10 @@
 import { normalize } from 'viem/ens'
 import { z } from 'zod'
-import { InvalidInputError } from '../../errors/index.js'
 import type { ChainContext } from '../../chains/chains.js'
-import type { ToolContext } from '../context.js'
+import { InvalidInputError } from '../../errors/index.js'
 import { ChainRef } from '../../schemas/chainRef.js'
 import { describeHiddenCharacter, findHiddenCharacter } from '../../untrusted/rejectHiddenCharacters.js'
-
+import type { ToolContext } from '../context.js'
 
 /** An ENS name as input: no invisible characters, normalized (ENSIP-15) by the tool. */
 export const EnsNameInput = z
@@ -14,13 +13,20 @@ export const EnsNameInput = z
   .max(255)
   .superRefine((v, ctx) => {
     const hidden = findHiddenCharacter(v)
-    if (hidden) ctx.addIssue({ code: 'custom', message: `it contains ${describeHiddenCharacter(hidden)}; retype the name` })
-    else if (!v.includes('.')) ctx.addIssue({ code: 'custom', message: 'an ENS name has a dot, like "alice.eth"' })
+    if (hidden)
+      ctx.addIssue({
+        code: 'custom',
+        message: `it contains ${describeHiddenCharacter(hidden)}; retype the name`,
+      })
+    else if (!v.includes('.'))
+      ctx.addIssue({ code: 'custom', message: 'an ENS name has a dot, like "alice.eth"' })
   })
   .describe('ENS name, e.g. "vitalik.eth".')
 
 /** Optional chain of the ENS registry (default: ethereum, or the devnet in demo mode). */
-export const EnsChainInput = ChainRef.optional().describe('Chain holding the ENS registry (default: ethereum; devnet in demo mode).')
+export const EnsChainInput = ChainRef.optional().describe(
+  'Chain holding the ENS registry (default: ethereum; devnet in demo mode).',
+)
 
 /**
  * ENSIP-15 normalization with a clear error.

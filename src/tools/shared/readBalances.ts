@@ -1,10 +1,9 @@
 import { type Address, erc20Abi, multicall3Abi } from 'viem'
+import { z } from 'zod'
 import type { ChainContext } from '../../chains/chains.js'
 import { metadataCalls, type RawTokenMetadata, type TokenFactsService } from '../../chains/tokenFacts.js'
 import { BaseError, toBaseError } from '../../errors/index.js'
-import { amountOut } from '../../schemas/amount.js'
-import { z } from 'zod'
-import { AmountOut } from '../../schemas/amount.js'
+import { AmountOut, amountOut } from '../../schemas/amount.js'
 import { detectHomoglyphs } from '../../untrusted/sanitizeText.js'
 import { UntrustedText, untrustedText } from '../../untrusted/untrusted.js'
 
@@ -16,7 +15,11 @@ export const TokenBalance = z.union([
     name: UntrustedText,
     decimals: z.number(),
     balance: AmountOut,
-    verified: z.boolean().describe('Address and decimals match the built-in registry and the symbol has no lookalike characters.'),
+    verified: z
+      .boolean()
+      .describe(
+        'Address and decimals match the built-in registry and the symbol has no lookalike characters.',
+      ),
   }),
   z.object({ token: z.string(), error: z.object({ code: z.string(), message: z.string() }) }),
 ])
@@ -41,9 +44,12 @@ export async function readBalances(
       metaMessages: ['Query the tokens one by one with read_contract.'],
     })
   const needMeta = tokens.map((t) => facts.cached(chain.id, t) === undefined)
-  const contracts: { address: Address; abi: typeof erc20Abi | typeof multicall3Abi; functionName: string; args?: readonly unknown[] }[] = [
-    { address: multicall3, abi: multicall3Abi, functionName: 'getEthBalance', args: [owner] },
-  ]
+  const contracts: {
+    address: Address
+    abi: typeof erc20Abi | typeof multicall3Abi
+    functionName: string
+    args?: readonly unknown[]
+  }[] = [{ address: multicall3, abi: multicall3Abi, functionName: 'getEthBalance', args: [owner] }]
   tokens.forEach((token, i) => {
     contracts.push({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [owner] })
     if (needMeta[i]) contracts.push(...metadataCalls(token))
@@ -63,9 +69,14 @@ export async function readBalances(
     const balance = next()
     const meta = needMeta[i] ? { decimals: next(), symbol: next(), name: next() } : undefined
     try {
-      const f = meta ? facts.fromRaw(chain.id, token, meta as RawTokenMetadata) : facts.cached(chain.id, token)!
+      const f = meta
+        ? facts.fromRaw(chain.id, token, meta as RawTokenMetadata)
+        : facts.cached(chain.id, token)!
       if (balance.status === 'failure' || typeof balance.result !== 'bigint')
-        return { token, error: { code: 'CONTRACT_REVERTED', message: 'balanceOf() failed; is this an ERC-20 token?' } }
+        return {
+          token,
+          error: { code: 'CONTRACT_REVERTED', message: 'balanceOf() failed; is this an ERC-20 token?' },
+        }
       const symbol = untrustedText(f.symbol, { maxLength: 32 })
       return {
         token,
