@@ -1,6 +1,6 @@
 import { getAddress } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { BaseError } from '../errors/index.js'
+import type { BaseError } from '../errors/index.js'
 import { createChains } from './chains.js'
 import { knownContracts } from './knownContracts.js'
 import { builtinChains, rpcEnvName } from './registry.js'
@@ -25,16 +25,19 @@ describe('chain registry', () => {
     expect(chains.resolve('ethereum').id).toBe(1)
   })
 
-  it.each(['nochain', '999999999999', 'eip155:424242', 'solana:abc', 1.5])('rejects unknown chain %j', (ref) => {
-    const chains = createChains()
-    try {
-      chains.resolve(ref)
-      expect.unreachable()
-    } catch (error) {
-      expect((error as BaseError).code).toBe('CHAIN_NOT_FOUND')
-      expect((error as BaseError).message).toMatch(/list_chains/)
-    }
-  })
+  it.each(['nochain', '999999999999', 'eip155:424242', 'solana:abc', 1.5])(
+    'rejects unknown chain %j',
+    (ref) => {
+      const chains = createChains()
+      try {
+        chains.resolve(ref)
+        expect.unreachable()
+      } catch (error) {
+        expect((error as BaseError).code).toBe('CHAIN_NOT_FOUND')
+        expect((error as BaseError).message).toMatch(/list_chains/)
+      }
+    },
+  )
 
   it('takes endpoints from config first, then AIRLOCK_RPC_<NAME>, then the public default', () => {
     const chains = createChains({
@@ -56,7 +59,9 @@ describe('chain registry', () => {
   })
 
   it('rejects config for a chain that does not exist', () => {
-    expect(() => createChains({ settings: { nochain: { rpc: ['https://x.example'] } } })).toThrow(/chains\.nochain/)
+    expect(() => createChains({ settings: { nochain: { rpc: ['https://x.example'] } } })).toThrow(
+      /chains\.nochain/,
+    )
   })
 
   it('never shows credentials of configured endpoints', () => {

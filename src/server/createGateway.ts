@@ -15,6 +15,8 @@ export type CreateGatewayOptions = {
   config?: Config | undefined
   /** Fixtures of a running devnet: adds the `devnet` chain, its tokens, pools and feeds. */
   devnet?: DevnetFixtures | undefined
+  /** More devnet-like chains (distinct names and chain ids), e.g. ten chains for the portfolio bench. */
+  extraDevnets?: readonly DevnetFixtures[] | undefined
   env?: Readonly<Record<string, string | undefined>> | undefined
   /** Replace the metadata fetcher (tests). */
   fetcher?: MetadataFetcher | undefined
@@ -43,9 +45,9 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   const devnet = options.devnet
   const registry: Record<number, KnownContracts> = { ...knownContracts }
   const extra = []
-  if (devnet) {
-    extra.push({ name: devnet.chain, chain: devnetChain(devnet), testnet: true, rpc: [devnet.rpcUrl] })
-    registry[devnet.chainId] = devnetContracts(devnet)
+  for (const d of [...(devnet ? [devnet] : []), ...(options.extraDevnets ?? [])]) {
+    extra.push({ name: d.chain, chain: devnetChain(d), testnet: true, rpc: [d.rpcUrl] })
+    registry[d.chainId] = devnetContracts(d)
   }
   const chains = createChains({
     settings: config.chains,

@@ -1,0 +1,407 @@
+// `npm run bench`: the performance figures of the read-side gateway, as JSON (bench/results/latest.json) and a table.
+// Every comparison interleaves its two sides so machine noise hits both. Goals are from the issue; a miss is
+// printed, never hidden.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { Agent, request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import { type Address, createPublicClient, erc20Abi, http } from 'viem'
+import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
+import { createGateway } from '../src/server/createGateway.js'
+import { createMcpServer } from '../src/server/createMcpServer.js'
+import { interleave, summarize, time } from './stats.js'
+
+const cli = join(import.meta.dirname, 'airlock.mjs')
+const quick = process.argv.includes('--quick')
+const rounds = quick ? 300 : 2000
+const results: Record<string, unknown> = {}
+const table: { figure: string; result: string; goal: string; met: string }[] = []
+const row = (figure: string, result: string, goal: string, met: boolean | null) =>
+  table.push({ figure, result, goal, met: met === null ? '—' : met ? 'yes' : 'NO' })
+const ms = (v: number) => `${v.toFixed(3)} ms`
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
+
+async function connect(transport: Transport): Promise<Client> {
+  const client = new Client({ name: 'bench', version: '0.0.0' })
+  await client.connect(transport)
+  return client
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    child.stdout!.on('data', (c: Buffer) => {
+      text += c.toString()
+      const m = pattern.exec(text)
+      if (m) resolve(m[1]!)
+    })
+    child.once('exit', (code) => reject(new Error(`airlock exited with ${code}`)))
+  })
+}
+
+const rssMb = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+
+async function main(): Promise<void> {
+  const devnets: Devnet[] = []
+  const children: ChildProcess[] = []
+  const clients: Client[] = []
+  try {
+    // A devnet that answers as chain id 1, so a registry chain ("ethereum") can point at it through
+    // AIRLOCK_RPC_ETHEREUM, and the gateway process runs without its own devnet (no demo mode).
+    log('starting devnets')
+    const eth = await startDevnet({ chainId: 1, chainName: 'ethereum' })
+    devnets.push(eth)
+    const dir = join(tmpdir(), `airlock-bench-${process.pid}`)
+    mkdirSync(dir, { recursive: true })
+    const config = join(dir, 'airlock.json')
+    writeFileSync(config, JSON.stringify({ rpc: { publicFallback: false } }))
+    const env = { ...process.env, AIRLOCK_RPC_ETHEREUM: eth.rpcUrl }
+    const viem = createPublicClient({ transport: http(eth.rpcUrl) })
+    const owner = eth.fixtures.accounts[1]! as Address
+    const usdc = eth.fixtures.tokens.USDC.address
+
+    // (d) spawn → tools/list, without a devnet start
+    const spawnTimes: number[] = []
+    for (let i = 0; i < (quick ? 3 : 7); i++) spawnTimes.push(await spawnToToolsList(config, env))
+    const spawn_ = summarize(spawnTimes)
+    results.startup = { spawnToToolsListMs: spawn_ }
+    row('(d) spawn → tools/list answered (median)', ms(spawn_.median), '≤ 300 ms', spawn_.median <= 300)
+
+    // (a) stdio
+    const stdioTransport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cli, 'stdio', '--config', config],
+      env,
+      stderr: 'ignore',
+    })
+    const stdio = await connect(stdioTransport)
+    clients.push(stdio)
+    const stdioPid = stdioTransport.pid!
+    await new Promise((r) => setTimeout(r, 300))
+    const idleRss = rssMb(stdioPid)
+    const balanceArgs = { name: 'get_balance', arguments: { chain: 'ethereum', address: owner } }
+    const readArgs = {
+      name: 'read_contract',
+      arguments: {
+        chain: 'ethereum',
+        address: usdc,
+        function: 'balanceOf(address) view returns (uint256)',
+        args: [owner],
+      },
+    }
+    const added = async (label: string, client: Client, kind: string) => {
+      const bal = await interleave(
+        rounds,
+        200,
+        () => client.callTool(balanceArgs),
+        () => viem.getBalance({ address: owner }),
+      )
+      const rd = await interleave(
+        rounds,
+        200,
+        () => client.callTool(readArgs),
+        () => viem.readContract({ address: usdc, abi: erc20Abi, functionName: 'balanceOf', args: [owner] }),
+      )
+      for (const [tool, r] of [
+        ['get_balance', bal],
+        ['read_contract', rd],
+      ] as const) {
+        const via = summarize(r.a)
+        const direct = summarize(r.b)
+        const addedMedian = via.median - direct.median
+        const addedP95 = via.p95 - direct.p95
+        results[`added_${kind}_${tool}`] = {
+          airlock: via,
+          viem: direct,
+          addedMedianMs: addedMedian,
+          addedP95Ms: addedP95,
+        }
+        row(
+          `(a) ${tool} added latency over ${label} (median / p95)`,
+          `${ms(addedMedian)} / ${ms(addedP95)}  (airlock ${ms(via.median)}, viem ${ms(direct.median)})`,
+          kind === 'stdio' ? '≤ 0.3 ms median' : 'report',
+          kind === 'stdio' ? addedMedian <= 0.3 : null,
+        )
+      }
+    }
+    log('(a) stdio')
+    await added('stdio', stdio, 'stdio')
+
+    // (d) RSS after 10,000 calls
+    log('(d) 10,000 calls')
+    for (let i = 0; i < 10_000; i += 50)
+      await Promise.all(Array.from({ length: 50 }, () => stdio.callTool(balanceArgs)))
+    await new Promise((r) => setTimeout(r, 300))
+    const afterRss = rssMb(stdioPid)
+    results.memory = {
+      idleRssMb: idleRss,
+      rssAfter10kCallsMb: afterRss,
+      growthPct: ((afterRss - idleRss) / idleRss) * 100,
+    }
+    row('(d) idle RSS (stdio server)', `${idleRss.toFixed(1)} MB`, '≤ 80 MB', idleRss <= 80)
+    row(
+      '(d) RSS growth after 10,000 calls',
+      `${(((afterRss - idleRss) / idleRss) * 100).toFixed(1)} % (${afterRss.toFixed(1)} MB)`,
+      '≤ 20 %',
+      (afterRss - idleRss) / idleRss <= 0.2,
+    )
+
+    // (a) HTTP and (e) throughput
+    log('(a) http')
+    const server = spawn(process.execPath, [cli, 'start', '--config', config, '--port', '0'], {
+      env,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    children.push(server)
+    const url = await waitForLine(server, /MCP endpoint \(Streamable HTTP\): (\S+)/)
+    const httpTransport = new StreamableHTTPClientTransport(new URL(url))
+    const httpClient = await connect(httpTransport)
+    clients.push(httpClient)
+    await added('HTTP', httpClient, 'http')
+    log('(e) throughput')
+    const tput = await throughput(url, httpTransport.sessionId!, owner, quick ? 2000 : 4000)
+    results.httpThroughput = tput
+    row(
+      '(e) get_balance over HTTP, 50 in flight',
+      `${tput.callsPerSecond.toFixed(0)} calls/s (${tput.errors} errors)`,
+      '≥ 2,000 calls/s',
+      tput.callsPerSecond >= 2000,
+    )
+
+    // (b) and (c): in process, on devnets with the fixtures
+    log('(b) token balances')
+    const main = await startDevnet()
+    devnets.push(main)
+    const counting = await countingProxy(main.rpcUrl)
+    const f = main.fixtures
+    const real = [
+      f.tokens.USDC.address,
+      f.tokens.WETH.address,
+      f.tokens.DAI.address,
+      f.adversarial.homoglyphToken,
+    ]
+    const tokenList = (n: number) => {
+      const list: string[] = real.slice(0, n)
+      for (let i = list.length; i < n; i++) list.push(`0x${(0x5000 + i).toString(16).padStart(40, '0')}`)
+      return list
+    }
+    const inMemory = async (opts: Parameters<typeof createGateway>[0]) => {
+      const gateway = createGateway(opts)
+      const [a, b] = InMemoryTransport.createLinkedPair()
+      await createMcpServer(gateway, { kind: 'local', transport: 'memory' }).connect(b)
+      const client = await connect(a)
+      clients.push(client)
+      return { client, gateway }
+    }
+    const counted = await inMemory({ devnet: { ...f, rpcUrl: counting.url } })
+    const direct = await inMemory({ devnet: f })
+    const tb: Record<string, unknown> = {}
+    let oneTokenMedian = 0
+    for (const n of [1, 10, 100]) {
+      const args = {
+        name: 'get_token_balances',
+        arguments: { chain: 'devnet', address: f.accounts[1], tokens: tokenList(n) },
+      }
+      await counted.client.callTool(args) // warm the token-facts cache, as in steady state
+      counting.reset()
+      await counted.client.callTool(args)
+      const calls = counting.count()
+      const samples: number[] = []
+      for (let i = 0; i < (quick ? 100 : 400); i++)
+        samples.push(await time(() => direct.client.callTool(args)))
+      const s = summarize(samples)
+      if (n === 1) oneTokenMedian = s.median
+      tb[n] = { rpcCalls: calls, latency: s }
+      row(
+        `(b) get_token_balances, ${n} token(s): RPC calls, median`,
+        `${calls} call(s), ${ms(s.median)}`,
+        n === 100 ? '1 call, ≤ 2× the 1-token latency' : '1 call',
+        n === 100 ? calls === 1 && s.median <= 2 * oneTokenMedian : calls === 1,
+      )
+    }
+    results.tokenBalances = tb
+    await counting.close()
+
+    log('(c) portfolio over 10 chains')
+    const ten = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => startDevnet({ chainId: 31338 + i, chainName: `devnet-${i + 1}` })),
+    )
+    devnets.push(...ten)
+    const portfolio = await inMemory({ devnet: f, extraDevnets: ten.map((d) => d.fixtures) })
+    const names = ['devnet', ...ten.map((d) => d.fixtures.chain)]
+    const address = f.accounts[1]
+    const single: Record<string, number> = {}
+    const all: number[] = []
+    const perChain: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]))
+    for (let i = 0; i < (quick ? 50 : 200); i++) {
+      all.push(
+        await time(() =>
+          portfolio.client.callTool({ name: 'get_portfolio', arguments: { address, chains: names } }),
+        ),
+      )
+      for (const n of names)
+        perChain[n]!.push(
+          await time(() =>
+            portfolio.client.callTool({ name: 'get_portfolio', arguments: { address, chains: [n] } }),
+          ),
+        )
+    }
+    for (const n of names) single[n] = summarize(perChain[n]!).median
+    const slowest = Math.max(...Object.values(single))
+    const allS = summarize(all)
+    results.portfolio = { chains: 10, allChains: allS, singleChainMedians: single, slowestSingleMs: slowest }
+    row(
+      '(c) get_portfolio over 10 chains (median)',
+      `${ms(allS.median)} (slowest single chain ${ms(slowest)})`,
+      '≤ slowest + 5 ms',
+      allS.median <= slowest + 5,
+    )
+  } finally {
+    await Promise.allSettled(clients.map((c) => c.close()))
+    for (const c of children) c.kill('SIGTERM')
+    await Promise.allSettled(devnets.map((d) => d.stop()))
+  }
+  mkdirSync('bench/results', { recursive: true })
+  const out = { date: new Date().toISOString(), node: process.version, quick, results, table }
+  writeFileSync('bench/results/latest.json', `${JSON.stringify(out, null, 2)}\n`)
+  console.table(table)
+  log('wrote bench/results/latest.json')
+}
+
+/** Spawns `airlock stdio` and times initialize + tools/list. */
+function spawnToToolsList(config: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const child = spawn(process.execPath, [cli, 'stdio', '--config', config], {
+      env,
+      stdio: ['pipe', 'pipe', 'ignore'],
+    })
+    let buffer = ''
+    child.stdout.on('data', (c: Buffer) => {
+      buffer += c.toString()
+      if (/"id":2/.test(buffer)) {
+        const dt = performance.now() - t0
+        child.kill('SIGKILL')
+        resolve(dt)
+      }
+    })
+    child.once('error', reject)
+    const send = (m: object) => child.stdin.write(`${JSON.stringify(m)}\n`)
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'b', version: '0' } },
+    })
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' })
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/list' })
+  })
+}
+
+/** Raw keep-alive HTTP POSTs of get_balance on one session, 50 in flight, for `durationMs`. */
+async function throughput(url: string, sessionId: string, address: string, durationMs: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 50 })
+  const target = new URL(url)
+  let done = 0
+  let errors = 0
+  let id = 1000
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: id++,
+        method: 'tools/call',
+        params: { name: 'get_balance', arguments: { chain: 'ethereum', address } },
+      })
+      const req = request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-session-id': sessionId,
+            'mcp-protocol-version': '2025-06-18',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          let text = ''
+          res.on('data', (c: Buffer) => (text += c))
+          res.on('end', () => {
+            if (res.statusCode === 200 && text.includes('"balance"') && !text.includes('"isError":true'))
+              done++
+            else errors++
+            resolve()
+          })
+        },
+      )
+      req.on('error', () => {
+        errors++
+        resolve()
+      })
+      req.end(body)
+    })
+  const end = performance.now() + durationMs
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (performance.now() < end) await one()
+    }),
+  )
+  const elapsed = performance.now() - t0
+  agent.destroy()
+  return {
+    inFlight: 50,
+    seconds: elapsed / 1000,
+    calls: done,
+    errors,
+    callsPerSecond: done / (elapsed / 1000),
+  }
+}
+
+/** Forwards JSON-RPC to `target`, counting eth_call requests. */
+async function countingProxy(target: string) {
+  const { createServer } = await import('node:http')
+  let calls = 0
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const body = Buffer.concat(chunks).toString()
+    calls += (body.match(/"eth_call"/g) ?? []).length
+    const upstream = await fetch(target, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    })
+    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text())
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    count: () => calls,
+    reset: () => {
+      calls = 0
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  },
+)

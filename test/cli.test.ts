@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ok } from './mcp.js'
+
+// These run the built CLI (`npm test` builds first), exactly as a user or an MCP client starts it.
+const cli = join(import.meta.dirname, '..', 'dist', 'airlock.mjs')
+const children: ChildProcess[] = []
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL')
+})
+
+function waitFor(
+  child: ChildProcess,
+  pattern: RegExp,
+  stream: 'stdout' | 'stderr' = 'stdout',
+): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}: ${text}`)), 30_000)
+    child[stream]!.on('data', (chunk: Buffer) => {
+      text += chunk.toString()
+      const m = pattern.exec(text)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m)
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${text}`)))
+  })
+}
+
+describe('airlock start (npm start)', () => {
+  it('starts on the embedded devnet without config, prints how to connect, answers an MCP client, and stops cleanly', async () => {
+    const child = spawn(process.execPath, [cli, 'start', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.push(child)
+    const [, url] = await waitFor(child, /MCP endpoint \(Streamable HTTP\): (http:\/\/127\.0\.0\.1:\d+\/mcp)/)
+    const client = new Client({ name: 'cli-test', version: '0.0.0' })
+    await client.connect(new StreamableHTTPClientTransport(new URL(url!)))
+    const fixtures = JSON.parse(
+      ((await client.readResource({ uri: 'airlock://devnet/fixtures' })).contents[0] as { text: string })
+        .text,
+    )
+    const out = ok(
+      (await client.callTool({
+        name: 'get_token_balances',
+        arguments: { chain: 'devnet', address: fixtures.accounts[0] },
+      })) as CallToolResult,
+    )
+    expect(
+      out.tokens.find((t: { token: string }) => t.token === fixtures.tokens.USDC.address).balance.formatted,
+    ).toBe('1000000')
+    await client.close()
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(143)
+    // the devnet child died with the gateway
+    await expect(fetch(fixtures.rpcUrl, { method: 'POST', body: '{}' })).rejects.toThrow()
+  })
+
+  it('fails fast with a clear message when the port is taken or the config is bad', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-cli-'))
+    const bad = join(dir, 'bad.json')
+    writeFileSync(bad, JSON.stringify({ chains: { base: { rpc: ['ftp://nope'] } } }))
+    const child = spawn(process.execPath, [cli, 'start', '--config', bad], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.push(child)
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => (stderr += c))
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/chains\.base\.rpc\.0/)
+  })
+})
+
+describe('airlock stdio', () => {
+  it('writes nothing but JSON-RPC to stdout and serves an MCP client', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-stdio-'))
+    const config = join(dir, 'airlock.json')
+    // No devnet: a config with one chain that is not reachable proves startup needs no network.
+    writeFileSync(config, JSON.stringify({ rpc: { publicFallback: false } }))
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cli, 'stdio', '--config', config],
+      stderr: 'pipe',
+    })
+    const client = new Client({ name: 'stdio-test', version: '0.0.0' })
+    const nonProtocol: string[] = []
+    transport.onerror = (e) => nonProtocol.push(String(e))
+    await client.connect(transport)
+    const { tools } = await client.listTools()
+    expect(tools.length).toBeGreaterThanOrEqual(16)
+    const chains = ok((await client.callTool({ name: 'list_chains', arguments: {} })) as CallToolResult)
+    expect(chains.chains.length).toBeGreaterThanOrEqual(40)
+    const err = (await client.callTool({
+      name: 'get_balance',
+      arguments: { chain: 'base', address: '0x12' },
+    })) as CallToolResult
+    expect(err.isError).toBe(true)
+    await client.close()
+    expect(nonProtocol).toEqual([])
+  })
+
+  it('in demo mode, logs the devnet on stderr only and answers reads on it', async () => {
+    const child = spawn(process.execPath, [cli, 'stdio'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    children.push(child)
+    await waitFor(child, /devnet: chain id 31337/, 'stderr')
+    const lines: string[] = []
+    let buffer = ''
+    child.stdout!.on('data', (c: Buffer) => {
+      buffer += c.toString()
+      const parts = buffer.split('\n')
+      buffer = parts.pop()!
+      lines.push(...parts)
+    })
+    const send = (m: object) => child.stdin!.write(`${JSON.stringify(m)}\n`)
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+    })
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' })
+    send({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'get_price', arguments: { chain: 'devnet', pair: 'ETH/USD' } },
+    })
+    send({
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'get_balance', arguments: { chain: 'devnet', address: '0x00', extra: 1 } },
+    })
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no answer: ${lines.join('\n')}`)), 20_000)
+      const check = setInterval(() => {
+        if (lines.length >= 3) {
+          clearInterval(check)
+          clearTimeout(t)
+          resolve()
+        }
+      }, 10)
+    })
+    const messages = lines.map((l) => JSON.parse(l))
+    for (const m of messages) expect(m.jsonrpc).toBe('2.0')
+    expect(messages.find((m) => m.id === 2).result.structuredContent.price).toBe('3000')
+    expect(messages.find((m) => m.id === 3).result.isError).toBe(true)
+    child.stdin!.end()
+    expect(await new Promise((r) => child.once('exit', r))).toBe(0)
+  })
+})
