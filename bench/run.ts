@@ -11,7 +11,17 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { type Address, createPublicClient, erc20Abi, http } from 'viem'
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  erc20Abi,
+  getAddress,
+  type Hash,
+  http,
+} from 'viem'
+import { mnemonicToAccount } from 'viem/accounts'
+import { devnetArtifacts } from '../src/devnet/artifacts.js'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { createGateway } from '../src/server/createGateway.js'
 import { createMcpServer } from '../src/server/createMcpServer.js'
@@ -134,23 +144,41 @@ async function main(): Promise<void> {
     log('(a) stdio')
     await added('stdio', stdio, 'stdio')
 
-    // (d) RSS after 10,000 calls
+    // (d) RSS after 10,000 calls: one at a time, then 10,000 more with 50 in flight, then 30,000 more (plateau check)
     log('(d) 10,000 calls')
-    for (let i = 0; i < 10_000; i += 50)
-      await Promise.all(Array.from({ length: 50 }, () => stdio.callTool(balanceArgs)))
-    await new Promise((r) => setTimeout(r, 300))
-    const afterRss = rssMb(stdioPid)
+    const settle = async () => {
+      await new Promise((r) => setTimeout(r, 500))
+      return rssMb(stdioPid)
+    }
+    for (let i = 0; i < 10_000; i++) await stdio.callTool(balanceArgs)
+    const afterSequential = await settle()
+    const burst = async (n: number) => {
+      for (let i = 0; i < n; i += 50)
+        await Promise.all(Array.from({ length: 50 }, () => stdio.callTool(balanceArgs)))
+    }
+    await burst(10_000)
+    const afterConcurrent = await settle()
+    await burst(quick ? 10_000 : 30_000)
+    const afterMore = await settle()
+    const growth = (v: number) => ((v - idleRss) / idleRss) * 100
     results.memory = {
       idleRssMb: idleRss,
-      rssAfter10kCallsMb: afterRss,
-      growthPct: ((afterRss - idleRss) / idleRss) * 100,
+      after10kSequentialMb: afterSequential,
+      after10kMoreAt50InFlightMb: afterConcurrent,
+      afterFurtherCallsMb: afterMore,
     }
     row('(d) idle RSS (stdio server)', `${idleRss.toFixed(1)} MB`, '≤ 80 MB', idleRss <= 80)
     row(
-      '(d) RSS growth after 10,000 calls',
-      `${(((afterRss - idleRss) / idleRss) * 100).toFixed(1)} % (${afterRss.toFixed(1)} MB)`,
+      '(d) RSS growth after 10,000 sequential calls',
+      `${growth(afterSequential).toFixed(1)} % (${afterSequential.toFixed(1)} MB)`,
       '≤ 20 %',
-      (afterRss - idleRss) / idleRss <= 0.2,
+      growth(afterSequential) <= 20,
+    )
+    row(
+      '(d) RSS after +10,000 at 50 in flight / after more',
+      `${afterConcurrent.toFixed(1)} MB / ${afterMore.toFixed(1)} MB`,
+      'plateau (no leak)',
+      afterMore <= afterConcurrent * 1.1,
     )
 
     // (a) HTTP and (e) throughput
@@ -273,6 +301,30 @@ async function main(): Promise<void> {
   writeFileSync('bench/results/latest.json', `${JSON.stringify(out, null, 2)}\n`)
   console.table(table)
   log('wrote bench/results/latest.json')
+}
+
+/** Deploys `count` ERC-20 tokens from account 0, each holding 1 token for `holder`. */
+async function deployTokens(rpcUrl: string, holder: Address, count: number): Promise<Address[]> {
+  const account = mnemonicToAccount('test test test test test test test test test test test junk')
+  const wallet = createWalletClient({ account, chain: undefined, transport: http(rpcUrl) })
+  const reader = createPublicClient({ transport: http(rpcUrl) })
+  const { abi, bytecode } = devnetArtifacts.contracts.DAI
+  const nonce = await reader.getTransactionCount({ address: account.address })
+  const chainId = await reader.getChainId()
+  const hashes: Hash[] = []
+  for (let i = 0; i < count; i++)
+    hashes.push(
+      await wallet.deployContract({
+        abi,
+        bytecode,
+        args: [[holder], 10n ** 18n],
+        nonce: nonce + i,
+        gas: 3_000_000n,
+        chain: { id: chainId },
+      } as never),
+    )
+  const receipts = await Promise.all(hashes.map((hash) => reader.waitForTransactionReceipt({ hash })))
+  return receipts.map((r) => getAddress(r.contractAddress!))
 }
 
 /** Spawns `airlock stdio` and times initialize + tools/list. */

@@ -84,6 +84,9 @@ describe('startAnvil', () => {
   it('reports a binary that cannot run', async () => {
     const error = await startAnvil({ binary: '/nonexistent/anvil' }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(DevnetError)
+    expect(`${(error as DevnetError).shortMessage} ${(error as DevnetError).details}`).toMatch(
+      /not found|No such file|ENOENT|could not be started/,
+    )
   })
 
   it.skipIf(process.platform === 'win32')(

@@ -6,7 +6,12 @@ import { dirname, join } from 'node:path'
 import { DevnetError } from '../errors/index.js'
 import { jsonRpc } from './jsonRpc.js'
 
-/** The public test mnemonic; its first 10 accounts are funded on the devnet. Never use it for real funds. */
+/**
+ * The public test mnemonic; its first 10 accounts are funded on the devnet. Never use it for real funds.
+ *
+ * @example
+ * const account = mnemonicToAccount(devnetMnemonic, { addressIndex: 1 }) // 0x7099…79C8, owner of alice.eth
+ */
 export const devnetMnemonic = 'test test test test test test test test test test test junk'
 
 /** Options of {@link startAnvil}. */

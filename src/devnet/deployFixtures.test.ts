@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { devnetMnemonic } from './anvil.js'
 import { deployFixtures } from './deployFixtures.js'
 import type { DevnetFixtures } from './fixtures.js'
+import { jsonRpc } from './jsonRpc.js'
 import { type Devnet, startDevnet } from './startDevnet.js'
 
 let devnet: Devnet
@@ -65,6 +66,15 @@ describe('deployFixtures', () => {
     const addresses = JSON.stringify(fx).match(/0x[0-9a-fA-F]{40}/g) ?? []
     expect(addresses.length).toBeGreaterThan(20)
     for (const a of addresses) expect(a).toBe(getAddress(a))
+  })
+
+  it('puts all fixtures in block 1 and restores automine and the block gas limit', async () => {
+    expect(await client.getBlockNumber()).toBe(1n)
+    const [automine] = await jsonRpc(fx.rpcUrl, [{ method: 'anvil_getAutomine' }])
+    expect(automine).toBe(true)
+    const genesis = await client.getBlock({ blockNumber: 0n })
+    await jsonRpc(fx.rpcUrl, [{ method: 'evm_mine' }])
+    expect((await client.getBlock()).gasLimit).toBe(genesis.gasLimit)
   })
 
   it('gives accounts 0–2 exactly 1,000,000 USDC and DAI, and leaves them untouched otherwise', async () => {
