@@ -209,17 +209,10 @@ async function main(): Promise<void> {
     devnets.push(main)
     const counting = await countingProxy(main.rpcUrl)
     const f = main.fixtures
-    const real = [
-      f.tokens.USDC.address,
-      f.tokens.WETH.address,
-      f.tokens.DAI.address,
-      f.adversarial.homoglyphToken,
-    ]
-    const tokenList = (n: number) => {
-      const list: string[] = real.slice(0, n)
-      for (let i = list.length; i < n; i++) list.push(`0x${(0x5000 + i).toString(16).padStart(40, '0')}`)
-      return list
-    }
+    // 100 real ERC-20s (clones of the devnet DAI, each with a balance for account 1), so every balanceOf runs
+    // token code and every token's facts end up cached, as in steady state.
+    const real = await deployTokens(main.rpcUrl, f.accounts[1]! as Address, 100)
+    const tokenList = (n: number) => real.slice(0, n)
     const inMemory = async (opts: Parameters<typeof createGateway>[0]) => {
       const gateway = createGateway(opts)
       const [a, b] = InMemoryTransport.createLinkedPair()
