@@ -1,16 +1,22 @@
 import { type Address, erc20Abi } from 'viem'
 import { TokenNotSupportedError } from '../errors/index.js'
+import { detectHomoglyphs } from '../untrusted/sanitizeText.js'
+import { type UntrustedText, untrustedText } from '../untrusted/untrusted.js'
 import type { ChainContext } from './chains.js'
 import type { KnownContracts, KnownToken } from './knownContracts.js'
 
-/** What the gateway knows about an ERC-20. `name`/`symbol` are raw chain text: sanitize before showing. */
+/** What the gateway knows about an ERC-20. Name and symbol are chain text, kept only in sanitized, marked form. */
 export type TokenFacts = {
   address: Address
   decimals: number
-  symbol: string
-  name: string
-  /** True when address and decimals match the built-in registry. */
+  symbol: UntrustedText
+  name: UntrustedText
+  /** Address and decimals match the built-in registry. */
   known: boolean
+  /** The symbol or name mixes scripts or uses lookalike characters (`USDС` with a Cyrillic С). */
+  lookalike: boolean
+  /** Known, no lookalikes, nothing had to be stripped from the name or symbol. */
+  verified: boolean
 }
 
 /** Raw results of the three metadata calls, as multicall returns them with `allowFailure`. */
@@ -74,12 +80,19 @@ export function createTokenFacts(registry: Readonly<Record<number, KnownContract
       })
     const text = (r: RawTokenMetadata['name']) =>
       r.status === 'success' && typeof r.result === 'string' ? r.result : ''
+    // Sanitized once, when the facts are learned: every later listing reuses the marked values.
+    const symbol = untrustedText(text(raw.symbol), { maxLength: 32 })
+    const name = untrustedText(text(raw.name), { maxLength: 64 })
+    const lookalike = detectHomoglyphs(text(raw.symbol)) || detectHomoglyphs(text(raw.name))
+    const known = entry !== undefined && entry.decimals === decimals
     const facts: TokenFacts = {
       address,
       decimals,
-      symbol: text(raw.symbol),
-      name: text(raw.name),
-      known: entry !== undefined && entry.decimals === decimals,
+      symbol,
+      name,
+      known,
+      lookalike,
+      verified: known && !lookalike && !symbol.sanitized && !name.sanitized,
     }
     cache.set(key(chainId, address), facts)
     return facts

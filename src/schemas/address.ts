@@ -6,17 +6,19 @@ const hex40 = /^0x[0-9a-fA-F]{40}$/
 
 /** Why `value` is not an acceptable EVM address, or `undefined` when it is. */
 export function addressProblem(value: string): string | undefined {
+  if (hex40.test(value)) return checksumProblem(value) // plain ASCII hex: no hidden character can be in it
   const hidden = findHiddenCharacter(value)
   if (hidden) return `it contains ${describeHiddenCharacter(hidden)}; retype the address`
   if (/\.[a-z]{2,}$/i.test(value))
     return `"${value.slice(0, 64)}" looks like a name; this field takes an address (resolve names with resolve_ens)`
   if (!value.startsWith('0x')) return 'it must start with 0x (lowercase x)'
-  if (!hex40.test(value)) {
-    const digits = value.length - 2
-    return /^0x[0-9a-fA-F]*$/.test(value)
-      ? `it has ${digits} hex digits, an address has exactly 40`
-      : 'it contains characters that are not hex digits'
-  }
+  const digits = value.length - 2
+  return /^0x[0-9a-fA-F]*$/.test(value)
+    ? `it has ${digits} hex digits, an address has exactly 40`
+    : 'it contains characters that are not hex digits'
+}
+
+function checksumProblem(value: string): string | undefined {
   const body = value.slice(2)
   if (body === body.toLowerCase()) return undefined
   if (getAddress(value) !== value)

@@ -3,8 +3,7 @@ import { z } from 'zod'
 import { EvmAddress } from '../schemas/address.js'
 import { AmountOut, amountOut } from '../schemas/amount.js'
 import { ChainOut, ChainRef } from '../schemas/chainRef.js'
-import { detectHomoglyphs } from '../untrusted/sanitizeText.js'
-import { UntrustedText, untrustedText } from '../untrusted/untrusted.js'
+import { UntrustedText } from '../untrusted/untrusted.js'
 import { defineTool } from './defineTool.js'
 
 export const GetTokenInfoInput = z.object({ chain: ChainRef, token: EvmAddress }).strict()
@@ -43,13 +42,10 @@ export const getTokenInfo = defineTool({
       tokens.get(c, token),
       c.client.readContract({ address: token, abi: erc20Abi, functionName: 'totalSupply' }),
     ])
-    const name = untrustedText(facts.name, { maxLength: 64 })
-    const symbol = untrustedText(facts.symbol, { maxLength: 32 })
     const warnings: string[] = []
-    const lookalike = detectHomoglyphs(facts.symbol) || detectHomoglyphs(facts.name)
-    if (lookalike)
+    if (facts.lookalike)
       warnings.push('The symbol or name mixes scripts or uses lookalike characters (possible impersonation).')
-    if (name.sanitized || symbol.sanitized)
+    if (facts.name.sanitized || facts.symbol.sanitized)
       warnings.push('Invisible or control characters were removed from the name or symbol.')
     if (!facts.known)
       warnings.push('Not in the gateway’s token registry: check the address with a trusted source.')
@@ -57,11 +53,11 @@ export const getTokenInfo = defineTool({
       chain: c.name,
       caip2: c.caip2,
       token,
-      name,
-      symbol,
+      name: facts.name,
+      symbol: facts.symbol,
       decimals: facts.decimals,
       totalSupply: amountOut(supply, facts.decimals),
-      verified: facts.known && !lookalike && !name.sanitized && !symbol.sanitized,
+      verified: facts.verified,
       warnings,
     }
   },
