@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { BaseError, toBaseError } from '../errors/index.js'
