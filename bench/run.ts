@@ -245,11 +245,14 @@ async function main(): Promise<void> {
           [f.multicall3, ...tokenList(n)].map((target, i) => ({
             target,
             allowFailure: true,
-            callData: encodeFunctionData(
+            callData:
               i === 0
-                ? { abi: multicall3Abi, functionName: 'getEthBalance', args: [f.accounts[1]!] }
-                : { abi: erc20Abi, functionName: 'balanceOf', args: [f.accounts[1]!] },
-            ),
+                ? encodeFunctionData({
+                    abi: multicall3Abi,
+                    functionName: 'getEthBalance',
+                    args: [f.accounts[1]!],
+                  })
+                : encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [f.accounts[1]!] }),
           })),
         ],
       })
