@@ -1,7 +1,7 @@
 import { createPublicClient, createWalletClient, erc20Abi, http, parseUnits } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { devnetChain } from '../src/server/createGateway.js'
+import { devnetChain } from '../src/devnet/devnetChain.js'
 import { useDevnet } from './devnet.js'
 import { connectInMemory, err, ok } from './mcp.js'
 import { startCountingProxy } from './rpcProxy.js'

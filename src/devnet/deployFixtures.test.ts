@@ -3,7 +3,6 @@ import {
   type Chain,
   createPublicClient,
   createWalletClient,
-  defineChain,
   erc20Abi,
   erc721Abi,
   formatUnits,
@@ -20,6 +19,7 @@ import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { devnetMnemonic } from './anvil.js'
 import { deployFixtures } from './deployFixtures.js'
+import { devnetChain } from './devnetChain.js'
 import type { DevnetFixtures } from './fixtures.js'
 import { jsonRpc } from './jsonRpc.js'
 import { type Devnet, startDevnet } from './startDevnet.js'
@@ -32,16 +32,7 @@ let chain: Chain
 beforeAll(async () => {
   devnet = await startDevnet()
   fx = devnet.fixtures
-  chain = defineChain({
-    id: fx.chainId,
-    name: 'devnet',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [fx.rpcUrl] } },
-    contracts: {
-      multicall3: { address: fx.multicall3 },
-      ensUniversalResolver: { address: fx.ensUniversalResolver },
-    },
-  })
+  chain = devnetChain(fx)
   client = createPublicClient({ chain, transport: http(fx.rpcUrl) })
 })
 afterAll(() => devnet?.stop())

@@ -1,7 +1,7 @@
-import { type Chain, defineChain } from 'viem'
 import { type Chains, createChains } from '../chains/chains.js'
 import { type KnownContracts, knownContracts } from '../chains/knownContracts.js'
 import { createTokenFacts } from '../chains/tokenFacts.js'
+import { devnetChain } from '../devnet/devnetChain.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
 import { type Caller, createPipeline, type Pipeline } from '../pipeline/pipeline.js'
 import type { MetadataFetcher, ToolContext } from '../tools/context.js'
@@ -75,21 +75,6 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     call: (name, args, caller) => pipeline.call(name, args, caller),
     close: () => chains.close(),
   }
-}
-
-/** The viem chain definition of the embedded devnet. */
-export function devnetChain(fixtures: DevnetFixtures): Chain {
-  return defineChain({
-    id: fixtures.chainId,
-    name: 'Airlock devnet',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [fixtures.rpcUrl] } },
-    contracts: {
-      multicall3: { address: fixtures.multicall3 },
-      ensUniversalResolver: { address: fixtures.ensUniversalResolver },
-    },
-    testnet: true,
-  })
 }
 
 function devnetContracts(f: DevnetFixtures): KnownContracts {
