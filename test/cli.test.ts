@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
@@ -80,6 +82,47 @@ describe('airlock start (npm start)', () => {
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
     expect(code).toBe(2)
     expect(stderr).toMatch(/chains\.base\.rpc\.0/)
+  })
+})
+
+describe('airlock start: port taken / airlock devnet --json', () => {
+  it('says the port is taken, stops its devnet, and exits 2', async () => {
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    const port = String((blocker.address() as AddressInfo).port)
+    const child = spawn(process.execPath, [cli, 'start', '--port', port], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.push(child)
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => (stderr += c))
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
+    blocker.close()
+    expect(code).toBe(2)
+    expect(stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} \\(the port is already in use\\)`))
+    expect(stderr).toMatch(/--port or AIRLOCK_PORT/)
+    const rpc = /devnet: chain id 31337 at (\S+),/.exec(stderr)?.[1]
+    expect(rpc).toBeDefined()
+    await expect(fetch(rpc!, { method: 'POST', body: '{}' })).rejects.toThrow()
+  })
+
+  it('prints the fixtures as JSON on stdout', async () => {
+    const child = spawn(process.execPath, [cli, 'devnet', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    children.push(child)
+    const [line] = await waitFor(child, /^\{.*\}\n/)
+    const fixtures = JSON.parse(line!)
+    expect(fixtures).toMatchObject({
+      chain: 'devnet',
+      chainId: 31337,
+      multicall3: '0xcA11bde05977b3631167028862bE2a173976CA11',
+    })
+    expect(fixtures.accounts).toHaveLength(10)
+    const chainId = await fetch(fixtures.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId' }),
+    }).then((r) => r.json() as Promise<{ result: string }>)
+    expect(chainId.result).toBe('0x7a69')
   })
 })
 

@@ -1,3 +1,4 @@
+import { InvalidConfigError } from '../errors/index.js'
 import { startHttpServer } from '../server/http.js'
 import { boot, onShutdown } from './boot.js'
 import type { CliOptions } from './options.js'
@@ -21,9 +22,10 @@ export async function start(options: CliOptions, env: NodeJS.ProcessEnv): Promis
     stateless: options.stateless,
   }).catch(async (error: NodeJS.ErrnoException) => {
     await booted.stop()
-    if (error.code === 'EADDRINUSE')
-      throw new Error(
-        `Port ${options.port} is already in use. Stop the other process or pass --port (or AIRLOCK_PORT).`,
+    if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL')
+      throw new InvalidConfigError(
+        `Cannot listen on ${options.host}:${options.port} (${error.code === 'EADDRINUSE' ? 'the port is already in use' : error.code}).`,
+        { metaMessages: ['Stop the other process, or choose another port with --port or AIRLOCK_PORT.'] },
       )
     throw error
   })
