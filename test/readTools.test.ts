@@ -16,7 +16,7 @@ beforeAll(async () => {
   proxy = await startCountingProxy(fixtures.rpcUrl)
   mcp = await connectInMemory({
     devnet: { ...fixtures, rpcUrl: proxy.url },
-    env: { AIRLOCK_RPC_BASE: 'http://127.0.0.1:1' },
+    env: { AIRLOCK_RPC_BASE: 'http://alice:s3cretpw@127.0.0.1:1/v2/APIKEY0123456789abcdef' },
   })
 })
 afterAll(async () => {
@@ -160,6 +160,16 @@ describe('get_portfolio', () => {
     const base = out.chains.find((c: { chain: string }) => c.chain === 'base')
     expect(devnet.tokens.length).toBe(3)
     expect(base.error.code).toBe('RPC_UNAVAILABLE')
+  })
+
+  it('never shows endpoint credentials in errors or resources (ADVERSARIAL 45)', async () => {
+    const failed = await mcp.call('get_balance', { chain: 'base', address: fixtures.accounts[0] })
+    expect(err(failed).code).toBe('RPC_UNAVAILABLE')
+    const chains = await mcp.client.readResource({ uri: 'airlock://chains' })
+    for (const text of [JSON.stringify(failed), JSON.stringify(chains)]) {
+      expect(text).not.toMatch(/s3cretpw|APIKEY0123456789abcdef|alice/)
+    }
+    expect(JSON.stringify(chains)).toMatch(/127\.0\.0\.1:1/)
   })
 })
 
