@@ -1,10 +1,9 @@
-import { parseAbi } from 'viem'
 import { z } from 'zod'
-import { InvalidInputError, NotFoundError } from '../errors/index.js'
 import { EvmAddress } from '../schemas/address.js'
-import { AmountOut, AmountString, amountOut, parseAmount } from '../schemas/amount.js'
+import { AmountOut, AmountString, amountOut } from '../schemas/amount.js'
 import { ChainOut, ChainRef } from '../schemas/chainRef.js'
 import { defineTool } from './defineTool.js'
+import { quoteExactInput } from './shared/uniswapQuote.js'
 
 export const QuoteSwapInput = z
   .object({
@@ -31,11 +30,6 @@ export const QuoteSwapOutput = z.object({
   quoter: z.string(),
 })
 
-const quoterAbi = parseAbi([
-  'function quoteExactInputSingle((address tokenIn, address tokenOut, uint256 amountIn, uint24 fee, uint160 sqrtPriceLimitX96) params) returns (uint256 amountOut, uint160 sqrtPriceX96After, uint32 initializedTicksCrossed, uint256 gasEstimate)',
-])
-const tiers = [100, 500, 3000, 10000] as const
-
 /**
  * Quotes an exact-input swap on Uniswap v3 (QuoterV2), across fee tiers unless one is given.
  * @example await client.callTool({ name: 'quote_swap', arguments: { chain: 'devnet', tokenIn: weth, tokenOut: usdc, amountIn: '1' } })
@@ -51,56 +45,23 @@ export const quoteSwap = defineTool({
   output: QuoteSwapOutput,
   async run({ chain, tokenIn, tokenOut, amountIn, fee }, { chains, tokens }) {
     const c = chains.resolve(chain)
-    if (tokenIn === tokenOut)
-      throw new InvalidInputError('tokenIn and tokenOut are the same token.', { field: 'tokenOut' })
-    const quoter = tokens.contracts(c.id)?.uniswapV3?.quoter
-    if (!quoter)
-      throw new NotFoundError(`The gateway knows no Uniswap v3 quoter on ${c.name}.`, {
-        field: 'chain',
-        metaMessages: ['Quotes are available on ethereum, base, arbitrum, optimism, polygon and the devnet.'],
-      })
-    const [inFacts, outFacts] = await Promise.all([tokens.get(c, tokenIn), tokens.get(c, tokenOut)])
-    const raw = parseAmount(amountIn, inFacts.decimals, 'amountIn')
-    if (raw === 0n) throw new InvalidInputError('amountIn must be greater than zero.', { field: 'amountIn' })
-    const candidates = fee ? [fee] : tiers
-    const results = await c.client.multicall({
-      allowFailure: true,
-      batchSize: 0,
-      contracts: candidates.map((f) => ({
-        address: quoter,
-        abi: quoterAbi,
-        functionName: 'quoteExactInputSingle' as const,
-        args: [{ tokenIn, tokenOut, amountIn: raw, fee: f, sqrtPriceLimitX96: 0n }] as const,
-      })),
-    })
-    let best: { fee: number; out: bigint; gas: bigint } | undefined
-    results.forEach((r, i) => {
-      if (r.status !== 'success') return
-      const [out, , , gas] = r.result
-      if (!best || out > best.out) best = { fee: candidates[i]!, out, gas }
-    })
-    if (!best || best.out === 0n)
-      throw new NotFoundError(
-        `No Uniswap v3 pool with liquidity for this pair on ${c.name}${fee ? ` at fee ${fee}` : ''}.`,
-        {
-          metaMessages: ['Check the token addresses, or try another fee tier.'],
-        },
-      )
+    const q = await quoteExactInput(c, tokens, { tokenIn, tokenOut, amountIn, fee })
     // price = out/in in display units, computed in integers to avoid float rounding of large values.
     const scale = 10n ** 8n
     const priceScaled =
-      (best.out * 10n ** BigInt(inFacts.decimals) * scale) / (raw * 10n ** BigInt(outFacts.decimals))
+      (q.amountOut * 10n ** BigInt(q.tokenIn.decimals) * scale) /
+      (q.amountIn * 10n ** BigInt(q.tokenOut.decimals))
     return {
       chain: c.name,
       caip2: c.caip2,
       tokenIn,
       tokenOut,
-      amountIn: amountOut(raw, inFacts.decimals),
-      amountOut: amountOut(best.out, outFacts.decimals),
-      fee: best.fee,
+      amountIn: amountOut(q.amountIn, q.tokenIn.decimals),
+      amountOut: amountOut(q.amountOut, q.tokenOut.decimals),
+      fee: q.fee,
       price: amountOut(priceScaled, 8).formatted,
-      gasEstimate: best.gas.toString(),
-      quoter,
+      gasEstimate: q.gasEstimate.toString(),
+      quoter: q.quoter,
     }
   },
 })
