@@ -25,9 +25,11 @@ export async function main(argv: readonly string[], env = process.env): Promise<
       return (await import('./stdio.js')).stdio(options, env)
     case 'devnet':
       return (await import('./devnet.js')).devnet(options)
+    case 'wallet':
+      return (await import('./wallet.js')).wallet(options, env)
     default:
       throw new BaseError('INVALID_INPUT', `Unknown command "${options.command.slice(0, 40)}".`, {
-        metaMessages: ['Commands: start, stdio, devnet, help.'],
+        metaMessages: ['Commands: start, stdio, devnet, wallet, help.'],
       })
   }
 }

@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util'
-import { InvalidConfigError } from '../errors/index.js'
+import { InvalidConfigError, InvalidInputError } from '../errors/index.js'
 import { type Config, loadConfig } from '../server/config.js'
 
-/** Parsed command line of `airlock start|stdio|devnet`. */
+/** Parsed command line of `airlock start|stdio|devnet|wallet`. */
 export type CliOptions = {
   command: string
+  /** Positionals after the command (`wallet export-address ops` → `['export-address', 'ops']`). */
+  args: string[]
   config: Config
   configPath: string | undefined
   devnet: boolean
@@ -13,6 +15,12 @@ export type CliOptions = {
   devnetPort: number | undefined
   stateless: boolean
   json: boolean
+  /** `wallet create|import --label L` */
+  label: string | undefined
+  /** `wallet import --private-key-stdin` */
+  privateKeyStdin: boolean
+  /** `wallet import --file keystore.json` */
+  file: string | undefined
 }
 
 /**
@@ -27,6 +35,13 @@ export function parseCli(
   try {
     parsed = parse(argv)
   } catch (error) {
+    if (argv.some((a) => /^--?private-?key(=|$)/i.test(a)))
+      throw new InvalidInputError('Private keys are never taken as command-line arguments.', {
+        metaMessages: [
+          'Arguments end up in shell history and the process list. Pipe the key on stdin instead:',
+          '  airlock wallet import --private-key-stdin < key.txt   (or --file keystore.json)',
+        ],
+      })
     throw new InvalidConfigError(`${(error as Error).message}.`, {
       metaMessages: ['Run `airlock help` for usage.'],
     })
@@ -38,6 +53,7 @@ export function parseCli(
   const devnet = Boolean(values.devnet) || !configPath || Boolean(config.devnet)
   return {
     command,
+    args: positionals.slice(1),
     config,
     configPath,
     devnet,
@@ -50,6 +66,9 @@ export function parseCli(
     ),
     stateless: Boolean(values.stateless) || Boolean(config.server?.stateless),
     json: Boolean(values.json),
+    label: values.label,
+    privateKeyStdin: Boolean(values['private-key-stdin']),
+    file: values.file,
   }
 }
 
@@ -66,6 +85,9 @@ function parse(argv: readonly string[]) {
       'devnet-port': { type: 'string' },
       stateless: { type: 'boolean' },
       json: { type: 'boolean' },
+      label: { type: 'string' },
+      'private-key-stdin': { type: 'boolean' },
+      file: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -87,7 +109,14 @@ Usage:
                  MCP over Streamable HTTP at http://127.0.0.1:8402/mcp
   airlock stdio  [--config FILE] [--devnet]     MCP over stdio (stdout carries only protocol)
   airlock devnet [--json] [--devnet-port P]     the embedded devnet alone, fixtures printed
+  airlock wallet create [--label L] [--json]    new key, encrypted at rest (Web3 Secret Storage v3)
+  airlock wallet import (--private-key-stdin | --file KEYSTORE.json) [--label L] [--json]
+                                                 keys come on stdin or in a file, never as an argument
+  airlock wallet list [--json]                  addresses and labels of the stored wallets
+  airlock wallet export-address ADDRESS|LABEL   prints the wallet's address
 
 Without a config file (--config / AIRLOCK_CONFIG) Airlock runs on the embedded devnet (demo mode).
 Environment: AIRLOCK_CONFIG, AIRLOCK_PORT, AIRLOCK_RPC_<CHAIN>=url1,url2 (e.g. AIRLOCK_RPC_BASE).
+Wallets: keystores in $AIRLOCK_DATA_DIR/keystore (default ~/.airlock/keystore). The password comes from
+AIRLOCK_WALLET_PASSWORD, else a hidden prompt on the terminal; AIRLOCK_IMPORT_PASSWORD opens an imported file.
 `

@@ -145,3 +145,76 @@ export class DevnetError extends BaseError {
     super('DEVNET_FAILED', message, parameters)
   }
 }
+
+/**
+ * A wallet stayed locked: the password was wrong, or none was available. Never says which part of a password
+ * was wrong, nor anything about the key.
+ */
+export class WalletLockedError extends BaseError {
+  override name = 'WalletLockedError'
+  constructor({
+    reason,
+    metaMessages,
+    ...rest
+  }: Extra & { reason: string; metaMessages?: readonly string[] | undefined }) {
+    super('WALLET_LOCKED', `The wallet is locked: ${reason}.`, {
+      ...rest,
+      metaMessages: metaMessages ?? [
+        'Give the password the wallet was created or imported with (AIRLOCK_WALLET_PASSWORD or the prompt).',
+      ],
+    })
+  }
+}
+
+/** A wallet for this address already exists; keystore files are never overwritten. */
+export class WalletExistsError extends BaseError {
+  override name = 'WalletExistsError'
+  constructor({ what, ...rest }: Extra & { what: string }) {
+    super('WALLET_EXISTS', `${what} already exists.`, {
+      ...rest,
+      metaMessages: ['Keystore files are never overwritten. Use the existing wallet, or pick another label.'],
+    })
+  }
+}
+
+/**
+ * A keystore file (Web3 Secret Storage v3) was malformed, used an unsupported cipher or KDF, asked for absurd
+ * KDF parameters, or did not match its own address.
+ */
+export class KeystoreInvalidError extends BaseError {
+  override name = 'KeystoreInvalidError'
+  constructor({ reason, ...rest }: Extra & { reason: string }) {
+    super('KEYSTORE_INVALID', `The keystore is not usable: ${reason}.`, {
+      ...rest,
+      metaMessages: [
+        'Give a Web3 Secret Storage v3 file (aes-128-ctr with scrypt or pbkdf2/hmac-sha256), as geth or MetaMask export it.',
+      ],
+    })
+  }
+}
+
+/** The signer refused to sign: the payload is of a kind it never signs, or is bound to the wrong chain. */
+export class SigningRefusedError extends BaseError {
+  override name = 'SigningRefusedError'
+  constructor({
+    reason,
+    metaMessages,
+    ...rest
+  }: Extra & { reason: string; metaMessages?: readonly string[] | undefined }) {
+    super('SIGNING_REFUSED', `Refused to sign: ${reason}.`, {
+      ...rest,
+      metaMessages: metaMessages ?? ['Nothing was signed. Fix the request and try again.'],
+    })
+  }
+}
+
+/** Signing failed inside the signer. The message carries a scrubbed summary only, never the underlying error. */
+export class SigningFailedError extends BaseError {
+  override name = 'SigningFailedError'
+  constructor({ reason, ...rest }: Omit<Extra, 'cause'> & { reason: string }) {
+    super('SIGNING_FAILED', `Signing failed: ${reason}.`, {
+      ...rest,
+      metaMessages: ['Nothing was signed. Check the transaction or typed data fields and try again.'],
+    })
+  }
+}

@@ -10,10 +10,22 @@ export {
   InvalidAmountError,
   InvalidConfigError,
   InvalidInputError,
+  KeystoreInvalidError,
   NotFoundError,
   RpcError,
   RpcUnavailableError,
+  SigningFailedError,
+  SigningRefusedError,
   TokenNotSupportedError,
   UntrustedFetchBlockedError,
+  WalletExistsError,
+  WalletLockedError,
 } from './errors.js'
 export { redactUrl, scrubSecrets } from './scrub.js'
+export {
+  IdempotencyKeyReusedError,
+  IllegalTransitionError,
+  IntentConflictError,
+  NonceConflictError,
+  StoreUnavailableError,
+} from './storeErrors.js'

@@ -1,0 +1,255 @@
+import { inspect } from 'node:util'
+import {
+  type Address,
+  getAddress,
+  type Hex,
+  isAddress,
+  type TransactionSerializableEIP1559,
+  toHex,
+} from 'viem'
+import { mnemonicToAccount, privateKeyToAddress, signTransaction, signTypedData } from 'viem/accounts'
+import { devnetMnemonic } from '../devnet/anvil.js'
+import { BaseError, InvalidInputError, SigningFailedError, SigningRefusedError } from '../errors/index.js'
+import { decryptKey } from './keystore.js'
+
+/** EIP-712 typed data as viem takes it: `domain`, `types`, `primaryType`, `message`. */
+export type TypedDataToSign = {
+  domain: {
+    name?: string | undefined
+    version?: string | undefined
+    chainId?: number | bigint | undefined
+    verifyingContract?: Address | undefined
+    salt?: Hex | undefined
+  }
+  types: Record<string, readonly { name: string; type: string }[]>
+  primaryType: string
+  message: Record<string, unknown>
+}
+
+/**
+ * The only face of a key. It signs EIP-1559 transactions and EIP-712 typed data bound to a chain and a
+ * contract; it never signs raw hashes or personal messages (`eth_sign` is not offered). It carries no key:
+ * `JSON.stringify` and `util.inspect` show the address only.
+ */
+export type Signer = {
+  /** EIP-55 checksummed address of the key. */
+  readonly address: Address
+  /**
+   * Signs an EIP-1559 transaction and returns it serialized, ready for `eth_sendRawTransaction`.
+   * `chainId` is required; fields other than those of an EIP-1559 transaction are refused (no EIP-7702
+   * authorization lists, no blobs, no legacy `gasPrice`).
+   */
+  signTransaction(transaction: TransactionSerializableEIP1559): Promise<Hex>
+  /**
+   * Signs EIP-712 typed data whose `domain.chainId` equals `expected.chainId` and whose domain names a
+   * `verifyingContract` (ADVERSARIAL 29): a signature that could be replayed on another chain or contract is
+   * refused.
+   */
+  signTypedData(typedData: TypedDataToSign, expected: { chainId: number }): Promise<Hex>
+}
+
+/** Options of {@link createSigner}: where the key comes from. */
+export type CreateSignerParameters =
+  | {
+      backend: 'keystore'
+      /** A Web3 Secret Storage v3 document (object or JSON text), e.g. from `WalletStore.load`. */
+      keystore: unknown
+      /** Its password. Used once, to decrypt; not kept. */
+      password: string
+    }
+  | {
+      backend: 'devnet'
+      /** Account index in the public test mnemonic. Default 0. */
+      accountIndex?: number | undefined
+      /** The only chain this key signs for; its key is public. Default 31337 (the embedded devnet). */
+      chainId?: number | undefined
+    }
+
+const transactionFields = new Set([
+  'type',
+  'chainId',
+  'nonce',
+  'to',
+  'value',
+  'data',
+  'gas',
+  'maxFeePerGas',
+  'maxPriorityFeePerGas',
+  'accessList',
+])
+
+/**
+ * Creates a signer. `keystore` decrypts the document once, here; `devnet` derives account `accountIndex` of the
+ * public test mnemonic and signs only for the devnet chain. The private key lives only in this function's
+ * closure: nothing returned, thrown or logged contains it.
+ *
+ * @example
+ * const signer = await createSigner({ backend: 'keystore', keystore: await store.load('ops'), password })
+ * const raw = await signer.signTransaction({ chainId: 8453, to, value: 1n, nonce, gas: 21000n, maxFeePerGas, maxPriorityFeePerGas })
+ * @example
+ * const devnet = await createSigner({ backend: 'devnet' }) // account 0: 0xf39F…2266
+ * @throws {WalletLockedError} wrong password
+ * @throws {KeystoreInvalidError} the keystore is malformed or unsupported
+ * @throws {InvalidInputError} a devnet account index out of range
+ */
+export async function createSigner(parameters: CreateSignerParameters): Promise<Signer> {
+  let privateKey: Hex
+  let onlyChainId: number | undefined
+  if (parameters.backend === 'keystore') {
+    privateKey = await decryptKey(parameters.keystore, parameters.password)
+  } else if (parameters.backend === 'devnet') {
+    const index = parameters.accountIndex ?? 0
+    if (!Number.isInteger(index) || index < 0 || index >= 2 ** 31)
+      throw new InvalidInputError('The devnet account index must be an integer from 0 to 2^31 - 1.', {
+        field: 'accountIndex',
+        metaMessages: ['Accounts 0–9 are funded on the embedded devnet.'],
+      })
+    onlyChainId = parameters.chainId ?? 31337
+    const key = mnemonicToAccount(devnetMnemonic, { addressIndex: index }).getHdKey().privateKey
+    if (!key) throw new SigningFailedError({ reason: 'the devnet account could not be derived' })
+    privateKey = toHex(key)
+  } else {
+    throw new InvalidInputError('Unknown signer backend.', {
+      field: 'backend',
+      metaMessages: ['Use "keystore" or "devnet".'],
+    })
+  }
+  const address = privateKeyToAddress(privateKey)
+
+  async function signTx(transaction: TransactionSerializableEIP1559): Promise<Hex> {
+    const tx = checkTransaction(transaction, onlyChainId)
+    return guard(() => signTransaction({ privateKey, transaction: tx }))
+  }
+
+  async function signTyped(typedData: TypedDataToSign, expected: { chainId: number }): Promise<Hex> {
+    checkTypedData(typedData, expected, onlyChainId)
+    return guard(() =>
+      signTypedData({
+        privateKey,
+        domain: typedData.domain,
+        types: typedData.types,
+        primaryType: typedData.primaryType,
+        message: typedData.message,
+      } as Parameters<typeof signTypedData>[0]),
+    )
+  }
+
+  const signer = {
+    address,
+    signTransaction: signTx,
+    signTypedData: signTyped,
+  }
+  // Shown instead of the object by JSON.stringify and util.inspect / console.log; not enumerable.
+  Object.defineProperties(signer, {
+    toJSON: { value: () => ({ address }) },
+    [inspect.custom]: { value: () => `Signer { address: '${address}' }` },
+  })
+  return Object.freeze(signer)
+}
+
+function checkTransaction(transaction: TransactionSerializableEIP1559, onlyChainId: number | undefined) {
+  if (typeof transaction !== 'object' || transaction === null)
+    throw new SigningRefusedError({ reason: 'the transaction must be an object' })
+  for (const [key, value] of Object.entries(transaction)) {
+    if (value === undefined) continue
+    if (!transactionFields.has(key))
+      throw new SigningRefusedError({
+        reason: `an EIP-1559 transaction has no field "${key.replace(/[^\w]/g, '').slice(0, 40)}"`,
+        field: key.replace(/[^\w]/g, '').slice(0, 40),
+        metaMessages: [
+          'Only EIP-1559 transactions are signed: chainId, nonce, to, value, data, gas, maxFeePerGas, maxPriorityFeePerGas, accessList.',
+        ],
+      })
+  }
+  if (transaction.type !== undefined && transaction.type !== 'eip1559')
+    throw new SigningRefusedError({ reason: 'only EIP-1559 transactions are signed', field: 'type' })
+  const { chainId } = transaction
+  if (!Number.isSafeInteger(chainId) || chainId <= 0)
+    throw new SigningRefusedError({
+      reason: 'the transaction has no valid chainId (it could be replayed on another chain)',
+      field: 'chainId',
+    })
+  if (onlyChainId !== undefined && chainId !== onlyChainId)
+    throw new SigningRefusedError({
+      reason: `the devnet key signs only for chain ${onlyChainId}, not ${chainId}`,
+      field: 'chainId',
+      metaMessages: ['The devnet key is public; configure a keystore wallet for other chains.'],
+    })
+  if (
+    transaction.to !== undefined &&
+    transaction.to !== null &&
+    !isAddress(transaction.to, { strict: false })
+  )
+    throw new SigningRefusedError({ reason: 'the transaction recipient is not an address', field: 'to' })
+  return { ...transaction, type: 'eip1559' as const }
+}
+
+function checkTypedData(
+  typedData: TypedDataToSign,
+  expected: { chainId: number },
+  onlyChainId: number | undefined,
+): void {
+  if (typeof typedData !== 'object' || typedData === null || typeof typedData.domain !== 'object')
+    throw new SigningRefusedError({ reason: 'typed data needs a domain', field: 'domain' })
+  if (!Number.isSafeInteger(expected?.chainId) || expected.chainId <= 0)
+    throw new SigningRefusedError({ reason: 'the expected chain id is missing', field: 'chainId' })
+  if (typedData.primaryType === 'EIP712Domain')
+    throw new SigningRefusedError({ reason: 'the primary type cannot be EIP712Domain', field: 'primaryType' })
+  const { chainId, verifyingContract } = typedData.domain ?? {}
+  if (chainId === undefined || chainId === null)
+    throw new SigningRefusedError({
+      reason: 'the typed data domain has no chainId, so the signature would be valid on every chain',
+      field: 'domain.chainId',
+    })
+  let domainChainId: bigint
+  try {
+    domainChainId = BigInt(chainId)
+  } catch {
+    throw new SigningRefusedError({
+      reason: 'the typed data domain chainId is not a number',
+      field: 'domain.chainId',
+    })
+  }
+  if (domainChainId !== BigInt(expected.chainId))
+    throw new SigningRefusedError({
+      reason: `the typed data is for chain ${domainChainId.toString().slice(0, 20)}, not chain ${expected.chainId}`,
+      field: 'domain.chainId',
+      metaMessages: ['Sign typed data only on the chain its domain names; nothing was signed.'],
+    })
+  if (onlyChainId !== undefined && expected.chainId !== onlyChainId)
+    throw new SigningRefusedError({
+      reason: `the devnet key signs only for chain ${onlyChainId}, not ${expected.chainId}`,
+      field: 'domain.chainId',
+    })
+  if (typeof verifyingContract !== 'string' || !isAddress(verifyingContract, { strict: false }))
+    throw new SigningRefusedError({
+      reason: 'the typed data domain names no verifyingContract, so the signature is not bound to a contract',
+      field: 'domain.verifyingContract',
+    })
+  if (getAddress(verifyingContract) === '0x0000000000000000000000000000000000000000')
+    throw new SigningRefusedError({
+      reason: 'the typed data verifyingContract is the zero address',
+      field: 'domain.verifyingContract',
+    })
+}
+
+/**
+ * Runs a viem signing call. A failure becomes a {@link SigningFailedError} carrying a scrubbed one-line summary
+ * and no `cause`: viem errors quote their arguments, and the key is one of them.
+ */
+async function guard<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (error) {
+    if (error instanceof BaseError) throw error
+    const summary =
+      (error as { shortMessage?: unknown }).shortMessage ??
+      (error instanceof Error ? error.message : 'unknown')
+    throw new SigningFailedError({
+      reason: String(summary)
+        .split('\n')[0]!
+        .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+        .slice(0, 200),
+    })
+  }
+}
