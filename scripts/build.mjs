@@ -16,7 +16,8 @@ await build({
   minifySyntax: true,
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
-  external: ['@foundry-rs/*'],
+  // PGlite loads its WASM and data files next to its own module; pg has an optional native binding.
+  external: ['@foundry-rs/*', '@electric-sql/pglite', 'pg'],
   banner: {
     // Bundled CommonJS dependencies may call require(); give them one.
     js: "import { createRequire as __airlockCreateRequire } from 'node:module'; const require = __airlockCreateRequire(import.meta.url);",

@@ -6,10 +6,12 @@ export type KnownToken = { symbol: string; name: string; address: Address; decim
 /** Well-known contracts of one chain: tokens, the Uniswap v3 QuoterV2 and Chainlink-style feeds. */
 export type KnownContracts = {
   tokens: readonly KnownToken[]
-  uniswapV3?: { quoter: Address; factory?: Address | undefined } | undefined
+  uniswapV3?: { quoter: Address; factory?: Address | undefined; router?: Address | undefined } | undefined
   feeds?: Readonly<Record<string, { address: Address; decimals: number }>> | undefined
 }
 
+// Uniswap v3 SwapRouter (the original, with `deadline` in its params), same address on these chains.
+const swapRouter: Address = '0xE592427A0AEce92De3Edee1F18E0157C05861564'
 const weth = (address: Address): KnownToken => ({
   symbol: 'WETH',
   name: 'Wrapped Ether',
@@ -40,7 +42,7 @@ export const knownContracts: Readonly<Record<number, KnownContracts>> = {
         decimals: 18,
       },
     ],
-    uniswapV3: { quoter: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e' },
+    uniswapV3: { quoter: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e', router: swapRouter },
     feeds: { 'ETH/USD': { address: '0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8419', decimals: 8 } },
   },
   8453: {
@@ -55,17 +57,17 @@ export const knownContracts: Readonly<Record<number, KnownContracts>> = {
       usdc('0xaf88d065e77c8cC2239327C5EDb3A432268e5831'),
       weth('0x82aF49447D8a07e3bd95BD0d56f35241523fBab1'),
     ],
-    uniswapV3: { quoter: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e' },
+    uniswapV3: { quoter: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e', router: swapRouter },
   },
   10: {
     tokens: [
       usdc('0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85'),
       weth('0x4200000000000000000000000000000000000006'),
     ],
-    uniswapV3: { quoter: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e' },
+    uniswapV3: { quoter: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e', router: swapRouter },
   },
   137: {
     tokens: [usdc('0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359')],
-    uniswapV3: { quoter: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e' },
+    uniswapV3: { quoter: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e', router: swapRouter },
   },
 }

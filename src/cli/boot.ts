@@ -1,5 +1,9 @@
 import type { DevnetFixtures } from '../devnet/fixtures.js'
+import { InvalidConfigError, toBaseError } from '../errors/index.js'
 import { createGateway, type Gateway } from '../server/createGateway.js'
+import type { Signer } from '../signer/signer.js'
+import { defaultDataDir } from '../signer/walletStore.js'
+import type { Store } from '../store/openStore.js'
 import type { CliOptions } from './options.js'
 
 /** A gateway plus whatever it started (the devnet), and one way to stop both. */
@@ -31,15 +35,85 @@ export async function boot(
       `devnet: chain id ${devnet.fixtures.chainId} at ${devnet.fixtures.rpcUrl}, fixtures deployed in ${Date.now() - started} ms`,
     )
   }
-  const gateway = createGateway({ config: options.config, devnet: fixtures, env })
+  // The signer first (a wrong password must stop the start); without one the gateway is read-only and opens no
+  // store. The store opens in the background, so tools/list answers at once; writes wait for it and for restart
+  // reconciliation. PostgreSQL when DATABASE_URL is set; in demo mode (devnet, no config) an in-memory database,
+  // since the demo chain is new at every start; otherwise the embedded database under the data directory.
+  const demo = options.devnet && !options.configPath
+  const dataDir = options.config.dataDir ?? env.AIRLOCK_DATA_DIR ?? defaultDataDir(env)
+  let signer: Signer | undefined
+  try {
+    signer = await loadSigner(options, env, dataDir, fixtures)
+  } catch (error) {
+    await stopDevnet()
+    throw error
+  }
+  let store: Promise<Store> | undefined
+  if (signer) {
+    log(`wallet: ${signer.address}${options.config.wallet ? '' : ' (devnet account 0)'}`)
+    store = import('../store/openStore.js').then(({ openStore }) =>
+      openStore(
+        env.DATABASE_URL
+          ? { databaseUrl: env.DATABASE_URL, schema: env.AIRLOCK_DB_SCHEMA }
+          : demo
+            ? { memory: true }
+            : { dataDir },
+      ),
+    )
+  } else log('no wallet configured: read tools only (see "Wallets and writes" in the README)')
+  const gateway = createGateway({
+    config: options.config,
+    devnet: fixtures,
+    env,
+    writes: store && { store, signer, crashAt: parseCrashAt(env.AIRLOCK_TEST_CRASH_AT) },
+  })
+  gateway.ready.then(
+    (report) => {
+      const r = report as { checked: number; byStatus: Record<string, number> } | undefined
+      if (r?.checked) log(`reconciled ${r.checked} unfinished intent(s): ${JSON.stringify(r.byStatus)}`)
+    },
+    (error: unknown) => log(`write path unavailable: ${toBaseError(error).message}`),
+  )
   return {
     gateway,
     fixtures,
     async stop() {
       gateway.close()
+      await store?.then((s) => s.close()).catch(() => {})
       await stopDevnet()
     },
   }
+}
+
+/** The signing wallet: the configured keystore (password from AIRLOCK_WALLET_PASSWORD), else devnet account 0. */
+async function loadSigner(
+  options: CliOptions,
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  fixtures: DevnetFixtures | undefined,
+): Promise<Signer | undefined> {
+  const { createSigner } = await import('../signer/signer.js')
+  const ref = options.config.wallet
+  if (!ref)
+    return fixtures
+      ? createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
+      : undefined
+  const password = env.AIRLOCK_WALLET_PASSWORD
+  if (!password)
+    throw new InvalidConfigError(`The config names wallet "${ref}" but AIRLOCK_WALLET_PASSWORD is not set.`, {
+      field: 'wallet',
+      metaMessages: [
+        'Set AIRLOCK_WALLET_PASSWORD to the keystore password, or remove `wallet` for read-only use.',
+      ],
+    })
+  const { createWalletStore } = await import('../signer/walletStore.js')
+  const keystore = await createWalletStore({ dataDir }).load(ref)
+  return createSigner({ backend: 'keystore', keystore, password })
+}
+
+/** `AIRLOCK_TEST_CRASH_AT`: a crash-test hook, honoured only on the devnet (see createWritePath). */
+function parseCrashAt(value: string | undefined): 'after-sign' | 'after-broadcast' | undefined {
+  return value === 'after-sign' || value === 'after-broadcast' ? value : undefined
 }
 
 /** Runs `stop` once on SIGINT/SIGTERM, then exits. */

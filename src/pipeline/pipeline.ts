@@ -1,9 +1,11 @@
 import { type CallToolResult, ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js'
 import { z } from 'zod'
-import { toBaseError } from '../errors/index.js'
+import { BaseError, toBaseError } from '../errors/index.js'
 import type { ToolContext } from '../tools/context.js'
 import type { ToolDefinition } from '../tools/defineTool.js'
+import type { WriteToolDefinition } from '../tools/shared/write.js'
 import { inputError } from './inputError.js'
+import type { WritePath } from './write.js'
 
 /** Who is calling. Passports replace `local` when the identity issue lands. */
 export type Caller = { kind: 'local'; transport: 'stdio' | 'http' | 'memory' }
@@ -27,8 +29,12 @@ export type Pipeline = {
  * const pipeline = createPipeline(tools, context)
  * await pipeline.call('get_balance', { chain: 'devnet', address }, { kind: 'local', transport: 'stdio' })
  */
-export function createPipeline(definitions: readonly ToolDefinition[], context: ToolContext): Pipeline {
-  const byName = new Map<string, ToolDefinition>()
+export function createPipeline(
+  definitions: readonly (ToolDefinition | WriteToolDefinition)[],
+  context: ToolContext,
+  writes?: WritePath | undefined,
+): Pipeline {
+  const byName = new Map<string, ToolDefinition | WriteToolDefinition>()
   for (const d of definitions) {
     if (byName.has(d.name)) throw new Error(`Duplicate tool ${d.name}`)
     byName.set(d.name, d)
@@ -38,7 +44,7 @@ export function createPipeline(definitions: readonly ToolDefinition[], context: 
 
   return {
     tools,
-    async call(name, args, _caller) {
+    async call(name, args, caller) {
       const tool = byName.get(name)
       if (!tool)
         throw new McpError(
@@ -48,12 +54,27 @@ export function createPipeline(definitions: readonly ToolDefinition[], context: 
       const parsed = tool.input.safeParse(args ?? {})
       if (!parsed.success) return errorResult(inputError(parsed.error, accepted.get(name) ?? []))
       try {
-        const output = await tool.run(parsed.data, context)
+        const output =
+          'kind' in tool
+            ? await runWrite(tool, parsed.data as Record<string, unknown>, caller)
+            : await tool.run(parsed.data, context)
         return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output }
       } catch (error) {
         return errorResult(toBaseError(error))
       }
     },
+  }
+
+  function runWrite(tool: WriteToolDefinition, input: Record<string, unknown>, caller: Caller) {
+    if (!writes)
+      throw new BaseError(
+        'WALLET_NOT_CONFIGURED',
+        'This gateway has no write path (no wallet or no store).',
+        {
+          metaMessages: ['Start it with a wallet (see the README, "Wallets and writes"), or on the devnet.'],
+        },
+      )
+    return writes.execute(tool, input, caller)
   }
 }
 
@@ -65,7 +86,7 @@ function acceptedFields(schema: z.ZodType): string[] {
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : []
 }
 
-function listing(tool: ToolDefinition): Tool {
+function listing(tool: ToolDefinition | WriteToolDefinition): Tool {
   const schema = (s: z.ZodType, io: 'input' | 'output') => {
     const { $schema: _, ...json } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<
       string,

@@ -53,10 +53,30 @@ export const Config = z
             rpc: z.array(RpcUrl).min(1).max(16).optional(),
             timeoutMs: z.number().int().min(50).max(120_000).optional(),
             hedgeDelayMs: z.number().int().min(0).max(60_000).optional(),
+            maxFeePerGasGwei: z
+              .number()
+              .positive()
+              .max(1_000_000)
+              .optional()
+              .describe('Refuse writes above this fee.'),
+            maxPriorityFeePerGasGwei: z.number().positive().max(1_000_000).optional(),
           })
           .strict(),
       )
       .optional(),
+    wallet: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'Address or label of the keystore wallet that signs (password from AIRLOCK_WALLET_PASSWORD).',
+      ),
+    dataDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Where keystores and the embedded database live (default ~/.airlock).'),
     ipfsGateway: z
       .string()
       .refine((u) => URL.canParse(u) && new URL(u).protocol === 'https:', 'must be an https URL')

@@ -1,6 +1,7 @@
 import type { Chains } from '../chains/chains.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
+import type { WritePath } from '../pipeline/write.js'
 
 /** Fetches remote JSON (NFT metadata, avatars) through the SSRF guard. */
 export type MetadataFetcher = {
@@ -19,4 +20,6 @@ export type ToolContext = {
   ensChain: string
   /** The embedded devnet's fixtures, in devnet mode. */
   devnet: DevnetFixtures | undefined
+  /** The write path (journal, signer, tracker), when the gateway has a wallet and a store. */
+  writes?: WritePath | undefined
 }

@@ -1,0 +1,223 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sql } from 'kysely'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type BaseError, InvalidConfigError, StoreUnavailableError } from '../errors/index.js'
+import { migrations } from './migrations.js'
+import { openStore, type Store, storeOptionsFromEnv } from './openStore.js'
+import { testStoreDrivers, useTestStore } from './useTestStore.js'
+
+const migrationNames = Object.keys(migrations)
+
+async function appliedMigrations(store: Store): Promise<string[]> {
+  const { rows } = await sql<{
+    name: string
+  }>`select name from ${sql.id(store.schema, 'kysely_migration')} order by name`.execute(store.db)
+  return rows.map((r) => r.name)
+}
+
+describe.each(testStoreDrivers)('store on %s', (driver) => {
+  const t = useTestStore(driver)
+
+  it('creates every table and records each migration once', async () => {
+    expect(t.store.driver).toBe(driver)
+    expect(await appliedMigrations(t.store)).toEqual(migrationNames)
+    const tables = await t.store.db.introspection.getTables()
+    expect(tables.filter((x) => x.schema === t.store.schema).map((x) => x.name)).toEqual(
+      expect.arrayContaining(['intents', 'intent_events', 'nonces', 'nonce_gaps']),
+    )
+  })
+
+  it('reads bigint as a number and JSON arrays as arrays on both drivers', async () => {
+    const { rows } = await sql<{
+      n: number
+      j: unknown
+    }>`select 9007199254740991::bigint as n, ${JSON.stringify([1, { a: [2] }])}::jsonb as j`.execute(
+      t.store.db,
+    )
+    expect(rows[0]).toEqual({ n: 9007199254740991, j: [1, { a: [2] }] })
+  })
+
+  it('keeps intent history append-only: updates and deletes are refused by the database', async () => {
+    const id = `int_append_${driver}`
+    await t.store.db
+      .insertInto('intents')
+      .values({ id, chain_id: 1, wallet: 'w', operation: 'op', status: 'created', request: '{}' })
+      .execute()
+    await t.store.db
+      .insertInto('intent_events')
+      .values({ intent_id: id, seq: 1, from_status: null, to_status: 'created' })
+      .execute()
+    await expect(
+      t.store.db
+        .updateTable('intent_events')
+        .set({ to_status: 'mined' })
+        .where('intent_id', '=', id)
+        .execute(),
+    ).rejects.toThrow(/append-only/)
+    await expect(
+      t.store.db.deleteFrom('intent_events').where('intent_id', '=', id).execute(),
+    ).rejects.toThrow(/append-only/)
+    const events = await t.store.db
+      .selectFrom('intent_events')
+      .selectAll()
+      .where('intent_id', '=', id)
+      .execute()
+    expect(events.map((e) => e.to_status)).toEqual(['created'])
+  })
+
+  it('rolls a failed transaction back whole', async () => {
+    await expect(
+      t.store.db.transaction().execute(async (trx) => {
+        await trx.insertInto('nonces').values({ chain_id: 7, wallet: 'rollback', next_nonce: 1 }).execute()
+        throw new Error('boom')
+      }),
+    ).rejects.toThrow('boom')
+    const rows = await t.store.db.selectFrom('nonces').selectAll().where('wallet', '=', 'rollback').execute()
+    expect(rows).toEqual([])
+  })
+})
+
+describe('store on pglite: one data directory, one process', () => {
+  const dirs: string[] = []
+  const tempDir = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-store-'))
+    dirs.push(dir)
+    return dir
+  }
+  afterAll(async () => {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
+  })
+
+  it('migrations are idempotent: reopening keeps the data and applies nothing twice', async () => {
+    const dataDir = await tempDir()
+    const first = await openStore({ dataDir })
+    await first.db.insertInto('nonces').values({ chain_id: 1, wallet: 'kept', next_nonce: 42 }).execute()
+    await first.close()
+    const second = await openStore({ dataDir })
+    try {
+      expect(await appliedMigrations(second)).toEqual(migrationNames)
+      const row = await second.db
+        .selectFrom('nonces')
+        .select('next_nonce')
+        .where('wallet', '=', 'kept')
+        .executeTakeFirst()
+      expect(row?.next_nonce).toBe(42)
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('refuses a second open of a data directory in use, and frees it on close', async () => {
+    const dataDir = await tempDir()
+    const first = await openStore({ dataDir })
+    const error = await openStore({ dataDir }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(StoreUnavailableError)
+    expect((error as BaseError).message).toMatch(/in use by another Airlock process/)
+    expect((error as BaseError).message).toMatch(/DATABASE_URL/)
+    await first.close()
+    const again = await openStore({ dataDir })
+    await again.close()
+  })
+
+  it('takes over a lock left by a process that no longer runs', async () => {
+    const dataDir = await tempDir()
+    await writeFile(join(dataDir, 'db.lock'), '2147483646')
+    const store = await openStore({ dataDir })
+    expect(await readFile(join(dataDir, 'db.lock'), 'utf8')).toBe(String(process.pid))
+    await store.close()
+  })
+
+  it('serializes its one connection: a rolled-back transaction never swallows a concurrent write', async () => {
+    const store = await openStore({ memory: true })
+    try {
+      let inside!: () => void
+      const entered = new Promise<void>((resolve) => {
+        inside = resolve
+      })
+      const failing = store.db.transaction().execute(async (trx) => {
+        await trx.insertInto('nonces').values({ chain_id: 1, wallet: 'in-trx', next_nonce: 1 }).execute()
+        inside()
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        throw new Error('abort')
+      })
+      await entered
+      // Issued while the transaction is open: it must wait, not run inside the transaction.
+      const outside = store.db
+        .insertInto('nonces')
+        .values({ chain_id: 1, wallet: 'outside', next_nonce: 1 })
+        .execute()
+      await expect(failing).rejects.toThrow('abort')
+      await outside
+      const wallets = await store.db.selectFrom('nonces').select('wallet').orderBy('wallet').execute()
+      expect(wallets.map((w) => w.wallet)).toEqual(['outside'])
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('store options and errors', () => {
+  it('picks PostgreSQL from DATABASE_URL, else the data directory', () => {
+    expect(storeOptionsFromEnv({ DATABASE_URL: 'postgres://h/db', AIRLOCK_DATA_DIR: '/x' })).toEqual({
+      databaseUrl: 'postgres://h/db',
+    })
+    expect(storeOptionsFromEnv({ AIRLOCK_DATA_DIR: '/x' })).toEqual({ dataDir: '/x' })
+    expect(storeOptionsFromEnv({}).dataDir).toMatch(/\.airlock$/)
+  })
+
+  it('rejects a DATABASE_URL that is not postgres:// without echoing it', async () => {
+    const error = await openStore({ databaseUrl: 'mysql://root:hunter2@db/x' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InvalidConfigError)
+    expect(JSON.stringify((error as BaseError).toJSON())).not.toMatch(/hunter2/)
+  })
+
+  it('rejects a schema that is not a plain identifier', async () => {
+    await expect(openStore({ memory: true, schema: 'x; drop table intents' })).rejects.toBeInstanceOf(
+      InvalidConfigError,
+    )
+  })
+
+  it('an unreachable server is STORE_UNAVAILABLE, and the password never shows', async () => {
+    const error = await openStore({ databaseUrl: 'postgres://airlock:hunter2@127.0.0.1:1/airlock' }).catch(
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(StoreUnavailableError)
+    const e = error as BaseError
+    expect(e.code).toBe('STORE_UNAVAILABLE')
+    expect(e.status).toBe(503)
+    expect(e.message).toMatch(/127\.0\.0\.1:1/)
+    expect(e.message).toMatch(/DATABASE_URL/)
+    expect(e.message).not.toMatch(/hunter2/)
+    expect(JSON.stringify(e.toJSON())).not.toMatch(/hunter2/)
+  })
+
+  it.runIf(process.env.DATABASE_URL)(
+    'a missing database is STORE_UNAVAILABLE, and the password never shows',
+    async () => {
+      const url = new URL(process.env.DATABASE_URL as string)
+      url.password = 'hunter2'
+      url.pathname = '/airlock_no_such_database'
+      const error = await openStore({ databaseUrl: url.toString() }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(StoreUnavailableError)
+      expect((error as BaseError).message).toMatch(/does not exist|refused the login/)
+      expect((error as BaseError).message).not.toMatch(/hunter2/)
+    },
+  )
+
+  it.runIf(process.env.DATABASE_URL)(
+    'concurrent opens of a fresh schema migrate once (advisory lock)',
+    async () => {
+      const schema = `test_race_${Date.now().toString(36)}`
+      const databaseUrl = process.env.DATABASE_URL as string
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openStore({ databaseUrl, schema })))
+      try {
+        for (const s of stores) expect(await appliedMigrations(s)).toEqual(migrationNames)
+      } finally {
+        await sql`drop schema ${sql.id(schema)} cascade`.execute(stores[0]!.db)
+        await Promise.all(stores.map((s) => s.close()))
+      }
+    },
+  )
+})

@@ -1,0 +1,281 @@
+import { mkdir, open, readFile, unlink } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, Migrator, PostgresDialect, type PostgresPool, sql } from 'kysely'
+import pg from 'pg'
+import {
+  BaseError,
+  InvalidConfigError,
+  redactUrl,
+  StoreUnavailableError,
+  scrubSecrets,
+} from '../errors/index.js'
+import type { Database } from './database.js'
+import { migrationProvider } from './migrations.js'
+import { PGliteDialect } from './pgliteDialect.js'
+
+/** Options of {@link openStore}. The first that applies wins: `databaseUrl`, then `memory`, then `dataDir`. */
+export type OpenStoreParameters = {
+  /** A PostgreSQL connection string (`postgres://user:password@host:5432/db`). Uses the PostgreSQL server. */
+  databaseUrl?: string | undefined
+  /** Airlock's data directory; the embedded database lives in `<dataDir>/db`. Default `~/.airlock`. */
+  dataDir?: string | undefined
+  /** An in-memory embedded database (tests, demos): gone when the store closes. */
+  memory?: boolean | undefined
+  /**
+   * The PostgreSQL schema the tables live in (default `public`): created if missing, and put first on the
+   * search path of every connection. Lets several gateways (or test files) share one database apart.
+   */
+  schema?: string | undefined
+  /** Most connections the PostgreSQL pool opens. Default 10. */
+  poolSize?: number | undefined
+}
+
+/** Which database the store runs on. */
+export type StoreDriver = 'pglite' | 'postgres'
+
+/** An open store: a typed Kysely instance over migrated tables. */
+export type Store = {
+  db: Kysely<Database>
+  driver: StoreDriver
+  /** The schema the tables live in. */
+  schema: string
+  /** Closes the pool or the embedded database (and frees its data directory). Safe to call more than once. */
+  close(): Promise<void>
+}
+
+const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/
+
+// bigint (int8) and its array read as JS numbers on both drivers: nonces and counts stay far below 2^53, and one
+// type for both drivers keeps the code above the store free of driver cases.
+const int8 = 20
+const parseInt8 = (text: string): number => Number(text)
+
+/**
+ * Opens the store (DESIGN §5) and brings its schema up to date. PostgreSQL when `databaseUrl` is given, else
+ * the embedded PGlite: in memory, or in `<dataDir>/db` (one process at a time; a lock file says which).
+ * Migrations run on every open and are idempotent; on PostgreSQL they run under an advisory lock, so gateways
+ * starting together do not race.
+ *
+ * @example
+ * const store = await openStore(storeOptionsFromEnv(process.env))
+ * const intents = await store.db.selectFrom('intents').selectAll().execute()
+ * await store.close()
+ * @throws {StoreUnavailableError} the server cannot be reached or refused the login, the data directory is
+ *   unusable or held by another process, or a migration failed
+ * @throws {InvalidConfigError} `databaseUrl` is not a postgres:// URL, or `schema` is not a plain identifier
+ */
+export async function openStore(parameters: OpenStoreParameters = {}): Promise<Store> {
+  const schema = parameters.schema ?? 'public'
+  if (!schemaPattern.test(schema)) {
+    throw new InvalidConfigError(`Invalid store schema "${schema.slice(0, 70)}".`, {
+      field: 'schema',
+      metaMessages: ['Use lowercase letters, digits and underscores, starting with a letter or underscore.'],
+    })
+  }
+  if (parameters.databaseUrl !== undefined) return openPostgres(parameters.databaseUrl, schema, parameters)
+  return openPglite(parameters.memory ? undefined : resolve(parameters.dataDir ?? defaultDataDir()), schema)
+}
+
+/**
+ * Store options from the environment: `DATABASE_URL` selects PostgreSQL, else the embedded database in
+ * `AIRLOCK_DATA_DIR` (default `~/.airlock`).
+ *
+ * @example const store = await openStore(storeOptionsFromEnv(process.env))
+ */
+export function storeOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): OpenStoreParameters {
+  if (env.DATABASE_URL) return { databaseUrl: env.DATABASE_URL }
+  return { dataDir: env.AIRLOCK_DATA_DIR || defaultDataDir() }
+}
+
+function defaultDataDir(): string {
+  return join(homedir(), '.airlock')
+}
+
+async function openPostgres(databaseUrl: string, schema: string, parameters: OpenStoreParameters) {
+  let url: URL | undefined
+  try {
+    url = new URL(databaseUrl)
+  } catch {}
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
+    throw new InvalidConfigError('DATABASE_URL is not a PostgreSQL connection URL.', {
+      field: 'DATABASE_URL',
+      metaMessages: [
+        'Use postgres://user:password@host:5432/database, or unset it to use the embedded store.',
+      ],
+    })
+  }
+  const target = redactUrl(databaseUrl)
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: parameters.poolSize ?? 10,
+    connectionTimeoutMillis: 10_000,
+    // Every connection sees this schema first, so unqualified table names resolve to it.
+    options: `-c search_path=${schema}`,
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === int8
+          ? parseInt8
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  })
+  // An idle connection that the server drops emits 'error' on the pool; unhandled, it would end the process.
+  // The pool discards that connection and opens a new one for the next query.
+  pool.on('error', () => {})
+  const guarded: PostgresPool = {
+    // Connection failures surface as one clear error, without the password of the URL.
+    connect: async () => {
+      try {
+        return await pool.connect()
+      } catch (error) {
+        throw unavailable(target, error)
+      }
+    },
+    end: () => pool.end(),
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guarded }) })
+  const store: Store = { db, driver: 'postgres', schema, close: once(() => db.destroy()) }
+  try {
+    await db.connection().execute(async (conn) => {
+      // Session-level advisory lock on this one connection: concurrent opens wait here, one migrates, the
+      // others then find nothing to do. Released explicitly, or by the server if this process dies.
+      await sql`select pg_advisory_lock(hashtext(${`airlock.migrate.${schema}`}))`.execute(conn)
+      try {
+        await migrate(conn, schema)
+      } finally {
+        await sql`select pg_advisory_unlock(hashtext(${`airlock.migrate.${schema}`}))`.execute(conn)
+      }
+    })
+  } catch (error) {
+    await store.close().catch(() => {})
+    throw error instanceof BaseError ? error : unavailable(target, error)
+  }
+  return store
+}
+
+async function openPglite(dir: string | undefined, schema: string): Promise<Store> {
+  const target = dir === undefined ? 'memory://' : join(dir, 'db')
+  const unlock = dir === undefined ? async () => {} : await lockDataDir(dir)
+  let pglite: PGlite
+  try {
+    pglite = await PGlite.create({ dataDir: target, parsers: { [int8]: parseInt8 } })
+  } catch (error) {
+    await unlock()
+    throw unavailable(target, error, [
+      `Check that ${target} is a PGlite data directory this user can read and write,`,
+      'or point AIRLOCK_DATA_DIR at another directory.',
+    ])
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
+  const store: Store = {
+    db,
+    driver: 'pglite',
+    schema,
+    close: once(async () => {
+      await db.destroy()
+      await unlock()
+    }),
+  }
+  try {
+    await db.connection().execute(async (conn) => {
+      await migrate(conn, schema)
+      // The only session there is: set once, it holds for every later query.
+      await sql`select set_config('search_path', ${schema}, false)`.execute(conn)
+    })
+  } catch (error) {
+    await store.close().catch(() => {})
+    throw error instanceof BaseError ? error : unavailable(target, error)
+  }
+  return store
+}
+
+async function migrate(db: Kysely<Database>, schema: string): Promise<void> {
+  await sql`select set_config('search_path', ${schema}, false)`.execute(db)
+  const exists = await sql<{
+    found: number
+  }>`select 1 as found from pg_namespace where nspname = ${schema}`.execute(db)
+  if (exists.rows.length === 0) await sql`create schema if not exists ${sql.id(schema)}`.execute(db)
+  const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema: schema })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error === undefined) return
+  const failed = results?.find((r) => r.status === 'Error')?.migrationName
+  const reason = error instanceof Error ? error.message : String(error)
+  throw new StoreUnavailableError({
+    target: `schema "${schema}"`,
+    reason: failed ? `migration ${failed} failed: ${reason}` : `migrations could not run: ${reason}`,
+    metaMessages: /missing|corrupted/i.test(reason)
+      ? ['The database was migrated by a newer Airlock: upgrade Airlock, or use another database or schema.']
+      : [
+          'Nothing was changed by the failed migration (it ran in a transaction). Check the database and retry.',
+        ],
+    cause: error,
+  })
+}
+
+/**
+ * Makes `<dir>/db.lock` (exclusive create) holding this process id. PGlite is one process's database: a second
+ * process on the same directory would corrupt it and hand out the same nonces. A lock left by a process that no
+ * longer runs is taken over.
+ */
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const path = join(dir, 'db.lock')
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+  } catch (error) {
+    throw unavailable(dir, error, [`Check that ${dir} can be created and written, or set AIRLOCK_DATA_DIR.`])
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const file = await open(path, 'wx', 0o600)
+      await file.writeFile(String(process.pid))
+      await file.close()
+      return once(() => unlink(path).catch(() => {}))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw unavailable(dir, error)
+    }
+    const pid = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10)
+    if (Number.isInteger(pid) && pid > 0 && isRunning(pid)) {
+      throw new StoreUnavailableError({
+        target: join(dir, 'db'),
+        reason: `it is in use by another Airlock process (pid ${pid})`,
+        metaMessages: [
+          'The embedded database serves one process. Stop the other gateway, give this one its own',
+          'AIRLOCK_DATA_DIR, or set DATABASE_URL so several gateways share one PostgreSQL.',
+          `If no such process runs, delete ${path}.`,
+        ],
+      })
+    }
+    await unlink(path).catch(() => {})
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function unavailable(target: string, error: unknown, metaMessages?: readonly string[]): BaseError {
+  if (error instanceof BaseError) return error
+  const code = (error as { code?: string }).code
+  const message = error instanceof Error ? error.message : String(error)
+  const reason =
+    code === '28P01' || code === '28000'
+      ? 'the server refused the login (user or password)'
+      : code === '3D000'
+        ? 'the database does not exist'
+        : scrubSecrets(message.split('\n')[0] ?? '').slice(0, 200) || 'unknown error'
+  return new StoreUnavailableError({ target, reason, metaMessages, cause: error })
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined
+  return () => {
+    done ??= fn()
+    return done
+  }
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod'
+import { ChainRef } from '../schemas/chainRef.js'
+import { intentStatuses } from '../txs/intentStatus.js'
+import { defineTool } from './defineTool.js'
+import { requireWrites } from './shared/requireWrites.js'
+import { WriteResult } from './shared/write.js'
+
+export const ListIntentsInput = z
+  .object({
+    chain: ChainRef.optional(),
+    status: z.enum(intentStatuses).optional(),
+    limit: z.number().int().min(1).max(100).optional().describe('Default 20.'),
+  })
+  .strict()
+
+/**
+ * The gateway wallet's intents, newest first.
+ * @example await client.callTool({ name: 'list_intents', arguments: { status: 'broadcast' } })
+ */
+export const listIntents = defineTool({
+  name: 'list_intents',
+  title: 'List intents',
+  description: 'The gateway wallet’s writes (intents), newest first, optionally by chain and status.',
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  input: ListIntentsInput,
+  output: z.object({ intents: z.array(WriteResult) }),
+  async run({ chain, status, limit }, ctx) {
+    const chainId = chain === undefined ? undefined : ctx.chains.resolve(chain).id
+    return { intents: await requireWrites(ctx).list({ chainId, status, limit }) }
+  },
+})

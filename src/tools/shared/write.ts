@@ -1,0 +1,134 @@
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
+import type { Address, Hex } from 'viem'
+import { z } from 'zod'
+import type { ChainContext } from '../../chains/chains.js'
+import type { ToolContext } from '../context.js'
+
+/** Options every write tool accepts, spread into its input schema. */
+export const WriteOptions = {
+  mode: z
+    .enum(['send', 'unsigned'])
+    .optional()
+    .describe(
+      '"send" (default): sign and broadcast. "unsigned": return the unsigned transaction for your own wallet.',
+    ),
+  wait: z
+    .boolean()
+    .optional()
+    .describe('Wait for the receipt (and `confirmations`) before answering. Default false.'),
+  confirmations: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('Blocks to wait for with `wait` (default 1).'),
+  idempotencyKey: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only')
+    .optional()
+    .describe('The same key returns the same intent, never a second transaction.'),
+}
+
+/** The write options as the pipeline receives them. */
+export type WriteOptionsValue = {
+  mode?: 'send' | 'unsigned' | undefined
+  wait?: boolean | undefined
+  confirmations?: number | undefined
+  idempotencyKey?: string | undefined
+}
+
+/** What every write tool returns: the intent, where it stands, and the transaction. */
+export const WriteResult = z.object({
+  intentId: z.string(),
+  status: z.enum([
+    'created',
+    'signed',
+    'broadcast',
+    'mined',
+    'failed',
+    'replaced',
+    'dropped',
+    'cancelled',
+    'completed',
+  ]),
+  chain: z.string(),
+  caip2: z.string(),
+  operation: z.string(),
+  summary: z
+    .string()
+    .describe('What the gateway will do / did, in words, from its own decoding of the call.'),
+  details: z.record(z.string(), z.unknown()),
+  from: z.string(),
+  txHash: z.string().optional(),
+  nonce: z.number().optional(),
+  unsignedTransaction: z
+    .object({
+      type: z.literal('eip1559'),
+      chainId: z.number(),
+      from: z.string(),
+      to: z.string(),
+      value: z.string(),
+      data: z.string(),
+      nonce: z.number(),
+      gas: z.string(),
+      maxFeePerGas: z.string(),
+      maxPriorityFeePerGas: z.string(),
+      serialized: z.string().describe('RLP-serialized EIP-1559 transaction, unsigned (0x02…).'),
+    })
+    .optional(),
+  receipt: z
+    .object({
+      blockNumber: z.string(),
+      gasUsed: z.string(),
+      status: z.enum(['success', 'reverted']),
+      confirmations: z.number(),
+    })
+    .optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+})
+
+/** A write tool's result. */
+export type WriteResultValue = z.infer<typeof WriteResult>
+
+/** The call a write tool asks the pipeline to carry, before fees, nonce and signature. */
+export type WriteDraft = {
+  operation: 'transfer' | 'approve' | 'write_contract' | 'swap'
+  chain: ChainContext
+  call: { to: Address; data: Hex; value: bigint }
+  /** One sentence in the gateway's words (never the agent's). */
+  summary: string
+  /** JSON-safe resolved facts: recipient, token, amounts in raw and formatted form. */
+  details: Record<string, unknown>
+}
+
+/** The tool context a write tool's `build` gets: the read context plus the gateway wallet's address. */
+export type WriteContext = ToolContext & { wallet: Address }
+
+/** A write tool: input schema and a `build` that turns validated input into a {@link WriteDraft}. */
+export type WriteToolDefinition<
+  I extends z.ZodType<Record<string, unknown>> = z.ZodType<Record<string, unknown>>,
+> = {
+  kind: 'write'
+  name: string
+  title: string
+  description: string
+  annotations: ToolAnnotations
+  input: I
+  output: typeof WriteResult
+  build(input: z.output<I>, context: WriteContext): Promise<WriteDraft>
+}
+
+/**
+ * Declares a write tool. It never signs: it describes the call, and the pipeline records the intent, estimates fees,
+ * reserves a nonce, signs (or returns the unsigned transaction), broadcasts and tracks it.
+ *
+ * @example export const transfer = defineWriteTool({ name: 'transfer', input, async build(args, ctx) { … } })
+ */
+export function defineWriteTool<I extends z.ZodType<Record<string, unknown>>>(
+  definition: Omit<WriteToolDefinition<I>, 'kind' | 'output'>,
+): WriteToolDefinition<I> {
+  return { ...definition, kind: 'write', output: WriteResult }
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod'
+import { ChainRef } from '../schemas/chainRef.js'
+import type { TypedDataToSign } from '../signer/signer.js'
+import { defineTool } from './defineTool.js'
+import { requireWrites } from './shared/requireWrites.js'
+import { WriteOptions, WriteResult } from './shared/write.js'
+
+const TypedData = z
+  .object({
+    domain: z
+      .object({
+        name: z.string().max(256).optional(),
+        version: z.string().max(64).optional(),
+        chainId: z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/)]),
+        verifyingContract: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed address'),
+        salt: z
+          .string()
+          .regex(/^0x[0-9a-fA-F]{64}$/)
+          .optional(),
+      })
+      .strict(),
+    types: z.record(z.string(), z.array(z.object({ name: z.string(), type: z.string() }).strict()).max(64)),
+    primaryType: z.string().min(1).max(128),
+    message: z.record(z.string(), z.unknown()),
+  })
+  .strict()
+
+export const SignTypedDataInput = z
+  .object({ chain: ChainRef, typedData: TypedData, idempotencyKey: WriteOptions.idempotencyKey })
+  .strict()
+
+/**
+ * Signs EIP-712 typed data with the gateway wallet. The domain must name this chain and a verifying contract;
+ * raw hashes and personal messages are never signed.
+ * @example await client.callTool({ name: 'sign_typed_data', arguments: { chain: 'devnet', typedData } })
+ */
+export const signTypedData = defineTool({
+  name: 'sign_typed_data',
+  title: 'Sign typed data (EIP-712)',
+  description:
+    'Signs EIP-712 typed data (e.g. a permit or an order) as an intent. The domain must carry this chain’s id and a verifyingContract. Raw 32-byte hashes and eth_sign are never offered.',
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  input: SignTypedDataInput,
+  output: WriteResult.extend({ signature: z.string().optional() }),
+  async run({ chain, typedData, idempotencyKey }, ctx) {
+    const domain = { ...typedData.domain, chainId: Number(typedData.domain.chainId) }
+    return requireWrites(ctx).signTypedData(chain, { ...typedData, domain } as TypedDataToSign, {
+      idempotencyKey,
+    })
+  },
+})

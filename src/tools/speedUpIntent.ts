@@ -1,0 +1,37 @@
+import { z } from 'zod'
+import { defineTool } from './defineTool.js'
+import { IntentId } from './getIntent.js'
+import { requireWrites } from './shared/requireWrites.js'
+import { WriteOptions, WriteResult } from './shared/write.js'
+
+export const SpeedUpIntentInput = z
+  .object({
+    intentId: IntentId,
+    feeBumpPercent: z
+      .number()
+      .int()
+      .min(10)
+      .max(300)
+      .optional()
+      .describe('Fee increase, percent (default 15).'),
+    wait: WriteOptions.wait,
+    idempotencyKey: WriteOptions.idempotencyKey,
+  })
+  .strict()
+
+/**
+ * Re-sends a sent-but-unmined intent's transaction with higher fees (same nonce); returns the replacement intent.
+ * @example await client.callTool({ name: 'speed_up_intent', arguments: { intentId, feeBumpPercent: 25 } })
+ */
+export const speedUpIntent = defineTool({
+  name: 'speed_up_intent',
+  title: 'Speed up an intent',
+  description:
+    'Replaces a sent but unmined transaction with the same one at higher fees (same nonce). The original ends as replaced when the new one is mined.',
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  input: SpeedUpIntentInput,
+  output: WriteResult,
+  async run({ intentId, ...options }, ctx) {
+    return requireWrites(ctx).speedUp(intentId, options)
+  },
+})

@@ -1,0 +1,117 @@
+import { encodeFunctionData, erc20Abi, parseAbi } from 'viem'
+import { z } from 'zod'
+import { BaseError, NotFoundError } from '../errors/index.js'
+import { EvmAddress } from '../schemas/address.js'
+import { AmountString, amountOut } from '../schemas/amount.js'
+import { ChainRef } from '../schemas/chainRef.js'
+import { quoteExactInput } from './shared/uniswapQuote.js'
+import { defineWriteTool, WriteOptions } from './shared/write.js'
+
+export const SwapInput = z
+  .object({
+    chain: ChainRef,
+    tokenIn: EvmAddress,
+    tokenOut: EvmAddress,
+    amountIn: AmountString,
+    maxSlippageBps: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe(
+        'Largest accepted shortfall from a fresh quote, in basis points (default 50 = 0.5%, at most 10%).',
+      ),
+    ...WriteOptions,
+  })
+  .strict()
+
+const routerAbi = parseAbi([
+  'function exactInputSingle((address tokenIn, address tokenOut, uint24 fee, address recipient, uint256 deadline, uint256 amountIn, uint256 amountOutMinimum, uint160 sqrtPriceLimitX96) params) payable returns (uint256 amountOut)',
+])
+
+/** How long a signed swap stays valid. */
+const deadlineSeconds = 600n
+
+/**
+ * Swaps an exact amount of one ERC-20 for another on Uniswap v3, with a minimum output from a fresh quote and a
+ * deadline. The router must already be approved for `amountIn` (use `approve`).
+ * @example await client.callTool({ name: 'swap', arguments: { chain: 'devnet', tokenIn: usdc, tokenOut: weth, amountIn: '100' } })
+ */
+export const swap = defineWriteTool({
+  name: 'swap',
+  title: 'Swap on Uniswap v3',
+  description:
+    'Swaps an exact amount of tokenIn for tokenOut on Uniswap v3 (best fee tier), paying out to the gateway wallet. The minimum output comes from a fresh quote less maxSlippageBps, and the swap expires after 10 minutes. Approve the router for tokenIn first.',
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  input: SwapInput,
+  async build({ chain, tokenIn, tokenOut, amountIn, maxSlippageBps = 50 }, ctx) {
+    const c = ctx.chains.resolve(chain)
+    const router = ctx.tokens.contracts(c.id)?.uniswapV3?.router
+    if (!router)
+      throw new NotFoundError(`The gateway knows no Uniswap v3 SwapRouter on ${c.name}.`, {
+        field: 'chain',
+        metaMessages: ['Swaps are available on ethereum, arbitrum, optimism, polygon and the devnet.'],
+      })
+    const q = await quoteExactInput(c, ctx.tokens, { tokenIn, tokenOut, amountIn })
+    const allowance = await c.client.readContract({
+      address: tokenIn,
+      abi: erc20Abi,
+      functionName: 'allowance',
+      args: [ctx.wallet, router],
+    })
+    if (allowance < q.amountIn)
+      throw new BaseError(
+        'PRECONDITION_FAILED',
+        `The Uniswap router ${router} may not spend enough ${q.tokenIn.symbol.value}.`,
+        {
+          field: 'tokenIn',
+          metaMessages: [
+            `Call approve with token ${tokenIn}, spender ${router} and amount ${amountOut(q.amountIn, q.tokenIn.decimals).formatted} first.`,
+          ],
+        },
+      )
+    const minOut = (q.amountOut * BigInt(10_000 - maxSlippageBps)) / 10_000n
+    const block = await c.client.getBlock({ blockTag: 'latest' })
+    const deadline = block.timestamp + deadlineSeconds
+    const inFmt = amountOut(q.amountIn, q.tokenIn.decimals)
+    const quoted = amountOut(q.amountOut, q.tokenOut.decimals)
+    const min = amountOut(minOut, q.tokenOut.decimals)
+    return {
+      operation: 'swap',
+      chain: c,
+      call: {
+        to: router,
+        data: encodeFunctionData({
+          abi: routerAbi,
+          functionName: 'exactInputSingle',
+          args: [
+            {
+              tokenIn,
+              tokenOut,
+              fee: q.fee,
+              recipient: ctx.wallet,
+              deadline,
+              amountIn: q.amountIn,
+              amountOutMinimum: minOut,
+              sqrtPriceLimitX96: 0n,
+            },
+          ],
+        }),
+        value: 0n,
+      },
+      summary: `Swap ${inFmt.formatted} ${q.tokenIn.symbol.value} for at least ${min.formatted} ${q.tokenOut.symbol.value} (quoted ${quoted.formatted}, fee tier ${q.fee}) on Uniswap v3, ${c.name}.`,
+      details: {
+        tokenIn,
+        tokenOut,
+        amountIn: inFmt,
+        quotedOut: quoted,
+        minimumOut: min,
+        fee: q.fee,
+        maxSlippageBps,
+        router,
+        deadline: deadline.toString(),
+      },
+    }
+  },
+})
