@@ -391,7 +391,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     },
     async signTypedData(chainRef, typedData, options) {
       const signer = requireSigner()
-        const chain = context.chains.resolve(chainRef)
+      const chain = context.chains.resolve(chainRef)
       const { intent, created } = await journal.create({
         idempotencyKey: options.idempotencyKey,
         chainId: chain.id,

@@ -100,7 +100,9 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       const journal = createIntentJournal(store)
       const nonces = createNonceManager(store, {
         chainNonce: (chainId, wallet) =>
-          chains.resolve(chainId).client.getTransactionCount({ address: wallet as Address, blockTag: 'pending' }),
+          chains
+            .resolve(chainId)
+            .client.getTransactionCount({ address: wallet as Address, blockTag: 'pending' }),
       })
       tracker = createTracker({ journal, chains, intervalMs: trackerIntervalMs })
       const report = await tracker.reconcileAll()
