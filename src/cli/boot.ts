@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
 import { InvalidConfigError, toBaseError } from '../errors/index.js'
 import { createGateway, type Gateway } from '../server/createGateway.js'
@@ -20,7 +21,12 @@ export async function boot(
 ): Promise<Booted> {
   let stopDevnet = async () => {}
   let fixtures: DevnetFixtures | undefined
-  if (options.devnet) {
+  const attach = typeof options.config.devnet === 'object' ? options.config.devnet.fixtures : undefined
+  if (attach) {
+    // A devnet that outlives the gateway (started with `airlock devnet --json > FILE`): restarts keep the chain.
+    fixtures = readFixtures(attach)
+    log(`devnet: attached to chain id ${fixtures.chainId} at ${fixtures.rpcUrl}`)
+  } else if (options.devnet) {
     const { startDevnet } = await import('../devnet/startDevnet.js')
     const started = Date.now()
     const devnet = await startDevnet({
@@ -83,6 +89,30 @@ export async function boot(
       await stopDevnet()
     },
   }
+}
+
+/** Reads the fixtures JSON `airlock devnet --json` printed. */
+function readFixtures(path: string): DevnetFixtures {
+  let value: Partial<DevnetFixtures>
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8')) as Partial<DevnetFixtures>
+  } catch (error) {
+    throw new InvalidConfigError(`Cannot read devnet fixtures from ${path}: ${(error as Error).message}.`, {
+      field: 'devnet.fixtures',
+      metaMessages: ['Write them with `airlock devnet --json > FILE` while that devnet runs.'],
+    })
+  }
+  if (
+    typeof value.chainId !== 'number' ||
+    typeof value.rpcUrl !== 'string' ||
+    !value.tokens ||
+    !value.uniswapV3
+  )
+    throw new InvalidConfigError(`${path} does not hold devnet fixtures (chainId, rpcUrl, tokens, …).`, {
+      field: 'devnet.fixtures',
+      metaMessages: ['Write them with `airlock devnet --json > FILE`.'],
+    })
+  return value as DevnetFixtures
 }
 
 /** The signing wallet: the configured keystore (password from AIRLOCK_WALLET_PASSWORD), else devnet account 0. */

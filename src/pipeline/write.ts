@@ -6,7 +6,7 @@ import {
   serializeTransaction,
   type TransactionSerializableEIP1559,
 } from 'viem'
-import { BaseError, NotFoundError, toBaseError } from '../errors/index.js'
+import { BaseError, IntentConflictError, NotFoundError, toBaseError } from '../errors/index.js'
 import type { Signer, TypedDataToSign } from '../signer/signer.js'
 import type { ToolContext } from '../tools/context.js'
 import type {
@@ -191,7 +191,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       if (parameters.crashAt === 'after-sign') process.kill(process.pid, 'SIGKILL')
       const outcome = await sendRaw(draft.chain, signed)
       if (outcome.kind === 'accepted' || outcome.kind === 'known') {
-        current = await journal.transition(current.id, 'signed', 'broadcast')
+        current = await markBroadcast(current)
         if (parameters.crashAt === 'after-broadcast') process.kill(process.pid, 'SIGKILL')
         break
       }
@@ -213,6 +213,16 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       break
     }
     return finish(current, options)
+  }
+
+  /** signed → broadcast; if the tracker (here or on a replica) re-sent the same bytes first, take its word. */
+  async function markBroadcast(intent: Intent): Promise<Intent> {
+    try {
+      return await journal.transition(intent.id, 'signed', 'broadcast')
+    } catch (error) {
+      if (error instanceof IntentConflictError) return journal.get(intent.id)
+      throw error
+    }
   }
 
   async function finish(intent: Intent, options: WriteOptionsValue): Promise<WriteResultValue> {
@@ -333,8 +343,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       signedTx: signed,
     })
     const outcome = await sendRaw(chain, signed)
-    if (outcome.kind === 'accepted' || outcome.kind === 'known')
-      current = await journal.transition(current.id, 'signed', 'broadcast')
+    if (outcome.kind === 'accepted' || outcome.kind === 'known') current = await markBroadcast(current)
     else if (outcome.kind !== 'unknown')
       current = await journal.transition(current.id, 'signed', 'failed', {
         error: {

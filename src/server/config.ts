@@ -14,10 +14,22 @@ export const Config = z
     devnet: z
       .union([
         z.boolean(),
-        z.object({ port: Port.optional(), chainId: z.number().int().positive().optional() }).strict(),
+        z
+          .object({
+            port: Port.optional(),
+            chainId: z.number().int().positive().optional(),
+            fixtures: z
+              .string()
+              .min(1)
+              .optional()
+              .describe(
+                'Attach to a devnet already running (`airlock devnet --json > FILE`) instead of starting one.',
+              ),
+          })
+          .strict(),
       ])
       .optional()
-      .describe('Run the embedded devnet (true, or its options).'),
+      .describe('Run the embedded devnet (true, or its options), or attach to a running one via `fixtures`.'),
     server: z
       .object({
         host: z.string().min(1).optional(),

@@ -10,8 +10,11 @@ export type CreateTrackerParameters = {
   chains: Chains
   /** How often in-flight intents are re-checked (default 1000 ms). */
   intervalMs?: number | undefined
-  /** A `signed` intent younger than this belongs to the request sending it; the loop leaves it alone. */
-  signedGraceMs?: number | undefined
+  /**
+   * An intent in `created` or `signed` younger than this may belong to a request still running, here or on
+   * another replica sharing the database: reconciliation leaves it to that request (default 30 s).
+   */
+  graceMs?: number | undefined
 }
 
 /** Watches intents after signing: receipts, drops, replacements, reorgs; reconciles after a restart. */
@@ -47,7 +50,10 @@ const final = new Set(['failed', 'cancelled', 'replaced', 'completed'])
 export function createTracker(parameters: CreateTrackerParameters): Tracker {
   const { journal, chains } = parameters
   const intervalMs = parameters.intervalMs ?? 1000
-  const graceMs = parameters.signedGraceMs ?? 30_000
+  const graceMs = parameters.graceMs ?? 30_000
+  const fresh = (intent: Intent) =>
+    (intent.status === 'created' || intent.status === 'signed') &&
+    Date.now() - intent.updatedAt.getTime() < graceMs
   let timer: NodeJS.Timeout | undefined
   let running = false
 
@@ -149,10 +155,12 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
     if (running) return
     running = true
     try {
-      const now = Date.now()
-      const inFlight = await journal.list({ status: ['signed', 'broadcast', 'dropped'], limit: 500 })
+      const inFlight = await journal.list({
+        status: ['created', 'signed', 'broadcast', 'dropped'],
+        limit: 500,
+      })
       for (const intent of inFlight) {
-        if (intent.status === 'signed' && now - intent.updatedAt.getTime() < graceMs) continue
+        if (fresh(intent)) continue
         await check(intent).catch((error: unknown) => {
           process.emitWarning(`airlock tracker: intent ${intent.id}: ${toBaseError(error).shortMessage}`)
         })
@@ -169,7 +177,9 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
       const byStatus: Record<string, number> = {}
       const unfinished = await journal.unfinished()
       for (const intent of unfinished) {
-        const after = await check(intent)
+        // Re-sending a signed intent's bytes is always safe; failing a young `created` one is not (its request may
+        // still be running on another replica).
+        const after = intent.status === 'created' && fresh(intent) ? intent : await check(intent)
         byStatus[after.status] = (byStatus[after.status] ?? 0) + 1
       }
       return { checked: unfinished.length, byStatus }
