@@ -277,6 +277,27 @@ describe('speed-up and cancel (ADVERSARIAL 36)', () => {
     }
   })
 
+  it('a reorg that removes a mined transaction sends the intent back to broadcast, then it mines again once', async () => {
+    const [snapshot] = (await jsonRpc(fixtures.rpcUrl, [{ method: 'evm_snapshot' }])) as [string]
+    const to = fixtures.accounts[9]!
+    const before = await viem.getBalance({ address: to })
+    const mined = ok(await mcp.call('transfer', { chain: 'devnet', to, amount: '0.3', wait: true }))
+    expect(mined.status).toBe('mined')
+    await jsonRpc(fixtures.rpcUrl, [{ method: 'evm_revert', params: [snapshot] }]) // the block is gone
+    expect(await viem.getBalance({ address: to })).toBe(before)
+    const after = ok(await mcp.call('get_intent', { intentId: mined.intentId }))
+    expect(after.status).toBe('broadcast')
+    // The transaction is back in the pool or gone from it: either way the intent settles without a new signature.
+    let again = after
+    for (let i = 0; i < 3 && again.status !== 'mined'; i++) {
+      await jsonRpc(fixtures.rpcUrl, [{ method: 'evm_mine' }])
+      again = ok(await mcp.call('get_intent', { intentId: mined.intentId }))
+    }
+    expect(again.status).toBe('mined')
+    expect(again.txHash).toBe(mined.txHash) // the same signed bytes: one transfer, not two
+    expect((await viem.getBalance({ address: to })) - before).toBe(parseEther('0.3'))
+  })
+
   it('lists the wallet’s intents, newest first', async () => {
     const { intents } = ok(await mcp.call('list_intents', { chain: 'devnet', limit: 5 }))
     expect(intents).toHaveLength(5)

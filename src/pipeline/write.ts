@@ -359,7 +359,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     describe,
     async get(id) {
       let intent = await own(id)
-      if (['signed', 'broadcast', 'dropped'].includes(intent.status)) intent = await tracker.check(intent)
+      if (['signed', 'broadcast', 'dropped', 'mined'].includes(intent.status))
+        intent = await tracker.check(intent)
       return describe(intent)
     },
     async list(filter) {

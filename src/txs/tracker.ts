@@ -34,6 +34,9 @@ export type Tracker = {
   stop(): void
 }
 
+/** How long a mined intent is re-checked for a reorg. */
+const reorgWatchMs = 15 * 60_000
+
 const final = new Set(['failed', 'cancelled', 'replaced', 'completed'])
 
 /**
