@@ -119,7 +119,9 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
       ).filter((other) => other.id !== intent.id && other.nonce === intent.nonce)
       const settled = await Promise.all(
         siblings.map((other) =>
-          ['signed', 'broadcast', 'dropped'].includes(other.status) ? check(other) : other,
+          !seen.has(other.id) && ['signed', 'broadcast', 'dropped'].includes(other.status)
+            ? check(other, seen)
+            : other,
         ),
       )
       const sameNonce = settled.find((other) => other.status === 'mined')
@@ -162,8 +164,12 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
         status: ['created', 'signed', 'broadcast', 'dropped'],
         limit: 500,
       })
-      for (const intent of inFlight) {
+      // Mined ones get their own query, so many recent mined intents never crowd out one still in flight.
+      const recentlyMined = await journal.list({ status: 'mined', limit: 100 })
+      for (const intent of [...inFlight, ...recentlyMined]) {
         if (fresh(intent)) continue
+        // Mined ones are watched for a reorg while young; older ones are past any realistic reorg depth.
+        if (intent.status === 'mined' && Date.now() - intent.updatedAt.getTime() > reorgWatchMs) continue
         await check(intent).catch((error: unknown) => {
           process.emitWarning(`airlock tracker: intent ${intent.id}: ${toBaseError(error).shortMessage}`)
         })
