@@ -90,6 +90,30 @@ describe('transfer', () => {
   })
 })
 
+describe('fee caps', () => {
+  it('refuses a write when the chain’s fees are above the configured cap, signing nothing', async () => {
+    const capped = await connectInMemory({
+      config: { chains: { devnet: { maxFeePerGasGwei: 0.000001 } } },
+      devnet: fixtures,
+      writes: {
+        store,
+        signer: await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId }),
+      },
+    })
+    try {
+      const nonce = await viem.getTransactionCount({ address: wallet, blockTag: 'pending' })
+      const out = err(
+        await capped.call('transfer', { chain: 'devnet', to: fixtures.accounts[5], amount: '1' }),
+      )
+      expect(out.code).toBe('FEE_CAP_EXCEEDED')
+      expect(out.message).toMatch(/above the configured cap/)
+      expect(await viem.getTransactionCount({ address: wallet, blockTag: 'pending' })).toBe(nonce)
+    } finally {
+      await capped.close()
+    }
+  })
+})
+
 describe('unsigned mode', () => {
   it('returns a fully formed unsigned EIP-1559 transaction and sends nothing', async () => {
     const nonce = await viem.getTransactionCount({ address: wallet, blockTag: 'pending' })
