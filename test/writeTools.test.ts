@@ -23,7 +23,12 @@ beforeAll(async () => {
   store = await openStore({ memory: true })
   const signer = await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
   wallet = signer.address
-  mcp = await connectInMemory({ devnet: fixtures, writes: { store, signer, trackerIntervalMs: 100 } })
+  // Tests never reach the internet: base points at a closed local port.
+  mcp = await connectInMemory({
+    devnet: fixtures,
+    env: { AIRLOCK_RPC_BASE: 'http://127.0.0.1:1' },
+    writes: { store, signer, trackerIntervalMs: 100 },
+  })
 })
 afterAll(async () => {
   await mcp.close()
@@ -137,6 +142,14 @@ describe('unsigned mode', () => {
     expect(out.unsignedTransaction.serialized).toMatch(/^0x02/)
     expect(BigInt(out.unsignedTransaction.gas)).toBeGreaterThan(21_000n)
     expect(await viem.getTransactionCount({ address: wallet, blockTag: 'pending' })).toBe(nonce)
+  })
+
+  it('works on chains without guardrails too, since it signs nothing', async () => {
+    // base has no reachable endpoint in tests: the unsigned path gets past the devnet-only guard and fails on RPC.
+    const out = err(
+      await mcp.call('transfer', { chain: 'base', to: fixtures.accounts[5], amount: '1', mode: 'unsigned' }),
+    )
+    expect(out.code).not.toBe('POLICY_DENIED')
   })
 })
 

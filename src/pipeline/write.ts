@@ -101,7 +101,10 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       chainId: chain.id,
       wallet: signer.address,
       operation: tool.name,
-      request: JSON.parse(JSON.stringify({ tool: tool.name, args: input })),
+      // What the idempotency key stands for: the write itself, not how long the caller waits for it.
+      request: JSON.parse(
+        JSON.stringify({ tool: tool.name, args: { ...input, wait: undefined, confirmations: undefined } }),
+      ),
     })
     if (!created) return finish(intent, options)
 
@@ -110,7 +113,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     try {
       draft = await tool.build(input, { ...context, wallet: signer.address })
       // ── guardrails: simulate → policy → approval → kill switch (the guardrails issue). Until then: devnet only.
-      if (draft.chain.source !== 'devnet')
+      if (options.mode !== 'unsigned' && draft.chain.source !== 'devnet')
         throw new BaseError('POLICY_DENIED', `Writes on ${draft.chain.name} are not enabled yet.`, {
           metaMessages: [
             'Until simulation and the spend policy are in place, only the embedded devnet accepts writes.',
