@@ -1,4 +1,5 @@
-// `npm run bench`: the performance figures of the read-side gateway, as JSON (bench/results/latest.json) and a table.
+// `npm run bench`: the performance figures of the gateway, as JSON (bench/results/latest.json) and a table: the read
+// side here, the write side in bench/writes.ts.
 // Every comparison interleaves its two sides so machine noise hits both. Goals are from the issue; a miss is
 // printed, never hidden.
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -28,6 +29,7 @@ import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { createGateway } from '../src/server/createGateway.js'
 import { createMcpServer } from '../src/server/createMcpServer.js'
 import { interleave, summarize, time } from './stats.js'
+import { benchWrites } from './writes.js'
 
 const cli = join(import.meta.dirname, 'airlock.mjs')
 // The flag `npm start`, the bin's shebang and the README's client configs run the gateway with (see README).
@@ -311,6 +313,9 @@ async function main(): Promise<void> {
       '≤ slowest + 5 ms',
       allS.median <= slowest + 5,
     )
+
+    // (w) transfers through the write path against viem, and restart reconciliation, on a devnet of their own
+    results.writes = await benchWrites({ quick, row, log })
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()))
     for (const c of children) c.kill('SIGTERM')

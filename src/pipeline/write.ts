@@ -254,15 +254,16 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         : {}),
     }
     if (intent.status === 'mined' && intent.txHash) {
-      const receipt = await chain.client
-        .getTransactionReceipt({ hash: intent.txHash as Hex })
-        .catch(() => null)
+      const [receipt, head] = await Promise.all([
+        chain.client.getTransactionReceipt({ hash: intent.txHash as Hex }).catch(() => null),
+        chain.client.getBlockNumber({ cacheTime: 0 }),
+      ])
       if (receipt)
         result.receipt = {
           blockNumber: receipt.blockNumber.toString(),
           gasUsed: receipt.gasUsed.toString(),
           status: receipt.status,
-          confirmations: await tracker.confirmations(intent),
+          confirmations: Number(head - receipt.blockNumber + 1n),
         }
     }
     return result

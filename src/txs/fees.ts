@@ -28,7 +28,7 @@ export async function estimateTxFees(
   call: { from: Address; to: Address; data: Hex; value: bigint },
   caps: FeeCaps = {},
 ): Promise<TxFees> {
-  const [gasEstimate, fees, block] = await Promise.all([
+  const [gasEstimate, fees] = await Promise.all([
     chain.client
       .estimateGas({ account: call.from, to: call.to, data: call.data, value: call.value })
       .catch((error: unknown) => {
@@ -40,7 +40,6 @@ export async function estimateTxFees(
         })
       }),
     chain.client.estimateFeesPerGas({ type: 'eip1559' }),
-    chain.client.getBlock({ blockTag: 'latest' }),
   ])
   const gas = gasEstimate + (gasEstimate * gasMarginPercent) / 100n
   const maxFeeCap = caps.maxFeePerGasGwei === undefined ? undefined : parseGwei(String(caps.maxFeePerGasGwei))
@@ -50,6 +49,7 @@ export async function estimateTxFees(
   if (tipCap !== undefined && maxPriorityFeePerGas > tipCap) maxPriorityFeePerGas = tipCap
   if (maxFeeCap !== undefined && maxFeePerGas > maxFeeCap) {
     // The estimate carries head-room over the base fee; only a base fee (plus tip) above the cap is a refusal.
+    const block = await chain.client.getBlock({ blockTag: 'latest' })
     const base = block.baseFeePerGas ?? 0n
     if (base + maxPriorityFeePerGas > maxFeeCap)
       throw new BaseError(

@@ -76,6 +76,8 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
 
   async function check(intent: Intent, seen: Set<string> = new Set()): Promise<Intent> {
     seen.add(intent.id)
+    // A young `created` intent may be a request still running (here, or on a replica): not ours to fail.
+    if (intent.status === 'created' && fresh(intent)) return intent
     if (intent.status === 'created')
       return move(intent, 'failed', {
         error: {
@@ -196,10 +198,12 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
     async waitFor(id, options = {}) {
       const want = options.confirmations ?? 1
       const deadline = Date.now() + (options.timeoutMs ?? 120_000)
-      let intent = await journal.get(id)
-      for (let delay = 20; ; delay = Math.min(delay * 2, 1000)) {
+      // Look at once (a devnet or a fast chain has the receipt already), then back off from 2 ms to 1 s.
+      let intent = await check(await journal.get(id))
+      for (let delay = 2; ; delay = Math.min(delay * 2, 1000)) {
         if (final.has(intent.status)) return intent
-        if (intent.status === 'mined' && (await confirmations(intent)) >= want) return intent
+        // A receipt is one confirmation; deeper waits count blocks.
+        if (intent.status === 'mined' && (want <= 1 || (await confirmations(intent)) >= want)) return intent
         if (Date.now() > deadline) return intent
         await new Promise((r) => setTimeout(r, delay))
         intent = await check(await journal.get(id))
