@@ -199,6 +199,11 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         break
       }
       if (outcome.kind === 'unknown') break // stays signed: the tracker re-sends the same bytes or finds them
+      if (outcome.kind === 'nonce-taken' && (await ownTransactionSeen(draft.chain, current.txHash as Hex))) {
+        // The nonce is taken by these very bytes (re-sent by a tracker, here or on a replica): not a conflict.
+        current = await markBroadcast(current)
+        break
+      }
       if (outcome.kind === 'nonce-taken' && attempt < maxNonceRetries) {
         // Someone else's transaction holds this nonce: move up to the chain's view and sign again.
         await nonces.resync(chain.id, signer.address)
@@ -216,6 +221,13 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       break
     }
     return finish(current, options)
+  }
+
+  /** Whether the chain has these bytes (mined or pending): then "nonce too low" was about our own transaction. */
+  async function ownTransactionSeen(chain: WriteDraft['chain'], hash: Hex): Promise<boolean> {
+    const receipt = await chain.client.getTransactionReceipt({ hash }).catch(() => null)
+    if (receipt) return true
+    return (await chain.client.getTransaction({ hash }).catch(() => null)) !== null
   }
 
   /** signed → broadcast; if the tracker (here or on a replica) re-sent the same bytes first, take its word. */
