@@ -3,8 +3,8 @@ import type { DevnetFixtures } from '../devnet/fixtures.js'
 import { InvalidConfigError, toBaseError } from '../errors/index.js'
 import { createGateway, type Gateway } from '../server/createGateway.js'
 import type { Signer } from '../signer/signer.js'
-import { defaultDataDir } from '../signer/walletStore.js'
 import type { Store } from '../store/openStore.js'
+import { dataDirOf } from './dataDir.js'
 import type { CliOptions } from './options.js'
 
 /** A gateway plus whatever it started (the devnet), and one way to stop both. */
@@ -46,7 +46,7 @@ export async function boot(
   // reconciliation. PostgreSQL when DATABASE_URL is set; in demo mode (devnet, no config) an in-memory database,
   // since the demo chain is new at every start; otherwise the embedded database under the data directory.
   const demo = options.devnet && !options.configPath
-  const dataDir = options.config.dataDir ?? env.AIRLOCK_DATA_DIR ?? defaultDataDir(env)
+  const dataDir = dataDirOf(options.config, env)
   let signer: Signer | undefined
   try {
     signer = await loadSigner(options, env, dataDir, fixtures)

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { InvalidConfigError, InvalidInputError } from '../errors/index.js'
-import { createWalletStore, defaultDataDir, defaultScryptN, type WalletEntry } from '../signer/index.js'
+import { createWalletStore, defaultScryptN, type WalletEntry } from '../signer/index.js'
+import { dataDirOf } from './dataDir.js'
 import type { CliOptions } from './options.js'
 
 /**
@@ -41,7 +42,7 @@ export async function wallet(
   io: WalletIo = processIo(),
 ): Promise<number> {
   const [sub, ...rest] = options.args
-  const store = createWalletStore({ dataDir: defaultDataDir(env), scryptN: kdfN(env, io) })
+  const store = createWalletStore({ dataDir: dataDirOf(options.config, env), scryptN: kdfN(env, io) })
   switch (sub) {
     case 'create': {
       noArguments(rest, 'create')

@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type BaseError, InvalidConfigError, StoreUnavailableError } from '../errors/index.js'
 import { migrations } from './migrations.js'
-import { openStore, type Store, storeOptionsFromEnv } from './openStore.js'
+import { openStore, type Store } from './openStore.js'
 import { testStoreDrivers, useTestStore } from './useTestStore.js'
 
 const migrationNames = Object.keys(migrations)
@@ -159,12 +159,10 @@ describe('store on pglite: one data directory, one process', () => {
 })
 
 describe('store options and errors', () => {
-  it('picks PostgreSQL from DATABASE_URL, else the data directory', () => {
-    expect(storeOptionsFromEnv({ DATABASE_URL: 'postgres://h/db', AIRLOCK_DATA_DIR: '/x' })).toEqual({
-      databaseUrl: 'postgres://h/db',
-    })
-    expect(storeOptionsFromEnv({ AIRLOCK_DATA_DIR: '/x' })).toEqual({ dataDir: '/x' })
-    expect(storeOptionsFromEnv({}).dataDir).toMatch(/\.airlock$/)
+  it('refuses to guess where to store: no location is a config error', async () => {
+    const error = await openStore({}).catch((e: unknown) => e)
+    expect((error as BaseError).code).toBe('INVALID_CONFIG')
+    expect((error as Error).message).toMatch(/data directory, memory, or a PostgreSQL URL/)
   })
 
   it('rejects a DATABASE_URL that is not postgres:// without echoing it', async () => {

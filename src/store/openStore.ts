@@ -1,5 +1,4 @@
 import { mkdir, open, readFile, unlink } from 'node:fs/promises'
-import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, Migrator, PostgresDialect, type PostgresPool, sql } from 'kysely'
@@ -59,7 +58,7 @@ const parseInt8 = (text: string): number => Number(text)
  * starting together do not race.
  *
  * @example
- * const store = await openStore(storeOptionsFromEnv(process.env))
+ * const store = await openStore({ dataDir: '/var/lib/airlock' })
  * const intents = await store.db.selectFrom('intents').selectAll().execute()
  * await store.close()
  * @throws {StoreUnavailableError} the server cannot be reached or refused the login, the data directory is
@@ -75,22 +74,12 @@ export async function openStore(parameters: OpenStoreParameters = {}): Promise<S
     })
   }
   if (parameters.databaseUrl !== undefined) return openPostgres(parameters.databaseUrl, schema, parameters)
-  return openPglite(parameters.memory ? undefined : resolve(parameters.dataDir ?? defaultDataDir()), schema)
-}
-
-/**
- * Store options from the environment: `DATABASE_URL` selects PostgreSQL, else the embedded database in
- * `AIRLOCK_DATA_DIR` (default `~/.airlock`).
- *
- * @example const store = await openStore(storeOptionsFromEnv(process.env))
- */
-export function storeOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): OpenStoreParameters {
-  if (env.DATABASE_URL) return { databaseUrl: env.DATABASE_URL }
-  return { dataDir: env.AIRLOCK_DATA_DIR || defaultDataDir() }
-}
-
-function defaultDataDir(): string {
-  return join(homedir(), '.airlock')
+  if (parameters.memory) return openPglite(undefined, schema)
+  if (parameters.dataDir === undefined)
+    throw new InvalidConfigError('The store needs a place: a data directory, memory, or a PostgreSQL URL.', {
+      metaMessages: ['Pass dataDir (the CLI uses the config `dataDir`, AIRLOCK_DATA_DIR or ~/.airlock).'],
+    })
+  return openPglite(resolve(parameters.dataDir), schema)
 }
 
 async function openPostgres(databaseUrl: string, schema: string, parameters: OpenStoreParameters) {
