@@ -61,7 +61,16 @@ async function send(
 }
 
 async function settle(journal: IntentJournal, intent: Intent): Promise<bigint> {
-  const receipt = await client.waitForTransactionReceipt({ hash: intent.txHash as Hex })
+  // As the gateway's tracker does: if the node lost the transaction (anvil can drop one under load), re-send the
+  // same signed bytes (same hash, never a second transaction) and keep waiting.
+  const hash = intent.txHash as Hex
+  let receipt = await client.getTransactionReceipt({ hash }).catch(() => null)
+  for (let i = 0; !receipt; i++) {
+    if (i > 0 && i % 20 === 0 && !(await client.getTransaction({ hash }).catch(() => null)))
+      await client.sendRawTransaction({ serializedTransaction: intent.signedTx as Hex }).catch(() => {})
+    await new Promise((r) => setTimeout(r, 50))
+    receipt = await client.getTransactionReceipt({ hash }).catch(() => null)
+  }
   await journal.transition(intent.id, 'broadcast', 'mined', {
     detail: { blockNumber: String(receipt.blockNumber) },
   })
