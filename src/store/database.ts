@@ -73,10 +73,87 @@ export type NonceGapsTable = {
   released_at: TimestampColumn
 }
 
-/** Every table of the store, as Kysely sees it. Later issues add policy, approvals and audit here. */
+/** One row per limit key; reservations for a key lock its row (`select … for update`), so they serialize. */
+export type LimitLocksTable = { limit_key: string }
+
+/**
+ * What each intent takes from each limit (`<rule id>/<limit id>/<chain id>/<wallet>[/<token>]`). `amount` is in
+ * the limit's unit (token base units, micro-USD, or 1 for `count`), a numeric read as a decimal string.
+ * `reserved` counts until the intent ends: `committed` when mined, `released` when it failed or was cancelled.
+ */
+export type LimitUsageTable = {
+  limit_key: string
+  intent_id: string
+  amount: ColumnType<string, string, string>
+  state: string
+  created_at: TimestampColumn
+  updated_at: TimestampColumn
+}
+
+/** A held intent waiting for a human: bound to the intent's hash, shows the gateway's own simulation. */
+export type ApprovalsTable = {
+  intent_id: string
+  intent_hash: string
+  /** `pending`, `approved` (the gateway continues it), `denied`, `expired`. */
+  status: string
+  /** What the approver sees: summary, simulation, the rules and reasons that held it. */
+  request: JsonColumn<JsonObject>
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  decided_by: ColumnType<string | null, string | null | undefined, string | null>
+  reason: ColumnType<string | null, string | null | undefined, string | null>
+  decided_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  created_at: TimestampColumn
+}
+
+/** The kill switch: one row (`id = 1`). Engaged → nothing is signed or sent. */
+export type KillSwitchTable = {
+  id: number
+  engaged: boolean
+  reason: ColumnType<string | null, string | null | undefined, string | null>
+  actor: ColumnType<string | null, string | null | undefined, string | null>
+  updated_at: TimestampColumn
+}
+
+/** Operator-added addresses (CLI / admin API only, never tool output). `address` is EIP-55. */
+export type AddressBookTable = {
+  address: string
+  label: string
+  note: ColumnType<string | null, string | null | undefined, string | null>
+  added_by: string
+  created_at: TimestampColumn
+}
+
+/**
+ * The audit log: append-only (a trigger refuses update and delete), each entry hashing the one before.
+ * `at` and `data` are stored as the exact text that was hashed (ISO time, canonical JSON), so a verifier
+ * recomputes the same bytes on either driver.
+ */
+export type AuditLogTable = {
+  seq: number
+  at: string
+  kind: string
+  actor: string | null
+  intent_id: string | null
+  data: string
+  prev_hash: string
+  hash: string
+  recorded_at: TimestampColumn
+}
+
+/** The audit chain's head (one row): appends lock it, so replicas extend one chain in one order. */
+export type AuditHeadTable = { id: number; seq: number; hash: string }
+
+/** Every table of the store, as Kysely sees it. */
 export type Database = {
   intents: IntentsTable
   intent_events: IntentEventsTable
   nonces: NoncesTable
   nonce_gaps: NonceGapsTable
+  limit_locks: LimitLocksTable
+  limit_usage: LimitUsageTable
+  approvals: ApprovalsTable
+  kill_switch: KillSwitchTable
+  address_book: AddressBookTable
+  audit_log: AuditLogTable
+  audit_head: AuditHeadTable
 }

@@ -85,13 +85,86 @@ const m0001: Migration = {
   },
 }
 
+// Guardrails (the policy issue): the `held` status (waiting for a human), limit reservations, approvals, the kill
+// switch, the address book and the hash-chained audit log. Everything that must hold across replicas is decided
+// here, in the database: reservations serialize on a `limit_locks` row, the audit chain on its `audit_head` row.
+const m0002: Migration = {
+  async up(db) {
+    await run(db, [
+      'alter table intents drop constraint intents_status_check',
+      `alter table intents add constraint intents_status_check
+        check (status in (${[...statuses, 'held'].map((s) => `'${s}'`).join(', ')}))`,
+      'create table limit_locks (limit_key text primary key)',
+      `create table limit_usage (
+        limit_key text not null references limit_locks (limit_key),
+        intent_id text not null references intents (id),
+        amount numeric(78, 0) not null check (amount >= 0),
+        state text not null check (state in ('reserved', 'committed', 'released')),
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now(),
+        primary key (limit_key, intent_id)
+      )`,
+      `create index limit_usage_live on limit_usage (limit_key, created_at) where state <> 'released'`,
+      'create index limit_usage_intent on limit_usage (intent_id)',
+      `create table approvals (
+        intent_id text primary key references intents (id),
+        intent_hash text not null,
+        status text not null check (status in ('pending', 'approved', 'denied', 'expired')),
+        request jsonb not null,
+        expires_at timestamptz not null,
+        decided_by text,
+        reason text,
+        decided_at timestamptz,
+        created_at timestamptz not null default now()
+      )`,
+      `create index approvals_open on approvals (created_at) where status in ('pending', 'approved')`,
+      `create table kill_switch (
+        id integer primary key check (id = 1),
+        engaged boolean not null,
+        reason text,
+        actor text,
+        updated_at timestamptz not null default now()
+      )`,
+      'insert into kill_switch (id, engaged) values (1, false)',
+      `create table address_book (
+        address text primary key,
+        label text not null,
+        note text,
+        added_by text not null,
+        created_at timestamptz not null default now()
+      )`,
+      `create table audit_log (
+        seq bigint primary key check (seq >= 1),
+        at text not null,
+        kind text not null,
+        actor text,
+        intent_id text,
+        data text not null,
+        prev_hash text not null,
+        hash text not null unique,
+        recorded_at timestamptz not null default now()
+      )`,
+      'create index audit_log_kind on audit_log (kind, recorded_at)',
+      `create trigger audit_log_append_only before update or delete on audit_log
+        for each row execute function airlock_append_only()`,
+      `create table audit_head (
+        id integer primary key check (id = 1),
+        seq bigint not null check (seq >= 0),
+        hash text not null
+      )`,
+      `insert into audit_head (id, seq, hash) values (1, 0, '${'0'.repeat(64)}')`,
+    ])
+  },
+}
+
 /**
  * Every migration, by name, in the order they run.
  *
- * @example Object.keys(migrations) // ['0001_intents_and_nonces']
+ * @example Object.keys(migrations) // ['0001_intents_and_nonces', '0002_guardrails']
  */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_intents_and_nonces': m0001,
+  '0002_guardrails': m0002,
 }
 
 /**

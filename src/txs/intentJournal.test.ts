@@ -51,6 +51,7 @@ const pathTo: Record<IntentStatus, IntentStatus[]> = {
   completed: ['created', 'completed'],
   replaced: ['created', 'signed', 'broadcast', 'replaced'],
   dropped: ['created', 'signed', 'broadcast', 'dropped'],
+  held: ['created', 'held'],
 }
 
 describe('intent state machine', () => {

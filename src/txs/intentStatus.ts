@@ -2,6 +2,8 @@
  * Where an intent stands. Every move between them is one row in `intent_events`.
  *
  * - `created`: recorded; simulation, policy and approval happen here. May hold a nonce.
+ * - `held`: a policy rule asked for a human; waits for `airlock approve` (→ `created`, carried on) or a denial /
+ *   expiry (→ `cancelled`). Holds no nonce.
  * - `signed`: a signed transaction exists (`tx_hash`, `signed_tx`); it may or may not have reached a node.
  * - `broadcast`: a node accepted it; waiting for a receipt.
  * - `mined`: included in a block (a reverted transaction is mined too, with its receipt in the event data).
@@ -23,6 +25,7 @@ export const intentStatuses = [
   'completed',
   'replaced',
   'dropped',
+  'held',
 ] as const
 
 /** One of {@link intentStatuses}. */
@@ -36,6 +39,9 @@ export type IntentStatus = (typeof intentStatuses)[number]
  * | created     | signed                              | the signer signed it                                      |
  * | created     | failed, cancelled                   | refused before signing (its nonce, if any, is given back) |
  * | created     | completed                           | done without a transaction (an EIP-712 signature)         |
+ * | created     | held                                | a policy rule requires approval                           |
+ * | held        | created                             | approved: the gateway re-simulates and carries it on      |
+ * | held        | cancelled, failed                   | denied, expired, or the re-simulation differs             |
  * | signed      | broadcast                           | a node accepted it                                        |
  * | signed      | failed                              | a node refused it for good (its nonce is given back)      |
  * | signed      | created                             | a node refused its nonce (too low, replacement            |
@@ -55,7 +61,8 @@ export type IntentStatus = (typeof intentStatuses)[number]
  * @example intentTransitions.broadcast // ['mined', 'failed', 'replaced', 'dropped']
  */
 export const intentTransitions: { readonly [S in IntentStatus]: readonly IntentStatus[] } = {
-  created: ['signed', 'failed', 'cancelled', 'completed'],
+  created: ['signed', 'failed', 'cancelled', 'completed', 'held'],
+  held: ['created', 'cancelled', 'failed'],
   signed: ['broadcast', 'failed', 'created'],
   broadcast: ['mined', 'failed', 'replaced', 'dropped'],
   dropped: ['broadcast', 'mined', 'failed', 'replaced'],

@@ -52,6 +52,7 @@ export const WriteResult = z.object({
     'replaced',
     'dropped',
     'cancelled',
+    'held',
     'completed',
   ]),
   chain: z.string(),

@@ -1,0 +1,98 @@
+import type { Address } from 'viem'
+import type { Simulation } from '../simulate/types.js'
+
+/** The operations a policy rule can name. */
+export const policyOperations = [
+  'transfer',
+  'approve',
+  'write_contract',
+  'swap',
+  'sign_typed_data',
+  'pay',
+] as const
+
+/** One of {@link policyOperations}. */
+export type PolicyOperation = (typeof policyOperations)[number]
+
+/** An amount with the decimals of its asset, so a rule's display-unit number can be compared exactly. */
+export type FactAmount = { raw: bigint; decimals: number }
+
+/**
+ * Everything a policy decision may look at: built by the pipeline from the intent, the gateway's own decoding and
+ * its own simulation, never from the agent's words. Evaluation is a pure function of these facts and the policy.
+ */
+export type PolicyFacts = {
+  operation: PolicyOperation
+  /** Registry name (`devnet`, `base`, …) and id. */
+  chain: string
+  chainId: number
+  /** The signing wallet. */
+  wallet: Address
+  /** The calling agent's id (passport subject); `local` for the local operator's client. */
+  agent: string
+  /**
+   * Who receives / is granted: a transfer's recipient, an approval's spender, a swap's router, a contract call's
+   * target, a typed-data verifying contract.
+   */
+  to?: Address | undefined
+  /** The token moved or approved (absent for the native coin). */
+  token?: Address | undefined
+  /** The transaction's `to` (the contract called), absent for typed data. */
+  contract?: Address | undefined
+  /**
+   * Canonical signatures of the functions the call runs: the outer one, then any decoded inner calls of a
+   * known wrapper (multicall). `opaque` marks calldata that could not be decoded. Empty for a plain native send.
+   */
+  functions: string[]
+  /** The amount the operation names (transfer amount, approval allowance, swap input) in its asset's units. */
+  amount?: FactAmount | undefined
+  /** Native value sent along with the call. */
+  value: FactAmount
+  /** Whether `to` is in the operator's address book. */
+  addressBookListed: boolean
+  /** The gateway's simulation; `undefined` when none could be run (then rules on simulation never match). */
+  simulation?: Simulation | undefined
+  /**
+   * Every outflow of the wallet: simulated deltas (balance reads) plus native value sent, per asset. `token`
+   * absent = native. A token call that also sends native value lists both (ADVERSARIAL 13).
+   */
+  outflows: { token?: Address | undefined; raw: bigint; decimals: number }[]
+  /** Total outflow priced in USD, micro-dollars (1 USD = 1,000,000); `undefined` when some asset has no price. */
+  outflowMicroUsd?: bigint | undefined
+  /** The decision time. */
+  now: Date
+}
+
+/**
+ * One limit an allowing rule charges: reserved in the database before signing, committed when mined, released
+ * on failure or cancel. `key` identifies the budget across intents and replicas.
+ */
+export type LimitCharge = {
+  /** `<rule id>/<limit id>/<chain id>/<wallet>[/<token>]`: one budget. */
+  key: string
+  ruleId: string
+  limitId: string
+  metric: 'outflow' | 'outflowUsd' | 'count'
+  token?: Address | undefined
+  /** Rolling window length. */
+  windowSeconds: number
+  /** The cap, in the metric's unit: token base units, micro-USD, or a count. */
+  max: bigint
+  /** What this intent takes, same unit. */
+  amount: bigint
+  /** Decimals to show amounts in (token decimals, 6 for USD, 0 for count). */
+  decimals: number
+}
+
+/** What a policy says about one intent: the effect, the rules that decided it, and why, in words. */
+export type PolicyDecision = {
+  effect: 'allow' | 'deny' | 'require_approval'
+  /** The rule ids that decided it (the denying ones, the holding ones, or the allowing ones). */
+  ruleIds: string[]
+  /** Sentences for the agent and the approver: what matched, never the rule internals beyond ids. */
+  reasons: string[]
+  /** For `allow`: the limits to reserve before signing (all must fit, atomically). Empty otherwise. */
+  limits: LimitCharge[]
+  /** The policy version hash the decision was made under. */
+  policyHash: string
+}

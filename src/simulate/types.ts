@@ -1,0 +1,46 @@
+import type { Address, Hex } from 'viem'
+
+/** The call to simulate, as the pipeline will sign it (before fees and nonce). */
+export type SimulationCall = { from: Address; to: Address; data: Hex; value: bigint }
+
+/**
+ * One change of the wallet's holdings. `raw` is signed: negative is an outflow. Balance reads win over logs
+ * (fee-on-transfer, rebasing, re-entrant pulls); `fromLogs` is what the logs alone claimed, when they differ.
+ */
+export type AssetDelta =
+  | { kind: 'native'; raw: bigint }
+  | { kind: 'erc20'; token: Address; raw: bigint; fromLogs?: bigint | undefined }
+  | { kind: 'erc721'; token: Address; tokenId: bigint; raw: 1n | -1n }
+  | { kind: 'erc1155'; token: Address; tokenId: bigint; raw: bigint }
+
+/**
+ * A permission the call grants over the wallet's assets, counted as exposure at its full allowance.
+ * `amount` is `null` for all-of-a-collection (setApprovalForAll); `unlimited` when the allowance is ≥ 2^255
+ * (or uint160 max for Permit2) or `amount` is null.
+ */
+export type ApprovalExposure = {
+  kind: 'erc20' | 'erc721' | 'erc721-all' | 'permit2'
+  token: Address
+  spender: Address
+  amount: bigint | null
+  tokenId?: bigint | undefined
+  unlimited: boolean
+}
+
+/** What simulating a call says it would do to the wallet. */
+export type Simulation = {
+  /** Which RPC method answered. */
+  method: 'eth_simulateV1' | 'eth_call+debug_traceCall'
+  /** The block the simulation was pinned to (state of this block; effects as if in the next one). */
+  blockNumber: bigint
+  reverted: boolean
+  /** Sanitized revert reason (`Error(string)`, a panic code, or a custom error selector). */
+  revertReason?: string | undefined
+  gasUsed: bigint
+  /** The wallet's changes, excluding the fee it pays for gas. */
+  deltas: AssetDelta[]
+  /** New or raised approvals the wallet grants. */
+  approvals: ApprovalExposure[]
+  /** Notes for the policy and the approver, e.g. `fee-on-transfer:0x…` (balance ≠ logs), `endpoints-agree`. */
+  flags: string[]
+}
