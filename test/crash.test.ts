@@ -11,6 +11,7 @@ import { createPublicClient, http, parseEther } from 'viem'
 import { afterAll, describe, expect, it } from 'vitest'
 import { useDevnet } from './devnet.js'
 import { ok } from './mcp.js'
+import { allowAll } from './policies.js'
 
 // ADVERSARIAL 34, for real: the built gateway (`npm test` builds first) is SIGKILLed right after signing, and right
 // after broadcasting, then restarted on the same store and chain. Every intent must end mined exactly once.
@@ -34,7 +35,11 @@ function setup(driver: (typeof drivers)[number]) {
   writeFileSync(join(dir, 'fixtures.json'), JSON.stringify(fixtures))
   writeFileSync(
     join(dir, 'airlock.json'),
-    JSON.stringify({ devnet: { fixtures: join(dir, 'fixtures.json') }, dataDir: dir }),
+    JSON.stringify({
+      devnet: { fixtures: join(dir, 'fixtures.json') },
+      dataDir: dir,
+      policy: allowAll,
+    }),
   )
   const schema = `crash_${randomBytes(6).toString('hex')}`
   if (driver === 'postgres') schemas.push(schema)

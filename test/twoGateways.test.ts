@@ -10,6 +10,7 @@ import { createPublicClient, http } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { useDevnet } from './devnet.js'
 import { ok } from './mcp.js'
+import { allowAll } from './policies.js'
 
 // ADVERSARIAL 33 across processes: two gateway processes (the built CLI) share one PostgreSQL schema and one
 // wallet, and send 25 transfers each at once. Nonces come from the database: 50 consecutive, no gap, no duplicate.
@@ -23,7 +24,11 @@ describe.skipIf(!databaseUrl)('two gateway processes sharing PostgreSQL', () => 
     writeFileSync(join(dir, 'fixtures.json'), JSON.stringify(fixtures))
     writeFileSync(
       join(dir, 'airlock.json'),
-      JSON.stringify({ devnet: { fixtures: join(dir, 'fixtures.json') }, dataDir: dir }),
+      JSON.stringify({
+        devnet: { fixtures: join(dir, 'fixtures.json') },
+        dataDir: dir,
+        policy: allowAll,
+      }),
     )
     const schema = `two_${randomBytes(6).toString('hex')}`
     const env = { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl!, AIRLOCK_DB_SCHEMA: schema }

@@ -6,6 +6,7 @@ import { createSigner } from '../src/signer/signer.js'
 import { openStore, type Store } from '../src/store/openStore.js'
 import { useDevnet } from './devnet.js'
 import { connectInMemory, err, ok } from './mcp.js'
+import { allowAll } from './policies.js'
 
 // Every write this file makes is reverted after it (snapshot), so other files on this worker see the fixtures.
 const fixtures = useDevnet({ isolate: true })
@@ -25,6 +26,7 @@ beforeAll(async () => {
   wallet = signer.address
   // Tests never reach the internet: base points at a closed local port.
   mcp = await connectInMemory({
+    config: { policy: allowAll },
     devnet: fixtures,
     env: { AIRLOCK_RPC_BASE: 'http://127.0.0.1:1' },
     writes: { store, signer, trackerIntervalMs: 100 },
@@ -88,9 +90,10 @@ describe('transfer', () => {
     expect(await viem.getTransactionCount({ address: wallet })).toBe(nonce) // nothing was signed
   })
 
-  it('refuses writes on chains without guardrails yet, recording the intent as failed', async () => {
+  it('a write the chain cannot simulate is refused and recorded as failed, nothing signed', async () => {
+    // base points at a closed local port: no simulation, no fees, so nothing can be decided or signed.
     const out = err(await mcp.call('transfer', { chain: 'base', to: fixtures.accounts[5], amount: '1' }))
-    expect(out.code).toBe('POLICY_DENIED')
+    expect(out.code).toBe('RPC_UNAVAILABLE')
     expect(out.hints?.join(' ')).toMatch(/recorded as failed/)
   })
 })
@@ -98,7 +101,7 @@ describe('transfer', () => {
 describe('fee caps', () => {
   it('refuses a write when the chain’s fees are above the configured cap, signing nothing', async () => {
     const capped = await connectInMemory({
-      config: { chains: { devnet: { maxFeePerGasGwei: 0.000001 } } },
+      config: { chains: { devnet: { maxFeePerGasGwei: 0.000001 } }, policy: allowAll },
       devnet: fixtures,
       writes: {
         store,

@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
 import { InvalidConfigError, toBaseError } from '../errors/index.js'
+import type { AdminServer } from '../server/admin.js'
 import { createGateway, type Gateway } from '../server/createGateway.js'
 import type { Signer } from '../signer/signer.js'
 import type { Store } from '../store/openStore.js'
 import { dataDirOf } from './dataDir.js'
+import { adminFileName } from './operator.js'
 import type { CliOptions } from './options.js'
 
 /** A gateway plus whatever it started (the devnet), and one way to stop both. */
@@ -69,10 +73,36 @@ export async function boot(
   } else log('no wallet configured: read tools only (see "Wallets and writes" in the README)')
   const gateway = createGateway({
     config: options.config,
+    configDir: options.configPath ? dirname(resolve(options.configPath)) : undefined,
+    log,
     devnet: fixtures,
     env,
     writes: store && { store, signer, crashAt: parseCrashAt(env.AIRLOCK_TEST_CRASH_AT) },
   })
+  // The operator's API (approvals, kill switch, audit), announced in the data directory so `airlock approve`
+  // and friends find this process (PGlite admits one process; the CLI must come through here).
+  let admin: AdminServer | undefined
+  let announced: string | undefined
+  if (gateway.operator && options.config.admin?.enabled !== false) {
+    const { startAdminServer } = await import('../server/admin.js')
+    admin = await startAdminServer({
+      operator: gateway.operator,
+      host: options.config.admin?.host,
+      port: options.config.admin?.port,
+      token: env.AIRLOCK_ADMIN_TOKEN,
+    })
+    announced = join(dataDir, adminFileName)
+    try {
+      await mkdir(dataDir, { recursive: true, mode: 0o700 })
+      await writeFile(announced, JSON.stringify({ url: admin.url, token: admin.token, pid: process.pid }), {
+        mode: 0o600,
+      })
+    } catch (error) {
+      announced = undefined
+      log(`admin API at ${admin.url}, but ${dataDir} is not writable: ${(error as Error).message}`)
+    }
+    log(`admin API: ${admin.url} (token in ${announced ?? 'AIRLOCK_ADMIN_TOKEN'})`)
+  }
   gateway.ready.then(
     (report) => {
       const r = report as { checked: number; byStatus: Record<string, number> } | undefined
@@ -84,6 +114,8 @@ export async function boot(
     gateway,
     fixtures,
     async stop() {
+      await admin?.close()
+      if (announced) await rm(announced, { force: true })
       gateway.close()
       await store?.then((s) => s.close()).catch(() => {})
       await stopDevnet()

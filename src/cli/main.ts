@@ -27,9 +27,19 @@ export async function main(argv: readonly string[], env = process.env): Promise<
       return (await import('./devnet.js')).devnet(options)
     case 'wallet':
       return (await import('./wallet.js')).wallet(options, env)
+    case 'approvals':
+    case 'approve':
+    case 'deny':
+    case 'kill':
+    case 'unkill':
+    case 'audit':
+    case 'address-book':
+      return (await import('./operator.js')).operator(options, env)
     default:
       throw new BaseError('INVALID_INPUT', `Unknown command "${options.command.slice(0, 40)}".`, {
-        metaMessages: ['Commands: start, stdio, devnet, wallet, help.'],
+        metaMessages: [
+          'Commands: start, stdio, devnet, wallet, approvals, approve, deny, kill, unkill, audit, address-book, help.',
+        ],
       })
   }
 }

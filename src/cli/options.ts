@@ -21,6 +21,19 @@ export type CliOptions = {
   privateKeyStdin: boolean
   /** `wallet import --file keystore.json` */
   file: string | undefined
+  /** `kill --reason R`, `deny ID --reason R` */
+  reason: string | undefined
+  /** `approve ID --hash H`: approve only if the intent still hashes to H */
+  hash: string | undefined
+  /** `approvals --status S` */
+  status: string | undefined
+  /** `audit export --out FILE` */
+  out: string | undefined
+  /** `address-book add ADDRESS --label L --note N` */
+  note: string | undefined
+  /** A running gateway's admin API (`--url`, `--token`), instead of the data directory's announcement */
+  url: string | undefined
+  token: string | undefined
 }
 
 /**
@@ -69,6 +82,13 @@ export function parseCli(
     label: values.label,
     privateKeyStdin: Boolean(values['private-key-stdin']),
     file: values.file,
+    reason: values.reason,
+    hash: values.hash,
+    status: values.status,
+    out: values.out,
+    note: values.note,
+    url: values.url,
+    token: values.token,
   }
 }
 
@@ -88,6 +108,13 @@ function parse(argv: readonly string[]) {
       label: { type: 'string' },
       'private-key-stdin': { type: 'boolean' },
       file: { type: 'string' },
+      reason: { type: 'string' },
+      hash: { type: 'string' },
+      status: { type: 'string' },
+      out: { type: 'string' },
+      note: { type: 'string' },
+      url: { type: 'string' },
+      token: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -114,6 +141,16 @@ Usage:
                                                  keys come on stdin or in a file, never as an argument
   airlock wallet list [--json]                  addresses and labels of the stored wallets
   airlock wallet export-address ADDRESS|LABEL   prints the wallet's address
+
+Operator (they reach a running gateway through its data directory, or --url/--token; else the store directly):
+  airlock approvals [--status pending|approved|denied|expired] [--json]   held intents, with the simulation
+  airlock approve INTENT_ID [--hash H]          approve a held intent (re-simulated before it is signed)
+  airlock deny INTENT_ID [--reason R]           refuse it
+  airlock kill [--reason R]                     stop every write at once (persists across restarts)
+  airlock unkill                                writes go through the policy again
+  airlock audit verify                          prove the hash chain intact, or name the first broken entry
+  airlock audit export [--out FILE]             the audit log as JSON lines
+  airlock address-book [list | add ADDRESS --label L [--note N] | remove ADDRESS]
 
 Without a config file (--config / AIRLOCK_CONFIG) Airlock runs on the embedded devnet (demo mode).
 Environment: AIRLOCK_CONFIG, AIRLOCK_PORT, AIRLOCK_RPC_<CHAIN>=url1,url2 (e.g. AIRLOCK_RPC_BASE).

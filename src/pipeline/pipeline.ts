@@ -7,8 +7,19 @@ import type { WriteToolDefinition } from '../tools/shared/write.js'
 import { inputError } from './inputError.js'
 import type { WritePath } from './write.js'
 
+/** A question put to the human through the MCP client (elicitation), when the client supports it. */
+export type Elicit = (request: {
+  message: string
+  requestedSchema: { type: 'object'; properties: Record<string, unknown>; required?: string[] }
+}) => Promise<{ action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> | undefined }>
+
 /** Who is calling. Passports replace `local` when the identity issue lands. */
-export type Caller = { kind: 'local'; transport: 'stdio' | 'http' | 'memory' }
+export type Caller = {
+  kind: 'local'
+  transport: 'stdio' | 'http' | 'memory'
+  /** Present when the client declared the elicitation capability. */
+  elicit?: Elicit | undefined
+}
 
 /** The one path every tool call takes (DESIGN §1). */
 export type Pipeline = {
@@ -33,6 +44,8 @@ export function createPipeline(
   definitions: readonly (ToolDefinition | WriteToolDefinition)[],
   context: ToolContext,
   writes?: WritePath | undefined,
+  /** Receives one audit entry per tool call (name, caller, arguments, outcome); must not throw. */
+  audit?: ((entry: { kind: string; data: Record<string, unknown> }) => void) | undefined,
 ): Pipeline {
   const byName = new Map<string, ToolDefinition | WriteToolDefinition>()
   for (const d of definitions) {
@@ -52,17 +65,41 @@ export function createPipeline(
           `Unknown tool "${String(name).slice(0, 64)}". Call tools/list for the available tools.`,
         )
       const parsed = tool.input.safeParse(args ?? {})
-      if (!parsed.success) return errorResult(inputError(parsed.error, accepted.get(name) ?? []))
+      if (!parsed.success) {
+        const error = inputError(parsed.error, accepted.get(name) ?? [])
+        record(name, args, caller, error.code)
+        return errorResult(error)
+      }
       try {
         const output =
           'kind' in tool
             ? await runWrite(tool, parsed.data as Record<string, unknown>, caller)
             : await tool.run(parsed.data, context)
+        record(name, parsed.data, caller, undefined)
         return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output }
       } catch (error) {
-        return errorResult(toBaseError(error))
+        const e = toBaseError(error)
+        record(name, parsed.data, caller, e.code)
+        return errorResult(e)
       }
     },
+  }
+
+  /** Every call, its arguments (capped) and its outcome go to the audit log; reads do not wait for it. */
+  function record(name: string, args: unknown, caller: Caller, code: string | undefined) {
+    if (!audit) return
+    let text = JSON.stringify(args ?? {}, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
+    if (text.length > 4096) text = `${text.slice(0, 4096)}…`
+    audit({
+      kind: 'tool.call',
+      data: {
+        tool: name,
+        transport: caller.transport,
+        caller: caller.kind,
+        args: text,
+        outcome: code ?? 'ok',
+      },
+    })
   }
 
   function runWrite(tool: WriteToolDefinition, input: Record<string, unknown>, caller: Caller) {

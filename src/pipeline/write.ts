@@ -1,5 +1,6 @@
 import {
   type Address,
+  formatUnits,
   type Hex,
   hashTypedData,
   keccak256,
@@ -7,7 +8,9 @@ import {
   type TransactionSerializableEIP1559,
 } from 'viem'
 import { BaseError, IntentConflictError, NotFoundError, toBaseError } from '../errors/index.js'
+import type { Approval } from '../policy/approvals.js'
 import type { Signer, TypedDataToSign } from '../signer/signer.js'
+import type { JsonObject } from '../store/database.js'
 import type { ToolContext } from '../tools/context.js'
 import type {
   WriteDraft,
@@ -20,6 +23,8 @@ import type { Intent, IntentJournal } from '../txs/intentJournal.js'
 import type { NonceManager } from '../txs/nonceManager.js'
 import { sendRaw } from '../txs/sendRaw.js'
 import type { Tracker } from '../txs/tracker.js'
+import { typedDataApprovals } from './facts.js'
+import { type Guard, type GuardOutcome, intentHash, simulationJson } from './guard.js'
 import type { Caller } from './pipeline.js'
 
 /** What the write path needs: the journal, nonces, the signer and the tracker. */
@@ -29,6 +34,10 @@ export type CreateWritePathParameters = {
   nonces: NonceManager
   signer: Signer | undefined
   tracker: Tracker
+  /** Simulation, policy, limits, approvals, kill switch and audit (DESIGN §1). */
+  guard: Guard
+  /** Ask the human through the MCP client (elicitation) when a rule holds an intent (default true). */
+  elicit?: boolean | undefined
   /** Fee caps by chain registry name. */
   feeCaps?: ((chain: string) => FeeCaps | undefined) | undefined
   /** Test hook (devnet only): SIGKILL this process at a named point, to prove crash safety. */
@@ -65,6 +74,35 @@ export type WritePath = {
     typedData: TypedDataToSign,
     options: WriteOptionsValue,
   ): Promise<WriteResultValue & { signature?: string }>
+  /** What a write would do and what the policy says, without recording or sending anything. */
+  preview(
+    tool: WriteToolDefinition,
+    input: Record<string, unknown>,
+    caller: Caller,
+  ): Promise<Record<string, unknown>>
+  /**
+   * Housekeeping shared by replicas: expire approvals past their time, carry on approved intents (re-simulated
+   * first), and settle limit reservations of intents that ended. Runs on a timer and after each approval.
+   */
+  maintain(): Promise<{ resumed: number; expired: number }>
+  /** The wallet's budgets on a chain under the policy in force (get_limits). */
+  limits(chainRef: string | number): Promise<{
+    chain: string
+    caip2: string
+    wallet: string
+    policyHash: string
+    killSwitch: 'engaged' | 'off' | 'unknown'
+    limits: {
+      limit: string
+      rule: string
+      metric: 'outflow' | 'outflowUsd' | 'count'
+      token?: string | undefined
+      window: string
+      max: string
+      used: string
+      remaining: string
+    }[]
+  }>
 }
 
 const maxNonceRetries = 3
@@ -79,12 +117,204 @@ const maxNonceRetries = 3
  * then writes are accepted on the embedded devnet only, and refused everywhere else.
  */
 export function createWritePath(parameters: CreateWritePathParameters): WritePath {
-  const { context, journal, nonces, tracker } = parameters
+  const { context, journal, nonces, tracker, guard } = parameters
+  const audit = (kind: string, intentId: string | undefined, data: Record<string, unknown>) =>
+    guard.parts.audit.append({ kind, intentId, data }).then(() => undefined)
+
+  /**
+   * Holds an intent for a human: the approval row first (bound to the intent's hash: call + simulated effects),
+   * then `created → held` with the call kept for when it is approved.
+   */
+  async function hold(
+    intent: Intent,
+    outcome: GuardOutcome,
+    what: {
+      summary: string
+      details: Record<string, unknown>
+      call?: { to: Address; data: Hex; value: bigint } | undefined
+      typedData?: unknown
+    },
+  ): Promise<Intent> {
+    const hash = intentHash({
+      chainId: intent.chainId,
+      from: intent.wallet as Address,
+      call: what.call,
+      typedData: what.typedData,
+      simulation: outcome.simulation,
+    })
+    const chain = context.chains.resolve(intent.chainId)
+    const details = jsonSafe(what.details) as Record<string, unknown>
+    const call = what.call
+      ? { to: what.call.to, data: what.call.data, value: what.call.value.toString() }
+      : undefined
+    await guard.parts.approvals.hold(
+      intent.id,
+      hash,
+      {
+        summary: what.summary,
+        simulation: simulationJson(outcome.simulation),
+        reasons: outcome.decision.reasons,
+        ruleIds: outcome.decision.ruleIds,
+        chain: chain.name,
+        operation: intent.operation,
+        call,
+      },
+      guard.parts.approvalTtlSeconds,
+    )
+    return journal.transition(intent.id, 'created', 'held', {
+      tx: jsonSafe({ summary: what.summary, details, call, typedData: what.typedData ?? null }) as never,
+    })
+  }
+
+  /**
+   * A held intent: ask the human through the MCP client when it can (elicitation), else answer `held` at once;
+   * the agent polls get_intent while the operator runs `airlock approve` (or the admin API).
+   */
+  async function askHuman(intent: Intent, caller: Caller, options: WriteOptionsValue) {
+    if (parameters.elicit !== false && caller.elicit) {
+      const approval = await guard.parts.approvals.get(intent.id)
+      const answer = await caller
+        .elicit({
+          message: approvalMessage(approval),
+          requestedSchema: {
+            type: 'object',
+            properties: {
+              approve: {
+                type: 'boolean',
+                title: 'Approve this write',
+                description: 'Sign and send it as the gateway simulated it.',
+              },
+            },
+            required: ['approve'],
+          },
+        })
+        .catch(() => undefined)
+      if (answer) {
+        const yes = answer.action === 'accept' && answer.content?.approve === true
+        await guard.parts.approvals
+          .decide(intent.id, yes ? 'approved' : 'denied', 'mcp-elicitation', {
+            expectHash: approval.intentHash,
+            reason: yes ? undefined : `the user answered ${answer.action}`,
+          })
+          .catch(() => {})
+        await maintain()
+        return finish(await journal.get(intent.id), options)
+      }
+    }
+    return describe(intent)
+  }
+
+  /** Carries on one approved intent: re-simulate, compare with what was approved, then sign and send. */
+  async function resume(approval: Approval): Promise<void> {
+    let intent = await journal.get(approval.intentId)
+    if (intent.status !== 'held') return
+    try {
+      intent = await journal.transition(intent.id, 'held', 'created', {
+        detail: { approvedBy: approval.decidedBy },
+      })
+    } catch (error) {
+      if (error instanceof IntentConflictError) return // another replica carries it on
+      throw error
+    }
+    await audit('intent.resumed', intent.id, { approvedBy: approval.decidedBy })
+    const stored = (intent.tx ?? {}) as {
+      summary?: string
+      details?: Record<string, unknown>
+      call?: { to: Address; data: Hex; value: string }
+      typedData?: TypedDataToSign
+    }
+    try {
+      await guard.assertLive()
+      const chain = context.chains.resolve(intent.chainId)
+      const signer = requireSigner()
+      if (intent.operation === 'sign_typed_data' && stored.typedData) {
+        await signTyped(intent, chain.id, stored.typedData, stored.summary ?? '')
+        return
+      }
+      if (!stored.call) throw new BaseError('INTERNAL', 'The held intent lost its call.')
+      const call = { ...stored.call, value: BigInt(stored.call.value) }
+      const simulation = await guard.parts.simulate(
+        chain,
+        { from: signer.address, ...call },
+        {
+          tokens: ['token', 'tokenIn', 'tokenOut']
+            .map((k) => stored.details?.[k])
+            .filter((t): t is Address => typeof t === 'string' && t.startsWith('0x')),
+        },
+      )
+      const now = intentHash({ chainId: chain.id, from: signer.address, call, simulation })
+      if (now !== approval.intentHash)
+        throw new BaseError(
+          'SIMULATION_CHANGED',
+          'The chain changed since this write was approved: its simulated effects differ now.',
+          { metaMessages: ['Nothing was signed. Ask again to get a fresh simulation and approval.'] },
+        )
+      if (simulation.reverted)
+        throw new BaseError('SIMULATION_REVERTED', `The write now reverts: ${simulation.revertReason ?? ''}.`)
+      const fees = await estimateTxFees(
+        chain,
+        { from: signer.address, ...call },
+        parameters.feeCaps?.(chain.name),
+      )
+      const tx: TransactionSerializableEIP1559 = {
+        type: 'eip1559',
+        chainId: chain.id,
+        to: call.to,
+        data: call.data,
+        value: call.value,
+        gas: fees.gas,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      }
+      await send(intent, tx, (t) => ({
+        ...jsonTx(t),
+        summary: stored.summary ?? '',
+        details: stored.details ?? {},
+        approvedBy: approval.decidedBy,
+      }))
+    } catch (error) {
+      const current = await journal.get(intent.id)
+      if (current.status === 'created') await refuse(current, error)
+    }
+  }
+
+  async function maintain(): Promise<{ resumed: number; expired: number }> {
+    const expired = await guard.parts.approvals.expireDue()
+    for (const a of expired) {
+      const intent = await journal.get(a.intentId)
+      if (intent.status === 'held')
+        await journal
+          .transition(intent.id, 'held', 'cancelled', {
+            error: {
+              code: 'APPROVAL_REQUIRED',
+              message: 'No one approved it in time; the approval expired.',
+            },
+          })
+          .catch(() => {})
+    }
+    const denied = await guard.parts.approvals.deniedToCancel()
+    for (const a of denied) {
+      const intent = await journal.get(a.intentId)
+      if (intent.status === 'held')
+        await journal
+          .transition(intent.id, 'held', 'cancelled', {
+            error: {
+              code: 'POLICY_DENIED',
+              message: `Denied by ${a.decidedBy ?? 'the operator'}${a.reason ? `: ${a.reason}` : ''}.`,
+            },
+          })
+          .catch(() => {})
+    }
+    const approved = await guard.parts.approvals.approvedToResume()
+    for (const a of approved) await resume(a)
+    await guard.parts.settleLimits()
+    return { resumed: approved.length, expired: expired.length }
+  }
 
   async function execute(
     tool: WriteToolDefinition,
     input: Record<string, unknown>,
-    _caller: Caller,
+    caller: Caller,
   ): Promise<WriteResultValue> {
     const signer = parameters.signer
     if (!signer)
@@ -112,14 +342,30 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     let tx: TransactionSerializableEIP1559
     try {
       draft = await tool.build(input, { ...context, wallet: signer.address })
-      // ── guardrails: simulate → policy → approval → kill switch (the guardrails issue). Until then: devnet only.
-      if (options.mode !== 'unsigned' && draft.chain.source !== 'devnet')
-        throw new BaseError('POLICY_DENIED', `Writes on ${draft.chain.name} are not enabled yet.`, {
-          metaMessages: [
-            'Until simulation and the spend policy are in place, only the embedded devnet accepts writes.',
-            'Use mode "unsigned" to get the transaction for your own wallet.',
-          ],
+      // ── guardrails: kill switch → simulate → policy → (approval | limit reservation). Unsigned mode signs
+      // nothing and sends nothing, so it skips them: the external wallet is the guard there.
+      if (options.mode !== 'unsigned') {
+        await guard.assertLive()
+        const outcome = await guard.check({
+          operation: draft.operation,
+          chain: draft.chain,
+          wallet: signer.address,
+          agent: agentOf(caller),
+          call: draft.call,
+          details: draft.details,
         })
+        await audit('policy.decision', intent.id, decisionData(outcome))
+        if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
+        if (outcome.decision.effect === 'require_approval') {
+          const held = await hold(intent, outcome, {
+            summary: draft.summary,
+            details: draft.details,
+            call: draft.call,
+          })
+          return askHuman(held, caller, options)
+        }
+        await guard.reserve(intent.id, outcome.decision.limits)
+      }
       const fees = await estimateTxFees(
         draft.chain,
         { from: signer.address, ...draft.call },
@@ -136,17 +382,9 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
       }
     } catch (error) {
-      const e = toBaseError(error)
-      await journal.transition(intent.id, 'created', 'failed', {
-        error: { code: e.code, message: e.shortMessage },
-      })
-      throw new BaseError(e.code, e.shortMessage, {
-        metaMessages: [...e.metaMessages, `Intent ${intent.id} is recorded as failed; nothing was signed.`],
-        field: e.field,
-        cause: error,
-      })
+      throw await refuse(intent, error)
     }
-    const describeTx = (t: TransactionSerializableEIP1559) => ({
+    const describeTx = (t: TransactionSerializableEIP1559): Record<string, unknown> => ({
       ...jsonTx(t),
       summary: draft.summary,
       details: JSON.parse(
@@ -161,7 +399,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       })
       const unsigned = { ...tx, nonce }
       const done = await journal.transition(intent.id, 'created', 'completed', {
-        tx: describeTx(unsigned),
+        tx: describeTx(unsigned) as JsonObject,
         detail: { handedOff: 'returned unsigned for an external wallet; the gateway sends nothing' },
       })
       return {
@@ -182,24 +420,70 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       }
     }
 
+    return finish(await send(intent, tx, describeTx), options)
+  }
+
+  /**
+   * A refusal before signing: the intent ends `cancelled` (a guardrail said no) or `failed` (anything else), its
+   * limit reservations are released, and the agent gets the reason.
+   */
+  async function refuse(intent: Intent, error: unknown): Promise<BaseError> {
+    const e = toBaseError(error)
+    const guarded = guardCodes.has(e.code)
+    await journal
+      .transition(intent.id, 'created', guarded ? 'cancelled' : 'failed', {
+        error: { code: e.code, message: e.shortMessage },
+      })
+      .catch(() => {})
+    await guard.parts.limits.release(intent.id).catch(() => {})
+    await audit(guarded ? 'intent.refused' : 'intent.failed', intent.id, {
+      code: e.code,
+      message: e.shortMessage,
+    })
+    return new BaseError(e.code, e.shortMessage, {
+      metaMessages: [
+        ...e.metaMessages,
+        `Intent ${intent.id} is recorded as ${guarded ? 'cancelled' : 'failed'}; nothing was signed.`,
+      ],
+      field: e.field,
+      cause: error,
+    })
+  }
+
+  /** Nonce → kill-switch re-check → sign → persist → broadcast, retrying on a nonce taken by someone else. */
+  async function send(
+    intent: Intent,
+    tx: TransactionSerializableEIP1559,
+    describeTx: (t: TransactionSerializableEIP1559) => Record<string, unknown>,
+  ): Promise<Intent> {
+    const signer = requireSigner()
+    const chain = context.chains.resolve(intent.chainId)
     let current: Intent = intent
     for (let attempt = 0; ; attempt++) {
       const nonce = await nonces.reserve(chain.id, signer.address, current.id)
+      try {
+        // The kill switch, read again immediately before signing (DESIGN §1): an operator's stop wins over
+        // anything already decided.
+        await guard.assertLive()
+      } catch (error) {
+        throw await refuse(current, error)
+      }
       const signed = await signer.signTransaction({ ...tx, nonce })
       current = await journal.transition(current.id, 'created', 'signed', {
-        tx: describeTx({ ...tx, nonce }),
+        tx: describeTx({ ...tx, nonce }) as JsonObject,
         txHash: keccak256(signed),
         signedTx: signed,
       })
       if (parameters.crashAt === 'after-sign') process.kill(process.pid, 'SIGKILL')
-      const outcome = await sendRaw(draft.chain, signed)
+      await audit('intent.signed', current.id, { txHash: current.txHash, nonce, chainId: chain.id })
+      const outcome = await sendRaw(chain, signed)
       if (outcome.kind === 'accepted' || outcome.kind === 'known') {
         current = await markBroadcast(current)
         if (parameters.crashAt === 'after-broadcast') process.kill(process.pid, 'SIGKILL')
         break
       }
       if (outcome.kind === 'unknown') break // stays signed: the tracker re-sends the same bytes or finds them
-      if (outcome.kind === 'nonce-taken' && (await ownTransactionSeen(draft.chain, current.txHash as Hex))) {
+      if (outcome.kind === 'nonce-taken' && (await ownTransactionSeen(chain, current.txHash as Hex))) {
         // The nonce is taken by these very bytes (re-sent by a tracker, here or on a replica): not a conflict.
         current = await markBroadcast(current)
         break
@@ -218,9 +502,10 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           message: outcome.message,
         },
       })
+      await guard.parts.limits.release(current.id).catch(() => {})
       break
     }
-    return finish(current, options)
+    return current
   }
 
   /** Whether the chain has these bytes (mined or pending): then "nonce too low" was about our own transaction. */
@@ -276,6 +561,18 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           gasUsed: receipt.gasUsed.toString(),
           status: receipt.status,
           confirmations: Number(head - receipt.blockNumber + 1n),
+        }
+    }
+    if (intent.status === 'held') {
+      const approval = await guard.parts.approvals.get(intent.id).catch(() => undefined)
+      if (approval)
+        result.approval = {
+          status: approval.status,
+          reasons: approval.request.reasons,
+          intentHash: approval.intentHash,
+          expiresAt: approval.expiresAt.toISOString(),
+          simulation: (approval.request.simulation ?? null) as Record<string, unknown> | null,
+          how: `Waiting for a human: \`airlock approve ${intent.id}\` (or deny), the admin API, or the MCP client's prompt. Poll get_intent.`,
         }
     }
     return result
@@ -427,44 +724,191 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           JSON.stringify({ tool: 'sign_typed_data', args: { chain: chainRef, typedData } }),
         ),
       })
-      if (!created) {
-        const replay = await describe(intent)
-        const signature = replay.details.signature
-        return typeof signature === 'string' ? { ...replay, signature } : replay
-      }
+      if (!created) return replaySignature(intent)
       const summary = `Sign EIP-712 "${typedData.primaryType}" for ${typedData.domain.verifyingContract ?? 'no contract'} on ${chain.name}.`
       try {
-        // ── guardrails (policy on typed data) join here; until then devnet only.
-        if (chain.source !== 'devnet')
-          throw new BaseError('POLICY_DENIED', `Signing on ${chain.name} is not enabled yet.`, {
-            metaMessages: [
-              'Until the spend policy is in place, only the embedded devnet accepts signatures.',
-            ],
-          })
-        const signature = await signer.signTypedData(typedData, { chainId: chain.id })
-        const done = await journal.transition(intent.id, 'created', 'completed', {
-          tx: {
-            summary,
-            details: {
-              primaryType: typedData.primaryType,
-              domain: JSON.parse(
-                JSON.stringify(typedData.domain, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
-              ),
-              digest: hashTypedData(typedData as never),
-              signature,
-            },
+        await guard.assertLive()
+        // Typed data moves nothing by itself, but a permit grants an allowance as surely as approve(): the
+        // exposure is decoded from the message and judged like a simulated approval (ADVERSARIAL 20).
+        const approvals = typedDataApprovals(typedData as never)
+        const outcome = await guard.check({
+          operation: 'sign_typed_data',
+          chain,
+          wallet: signer.address,
+          agent: 'local',
+          details: {
+            verifyingContract: typedData.domain.verifyingContract,
+            token: approvals[0]?.token ?? typedData.domain.verifyingContract,
+            primaryType: typedData.primaryType,
+          },
+          simulation: {
+            method: 'typed-data',
+            blockNumber: 0n,
+            reverted: false,
+            gasUsed: 0n,
+            deltas: [],
+            approvals,
+            flags: [],
           },
         })
-        return { ...(await describe(done)), signature }
+        await audit('policy.decision', intent.id, decisionData(outcome))
+        if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
+        if (outcome.decision.effect === 'require_approval') {
+          const held = await hold(intent, outcome, {
+            summary,
+            details: { primaryType: typedData.primaryType },
+            typedData: jsonSafe(typedData),
+          })
+          return askHuman(held, { kind: 'local', transport: 'memory' }, options)
+        }
+        await guard.reserve(intent.id, outcome.decision.limits)
+        return replaySignature(await signTyped(intent, chain.id, typedData, summary))
       } catch (error) {
-        const e = toBaseError(error)
-        await journal.transition(intent.id, 'created', 'failed', {
-          error: { code: e.code, message: e.shortMessage },
-        })
-        throw e
+        throw await refuse(await journal.get(intent.id), error)
+      }
+    },
+    async preview(tool, input, caller) {
+      const signer = requireSigner()
+      const draft = await tool.build(input, { ...context, wallet: signer.address })
+      const outcome = await guard.check({
+        operation: draft.operation,
+        chain: draft.chain,
+        wallet: signer.address,
+        agent: agentOf(caller),
+        call: draft.call,
+        details: draft.details,
+      })
+      const remaining = await guard.parts.limits.usage(outcome.decision.limits)
+      return {
+        chain: draft.chain.name,
+        caip2: draft.chain.caip2,
+        operation: draft.operation,
+        summary: draft.summary,
+        details: jsonSafe(draft.details) as Record<string, unknown>,
+        from: signer.address,
+        call: { to: draft.call.to, data: draft.call.data, value: draft.call.value.toString() },
+        simulation: simulationJson(outcome.simulation),
+        ...(outcome.simulationUnavailable ? { simulationUnavailable: outcome.simulationUnavailable } : {}),
+        policy: {
+          effect: outcome.decision.effect,
+          reasons: outcome.decision.reasons,
+          ruleIds: outcome.decision.ruleIds,
+          limits: remaining.map((r, i) => {
+            const charge = outcome.decision.limits[i]!
+            return {
+              limit: charge.limitId,
+              rule: charge.ruleId,
+              needs: formatUnits(charge.amount, charge.decimals),
+              remaining: formatUnits(r.remaining, charge.decimals),
+              fits: r.remaining >= charge.amount,
+            }
+          }),
+        },
+      }
+    },
+    maintain,
+    async limits(chainRef) {
+      const chain = context.chains.resolve(chainRef)
+      const wallet = requireSigner().address
+      const [budgets, kill] = await Promise.all([
+        guard.budgets(chain, wallet),
+        guard.parts.killSwitch.state().then(
+          (s) => (s.engaged ? 'engaged' : 'off') as 'engaged' | 'off',
+          () => 'unknown' as const,
+        ),
+      ])
+      return {
+        chain: chain.name,
+        caip2: chain.caip2,
+        wallet,
+        policyHash: guard.parts.policy()?.policyHash ?? 'none',
+        killSwitch: kill,
+        limits: budgets,
       }
     },
   }
+
+  /** Signs typed data for an intent in `created` and completes it. */
+  async function signTyped(
+    intent: Intent,
+    chainId: number,
+    typedData: TypedDataToSign,
+    summary: string,
+  ): Promise<Intent> {
+    const signer = requireSigner()
+    await guard.assertLive()
+    const signature = await signer.signTypedData(typedData, { chainId })
+    await audit('intent.signed', intent.id, { primaryType: typedData.primaryType, chainId })
+    return journal.transition(intent.id, 'created', 'completed', {
+      tx: {
+        summary,
+        details: {
+          primaryType: typedData.primaryType,
+          domain: jsonSafe(typedData.domain) as never,
+          digest: hashTypedData(typedData as never),
+          signature,
+        },
+      },
+    })
+  }
+
+  async function replaySignature(intent: Intent) {
+    const replay = await describe(intent)
+    const signature = replay.details.signature
+    return typeof signature === 'string' ? { ...replay, signature } : replay
+  }
+}
+
+/** Codes of a guardrail's refusal: the intent ends `cancelled`, not `failed`. */
+const guardCodes = new Set([
+  'POLICY_DENIED',
+  'LIMIT_EXCEEDED',
+  'KILL_SWITCH_ENGAGED',
+  'SIMULATION_REVERTED',
+  'SIMULATION_CHANGED',
+  'ENDPOINT_DISAGREEMENT',
+  'SIGNING_REFUSED',
+])
+
+/** The agent's id for policy matching: the passport subject once passports exist, `local` until then. */
+function agentOf(caller: Caller): string {
+  return caller.kind === 'local' ? 'local' : 'unknown'
+}
+
+function decisionData(outcome: GuardOutcome): Record<string, unknown> {
+  const s = outcome.simulation
+  return {
+    effect: outcome.decision.effect,
+    ruleIds: outcome.decision.ruleIds,
+    reasons: outcome.decision.reasons,
+    policyHash: outcome.decision.policyHash,
+    simulation: s
+      ? {
+          method: s.method,
+          block: s.blockNumber.toString(),
+          deltas: jsonSafe(s.deltas),
+          approvals: jsonSafe(s.approvals),
+          flags: s.flags,
+        }
+      : { unavailable: outcome.simulationUnavailable ?? 'not applicable' },
+    limits: outcome.decision.limits.map((l) => ({ key: l.key, amount: l.amount.toString() })),
+  }
+}
+
+function approvalMessage(approval: Approval): string {
+  const r = approval.request
+  return [
+    `Airlock holds a ${r.operation} on ${r.chain} for your approval.`,
+    `What it does (the gateway's own decoding): ${r.summary}`,
+    `Simulated effects: ${JSON.stringify(r.simulation)}`,
+    `Why it is held: ${r.reasons.join('; ')}`,
+    `Intent ${approval.intentId}, hash ${approval.intentHash.slice(0, 16)}…, expires ${approval.expiresAt.toISOString()}.`,
+  ].join('\n')
+}
+
+/** JSON-safe copy: bigints as decimal strings. */
+function jsonSafe(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value ?? null, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)))
 }
 
 function jsonTx(tx: TransactionSerializableEIP1559) {

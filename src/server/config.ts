@@ -93,6 +93,54 @@ export const Config = z
       .string()
       .refine((u) => URL.canParse(u) && new URL(u).protocol === 'https:', 'must be an https URL')
       .optional(),
+    policy: z
+      .union([z.string().min(1), z.record(z.string(), z.unknown())])
+      .optional()
+      .describe(
+        'The spend policy: an inline object, or a path to its own JSON file (relative to this file), reloaded on change. Validated when loaded.',
+      ),
+    approvals: z
+      .object({
+        ttlSeconds: z
+          .number()
+          .int()
+          .min(30)
+          .max(7 * 24 * 3600)
+          .optional()
+          .describe('How long a held intent waits for a human before it expires (default 3600).'),
+        elicit: z
+          .boolean()
+          .optional()
+          .describe('Ask through MCP elicitation when the client supports it (default true).'),
+      })
+      .strict()
+      .optional(),
+    killSwitch: z
+      .object({
+        maxDenials: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000)
+          .optional()
+          .describe(
+            'Engage the kill switch after this many policy denials within `denialWindowSeconds` (default 20).',
+          ),
+        denialWindowSeconds: z.number().int().min(1).max(86_400).optional(),
+      })
+      .strict()
+      .optional(),
+    admin: z
+      .object({
+        host: z.string().min(1).optional(),
+        port: Port.optional().describe(
+          'Admin API port (default: a free port, written to <dataDir>/admin.json).',
+        ),
+        enabled: z.boolean().optional(),
+      })
+      .strict()
+      .optional()
+      .describe('The operator API (approvals, kill switch, audit, address book), with its own token.'),
   })
   .strict()
 

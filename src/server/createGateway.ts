@@ -1,22 +1,36 @@
 import type { Address } from 'viem'
+import { type AuditLog, createAuditLog } from '../audit/auditLog.js'
 import { type Chains, createChains } from '../chains/chains.js'
 import { type KnownContracts, knownContracts } from '../chains/knownContracts.js'
 import { createTokenFacts } from '../chains/tokenFacts.js'
 import { devnetChain } from '../devnet/devnetChain.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
+import { toBaseError } from '../errors/index.js'
+import { createGuard } from '../pipeline/guard.js'
 import { type Caller, createPipeline, type Pipeline } from '../pipeline/pipeline.js'
+import { createPrices } from '../pipeline/prices.js'
 import { createWritePath, type WritePath } from '../pipeline/write.js'
+import { createAddressBook } from '../policy/addressBook.js'
+import { createApprovals } from '../policy/approvals.js'
+import { demoPolicy } from '../policy/demoPolicy.js'
+import { createKillSwitch, type KillSwitch } from '../policy/killSwitch.js'
+import { createLimitLedger } from '../policy/limits.js'
+import { createPolicySource, type PolicySource } from '../policy/loadPolicy.js'
+import { settleLimits } from '../policy/settleLimits.js'
 import type { Signer } from '../signer/signer.js'
+import { simulateWrite } from '../simulate/simulate.js'
 import type { Store } from '../store/openStore.js'
 import type { MetadataFetcher, ToolContext } from '../tools/context.js'
 import type { ToolDefinition } from '../tools/defineTool.js'
 import { allTools } from '../tools/index.js'
 import type { WriteToolDefinition } from '../tools/shared/write.js'
+import type { IntentJournal } from '../txs/intentJournal.js'
 import { createIntentJournal } from '../txs/intentJournal.js'
 import { createNonceManager } from '../txs/nonceManager.js'
 import { createTracker, type Tracker } from '../txs/tracker.js'
 import { createSafeFetcher } from '../untrusted/safeFetch.js'
 import type { Config } from './config.js'
+import { diffManifest, type ToolManifest, toolManifest } from './toolManifest.js'
 
 /** Options of {@link createGateway}. */
 export type CreateGatewayOptions = {
@@ -29,6 +43,10 @@ export type CreateGatewayOptions = {
   /** Replace the metadata fetcher (tests). */
   fetcher?: MetadataFetcher | undefined
   tools?: readonly (ToolDefinition | WriteToolDefinition)[] | undefined
+  /** Directory a policy file path in the config is relative to (the config file's). */
+  configDir?: string | undefined
+  /** Operational log lines (stderr in the CLI). */
+  log?: ((line: string) => void) | undefined
   /** The write path's parts: an open store and (optionally) a signer. Without them, write tools say so. */
   writes?:
     | {
@@ -37,8 +55,22 @@ export type CreateGatewayOptions = {
         /** Test hook, devnet only: SIGKILL at a named point (crash-safety tests). */
         crashAt?: 'after-sign' | 'after-broadcast' | undefined
         trackerIntervalMs?: number | undefined
+        /** How often approvals are expired / resumed and reservations settled (default 1000 ms). */
+        maintainIntervalMs?: number | undefined
       }
     | undefined
+}
+
+/** The operator's levers over a gateway's state: what the admin API and the CLI act on. */
+export type Operator = {
+  audit: AuditLog
+  killSwitch: KillSwitch
+  approvals: ReturnType<typeof createApprovals>
+  addressBook: ReturnType<typeof createAddressBook>
+  limits: ReturnType<typeof createLimitLedger>
+  policy: PolicySource
+  /** Expire / resume approvals and settle limits now (after an approval). */
+  maintain(): Promise<unknown>
 }
 
 /** The transport-independent core: chains, tools and the pipeline. One per process, shared by all MCP sessions. */
@@ -50,6 +82,10 @@ export type Gateway = {
   readonly ready: Promise<unknown>
   /** The write path, when configured (tests and the CLI use it directly). */
   readonly writes: WritePath | undefined
+  /** The operator's levers (approvals, kill switch, audit, address book), once the store is open. */
+  readonly operator: Promise<Operator> | undefined
+  /** Hashes of every tool definition (`airlock://tools/manifest`). */
+  readonly manifest: ToolManifest
   /** Runs a tool call through the pipeline. */
   call(name: string, args: unknown, caller: Caller): ReturnType<Pipeline['call']>
   close(): void
@@ -92,12 +128,38 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   let writes: WritePath | undefined
   let tracker: Tracker | undefined
   let ready: Promise<unknown> = Promise.resolve()
+  let operator: Promise<Operator> | undefined
+  let auditLog: AuditLog | undefined
+  const timers: NodeJS.Timeout[] = []
+  const closers: (() => void)[] = []
+  const log = options.log ?? (() => {})
+  const toolSet = options.tools ?? allTools
+  const pipelineTools = createPipeline(toolSet, context).tools
+  const manifest = toolManifest(pipelineTools)
   if (options.writes) {
     const { signer, crashAt, trackerIntervalMs } = options.writes
+    // The policy: the config's (inline or its own file, reloaded on change); on the devnet with none, the demo
+    // policy; otherwise none — and with none, every write is denied (reads only).
+    const policy = createPolicySource({
+      value: config.policy,
+      configDir: options.configDir,
+      fallback: () => (devnet ? demoPolicy(devnet) : undefined),
+      log,
+      watch: true,
+    })
+    closers.push(() => policy.close())
     // The store may still be opening (the CLI does not wait for it, so tools/list answers at once); every write
     // and intent call waits for it and for restart reconciliation before it runs.
     const built = Promise.resolve(options.writes.store).then(async (store) => {
-      const journal = createIntentJournal(store)
+      const audit = createAuditLog(store)
+      auditLog = audit
+      const killSwitch = createKillSwitch(store, { audit })
+      const limits = createLimitLedger(store)
+      const approvals = createApprovals(store, { audit })
+      const addressBook = createAddressBook(store, { audit })
+      await pinManifest(store, manifest, killSwitch, audit, log)
+      if (devnet && config.policy === undefined) await seedDemoAddressBook(addressBook, devnet)
+      const journal = auditedJournal(createIntentJournal(store), audit)
       const nonces = createNonceManager(store, {
         chainNonce: (chainId, wallet) =>
           chains
@@ -107,32 +169,142 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       tracker = createTracker({ journal, chains, intervalMs: trackerIntervalMs })
       const report = await tracker.reconcileAll()
       tracker.start()
+      const guard = createGuard({
+        policy: () => policy.current(),
+        killSwitch,
+        limits,
+        approvals,
+        addressBook,
+        audit,
+        simulate: simulateWrite,
+        prices: createPrices(context.tokens),
+        tokens: context.tokens,
+        approvalTtlSeconds: config.approvals?.ttlSeconds ?? 3600,
+        autoKill: {
+          maxDenials: config.killSwitch?.maxDenials ?? 20,
+          windowSeconds: config.killSwitch?.denialWindowSeconds ?? 60,
+        },
+        settleLimits: () => settleLimits(store, limits),
+      })
       const path = createWritePath({
         context,
         journal,
         nonces,
         signer,
         tracker,
+        guard,
+        elicit: config.approvals?.elicit,
         feeCaps: (name) => config.chains?.[name],
         crashAt: devnet ? crashAt : undefined,
       })
-      return { path, report }
+      let running: Promise<unknown> | undefined
+      const maintain = () => {
+        // One pass at a time; a failing pass (store briefly away) is retried on the next tick.
+        running ??= path
+          .maintain()
+          .catch((error: unknown) => log(`maintenance: ${toBaseError(error).message}`))
+          .finally(() => {
+            running = undefined
+          })
+        return running
+      }
+      const timer = setInterval(maintain, options.writes?.maintainIntervalMs ?? 1000)
+      timer.unref()
+      timers.push(timer)
+      await maintain()
+      const levers: Operator = { audit, killSwitch, approvals, addressBook, limits, policy, maintain }
+      return { path, report, levers }
     })
     ready = built.then((b) => b.report)
     writes = lazyWritePath(built.then((b) => b.path))
+    operator = built.then((b) => b.levers)
+    operator.catch(() => {})
     context.writes = writes
   }
-  const pipeline = createPipeline(options.tools ?? allTools, context, writes)
+  const pipeline = createPipeline(toolSet, context, writes, (entry) => {
+    auditLog?.append(entry).catch((error: unknown) => log(`audit: ${toBaseError(error).message}`))
+  })
   return {
     pipeline,
     chains,
     devnet,
     ready,
     writes,
+    operator,
+    manifest,
     call: (name, args, caller) => pipeline.call(name, args, caller),
     close: () => {
       tracker?.stop()
+      for (const t of timers) clearInterval(t)
+      for (const c of closers) c()
       chains.close()
+    },
+  }
+}
+
+/**
+ * Pins the tool definitions in the store. A gateway whose tools differ from the pinned ones (a changed
+ * description, schema or annotation: what a client trusted) engages the kill switch until an operator reviews it
+ * (ADVERSARIAL 41); the new definitions are pinned, so `airlock unkill` after the review is enough.
+ */
+async function pinManifest(
+  store: Store,
+  manifest: ToolManifest,
+  killSwitch: KillSwitch,
+  audit: AuditLog,
+  log: (line: string) => void,
+): Promise<void> {
+  const row = await store.db
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', 'tools.manifest')
+    .executeTakeFirst()
+  const pinned = row?.value as ToolManifest | undefined
+  if (pinned?.hash === manifest.hash) return
+  const value = JSON.stringify(manifest)
+  await store.db
+    .insertInto('settings')
+    .values({ key: 'tools.manifest', value })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: new Date() }))
+    .execute()
+  if (!pinned) return
+  const changes = diffManifest(pinned, manifest)
+  const names = changes.map((c) => `${c.name} (${c.change})`).join(', ')
+  await audit.append({ kind: 'tools.changed', data: { changes, from: pinned.hash, to: manifest.hash } })
+  await killSwitch.engage(`tool definitions changed since they were pinned: ${names}`, 'airlock (automatic)')
+  log(`kill switch engaged: tool definitions changed (${names}); review, then \`airlock unkill\``)
+}
+
+/** Demo mode: alice.eth and bob.eth (devnet accounts 1 and 2) are known recipients of the demo policy. */
+async function seedDemoAddressBook(
+  book: ReturnType<typeof createAddressBook>,
+  devnet: DevnetFixtures,
+): Promise<void> {
+  if ((await book.list()).length > 0) return
+  for (const [name, address] of Object.entries(devnet.ens))
+    await book.add({ address, label: name, note: 'devnet demo', addedBy: 'demo' })
+}
+
+/** The journal, with every status change also written to the audit log (signatures, receipts, failures). */
+function auditedJournal(journal: IntentJournal, audit: AuditLog): IntentJournal {
+  return {
+    ...journal,
+    async transition(id, from, to, data) {
+      const intent = await journal.transition(id, from, to, data)
+      await audit.append({
+        kind: `intent.${to}`,
+        intentId: id,
+        data: {
+          from,
+          chainId: intent.chainId,
+          operation: intent.operation,
+          ...(intent.txHash ? { txHash: intent.txHash } : {}),
+          ...(intent.nonce !== null ? { nonce: intent.nonce } : {}),
+          ...(data?.error ? { error: data.error } : {}),
+          ...(data?.detail ? { detail: data.detail } : {}),
+        },
+      })
+      return intent
     },
   }
 }
@@ -170,5 +342,8 @@ function lazyWritePath(path: Promise<WritePath>): WritePath {
     cancel: async (...args) => (await path).cancel(...args),
     speedUp: async (...args) => (await path).speedUp(...args),
     signTypedData: async (...args) => (await path).signTypedData(...args),
+    preview: async (...args) => (await path).preview(...args),
+    maintain: async (...args) => (await path).maintain(...args),
+    limits: async (...args) => (await path).limits(...args),
   }
 }

@@ -143,6 +143,9 @@ export type AuditLogTable = {
 /** The audit chain's head (one row): appends lock it, so replicas extend one chain in one order. */
 export type AuditHeadTable = { id: number; seq: number; hash: string }
 
+/** Small gateway-wide facts shared by replicas, e.g. `tools.manifest` (the pinned tool definitions). */
+export type SettingsTable = { key: string; value: JsonColumn; updated_at: TimestampColumn }
+
 /** Every table of the store, as Kysely sees it. */
 export type Database = {
   intents: IntentsTable
@@ -156,4 +159,5 @@ export type Database = {
   address_book: AddressBookTable
   audit_log: AuditLogTable
   audit_head: AuditHeadTable
+  settings: SettingsTable
 }

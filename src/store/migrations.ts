@@ -153,6 +153,11 @@ const m0002: Migration = {
         hash text not null
       )`,
       `insert into audit_head (id, seq, hash) values (1, 0, '${'0'.repeat(64)}')`,
+      `create table settings (
+        key text primary key,
+        value jsonb not null,
+        updated_at timestamptz not null default now()
+      )`,
     ])
   },
 }

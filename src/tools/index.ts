@@ -6,6 +6,7 @@ import { getAllowance } from './getAllowance.js'
 import { getBalance } from './getBalance.js'
 import { getBlock } from './getBlock.js'
 import { getIntent } from './getIntent.js'
+import { getLimits } from './getLimits.js'
 import { getNft } from './getNft.js'
 import { getPortfolio } from './getPortfolio.js'
 import { getPrice } from './getPrice.js'
@@ -21,6 +22,7 @@ import { readContract } from './readContract.js'
 import { resolveEns } from './resolveEns.js'
 import type { WriteToolDefinition } from './shared/write.js'
 import { signTypedData } from './signTypedData.js'
+import { simulate } from './simulate.js'
 import { speedUpIntent } from './speedUpIntent.js'
 import { swap } from './swap.js'
 import { transfer } from './transfer.js'
@@ -53,6 +55,8 @@ export const writeTools = [
   writeContract,
   swap,
   signTypedData,
+  simulate,
+  getLimits,
   getIntent,
   listIntents,
   cancelIntent,

@@ -1,4 +1,4 @@
-import { encodeFunctionData } from 'viem'
+import { encodeFunctionData, toFunctionSignature } from 'viem'
 import { z } from 'zod'
 import { EvmAddress } from '../schemas/address.js'
 import { AmountString, amountOut, parseAmount } from '../schemas/amount.js'
@@ -36,7 +36,7 @@ export const writeContract = defineWriteTool({
     const values = coerceArgs(fn.inputs, args)
     const { decimals, symbol } = c.chain.nativeCurrency
     const raw = value === undefined ? 0n : parseAmount(value, decimals, 'value')
-    const signature = `${fn.name}(${fn.inputs.map((i) => i.type).join(',')})`
+    const signature = toFunctionSignature(fn)
     return {
       operation: 'write_contract',
       chain: c,

@@ -89,6 +89,19 @@ export const WriteResult = z.object({
     })
     .optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  approval: z
+    .object({
+      status: z.enum(['pending', 'approved', 'denied', 'expired']),
+      reasons: z.array(z.string()).describe('Why a policy rule holds it.'),
+      intentHash: z
+        .string()
+        .describe('The approval is bound to this hash of the call and its simulated effects.'),
+      expiresAt: z.string(),
+      simulation: z.record(z.string(), z.unknown()).nullable().describe("The gateway's own simulation."),
+      how: z.string(),
+    })
+    .optional()
+    .describe('Present while the intent is held for a human (status "held").'),
 })
 
 /** A write tool's result. */

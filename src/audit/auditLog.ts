@@ -1,0 +1,430 @@
+import { createHash } from 'node:crypto'
+import { type Selectable, sql, type Transaction } from 'kysely'
+import { BaseError, InvalidInputError, StoreUnavailableError, scrubSecrets } from '../errors/index.js'
+import type { AuditLogTable, Database } from '../store/database.js'
+import type { Store } from '../store/openStore.js'
+
+/** What a caller records: a kind (`policy.denied`, `kill_switch.engaged`, …), who, which intent, and any JSON. */
+export type AuditEntryInput = {
+  /** Dotted lowercase name of what happened, 1–64 characters: `approval.approved`. */
+  kind: string
+  /** Who did it: `local`, an agent id, an operator name, `airlock (automatic)`. */
+  actor?: string | undefined
+  intentId?: string | undefined
+  /** Detail; bigints become decimal strings, `undefined` is dropped, secrets are redacted before storing. */
+  data: Record<string, unknown>
+}
+
+/** An entry as the log holds it: numbered, timed and linked to the entry before it. */
+export type AuditEntry = AuditEntryInput & {
+  seq: number
+  /** ISO 8601 time of the append (the appending gateway's clock), exactly as hashed. */
+  at: string
+  /** The previous entry's hash; 64 zeros for seq 1. */
+  prevHash: string
+  /** `sha256hex(prevHash + "\n" + canonicalJson({ seq, at, kind, actor, intentId, data }))`. */
+  hash: string
+}
+
+/**
+ * Result of {@link AuditLog.verify}: the whole chain holds (`head` is the last hash: keep it somewhere else to
+ * detect a rewrite of the whole chain later), or the first seq where it breaks and why (`entries` = entries
+ * verified before it).
+ */
+export type AuditVerifyReturnType =
+  | { ok: true; entries: number; head: string }
+  | { ok: false; entries: number; brokenAt: number; reason: string }
+
+/** Options of {@link AuditLog.read}. */
+export type AuditReadOptions = {
+  /** Only entries after this seq. Default 0 (from the start). */
+  afterSeq?: number | undefined
+  /** 1–1000, default 100. */
+  limit?: number | undefined
+  /** Newest entries first (for `airlock://audit/recent`). Default oldest first. */
+  newestFirst?: boolean | undefined
+}
+
+/** The hash-chained, append-only audit log over a store. */
+export type AuditLog = {
+  /**
+   * Appends an entry. Appends queued within the same tick go into the database in one transaction (group
+   * commit); the promise resolves once that transaction has committed.
+   * @throws {InvalidInputError} the kind is malformed, or the data is not JSON (a cycle)
+   * @throws {StoreUnavailableError} the store refused the write
+   */
+  append(entry: AuditEntryInput): Promise<{ seq: number; hash: string }>
+  /**
+   * Appends inside the caller's transaction, so the entry exists exactly when the caller's change does. It locks
+   * the chain's head until that transaction ends: call it last, just before commit.
+   * @throws {InvalidInputError} the kind is malformed, or the data is not JSON (a cycle)
+   */
+  appendWithin(trx: Transaction<Database>, entry: AuditEntryInput): Promise<{ seq: number; hash: string }>
+  /** Walks the whole chain in one consistent snapshot: the first broken entry and why, or ok with the head. */
+  verify(): Promise<AuditVerifyReturnType>
+  /** Entries in order (oldest first unless `newestFirst`). */
+  read(options?: AuditReadOptions): Promise<AuditEntry[]>
+  /** Writes every entry, oldest first, as one JSON line (no newline) to `write`, in pages. Returns the count. */
+  exportJsonl(write: (line: string) => void | Promise<void>): Promise<number>
+  /** Entries of `kind` recorded within the last `seconds`, by the database clock (for the automatic kill switch). */
+  countRecent(kind: string, seconds: number): Promise<number>
+}
+
+/** The `prevHash` of the first entry. */
+export const genesisHash = '0'.repeat(64)
+
+const kindPattern = /^[a-z][a-z0-9_.-]{0,63}$/
+// Keys whose values are secrets whatever they look like.
+const secretKey = /private.?key|password|secret|mnemonic|seed|authorization|api.?key/i
+// A 32-byte hex value under a key naming a hash (txHash, intentHash, blockHash) is a hash, not a key: kept, since
+// scrubSecrets would otherwise redact every transaction hash as a possible private key.
+const hashKey = /hash(es)?$/i
+const hex32 = /^(0x)?[0-9a-fA-F]{64}$/
+const pageSize = 1000
+const maxBatch = 500
+
+type Prepared = { kind: string; actor: string | null; intentId: string | null; data: string; at: string }
+type Queued = Prepared & {
+  resolve: (value: { seq: number; hash: string }) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * The audit log (DESIGN §1): every step and outcome of the pipeline, hash-chained so that an edited, removed or
+ * inserted entry is detected. The chain is extended under a row lock on `audit_head`, so several gateways on
+ * one PostgreSQL write one chain without forks; the table itself refuses `update` and `delete` (a trigger).
+ *
+ * @example
+ * const audit = createAuditLog(store)
+ * await audit.append({ kind: 'policy.denied', actor: 'local', intentId, data: { ruleIds: ['cap'] } })
+ * const result = await audit.verify() // { ok: true, entries: 1, head: '…' }
+ */
+export function createAuditLog(store: Store): AuditLog {
+  const { db } = store
+  let queue: Queued[] = []
+  let flushing = false
+  let scheduled = false
+
+  // Group commit: one transaction per batch; entries that arrive while a batch is being written form the next.
+  function schedule() {
+    if (scheduled || flushing) return
+    scheduled = true
+    setImmediate(() => {
+      scheduled = false
+      void flush()
+    })
+  }
+
+  async function flush() {
+    flushing = true
+    try {
+      while (queue.length > 0) {
+        const batch = queue.slice(0, maxBatch)
+        queue = queue.slice(maxBatch)
+        try {
+          const results = await db.transaction().execute((trx) => insertEntries(trx, batch))
+          for (const [i, entry] of batch.entries()) entry.resolve(results[i] as { seq: number; hash: string })
+        } catch (error) {
+          const failure = storeError(store, error)
+          for (const entry of batch) entry.reject(failure)
+        }
+      }
+    } finally {
+      flushing = false
+    }
+  }
+
+  return {
+    append(entry) {
+      let prepared: Prepared
+      try {
+        prepared = prepare(entry)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return new Promise((resolve, reject) => {
+        queue.push({ ...prepared, resolve, reject })
+        schedule()
+      })
+    },
+
+    async appendWithin(trx, entry) {
+      const [result] = await insertEntries(trx, [prepare(entry)])
+      return result as { seq: number; hash: string }
+    },
+
+    async verify() {
+      return db
+        .transaction()
+        .setIsolationLevel('repeatable read')
+        .execute(async (trx) => {
+          const head = await trx
+            .selectFrom('audit_head')
+            .select(['seq', 'hash'])
+            .where('id', '=', 1)
+            .executeTakeFirst()
+          let expected = 1
+          let prevHash = genesisHash
+          let entries = 0
+          for (;;) {
+            const rows = await trx
+              .selectFrom('audit_log')
+              .select(['seq', 'at', 'kind', 'actor', 'intent_id', 'data', 'prev_hash', 'hash'])
+              .where('seq', '>=', expected)
+              .orderBy('seq', 'asc')
+              .limit(pageSize)
+              .execute()
+            for (const row of rows) {
+              const broken = (reason: string) => ({ ok: false as const, entries, brokenAt: expected, reason })
+              if (row.seq !== expected)
+                return broken(`entry ${expected} is missing (the next entry is ${row.seq})`)
+              if (row.prev_hash !== prevHash)
+                return broken(`entry ${expected} does not link to entry ${expected - 1} (prevHash differs)`)
+              if (entryHash(row.prev_hash, row) !== row.hash)
+                return broken(`entry ${expected} was altered (its hash does not match its contents)`)
+              prevHash = row.hash
+              expected++
+              entries++
+            }
+            if (rows.length < pageSize) break
+          }
+          const last = expected - 1
+          if (!head)
+            return { ok: false, entries, brokenAt: last + 1, reason: 'the chain head row is missing' }
+          if (head.seq > last)
+            return {
+              ok: false,
+              entries,
+              brokenAt: last + 1,
+              reason: `the head records ${head.seq} entries but the log ends at ${last}: entries were removed`,
+            }
+          if (head.seq < last)
+            return {
+              ok: false,
+              entries,
+              brokenAt: head.seq + 1,
+              reason: `the log holds entries past the head (${head.seq}): entry ${head.seq + 1} was not appended through the chain`,
+            }
+          if (head.hash !== prevHash)
+            return {
+              ok: false,
+              entries,
+              brokenAt: last,
+              reason: `the head's hash differs from entry ${last}'s: the last entry was replaced`,
+            }
+          return { ok: true, entries, head: prevHash }
+        })
+    },
+
+    async read(options = {}) {
+      const afterSeq = options.afterSeq ?? 0
+      const limit = options.limit ?? 100
+      if (!Number.isSafeInteger(afterSeq) || afterSeq < 0)
+        throw new InvalidInputError('afterSeq must be a non-negative integer.', { field: 'afterSeq' })
+      if (!Number.isInteger(limit) || limit < 1 || limit > pageSize)
+        throw new InvalidInputError(`limit must be an integer from 1 to ${pageSize}.`, { field: 'limit' })
+      const rows = await db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('seq', '>', afterSeq)
+        .orderBy('seq', options.newestFirst ? 'desc' : 'asc')
+        .limit(limit)
+        .execute()
+      return rows.map(toEntry)
+    },
+
+    async exportJsonl(write) {
+      let afterSeq = 0
+      let count = 0
+      for (;;) {
+        const rows = await db
+          .selectFrom('audit_log')
+          .selectAll()
+          .where('seq', '>', afterSeq)
+          .orderBy('seq', 'asc')
+          .limit(pageSize)
+          .execute()
+        for (const row of rows) {
+          await write(JSON.stringify(toEntry(row)))
+          count++
+          afterSeq = row.seq
+        }
+        if (rows.length < pageSize) return count
+      }
+    },
+
+    async countRecent(kind, seconds) {
+      if (!Number.isFinite(seconds) || seconds <= 0)
+        throw new InvalidInputError('seconds must be a positive number.', { field: 'seconds' })
+      const row = await db
+        .selectFrom('audit_log')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('kind', '=', kind)
+        .where('recorded_at', '>', sql<Date>`now() - make_interval(secs => ${seconds})`)
+        .executeTakeFirstOrThrow()
+      return Number(row.count)
+    },
+  }
+}
+
+/**
+ * Extends the chain by `entries`, in order, inside `trx`: locks the head row (so concurrent writers, in this
+ * process or another replica, queue behind it), numbers and hashes the entries, inserts them, moves the head.
+ */
+async function insertEntries(
+  trx: Transaction<Database>,
+  entries: readonly Prepared[],
+): Promise<{ seq: number; hash: string }[]> {
+  const head = await trx
+    .selectFrom('audit_head')
+    .select(['seq', 'hash'])
+    .where('id', '=', 1)
+    .forUpdate()
+    .executeTakeFirstOrThrow()
+  let seq = head.seq
+  let prevHash = head.hash
+  const rows = entries.map((entry) => {
+    seq++
+    const row = {
+      seq,
+      at: entry.at,
+      kind: entry.kind,
+      actor: entry.actor,
+      intent_id: entry.intentId,
+      data: entry.data,
+      prev_hash: prevHash,
+    }
+    const hash = entryHash(prevHash, row)
+    prevHash = hash
+    return { ...row, hash }
+  })
+  await trx.insertInto('audit_log').values(rows).execute()
+  await trx.updateTable('audit_head').set({ seq, hash: prevHash }).where('id', '=', 1).execute()
+  return rows.map((r) => ({ seq: r.seq, hash: r.hash }))
+}
+
+/**
+ * `sha256hex(prevHash + "\n" + canonicalJson({ seq, at, kind, actor, intentId, data }))`, with `data` spliced in
+ * as the stored canonical text: the exact bytes that were hashed, on either driver.
+ */
+function entryHash(
+  prevHash: string,
+  row: Pick<Selectable<AuditLogTable>, 'seq' | 'at' | 'kind' | 'actor' | 'intent_id' | 'data'>,
+): string {
+  const body =
+    `{"actor":${JSON.stringify(row.actor)},"at":${JSON.stringify(row.at)},"data":${row.data},` +
+    `"intentId":${JSON.stringify(row.intent_id)},"kind":${JSON.stringify(row.kind)},"seq":${row.seq}}`
+  return createHash('sha256').update(`${prevHash}\n${body}`).digest('hex')
+}
+
+function prepare(entry: AuditEntryInput): Prepared {
+  if (typeof entry.kind !== 'string' || !kindPattern.test(entry.kind))
+    throw new InvalidInputError(
+      `Audit kind "${String(entry.kind).slice(0, 70)}" is not a dotted lowercase name (1–64 characters).`,
+      { field: 'kind', metaMessages: ['Use a name like "policy.denied".'] },
+    )
+  if (entry.data === null || typeof entry.data !== 'object' || Array.isArray(entry.data))
+    throw new InvalidInputError('Audit data must be a JSON object.', { field: 'data' })
+  const short = (value: string | undefined) =>
+    value === undefined || value === null ? null : scrubSecrets(String(value)).slice(0, 200)
+  return {
+    kind: entry.kind,
+    actor: short(entry.actor),
+    intentId: short(entry.intentId),
+    data: canonicalJson(redact(entry.data, undefined, new Set())),
+    at: new Date().toISOString(),
+  }
+}
+
+/** A copy of `value` with secret-named keys' values replaced by "[redacted]" and every string scrubbed. */
+function redact(value: unknown, key: string | undefined, seen: Set<object>): unknown {
+  if (typeof value === 'string')
+    return key !== undefined && hashKey.test(key) && hex32.test(value) ? value : scrubSecrets(value)
+  if (value === null || typeof value !== 'object') return value
+  if (seen.has(value))
+    throw new InvalidInputError('Audit data is not JSON: it refers to itself.', { field: 'data' })
+  seen.add(value)
+  try {
+    if (Array.isArray(value)) return value.map((item) => redact(item, key, seen))
+    const json = (value as { toJSON?: unknown }).toJSON
+    if (typeof json === 'function') return redact(json.call(value), key, seen)
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) {
+      const name = scrubSecrets(k)
+      out[name] = secretKey.test(k) && v !== undefined && v !== null ? '[redacted]' : redact(v, k, seen)
+    }
+    return out
+  } finally {
+    seen.delete(value)
+  }
+}
+
+/**
+ * JSON with object keys sorted (by UTF-16 code unit), bigints as decimal strings and `undefined` object members
+ * dropped (`undefined` in an array becomes `null`, as in JSON). The same value always gives the same text, and
+ * `canonicalJson(JSON.parse(canonicalJson(x)))` gives that text again, which is what the audit chain hashes.
+ *
+ * @example canonicalJson({ b: 1n, a: [undefined, 'x'], c: undefined }) // '{"a":[null,"x"],"b":"1"}'
+ * @throws {InvalidInputError} the value refers to itself
+ */
+export function canonicalJson(value: unknown): string {
+  return write(value, new Set()) ?? 'null'
+}
+
+function write(value: unknown, seen: Set<object>): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value)
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null'
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'bigint':
+      return JSON.stringify(value.toString())
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined
+  }
+  if (value === null) return 'null'
+  const json = (value as { toJSON?: unknown }).toJSON
+  if (typeof json === 'function') return write(json.call(value), seen)
+  const object = value as object
+  if (seen.has(object)) throw new InvalidInputError('The value is not JSON: it refers to itself.')
+  seen.add(object)
+  try {
+    if (Array.isArray(object)) return `[${object.map((item) => write(item, seen) ?? 'null').join(',')}]`
+    const members: string[] = []
+    for (const key of Object.keys(object).sort()) {
+      const text = write((object as Record<string, unknown>)[key], seen)
+      if (text !== undefined) members.push(`${JSON.stringify(key)}:${text}`)
+    }
+    return `{${members.join(',')}}`
+  } finally {
+    seen.delete(object)
+  }
+}
+
+function toEntry(row: Selectable<AuditLogTable>): AuditEntry {
+  return {
+    seq: row.seq,
+    at: row.at,
+    kind: row.kind,
+    ...(row.actor !== null ? { actor: row.actor } : {}),
+    ...(row.intent_id !== null ? { intentId: row.intent_id } : {}),
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  }
+}
+
+function storeError(store: Store, error: unknown): unknown {
+  if (error instanceof BaseError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new StoreUnavailableError({
+    target: store.driver === 'postgres' ? `PostgreSQL (schema "${store.schema}")` : 'the embedded database',
+    reason: `the audit entry could not be written (${scrubSecrets(message.split('\n')[0] ?? '').slice(0, 200)})`,
+    metaMessages: ['Nothing was recorded for this entry. Check the store and retry.'],
+    cause: error,
+  })
+}

@@ -1,0 +1,340 @@
+import {
+  type AbiFunction,
+  type Address,
+  decodeFunctionData,
+  encodeFunctionData,
+  getAddress,
+  type Hex,
+  isAddressEqual,
+  maxUint256,
+  parseAbiItem,
+  toFunctionSelector,
+  toFunctionSignature,
+  zeroAddress,
+} from 'viem'
+import { InvalidInputError } from '../errors/index.js'
+import type { FactAmount, PolicyFacts, PolicyOperation } from '../policy/types.js'
+import type { ApprovalExposure, Simulation } from '../simulate/types.js'
+
+/** Functions the gateway decodes itself (never from the agent's words), by selector. */
+const knownSignatures = [
+  'transfer(address,uint256)',
+  'transferFrom(address,address,uint256)',
+  'approve(address,uint256)',
+  'increaseAllowance(address,uint256)',
+  'setApprovalForAll(address,bool)',
+  'safeTransferFrom(address,address,uint256)',
+  'safeTransferFrom(address,address,uint256,bytes)',
+  'safeTransferFrom(address,address,uint256,uint256,bytes)',
+  'permit(address,address,uint256,uint256,uint8,bytes32,bytes32)',
+  'deposit()',
+  'withdraw(uint256)',
+  'multicall(bytes[])',
+  'multicall(uint256,bytes[])',
+  'exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))',
+  // Permit2's allowance-setting call.
+  'approve(address,address,uint160,uint48)',
+] as const
+
+const known = new Map<Hex, { signature: string; item: AbiFunction }>(
+  knownSignatures.map((signature) => {
+    const item = parseAbiItem(`function ${signature}`) as AbiFunction
+    return [toFunctionSelector(item), { signature: toFunctionSignature(item), item }]
+  }),
+)
+
+/** Wrappers whose `bytes[]` argument is a list of inner calls on the same contract. */
+const wrappers = new Set(['multicall(bytes[])', 'multicall(uint256,bytes[])'])
+const maxDepth = 3
+
+/** A call decoded by the gateway: the functions it runs (outer first), and the first known call's arguments. */
+export type DecodedCall = { functions: string[]; calls: { signature: string; args: readonly unknown[] }[] }
+
+/**
+ * Decodes calldata into canonical function signatures, recursing into known wrappers (`multicall`). Unknown
+ * selectors are `opaque` (a policy `function` list never matches them: ADVERSARIAL 22, 24). Calldata that does not
+ * re-encode to the same bytes — dirty high bits in an address, trailing bytes, non-canonical offsets — is refused
+ * (ADVERSARIAL 23): it means something other than what it decodes to.
+ *
+ * @example decodeCall('0xa9059cbb…').functions // ['transfer(address,uint256)']
+ * @throws {InvalidInputError} non-canonical calldata
+ */
+export function decodeCall(data: Hex, signatureHint?: string, depth = 0): DecodedCall {
+  if (data === '0x' || data.length < 10) return { functions: [], calls: [] }
+  const selector = data.slice(0, 10).toLowerCase() as Hex
+  let entry = known.get(selector)
+  if (!entry && signatureHint) {
+    const item = safeParse(signatureHint)
+    if (item && toFunctionSelector(item) === selector) entry = { signature: toFunctionSignature(item), item }
+  }
+  if (!entry) return { functions: ['opaque'], calls: [] }
+  let args: readonly unknown[]
+  try {
+    args = decodeFunctionData({ abi: [entry.item], data }).args ?? []
+  } catch {
+    throw nonCanonical(entry.signature, 'its arguments do not decode')
+  }
+  const again = encodeFunctionData({ abi: [entry.item], functionName: entry.item.name, args })
+  if (again.toLowerCase() !== data.toLowerCase())
+    throw nonCanonical(
+      entry.signature,
+      'it carries dirty high bits, trailing bytes or a non-canonical encoding',
+    )
+  const out: DecodedCall = {
+    functions: [entry.signature],
+    calls: [{ signature: entry.signature, args }],
+  }
+  if (wrappers.has(entry.signature)) {
+    const inner = args[args.length - 1] as readonly Hex[]
+    for (const call of inner) {
+      if (depth >= maxDepth) {
+        out.functions.push('opaque')
+        continue
+      }
+      const decoded = decodeCall(call, undefined, depth + 1)
+      out.functions.push(...(decoded.functions.length ? decoded.functions : ['opaque']))
+      out.calls.push(...decoded.calls)
+    }
+  }
+  return out
+}
+
+function safeParse(signature: string): AbiFunction | undefined {
+  try {
+    return parseAbiItem(`function ${signature}`) as AbiFunction
+  } catch {
+    return undefined
+  }
+}
+
+function nonCanonical(signature: string, why: string): InvalidInputError {
+  return new InvalidInputError(`Calldata for ${signature} is refused: ${why}.`, {
+    field: 'args',
+    metaMessages: ['Pass the arguments as values and let the gateway encode them.'],
+  })
+}
+
+/** What the pipeline knows about a write besides the call: from the tool's own resolved details. */
+export type FactsInput = {
+  operation: PolicyOperation
+  chain: { name: string; id: number; nativeDecimals: number }
+  wallet: Address
+  agent: string
+  call?: { to: Address; data: Hex; value: bigint } | undefined
+  /** The write tool's details (resolved by the gateway: recipient, token, amounts). */
+  details: Record<string, unknown>
+  simulation?: Simulation | undefined
+  addressBookListed: (address: Address) => boolean
+  /** Token decimals the pipeline already knows (the tool resolved them), lowercased address → decimals. */
+  decimals: (token: Address) => number | undefined
+  /** USD per whole unit, 6-decimal fixed point (micro-USD), of the native coin (`native`) or a token address. */
+  priceMicroUsd: (asset: Address | 'native') => bigint | undefined
+  now: Date
+}
+
+/**
+ * Builds the policy facts for a write from the gateway's own decoding and simulation (DESIGN §1): who receives,
+ * which token, which functions, the amount, every outflow and its USD total.
+ *
+ * @example buildFacts({ operation: 'transfer', chain, wallet, agent: 'local', call, details, simulation, … })
+ * @throws {InvalidInputError} non-canonical calldata (ADVERSARIAL 23)
+ */
+export function buildFacts(input: FactsInput): PolicyFacts {
+  const { call, details, simulation } = input
+  const nativeDecimals = input.chain.nativeDecimals
+  const decoded = call ? decodeCall(call.data, stringOf(details.function)) : { functions: [], calls: [] }
+  let to: Address | undefined
+  let token: Address | undefined
+  let amount: FactAmount | undefined
+  const first = decoded.calls[0]
+  switch (input.operation) {
+    case 'transfer': {
+      to = addressOf(details.to)
+      token = addressOf(details.token)
+      amount = amountOf(details.amount, token ? input.decimals(token) : nativeDecimals)
+      break
+    }
+    case 'approve': {
+      to = addressOf(details.spender)
+      token = addressOf(details.token)
+      amount = amountOf(details.amount, token ? input.decimals(token) : undefined)
+      break
+    }
+    case 'swap': {
+      to = addressOf(details.router) ?? call?.to
+      token = addressOf(details.tokenIn)
+      amount = amountOf(details.amountIn, token ? input.decimals(token) : undefined)
+      break
+    }
+    case 'sign_typed_data': {
+      to = addressOf(details.verifyingContract)
+      token = addressOf(details.token)
+      break
+    }
+    default: {
+      // write_contract and pay: the contract called; a decoded token move or approval names its counterparty.
+      to = call?.to
+      if (first && call) {
+        if (
+          first.signature === 'transfer(address,uint256)' ||
+          first.signature.startsWith('approve(address,uint256')
+        ) {
+          to = first.args[0] as Address
+          token = call.to
+          amount = amountOf({ raw: String(first.args[1]) }, input.decimals(call.to))
+        }
+      }
+    }
+  }
+  const value: FactAmount = { raw: call?.value ?? 0n, decimals: nativeDecimals }
+  const outflows = outflowsOf(simulation, value, input)
+  let outflowMicroUsd: bigint | undefined = 0n
+  for (const o of outflows) {
+    const price = input.priceMicroUsd(o.token ?? 'native')
+    if (price === undefined) {
+      outflowMicroUsd = undefined
+      break
+    }
+    outflowMicroUsd += (o.raw * price) / 10n ** BigInt(o.decimals)
+  }
+  return {
+    operation: input.operation,
+    chain: input.chain.name,
+    chainId: input.chain.id,
+    wallet: input.wallet,
+    agent: input.agent,
+    to: to ? getAddress(to) : undefined,
+    token: token ? getAddress(token) : undefined,
+    contract: call?.to,
+    functions: decoded.functions,
+    amount,
+    value,
+    addressBookListed: to ? input.addressBookListed(getAddress(to)) : false,
+    simulation,
+    outflows,
+    outflowMicroUsd,
+    now: input.now,
+  }
+}
+
+/**
+ * The wallet's outflows: the simulation's negative deltas (balance reads), and the native value sent when the
+ * simulation did not already count it. Without a simulation, only the native value is known.
+ */
+function outflowsOf(
+  simulation: Simulation | undefined,
+  value: FactAmount,
+  input: FactsInput,
+): PolicyFacts['outflows'] {
+  const out: PolicyFacts['outflows'] = []
+  let native = 0n
+  for (const d of simulation?.deltas ?? []) {
+    if (d.raw >= 0n) continue
+    if (d.kind === 'native') native += -d.raw
+    else if (d.kind === 'erc20')
+      out.push({ token: d.token, raw: -d.raw, decimals: input.decimals(d.token) ?? 18 })
+  }
+  // The value sent counts even if a contract refunds it in the same call is not visible: take the larger.
+  if (value.raw > native) native = value.raw
+  if (native > 0n) out.unshift({ raw: native, decimals: value.decimals })
+  return out
+}
+
+/**
+ * Approval exposure of EIP-712 typed data the gateway would sign: EIP-2612 `Permit` and Permit2's
+ * `PermitSingle` / `PermitBatch` / `PermitTransferFrom` grant allowances as surely as `approve` (ADVERSARIAL 20).
+ *
+ * @example typedDataApprovals({ primaryType: 'Permit', domain: { verifyingContract: usdc }, message: { spender, value } })
+ */
+export function typedDataApprovals(typedData: {
+  primaryType: string
+  domain: { verifyingContract?: string | undefined }
+  message: Record<string, unknown>
+}): ApprovalExposure[] {
+  const m = typedData.message
+  const contract = addressOf(typedData.domain.verifyingContract)
+  const exposures: ApprovalExposure[] = []
+  const exposure = (
+    kind: ApprovalExposure['kind'],
+    tokenRef: unknown,
+    spender: unknown,
+    amount: unknown,
+    max: bigint,
+  ) => {
+    const token = addressOf(tokenRef)
+    const who = addressOf(spender)
+    if (!token || !who) return
+    const raw = toBigInt(amount)
+    exposures.push({
+      kind,
+      token,
+      spender: who,
+      amount: raw ?? null,
+      unlimited: raw === undefined || raw >= max,
+    })
+  }
+  const uint160Max = 2n ** 160n - 1n
+  switch (typedData.primaryType) {
+    case 'Permit':
+      exposure('erc20', contract, m.spender, m.value, 2n ** 255n)
+      break
+    case 'PermitSingle': {
+      const d = (m.details ?? {}) as Record<string, unknown>
+      exposure('permit2', d.token, m.spender, d.amount, uint160Max)
+      break
+    }
+    case 'PermitBatch':
+      for (const d of (Array.isArray(m.details) ? m.details : []) as Record<string, unknown>[])
+        exposure('permit2', d.token, m.spender, d.amount, uint160Max)
+      break
+    case 'PermitTransferFrom':
+    case 'PermitBatchTransferFrom': {
+      const list = Array.isArray(m.permitted) ? m.permitted : [m.permitted]
+      for (const p of list as Record<string, unknown>[])
+        exposure('permit2', p?.token, m.spender, p?.amount, uint160Max)
+      break
+    }
+  }
+  return exposures
+}
+
+/**
+ * Refusals no policy can lift (ADVERSARIAL 4): sending to the zero address, to the wallet itself, or to the token
+ * contract itself. Returns the reason, or undefined.
+ *
+ * @example hardRefusal(facts) // 'the recipient is the zero address'
+ */
+export function hardRefusal(facts: PolicyFacts): string | undefined {
+  if (facts.operation !== 'transfer' && facts.operation !== 'approve') return undefined
+  const to = facts.to
+  if (!to) return undefined
+  if (isAddressEqual(to, zeroAddress)) return 'the recipient is the zero address (the funds would be burned)'
+  if (facts.operation === 'transfer' && isAddressEqual(to, facts.wallet))
+    return 'the recipient is the sending wallet itself'
+  if (facts.token && isAddressEqual(to, facts.token))
+    return 'the recipient is the token contract itself (tokens sent there are lost)'
+  return undefined
+}
+
+function stringOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+function addressOf(value: unknown): Address | undefined {
+  return typeof value === 'string' && /^0x[0-9a-fA-F]{40}$/.test(value) ? getAddress(value) : undefined
+}
+
+function toBigInt(value: unknown): bigint | undefined {
+  if (typeof value === 'bigint') return value
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value)
+  if (typeof value === 'string' && /^(0x[0-9a-fA-F]+|\d+)$/.test(value)) return BigInt(value)
+  return undefined
+}
+
+/** `{ raw }` (a tool's amountOut) → a fact amount; unlimited approvals keep their raw 2^256−1. */
+function amountOf(value: unknown, decimals: number | undefined): FactAmount | undefined {
+  if (decimals === undefined || !value || typeof value !== 'object') return undefined
+  const raw = toBigInt((value as { raw?: unknown }).raw)
+  if (raw === undefined || raw > maxUint256) return undefined
+  return { raw, decimals }
+}

@@ -1,0 +1,365 @@
+import { createHash } from 'node:crypto'
+import { type Address, formatUnits, type Hex } from 'viem'
+import type { AuditLog } from '../audit/auditLog.js'
+import type { ChainContext } from '../chains/chains.js'
+import type { TokenFactsService } from '../chains/tokenFacts.js'
+import { BaseError, toBaseError } from '../errors/index.js'
+import type { AddressBook } from '../policy/addressBook.js'
+import type { Approvals } from '../policy/approvals.js'
+import type { CompiledPolicy } from '../policy/compilePolicy.js'
+import { toBaseUnitsFloor } from '../policy/decimal.js'
+import { evaluatePolicy } from '../policy/evaluate.js'
+import type { KillSwitch } from '../policy/killSwitch.js'
+import { describeCharge, type LimitLedger } from '../policy/limits.js'
+import type { LimitCharge, PolicyDecision, PolicyFacts, PolicyOperation } from '../policy/types.js'
+import type { Simulation, SimulationCall } from '../simulate/types.js'
+import { buildFacts, hardRefusal } from './facts.js'
+import type { PriceBook } from './prices.js'
+
+/** The guardrail parts the write path needs (DESIGN §1): policy, simulation, limits, approvals, kill switch, audit. */
+export type GuardrailParts = {
+  /** The policy in force; `undefined` = none configured: reads only, every write is denied. */
+  policy(): CompiledPolicy | undefined
+  killSwitch: KillSwitch
+  limits: LimitLedger
+  approvals: Approvals
+  addressBook: AddressBook
+  audit: AuditLog
+  simulate(
+    chain: ChainContext,
+    call: SimulationCall,
+    options?: { tokens?: readonly Address[] },
+  ): Promise<Simulation>
+  prices(chain: ChainContext): Promise<PriceBook>
+  tokens: TokenFactsService
+  /** How long a held intent waits for a human. */
+  approvalTtlSeconds: number
+  /** Commits reservations of mined intents and releases those of intents that ended without a transaction. */
+  settleLimits(): Promise<void>
+  /** Engage the kill switch after this many denials within the window. */
+  autoKill: { maxDenials: number; windowSeconds: number }
+}
+
+/** What the guard decided for one write, with the evidence. */
+export type GuardOutcome = {
+  decision: PolicyDecision
+  facts: PolicyFacts
+  simulation: Simulation | undefined
+  /** Why no simulation exists (the endpoint offers none): the write then needs a human. */
+  simulationUnavailable?: string | undefined
+}
+
+/** The write as the guard sees it: the operation, the call (absent for typed data) and the tool's resolved details. */
+export type GuardSubject = {
+  operation: PolicyOperation
+  chain: ChainContext
+  wallet: Address
+  agent: string
+  call?: { to: Address; data: Hex; value: bigint } | undefined
+  details: Record<string, unknown>
+  /** A simulation made elsewhere (typed data approvals), used instead of simulating a call. */
+  simulation?: Simulation | undefined
+}
+
+/**
+ * The guard: simulation → facts → hard refusals → policy. Pure decisions come from `evaluatePolicy`; the I/O
+ * (simulation, prices, address book, token decimals) happens here, before it.
+ */
+export type Guard = {
+  parts: GuardrailParts
+  /** Throws KILL_SWITCH_ENGAGED when engaged or unreadable (fail closed). */
+  assertLive(): Promise<void>
+  /** Simulates and decides. Throws for refusals that no rule can lift (reverts, hard refusals, disagreement). */
+  check(subject: GuardSubject): Promise<GuardOutcome>
+  /** Reserves an allowed intent's limits, all or none; throws LIMIT_EXCEEDED naming the budget. */
+  reserve(intentId: string, limits: readonly LimitCharge[], options?: { force?: boolean }): Promise<void>
+  /** Records a denial (audit, auto kill switch) and returns the error for the agent. */
+  denied(intentId: string, outcome: GuardOutcome): Promise<BaseError>
+  /** Engages the kill switch on its own (endpoint disagreement, tool definitions changed, too many denials). */
+  autoKill(reason: string): Promise<void>
+  /** Every budget of the policy's allow rules that can apply on this chain, with used and remaining. */
+  budgets(chain: ChainContext, wallet: Address): Promise<Budget[]>
+}
+
+/** One budget as get_limits shows it (amounts in display units). */
+export type Budget = {
+  limit: string
+  rule: string
+  metric: 'outflow' | 'outflowUsd' | 'count'
+  token?: string | undefined
+  window: string
+  max: string
+  used: string
+  remaining: string
+}
+
+/**
+ * Builds the guard over its parts.
+ *
+ * @example const outcome = await guard.check({ operation: 'transfer', chain, wallet, agent: 'local', call, details })
+ */
+export function createGuard(parts: GuardrailParts): Guard {
+  async function autoKill(reason: string) {
+    await parts.killSwitch.engage(reason, 'airlock (automatic)').catch(() => {})
+  }
+
+  return {
+    parts,
+    async assertLive() {
+      await parts.killSwitch.assertOff()
+    },
+
+    async check(subject) {
+      const { chain, call } = subject
+      let simulation = subject.simulation
+      let simulationUnavailable: string | undefined
+      if (!simulation && call) {
+        try {
+          simulation = await parts.simulate(
+            chain,
+            { from: subject.wallet, ...call },
+            { tokens: tokensOf(subject.details) },
+          )
+        } catch (error) {
+          const e = toBaseError(error)
+          if (e.code === 'ENDPOINT_DISAGREEMENT') {
+            await autoKill(`endpoints of ${chain.name} disagree on a write simulation`)
+            throw e
+          }
+          if (e.code !== 'SIMULATION_UNAVAILABLE') throw e
+          simulationUnavailable = e.shortMessage
+        }
+      }
+      if (simulation?.reverted)
+        throw new BaseError(
+          'SIMULATION_REVERTED',
+          `The gateway's simulation of this ${subject.operation} reverts: ${simulation.revertReason ?? 'no reason given'}.`,
+          {
+            metaMessages: [
+              'Nothing was signed. The reason above is the contract’s own text (untrusted): check balances, allowances and arguments.',
+            ],
+          },
+        )
+      const assets = new Set<Address>()
+      for (const t of tokensOf(subject.details)) assets.add(t)
+      for (const d of simulation?.deltas ?? []) if (d.kind === 'erc20') assets.add(d.token)
+      const decimals = new Map<string, number>()
+      await Promise.all(
+        [...assets].map(async (token) => {
+          const facts = await parts.tokens.get(chain, token).catch(() => undefined)
+          if (facts) decimals.set(token.toLowerCase(), facts.decimals)
+        }),
+      )
+      const [prices, book] = await Promise.all([parts.prices(chain), parts.addressBook.list()])
+      const listed = new Set(book.map((e) => e.address.toLowerCase()))
+      const facts = buildFacts({
+        operation: subject.operation,
+        chain: { name: chain.name, id: chain.id, nativeDecimals: chain.chain.nativeCurrency.decimals },
+        wallet: subject.wallet,
+        agent: subject.agent,
+        call,
+        details: subject.details,
+        simulation,
+        addressBookListed: (a) => listed.has(a.toLowerCase()),
+        decimals: (t) => decimals.get(t.toLowerCase()),
+        priceMicroUsd: prices,
+        now: new Date(),
+      })
+      const refusal = hardRefusal(facts)
+      if (refusal)
+        throw new BaseError('POLICY_DENIED', `Refused: ${refusal}.`, {
+          field: 'to',
+          metaMessages: ['No policy rule can allow this. Check the recipient.'],
+        })
+      if (facts.to && !facts.addressBookListed) {
+        const lookalike = book.find(
+          (e) => e.address.toLowerCase() !== facts.to!.toLowerCase() && looksLike(e.address, facts.to!),
+        )
+        if (lookalike)
+          throw new BaseError(
+            'POLICY_DENIED',
+            `Refused: ${facts.to} looks like the address-book entry "${lookalike.label}" (${lookalike.address}) but is a different address.`,
+            {
+              field: 'to',
+              metaMessages: [
+                'This is how address-poisoning attacks work: same first and last characters, different middle.',
+                'Compare the full address with the one you meant; the operator can add it to the address book if it is right.',
+              ],
+            },
+          )
+      }
+      const policy = parts.policy()
+      let decision: PolicyDecision = policy
+        ? evaluatePolicy(policy, facts)
+        : {
+            effect: 'deny',
+            ruleIds: [],
+            reasons: ['no policy is configured, so this gateway allows reads only'],
+            limits: [],
+            policyHash: 'none',
+          }
+      if (simulationUnavailable && decision.effect === 'allow')
+        decision = {
+          ...decision,
+          effect: 'require_approval',
+          limits: [],
+          reasons: [
+            ...decision.reasons,
+            `a human must approve it: ${simulationUnavailable} (no simulation, so no automatic allow)`,
+          ],
+        }
+      return { decision, facts, simulation, simulationUnavailable }
+    },
+
+    async reserve(intentId, limits, options) {
+      if (limits.length === 0) return
+      const result = await parts.limits.reserve(intentId, limits, options)
+      if (result.ok) return
+      const d = describeCharge(result.charge, result.used, result.remaining)
+      throw new BaseError(
+        'LIMIT_EXCEEDED',
+        `Denied: this needs ${formatUnits(result.charge.amount, result.charge.decimals)} of limit "${d.limit}" (rule ${d.rule}), which has ${d.remaining} left of ${d.max} in ${d.window}.`,
+        {
+          metaMessages: [
+            `Used so far in the window: ${d.used}. Call get_limits to see every budget.`,
+            'Send less, wait for the window to free budget, or ask the operator.',
+          ],
+        },
+      )
+    },
+
+    async denied(intentId, outcome) {
+      const { decision } = outcome
+      await parts.audit.append({
+        kind: 'policy.denied',
+        intentId,
+        data: { ruleIds: decision.ruleIds, reasons: decision.reasons, policyHash: decision.policyHash },
+      })
+      const recent = await parts.audit
+        .countRecent('policy.denied', parts.autoKill.windowSeconds)
+        .catch(() => 0)
+      if (recent >= parts.autoKill.maxDenials)
+        await autoKill(
+          `${recent} policy denials within ${parts.autoKill.windowSeconds} s (an agent may be compromised or looping)`,
+        )
+      return new BaseError('POLICY_DENIED', `Denied: ${decision.reasons.join('; ')}.`, {
+        metaMessages: [
+          decision.ruleIds.length ? `Rule(s): ${decision.ruleIds.join(', ')}.` : 'No rule allows it.',
+          'Nothing was signed. Call get_limits for your budgets; the operator owns the policy.',
+        ],
+      })
+    },
+
+    autoKill,
+
+    async budgets(chain, wallet) {
+      const policy = parts.policy()
+      if (!policy) return []
+      const keys = [chain.name.toLowerCase(), String(chain.id), `eip155:${chain.id}`]
+      const rows: {
+        budget: Omit<Budget, 'max' | 'used' | 'remaining'>
+        key: string
+        windowSeconds: number
+        max: bigint
+        decimals: number
+      }[] = []
+      for (const rule of policy.rules) {
+        if (rule.effect !== 'allow' || rule.limits.length === 0) continue
+        const chains = rule.rule.match?.chain
+        if (chains && !chains.some((c) => keys.includes(String(c).toLowerCase()))) continue
+        for (const [i, limit] of rule.limits.entries()) {
+          const base = `${rule.id}/${limit.id}/${chain.id}/${wallet.toLowerCase()}`
+          let decimals = 0
+          if (limit.metric === 'outflowUsd') decimals = 6
+          else if (limit.metric === 'outflow')
+            decimals =
+              limit.tokenKey === 'native' || !limit.token
+                ? chain.chain.nativeCurrency.decimals
+                : ((await parts.tokens.get(chain, limit.token).catch(() => undefined))?.decimals ?? -1)
+          if (decimals < 0) continue
+          rows.push({
+            budget: {
+              limit: limit.id,
+              rule: rule.id,
+              metric: limit.metric,
+              ...(limit.metric === 'outflow' ? { token: limit.token ?? 'native' } : {}),
+              window: rule.rule.limits?.[i]?.window ?? `${limit.windowSeconds}s`,
+            },
+            key: limit.metric === 'outflow' ? `${base}/${limit.tokenKey}` : base,
+            windowSeconds: limit.windowSeconds,
+            max: toBaseUnitsFloor(limit.max, decimals),
+            decimals,
+          })
+        }
+      }
+      const usage = await parts.limits.usage(rows)
+      return rows.map((r, i) => ({
+        ...r.budget,
+        max: formatUnits(r.max, r.decimals),
+        used: formatUnits(usage[i]?.used ?? 0n, r.decimals),
+        remaining: formatUnits(usage[i]?.remaining ?? r.max, r.decimals),
+      }))
+    },
+  }
+}
+
+/** Same first 4 and last 4 hex digits, different address: an address-poisoning lookalike (ADVERSARIAL 5). */
+function looksLike(a: string, b: string): boolean {
+  const x = a.toLowerCase()
+  const y = b.toLowerCase()
+  return x !== y && x.slice(2, 6) === y.slice(2, 6) && x.slice(-4) === y.slice(-4)
+}
+
+/** Token addresses a write's details name (transfer/approve token, swap tokens). */
+function tokensOf(details: Record<string, unknown>): Address[] {
+  const out: Address[] = []
+  for (const key of ['token', 'tokenIn', 'tokenOut'])
+    if (typeof details[key] === 'string' && /^0x[0-9a-fA-F]{40}$/.test(details[key] as string))
+      out.push(details[key] as Address)
+  return out
+}
+
+/**
+ * The hash an approval is bound to: chain, sender, call and the simulated effects. An approved intent whose
+ * re-simulation hashes differently is not sent.
+ *
+ * @example intentHash({ chainId: 31337, from, call, simulation })
+ */
+export function intentHash(input: {
+  chainId: number
+  from: Address
+  call?: { to: Address; data: Hex; value: bigint } | undefined
+  typedData?: unknown
+  simulation: Simulation | undefined
+}): string {
+  const effects = input.simulation
+    ? {
+        deltas: input.simulation.deltas,
+        approvals: input.simulation.approvals,
+        reverted: input.simulation.reverted,
+      }
+    : null
+  const text = JSON.stringify(
+    {
+      chainId: input.chainId,
+      from: input.from.toLowerCase(),
+      call: input.call ?? null,
+      typedData: input.typedData ?? null,
+      effects,
+    },
+    (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
+  )
+  return createHash('sha256').update(text).digest('hex')
+}
+
+/**
+ * A simulation as JSON for results, approvals and the audit log: amounts as decimal strings.
+ *
+ * @example simulationJson(simulation).deltas[0] // { kind: 'erc20', token, raw: '-1500000' }
+ */
+export function simulationJson(simulation: Simulation | undefined): Record<string, unknown> | null {
+  if (!simulation) return null
+  return JSON.parse(
+    JSON.stringify(simulation, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+  ) as Record<string, unknown>
+}

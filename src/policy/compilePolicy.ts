@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto'
+import type { Address } from 'viem'
+import { compareRaw, type Decimal, parseDecimal } from './decimal.js'
+import {
+  type Policy,
+  type PolicyBounds,
+  type PolicyLimit,
+  type PolicyRule,
+  policyWeekdays,
+  windowSeconds,
+} from './policySchema.js'
+import { type PolicyFacts, type PolicyOperation, policyOperations } from './types.js'
+
+/**
+ * The facts in the shape the compiled checks read, computed once per evaluation: addresses lowercased, the chain's
+ * three spellings, the UTC hour and weekday.
+ */
+export type FactsView = {
+  facts: PolicyFacts
+  /** Lowercased registry name, decimal chain id, `eip155:<id>`. */
+  chainKeys: readonly [string, string, string]
+  wallet: string
+  to: string | undefined
+  /** Lowercased token address, `native` for the native coin of a transfer/swap/pay, else undefined. */
+  token: string | undefined
+  contract: string | undefined
+  hour: number
+  day: number
+}
+
+/** One condition of a rule, compiled. */
+export type PolicyCheck = (view: FactsView) => boolean
+
+/** Comparison bounds with their decimals parsed. */
+export type CompiledBounds = { op: 'lt' | 'lte' | 'gt' | 'gte'; value: Decimal }[]
+
+/** A limit with its window in seconds, its cap parsed and its token resolved. */
+export type CompiledLimit = {
+  id: string
+  metric: PolicyLimit['metric']
+  /** Checksummed token; undefined for the native coin and for count / USD limits. */
+  token: Address | undefined
+  /** `native` or a lowercased address for outflow limits; undefined for count / USD limits. */
+  tokenKey: string | undefined
+  windowSeconds: number
+  max: Decimal
+}
+
+/** A rule ready to evaluate: its conditions as checks, cheapest first. */
+export type CompiledRule = {
+  id: string
+  effect: PolicyRule['effect']
+  /** Position in the policy (decisions list rule ids in policy order). */
+  index: number
+  rule: PolicyRule
+  checks: PolicyCheck[]
+  limits: CompiledLimit[]
+}
+
+/** The rules a given operation can meet, split by effect, in policy order. */
+export type RulesByEffect = { deny: CompiledRule[]; approval: CompiledRule[]; allow: CompiledRule[] }
+
+/** A policy with everything an evaluation needs precomputed. */
+export type CompiledPolicy = {
+  policy: Policy
+  /** sha256 (hex) of the policy's canonical JSON: sorted keys, so key order does not change it. */
+  policyHash: string
+  rules: CompiledRule[]
+  byOperation: Readonly<Record<PolicyOperation, RulesByEffect>>
+}
+
+/**
+ * JSON with object keys sorted at every level (arrays keep their order): the same policy always hashes the same.
+ *
+ * @example canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }) // '{"a":[2,{"c":4,"d":3}],"b":1}'
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+}
+
+/**
+ * Compiles a validated policy: address sets, parsed decimals, window seconds, per-operation rule lists and the
+ * policy hash. Evaluations then do set lookups and bigint comparisons only.
+ *
+ * @example const compiled = compilePolicy(parsePolicy(json)); evaluatePolicy(compiled, facts)
+ */
+export function compilePolicy(policy: Policy): CompiledPolicy {
+  const policyHash = createHash('sha256').update(canonicalJson(policy)).digest('hex')
+  const rules = policy.rules.map(compileRule)
+  const byOperation = {} as Record<PolicyOperation, RulesByEffect>
+  for (const operation of policyOperations) {
+    const lists: RulesByEffect = { deny: [], approval: [], allow: [] }
+    for (const rule of rules) {
+      const ops = rule.rule.match?.operation
+      if (ops && !ops.includes(operation)) continue
+      lists[rule.effect === 'require_approval' ? 'approval' : rule.effect].push(rule)
+    }
+    byOperation[operation] = lists
+  }
+  return { policy, policyHash, rules, byOperation }
+}
+
+const lower = (a: string) => a.toLowerCase()
+
+function compileRule(rule: PolicyRule, index: number): CompiledRule {
+  const m = rule.match ?? {}
+  const checks: PolicyCheck[] = []
+  // Cheap set lookups first: most rules fail on one of them.
+  if (m.chain) {
+    const set = new Set(m.chain)
+    checks.push((v) => set.has(v.chainKeys[0]) || set.has(v.chainKeys[1]) || set.has(v.chainKeys[2]))
+  }
+  if (m.wallet) {
+    const set = new Set(m.wallet.map(lower))
+    checks.push((v) => set.has(v.wallet))
+  }
+  if (m.agent) {
+    const set = new Set(m.agent)
+    checks.push((v) => set.has(v.facts.agent))
+  }
+  if (m.to) {
+    const set = new Set(m.to.map(lower))
+    checks.push((v) => v.to !== undefined && set.has(v.to))
+  }
+  if (m.token) {
+    const set = new Set(m.token.map(lower))
+    checks.push((v) => v.token !== undefined && set.has(v.token))
+  }
+  if (m.contract) {
+    const set = new Set(m.contract.map(lower))
+    checks.push((v) => v.contract !== undefined && set.has(v.contract))
+  }
+  if (m.addressBook) {
+    const listed = m.addressBook === 'listed'
+    // No counterparty at all matches neither value: an absent fact never satisfies a condition.
+    checks.push((v) => v.to !== undefined && v.facts.addressBookListed === listed)
+  }
+  if (m.function) {
+    const set = new Set(m.function)
+    checks.push((v) => {
+      const fns = v.facts.functions
+      if (fns.length === 0) return false
+      for (const f of fns) if (!set.has(f)) return false
+      return true
+    })
+  }
+  if (m.time) {
+    const [from, to] = m.time.hoursUtc ?? [0, 24]
+    const days = m.time.days ? new Set(m.time.days.map((d) => policyWeekdays.indexOf(d))) : undefined
+    checks.push((v) => v.hour >= from && v.hour < to && (days === undefined || days.has(v.day)))
+  }
+  if (m.amount) {
+    const bounds = compileBounds(m.amount)
+    checks.push((v) => {
+      const a = v.facts.amount
+      return a !== undefined && inBounds(bounds, a.raw, a.decimals)
+    })
+  }
+  if (m.value) {
+    const bounds = compileBounds(m.value)
+    checks.push((v) => inBounds(bounds, v.facts.value.raw, v.facts.value.decimals))
+  }
+  if (m.simulation) {
+    const { outflowUsd, newApprovals, reverts } = m.simulation
+    checks.push((v) => v.facts.simulation !== undefined)
+    if (reverts !== undefined) checks.push((v) => v.facts.simulation!.reverted === reverts)
+    if (newApprovals === 'none') checks.push((v) => v.facts.simulation!.approvals.length === 0)
+    if (newApprovals === 'any') checks.push((v) => v.facts.simulation!.approvals.length > 0)
+    if (newApprovals === 'unlimited')
+      checks.push((v) => v.facts.simulation!.approvals.some((a) => a.unlimited))
+    if (outflowUsd) {
+      const bounds = compileBounds(outflowUsd)
+      checks.push((v) => {
+        const usd = v.facts.outflowMicroUsd
+        return usd !== undefined && inBounds(bounds, usd, 6)
+      })
+    }
+  }
+  const limits = (rule.limits ?? []).map((limit): CompiledLimit => {
+    // Validation guarantees an outflow limit without a token has a rule pinned to exactly one token.
+    const token = limit.metric === 'outflow' ? (limit.token ?? m.token?.[0]) : undefined
+    return {
+      id: limit.id,
+      metric: limit.metric,
+      token: token === undefined || token === 'native' ? undefined : token,
+      tokenKey: token === undefined ? undefined : lower(token),
+      windowSeconds: windowSeconds(limit.window)!,
+      max: parseDecimal(limit.max),
+    }
+  })
+  return { id: rule.id, effect: rule.effect, index, rule, checks, limits }
+}
+
+function compileBounds(b: PolicyBounds): CompiledBounds {
+  const out: CompiledBounds = []
+  for (const op of ['lt', 'lte', 'gt', 'gte'] as const) {
+    const text = b[op]
+    if (text !== undefined) out.push({ op, value: parseDecimal(text) })
+  }
+  return out
+}
+
+/**
+ * Whether `raw / 10^decimals` satisfies every bound, compared exactly.
+ *
+ * @example inBounds([{ op: 'lte', value: parseDecimal('1000') }], 1000000000n, 6) // true
+ */
+export function inBounds(bounds: CompiledBounds, raw: bigint, decimals: number): boolean {
+  for (const { op, value } of bounds) {
+    const c = compareRaw(raw, decimals, value)
+    if (op === 'lt' ? c >= 0 : op === 'lte' ? c > 0 : op === 'gt' ? c <= 0 : c < 0) return false
+  }
+  return true
+}

@@ -1,0 +1,137 @@
+import type { DevnetFixtures } from '../devnet/fixtures.js'
+import type { Policy } from './policySchema.js'
+
+/** The ids of the demo policy's rules, in evaluation order of the README. */
+export type DemoRuleId =
+  | 'deny-unlimited-approvals'
+  | 'deny-reverting'
+  | 'hold-new-recipients'
+  | 'usdc-to-known'
+  | 'eth-to-known'
+  | 'approve-uniswap'
+  | 'swap-small'
+  | 'devnet-contracts'
+  | 'typed-data-devnet'
+
+/** What each demo rule does, in one sentence for humans (the README's table and the rules' `description`). */
+export const demoRuleDescriptions: Readonly<Record<DemoRuleId, string>> = {
+  'deny-unlimited-approvals':
+    'Never grant an unlimited approval (approve MAX_UINT256, setApprovalForAll, an unlimited permit), on any operation.',
+  'deny-reverting': 'Never send something the simulation says reverts.',
+  'hold-new-recipients': 'A transfer to an address that is not in the address book waits for a human.',
+  'usdc-to-known': 'USDC transfers to address-book entries, up to 1,000 USDC each and 2,500 USDC a day.',
+  'eth-to-known': 'ETH transfers to address-book entries, up to 1 ETH each and 3 ETH a day.',
+  'approve-uniswap': 'Approve the Uniswap router to spend up to 1,000 of a devnet token.',
+  'swap-small': 'Swaps through the Uniswap router worth up to $500 each and $2,000 a day.',
+  'devnet-contracts':
+    'Direct calls to the devnet tokens and NFT: transfers, NFT safeTransferFrom and revoking approvals (approve to 0), worth up to $100 each, 50 a day; never a new approval.',
+  'typed-data-devnet':
+    'Sign EIP-712 messages on the devnet, unless the message grants an approval (a permit).',
+}
+
+/**
+ * The demo policy for the embedded devnet: the guardrails a first-time user sees in action. Deny rules first
+ * (unlimited approvals, reverting calls), then a hold for new recipients, then small allowances with daily limits.
+ * Every allow rule is pinned to the devnet chain; anything else is denied by default.
+ *
+ * @example createPolicySource({ value: config.policy, fallback: () => demoPolicy(devnet.fixtures), log })
+ */
+export function demoPolicy(fixtures: DevnetFixtures): Policy {
+  const { USDC, WETH, DAI } = fixtures.tokens
+  const router = fixtures.uniswapV3.router
+  const chain = [fixtures.chain]
+  const description = (id: DemoRuleId) => demoRuleDescriptions[id]
+  return {
+    version: 1,
+    description: 'Airlock demo policy for the embedded devnet.',
+    rules: [
+      {
+        id: 'deny-unlimited-approvals',
+        effect: 'deny',
+        description: description('deny-unlimited-approvals'),
+        match: { simulation: { newApprovals: 'unlimited' } },
+      },
+      {
+        id: 'deny-reverting',
+        effect: 'deny',
+        description: description('deny-reverting'),
+        match: { simulation: { reverts: true } },
+      },
+      {
+        id: 'hold-new-recipients',
+        effect: 'require_approval',
+        description: description('hold-new-recipients'),
+        match: { operation: ['transfer'], addressBook: 'unlisted' },
+      },
+      {
+        id: 'usdc-to-known',
+        effect: 'allow',
+        description: description('usdc-to-known'),
+        match: {
+          operation: ['transfer'],
+          chain,
+          token: [USDC.address],
+          addressBook: 'listed',
+          amount: { lte: '1000' },
+        },
+        limits: [{ id: 'usdc-daily', metric: 'outflow', token: USDC.address, window: '24h', max: '2500' }],
+      },
+      {
+        id: 'eth-to-known',
+        effect: 'allow',
+        description: description('eth-to-known'),
+        match: {
+          operation: ['transfer'],
+          chain,
+          token: ['native'],
+          addressBook: 'listed',
+          amount: { lte: '1' },
+        },
+        limits: [{ id: 'eth-daily', metric: 'outflow', token: 'native', window: '24h', max: '3' }],
+      },
+      {
+        id: 'approve-uniswap',
+        effect: 'allow',
+        description: description('approve-uniswap'),
+        match: {
+          operation: ['approve'],
+          chain,
+          to: [router],
+          token: [USDC.address, WETH.address, DAI.address],
+          amount: { lte: '1000' },
+        },
+      },
+      {
+        id: 'swap-small',
+        effect: 'allow',
+        description: description('swap-small'),
+        match: { operation: ['swap'], chain, to: [router], simulation: { outflowUsd: { lte: '500' } } },
+        limits: [{ id: 'swap-daily-usd', metric: 'outflowUsd', window: '24h', max: '2000' }],
+      },
+      {
+        id: 'devnet-contracts',
+        effect: 'allow',
+        description: description('devnet-contracts'),
+        match: {
+          operation: ['write_contract'],
+          chain,
+          contract: [USDC.address, WETH.address, DAI.address, fixtures.nft.address],
+          // approve is listed so that revoking works; a new or raised approval fails `newApprovals: none`.
+          function: [
+            'transfer(address,uint256)',
+            'approve(address,uint256)',
+            'safeTransferFrom(address,address,uint256)',
+          ],
+          simulation: { newApprovals: 'none', outflowUsd: { lte: '100' } },
+        },
+        limits: [{ id: 'contracts-daily', metric: 'count', window: '24h', max: '50' }],
+      },
+      {
+        id: 'typed-data-devnet',
+        effect: 'allow',
+        description: description('typed-data-devnet'),
+        match: { operation: ['sign_typed_data'], chain, simulation: { newApprovals: 'none' } },
+      },
+    ],
+  }
+}

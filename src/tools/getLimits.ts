@@ -1,0 +1,44 @@
+import { z } from 'zod'
+import { ChainRef } from '../schemas/chainRef.js'
+import { defineTool } from './defineTool.js'
+import { requireWrites } from './shared/requireWrites.js'
+
+export const GetLimitsInput = z.object({ chain: ChainRef }).strict()
+
+export const GetLimitsOutput = z.object({
+  chain: z.string(),
+  caip2: z.string(),
+  wallet: z.string(),
+  policyHash: z.string().describe('Version of the policy in force ("none": no policy, reads only).'),
+  killSwitch: z.enum(['engaged', 'off', 'unknown']),
+  limits: z.array(
+    z.object({
+      limit: z.string(),
+      rule: z.string(),
+      metric: z.enum(['outflow', 'outflowUsd', 'count']),
+      token: z.string().optional().describe('Token address, or "native".'),
+      window: z.string(),
+      max: z.string(),
+      used: z.string(),
+      remaining: z.string(),
+    }),
+  ),
+})
+
+/**
+ * The agent's budgets on a chain: every limit of the policy in force, with what is used and what is left in its
+ * window. Never the rules themselves.
+ * @example await client.callTool({ name: 'get_limits', arguments: { chain: 'devnet' } })
+ */
+export const getLimits = defineTool({
+  name: 'get_limits',
+  title: 'Get spend limits',
+  description:
+    'Your spend budgets on a chain under the operator’s policy: each limit with its window, maximum, used and remaining amounts (reserved in-flight writes count). Also says whether the kill switch is engaged.',
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  input: GetLimitsInput,
+  output: GetLimitsOutput,
+  async run({ chain }, ctx) {
+    return requireWrites(ctx).limits(chain)
+  },
+})
