@@ -381,7 +381,7 @@ describe('kill switch', () => {
       // The store goes away: the kill switch cannot be read, so writes are denied (fail closed).
       await g.store.close()
       const closed = err(await g.call('transfer', { chain: 'devnet', to: alice, amount: '0.001' }))
-      expect(['KILL_SWITCH_ENGAGED', 'STORE_UNAVAILABLE']).toContain(closed.code)
+      expect(['KILL_SWITCH_ENGAGED', 'STORE_UNAVAILABLE'], closed.message).toContain(closed.code)
     } finally {
       await g.close()
     }

@@ -13,7 +13,7 @@ import type { KillSwitch } from '../policy/killSwitch.js'
 import { describeCharge, type LimitLedger } from '../policy/limits.js'
 import type { LimitCharge, PolicyDecision, PolicyFacts, PolicyOperation } from '../policy/types.js'
 import type { Simulation, SimulationCall } from '../simulate/types.js'
-import { buildFacts, hardRefusal } from './facts.js'
+import { buildFacts, decodeCall, hardRefusal } from './facts.js'
 import type { PriceBook } from './prices.js'
 
 /** The guardrail parts the write path needs (DESIGN §1): policy, simulation, limits, approvals, kill switch, audit. */
@@ -111,6 +111,12 @@ export function createGuard(parts: GuardrailParts): Guard {
 
     async check(subject) {
       const { chain, call } = subject
+      // Calldata that is not canonical is refused before anything else looks at it (ADVERSARIAL 23).
+      if (call)
+        decodeCall(
+          call.data,
+          typeof subject.details.function === 'string' ? subject.details.function : undefined,
+        )
       let simulation = subject.simulation
       let simulationUnavailable: string | undefined
       if (!simulation && call) {

@@ -326,6 +326,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     const options = input as WriteOptionsValue
     const chainRef = input.chain as string | number
     const chain = context.chains.resolve(chainRef)
+    // The kill switch first: when engaged (or unreadable: fail closed) nothing is even recorded.
+    if (options.mode !== 'unsigned') await guard.assertLive()
     const { intent, created } = await journal.create({
       idempotencyKey: options.idempotencyKey,
       chainId: chain.id,

@@ -1,0 +1,166 @@
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { sql } from 'kysely'
+import pg from 'pg'
+import { maxUint256 } from 'viem'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openStore } from '../src/store/openStore.js'
+import { useDevnet } from './devnet.js'
+import { err, ok } from './mcp.js'
+
+// The issue's "done when", for real: the built gateway over stdio on the devnet with the demo policy, and the
+// `airlock` operator commands as separate processes (they reach the running gateway through its data directory,
+// or open the store when none runs). On PGlite (on disk) and on PostgreSQL.
+const fixtures = useDevnet({ isolate: true })
+const cli = join(import.meta.dirname, '..', 'dist', 'airlock.mjs')
+const run = promisify(execFile)
+const usdc = fixtures.tokens.USDC.address
+const [, alice] = fixtures.accounts as [string, string]
+const stranger = fixtures.accounts[8]!
+const drivers = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])] as const
+const schemas: string[] = []
+
+afterAll(async () => {
+  if (!schemas.length || !process.env.DATABASE_URL) return
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL })
+  await client.connect()
+  for (const s of schemas) await client.query(`drop schema if exists ${s} cascade`)
+  await client.end()
+})
+
+function setup(driver: (typeof drivers)[number]) {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-guard-'))
+  writeFileSync(join(dir, 'fixtures.json'), JSON.stringify(fixtures))
+  const config = join(dir, 'airlock.json')
+  // No policy in the config: on the devnet, the demo policy applies.
+  writeFileSync(
+    config,
+    JSON.stringify({
+      devnet: { fixtures: join(dir, 'fixtures.json') },
+      dataDir: dir,
+      rpc: { publicFallback: false },
+    }),
+  )
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: dir }
+  if (driver === 'postgres') {
+    const schema = `guard_${randomBytes(6).toString('hex')}`
+    schemas.push(schema)
+    Object.assign(env, { DATABASE_URL: process.env.DATABASE_URL!, AIRLOCK_DB_SCHEMA: schema })
+  }
+  return { dir, config, env }
+}
+
+async function connect(config: string, env: Record<string, string>) {
+  const client = new Client({ name: 'guardrails-e2e', version: '0' })
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [cli, 'stdio', '--config', config],
+      env,
+      stderr: 'ignore',
+    }),
+  )
+  const call = async (name: string, args: Record<string, unknown>) =>
+    (await client.callTool({ name, arguments: args })) as CallToolResult
+  // The admin API is announced once the store is open: wait for the first write-path answer.
+  ok(await call('list_intents', { chain: 'devnet' }))
+  return { client, call }
+}
+
+async function airlock(args: string[], config: string, env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args, '--config', config], { env })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+describe.each(drivers)('guardrails end to end (%s)', (driver) => {
+  it('limits, a held recipient approved from the CLI, unlimited approvals denied, kill switch across a restart, audit verify', async () => {
+    const { config, env } = setup(driver)
+    let g = await connect(config, env)
+    try {
+      // Within limits: goes through.
+      const sent = ok(
+        await g.call('transfer', { chain: 'devnet', to: alice, amount: '900', token: usdc, wait: true }),
+      )
+      expect(sent.status).toBe('mined')
+      // Over the daily limit: denied, with the reason and what is left.
+      ok(await g.call('transfer', { chain: 'devnet', to: alice, amount: '900', token: usdc, wait: true }))
+      const over = err(await g.call('transfer', { chain: 'devnet', to: alice, amount: '900', token: usdc }))
+      expect(over.code).toBe('LIMIT_EXCEEDED')
+      expect(over.message).toMatch(/usdc-daily.*700 left of 2500/)
+
+      // A new recipient waits for a human; `airlock approve` (another process) lets it proceed.
+      const held = ok(await g.call('transfer', { chain: 'devnet', to: stranger, amount: '0.25' }))
+      expect(held.status).toBe('held')
+      const listed = await airlock(['approvals', '--json'], config, env)
+      expect(listed.code).toBe(0)
+      expect(JSON.parse(listed.stdout).map((a: { intentId: string }) => a.intentId)).toContain(held.intentId)
+      const approved = await airlock(['approve', held.intentId], config, env)
+      expect(approved.code, approved.stderr).toBe(0)
+      let intent = held
+      for (let i = 0; i < 100 && intent.status !== 'mined'; i++) {
+        await new Promise((r) => setTimeout(r, 50))
+        intent = ok(await g.call('get_intent', { intentId: held.intentId }))
+      }
+      expect(intent.status).toBe('mined')
+
+      // An unlimited approval is denied.
+      const unlimited = err(
+        await g.call('write_contract', {
+          chain: 'devnet',
+          address: usdc,
+          function: 'approve(address,uint256)',
+          args: [fixtures.uniswapV3.router, maxUint256.toString()],
+        }),
+      )
+      expect(unlimited.code).toBe('POLICY_DENIED')
+
+      // The kill switch stops every write at once, and survives a restart.
+      expect((await airlock(['kill', '--reason', 'e2e stop'], config, env)).code).toBe(0)
+      const killed = err(await g.call('transfer', { chain: 'devnet', to: alice, amount: '1', token: usdc }))
+      expect(killed.code).toBe('KILL_SWITCH_ENGAGED')
+      await g.client.close()
+      g = await connect(config, env)
+      const still = err(await g.call('transfer', { chain: 'devnet', to: alice, amount: '1', token: usdc }))
+      expect(still.code).toBe('KILL_SWITCH_ENGAGED')
+      expect(still.message).toMatch(/e2e stop/)
+      expect((await airlock(['unkill'], config, env)).code).toBe(0)
+      ok(await g.call('transfer', { chain: 'devnet', to: alice, amount: '1', token: usdc, wait: true }))
+
+      // The audit log verifies while the gateway runs (through it) …
+      const verified = await airlock(['audit', 'verify'], config, env)
+      expect(verified.code, verified.stdout + verified.stderr).toBe(0)
+      expect(verified.stdout).toMatch(/intact/)
+    } finally {
+      await g.client.close()
+    }
+    // … and, with the gateway stopped, an edited entry is found (the CLI opens the store itself).
+    const store = await openStore(
+      env.DATABASE_URL
+        ? { databaseUrl: env.DATABASE_URL, schema: env.AIRLOCK_DB_SCHEMA }
+        : { dataDir: JSON.parse((await import('node:fs')).readFileSync(config, 'utf8')).dataDir },
+    )
+    try {
+      await sql`alter table audit_log disable trigger audit_log_append_only`.execute(store.db)
+      await sql`update audit_log set data = replace(data, '900000000', '9000000') where seq = (select min(seq) from audit_log where data like '%900000000%')`.execute(
+        store.db,
+      )
+    } finally {
+      await store.close()
+    }
+    const broken = await airlock(['audit', 'verify'], config, env)
+    expect(broken.code).toBe(1)
+    expect(broken.stdout).toMatch(/BROKEN at entry \d+/)
+  })
+})
