@@ -17,6 +17,12 @@ export type ChainContext = {
   /** viem public client; built on first use so that listing 50 chains costs nothing. */
   readonly client: PublicClient<Transport, Chain>
   endpoints(): EndpointHealth[]
+  /**
+   * One client per endpoint, in the order of {@link ChainContext.endpoints}, each with the same transport settings
+   * but no failover, so that answers can be cross-checked (the write simulation asks two endpoints). Built on first
+   * use; closed with the chain set.
+   */
+  endpointClients?(): PublicClient<Transport, Chain>[]
 }
 
 /** Per-chain settings from the config file. */
@@ -92,27 +98,36 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
 
     let rpc: ReturnType<typeof createRpcTransport> | undefined
     let client: PublicClient<Transport, Chain> | undefined
-    const build = () => {
-      if (!urls.length)
+    let perEndpoint: PublicClient<Transport, Chain>[] | undefined
+    const clientFor = (list: readonly string[]) => {
+      if (!list.length)
         throw new InvalidConfigError(`Chain "${entry.name}" has no RPC endpoint configured.`, {
           field: `chains.${entry.name}.rpc`,
           metaMessages: [`Add endpoints in the config file or set ${rpcEnvName(entry.name)}=url1,url2.`],
         })
-      rpc = createRpcTransport({
+      const t = createRpcTransport({
         ...options.transport,
         ...(settings?.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
         ...(settings?.hedgeDelayMs === undefined ? {} : { hedgeDelayMs: settings.hedgeDelayMs }),
         chainName: entry.name,
         chainId: entry.chain.id,
-        urls: [...urls],
+        urls: [...list],
       })
-      transports.push(rpc)
-      client = createPublicClient({
-        chain: entry.chain,
-        transport: rpc.transport,
-        batch: { multicall: false },
-      })
-      return client
+      transports.push(t)
+      return {
+        rpc: t,
+        client: createPublicClient({
+          chain: entry.chain,
+          transport: t.transport,
+          batch: { multicall: false },
+        }),
+      }
+    }
+    const build = () => {
+      const built = clientFor(urls)
+      rpc = built.rpc
+      client = built.client
+      return built.client
     }
     const context: ChainContext = {
       name: entry.name,
@@ -125,6 +140,11 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
         return client ?? build()
       },
       endpoints: () => rpc?.endpoints() ?? urls.map(unknownEndpoint),
+      endpointClients() {
+        if (urls.length <= 1) return [context.client]
+        perEndpoint ??= urls.map((url) => clientFor([url]).client)
+        return perEndpoint
+      },
     }
     byName.set(entry.name, context)
     byId.set(entry.chain.id, context)

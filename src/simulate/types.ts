@@ -29,8 +29,8 @@ export type ApprovalExposure = {
 
 /** What simulating a call says it would do to the wallet. */
 export type Simulation = {
-  /** Which RPC method answered. */
-  method: 'eth_simulateV1' | 'eth_call+debug_traceCall'
+  /** Which RPC method answered (`typed-data`: no call, the exposure was decoded from an EIP-712 message). */
+  method: 'eth_simulateV1' | 'eth_call+debug_traceCall' | 'typed-data'
   /** The block the simulation was pinned to (state of this block; effects as if in the next one). */
   blockNumber: bigint
   reverted: boolean
