@@ -28,6 +28,7 @@ import { devnetArtifacts } from '../src/devnet/artifacts.js'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { createGateway } from '../src/server/createGateway.js'
 import { createMcpServer } from '../src/server/createMcpServer.js'
+import { benchPolicy } from './policy.js'
 import { interleave, summarize, time } from './stats.js'
 import { benchWrites } from './writes.js'
 
@@ -35,6 +36,8 @@ const cli = join(import.meta.dirname, 'airlock.mjs')
 // The flag `npm start`, the bin's shebang and the README's client configs run the gateway with (see README).
 const nodeFlags = ['--max-semi-space-size=1']
 const quick = process.argv.includes('--quick')
+/** `--writes-only`: skip the read figures (policy, guarded writes and reconciliation only). */
+const writesOnly = process.argv.includes('--writes-only')
 const rounds = quick ? 300 : 2000
 const results: Record<string, unknown> = {}
 const table: { figure: string; result: string; goal: string; met: string }[] = []
@@ -69,6 +72,35 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = []
   const clients: Client[] = []
   try {
+    if (!writesOnly) await benchReads(devnets, children, clients)
+    // Policy evaluation: pure CPU, 100 rules.
+    log('policy evaluation')
+    const policy = await benchPolicy()
+    results.policy = policy
+    for (const p of policy)
+      row(
+        `(p) policy evaluation, ${p.rules} rules, ${p.name} (median / p95)`,
+        `${p.median_us.toFixed(1)} / ${p.p95_us.toFixed(1)} µs`,
+        '≤ 50 µs median',
+        p.median_us <= 50,
+      )
+    // (w) transfers through the write path against viem, and restart reconciliation, on a devnet of their own
+    results.writes = await benchWrites({ quick, row, log })
+  } finally {
+    await Promise.allSettled(clients.map((c) => c.close()))
+    for (const c of children) c.kill('SIGTERM')
+    await Promise.allSettled(devnets.map((d) => d.stop()))
+  }
+  mkdirSync('bench/results', { recursive: true })
+  const out = { date: new Date().toISOString(), node: process.version, quick, results, table }
+  writeFileSync('bench/results/latest.json', `${JSON.stringify(out, null, 2)}\n`)
+  console.table(table)
+  log('wrote bench/results/latest.json')
+}
+
+/** The read-side figures (a)–(e). */
+async function benchReads(devnets: Devnet[], children: ChildProcess[], clients: Client[]): Promise<void> {
+  {
     // A devnet that answers as chain id 1, so a registry chain ("ethereum") can point at it through
     // AIRLOCK_RPC_ETHEREUM, and the gateway process runs without its own devnet (no demo mode).
     log('starting devnets')
@@ -313,19 +345,7 @@ async function main(): Promise<void> {
       '≤ slowest + 5 ms',
       allS.median <= slowest + 5,
     )
-
-    // (w) transfers through the write path against viem, and restart reconciliation, on a devnet of their own
-    results.writes = await benchWrites({ quick, row, log })
-  } finally {
-    await Promise.allSettled(clients.map((c) => c.close()))
-    for (const c of children) c.kill('SIGTERM')
-    await Promise.allSettled(devnets.map((d) => d.stop()))
   }
-  mkdirSync('bench/results', { recursive: true })
-  const out = { date: new Date().toISOString(), node: process.version, quick, results, table }
-  writeFileSync('bench/results/latest.json', `${JSON.stringify(out, null, 2)}\n`)
-  console.table(table)
-  log('wrote bench/results/latest.json')
 }
 
 /** Deploys `count` ERC-20 tokens from account 0, each holding 1 token for `holder`. */

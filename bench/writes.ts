@@ -53,6 +53,11 @@ const nativeAmount = '0.001'
 const usdcAmount = '0.01'
 const goalAddedMs = 5
 const goalRatio = 0.7
+const goalGuardedMs = 40
+const agents = 16
+const goalAgentsPerSecond = 100
+/** Accounts of the agents figure (its own sender, so nonces never meet the others). */
+const agentsAccount: Record<StoreDriver, number> = { pglite: 7, postgres: 9 }
 
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const ms = (v: number) => `${v.toFixed(3)} ms`
@@ -107,15 +112,22 @@ async function benchDriver(
     accountIndex: airlockAccount[driver],
     chainId: f.chainId,
   })
-  const gateway = createGateway({ devnet: f, writes: { store, signer } })
+  const to = f.accounts[recipientAccount]!
+  const usdc = f.tokens.USDC.address
+  // Guarded: every transfer is simulated, checked against this policy (the demo policy's shape: unlimited
+  // approvals and reverts denied, unknown recipients held, limits reserved in the database) and audited.
+  const gateway = createGateway({
+    config: { policy: benchPolicy(usdc, '1000000', 'usdc-daily') },
+    devnet: f,
+    writes: { store, signer },
+  })
   await gateway.ready
+  await (await gateway.operator)!.addressBook.add({ address: to, label: 'bench recipient', addedBy: 'bench' })
   const [a, b] = InMemoryTransport.createLinkedPair()
   const server = createMcpServer(gateway, { kind: 'local', transport: 'memory' })
   await server.connect(b)
   const client = new Client({ name: 'bench', version: '0.0.0' })
   await client.connect(a)
-  const to = f.accounts[recipientAccount]!
-  const usdc = f.tokens.USDC.address
   const transfer = async (token: Address | undefined, wait: boolean) => {
     const result = (await client.callTool({
       name: 'transfer',
@@ -176,6 +188,14 @@ async function benchDriver(
       null,
     )
 
+    const guarded = (out.sequential_usdc as { airlock: { median: number; p95: number } }).airlock
+    row(
+      `(g) guarded USDC transfer end to end (simulate, policy, reservation, journal, sign, send, receipt), ${label}: median (p95)`,
+      `${ms(guarded.median)} (${ms(guarded.p95)})`,
+      `≤ ${goalGuardedMs} ms median`,
+      guarded.median <= goalGuardedMs,
+    )
+
     log(`(w) ${label}: ${inFlight} in flight`)
     const n = quick ? 48 : 160
     for (const kind of ['native', 'usdc'] as const) {
@@ -208,6 +228,16 @@ async function benchDriver(
         ratio >= goalRatio,
       )
     }
+
+    log(`(g) ${label}: ${agents} agents against one limit`)
+    const agentsOut = await agentsAgainstLimit(driver, `${schema}_a`, f, quick)
+    out.agents = agentsOut
+    row(
+      `(g) guarded USDC transfers, ${agents} concurrent agents (MCP sessions), ${label}: mined/s; limit respected`,
+      `${agentsOut.perSecond.toFixed(0)}/s; ${agentsOut.allowed} allowed = cap, ${agentsOut.denied} LIMIT_EXCEEDED, committed ${agentsOut.committed} of ${agentsOut.cap} (${agentsOut.exact ? 'exact' : 'WRONG'})`,
+      `≥ ${goalAgentsPerSecond}/s, limit exact`,
+      agentsOut.perSecond >= goalAgentsPerSecond && agentsOut.exact,
+    )
 
     log(`(w) ${label}: restart reconciliation`)
     const rec = await reconcile(driver, `${schema}_r`, gateway.chains, f)
@@ -335,7 +365,13 @@ async function fundUsdc(f: DevnetFixtures): Promise<void> {
   const account = mnemonicToAccount(devnetMnemonic, { addressIndex: 0 })
   const wallet = createWalletClient({ account, chain, transport: http(f.rpcUrl) })
   const reader = createPublicClient({ chain, transport: http(f.rpcUrl) })
-  for (const index of [airlockAccount.pglite, airlockAccount.postgres, directAccount]) {
+  for (const index of [
+    airlockAccount.pglite,
+    airlockAccount.postgres,
+    directAccount,
+    agentsAccount.pglite,
+    agentsAccount.postgres,
+  ]) {
     const hash = await wallet.writeContract({
       address: f.tokens.USDC.address,
       abi: erc20Abi,
@@ -364,4 +400,134 @@ function openDriver(driver: StoreDriver, schema: string): Promise<Store> {
 
 async function dropSchemas(store: Store, schemas: string[]): Promise<void> {
   for (const schema of schemas) await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db)
+}
+
+/**
+ * The bench policy: the demo policy's shape for one USDC limit (and native transfers to listed addresses).
+ *
+ * @example createGateway({ config: { policy: benchPolicy(usdc, '1000', 'usdc-daily') }, … })
+ */
+function benchPolicy(usdc: Address, max: string, limitId: string) {
+  return {
+    version: 1,
+    rules: [
+      {
+        id: 'deny-unlimited-approvals',
+        effect: 'deny',
+        match: { simulation: { newApprovals: 'unlimited' } },
+      },
+      { id: 'deny-reverting', effect: 'deny', match: { simulation: { reverts: true } } },
+      {
+        id: 'hold-new-recipients',
+        effect: 'require_approval',
+        match: { operation: ['transfer'], addressBook: 'unlisted' },
+      },
+      {
+        id: 'usdc-to-known',
+        effect: 'allow',
+        match: { operation: ['transfer'], token: [usdc], addressBook: 'listed', amount: { lte: '1000' } },
+        limits: [{ id: limitId, metric: 'outflow', token: usdc, window: '24h', max }],
+      },
+      {
+        id: 'eth-to-known',
+        effect: 'allow',
+        match: { operation: ['transfer'], token: ['native'], addressBook: 'listed', amount: { lte: '1' } },
+        limits: [{ id: 'eth-daily', metric: 'outflow', token: 'native', window: '24h', max: '1000' }],
+      },
+    ],
+  }
+}
+
+/**
+ * 16 agents (one MCP session each) send USDC transfers at once against one daily limit that fits exactly
+ * `allowedCount` of them: every transfer is guarded and waits for its receipt. Counts what was allowed, what was
+ * denied, what the ledger committed, and what the chain moved: the limit must hold exactly.
+ */
+async function agentsAgainstLimit(driver: StoreDriver, schema: string, f: DevnetFixtures, quick: boolean) {
+  const perAgent = quick ? 4 : 10
+  const total = agents * perAgent
+  const allowedCount = total - agents // the last round of asks finds the budget spent
+  const amount = parseUnits(usdcAmount, 6)
+  const cap = amount * BigInt(allowedCount)
+  const store = await openDriver(driver, schema)
+  const signer = await createSigner({
+    backend: 'devnet',
+    accountIndex: agentsAccount[driver],
+    chainId: f.chainId,
+  })
+  const usdc = f.tokens.USDC.address
+  const to = f.accounts[recipientAccount]!
+  const gateway = createGateway({
+    config: { policy: benchPolicy(usdc, (Number(cap) / 1e6).toString(), 'agents-daily') },
+    devnet: f,
+    writes: { store, signer },
+  })
+  const viem = createPublicClient({ chain: devnetChain(f), transport: http(f.rpcUrl) })
+  const balance = () =>
+    viem.readContract({ address: usdc, abi: erc20Abi, functionName: 'balanceOf', args: [to] })
+  try {
+    await gateway.ready
+    const operator = (await gateway.operator)!
+    await operator.addressBook.add({ address: to, label: 'bench recipient', addedBy: 'bench' })
+    const sessions = await Promise.all(
+      Array.from({ length: agents }, async () => {
+        const [a, b] = InMemoryTransport.createLinkedPair()
+        const server = createMcpServer(gateway, { kind: 'local', transport: 'memory' })
+        await server.connect(b)
+        const client = new Client({ name: 'agent', version: '0.0.0' })
+        await client.connect(a)
+        return { client, server }
+      }),
+    )
+    const before = await balance()
+    let allowed = 0
+    let denied = 0
+    const started = performance.now()
+    await Promise.all(
+      sessions.map(async ({ client }) => {
+        for (let i = 0; i < perAgent; i++) {
+          const result = (await client.callTool({
+            name: 'transfer',
+            arguments: { chain: 'devnet', to, amount: usdcAmount, token: usdc, wait: true },
+          })) as CallToolResult
+          if (!result.isError && (result.structuredContent as { status?: string }).status === 'mined')
+            allowed++
+          else if (result.isError && JSON.stringify(result.content).includes('LIMIT_EXCEEDED')) denied++
+          else throw new Error(`agents: ${JSON.stringify(result.structuredContent ?? result.content)}`)
+        }
+      }),
+    )
+    const seconds = (performance.now() - started) / 1000
+    await operator.maintain() // settle: mined reservations are committed
+    const [usage] = await operator.limits.usage([
+      {
+        key: `usdc-to-known/agents-daily/${f.chainId}/${signer.address.toLowerCase()}/${usdc.toLowerCase()}`,
+        windowSeconds: 86_400,
+        max: cap,
+      },
+    ])
+    const moved = (await balance()) - before
+    await Promise.all(
+      sessions.map(async (x) => {
+        await x.client.close()
+        await x.server.close()
+      }),
+    )
+    return {
+      agents,
+      asked: total,
+      allowed,
+      denied,
+      cap: (Number(cap) / 1e6).toString(),
+      committed: (Number(usage?.used ?? 0n) / 1e6).toString(),
+      movedOnChain: (Number(moved) / 1e6).toString(),
+      seconds,
+      perSecond: allowed / seconds,
+      exact: allowed === allowedCount && usage?.used === cap && moved === cap,
+    }
+  } finally {
+    gateway.close()
+    if (driver === 'postgres') await dropSchemas(store, [schema])
+    await store.close()
+  }
 }

@@ -162,6 +162,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       guard.parts.approvalTtlSeconds,
     )
     return journal.transition(intent.id, 'created', 'held', {
+      detail: { decision: decisionData(outcome) },
       tx: jsonSafe({ summary: what.summary, details, call, typedData: what.typedData ?? null }) as never,
     })
   }
@@ -342,12 +343,14 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
 
     let draft: WriteDraft
     let tx: TransactionSerializableEIP1559
+    // The decision and its evidence go into the audit log with the intent's next status change (held, cancelled
+    // or signed): in the same transaction, so no signature is ever recorded without the decision that allowed it.
+    let decided: JsonObject | undefined
     try {
       draft = await tool.build(input, { ...context, wallet: signer.address })
       // ── guardrails: kill switch → simulate → policy → (approval | limit reservation). Unsigned mode signs
       // nothing and sends nothing, so it skips them: the external wallet is the guard there.
       if (options.mode !== 'unsigned') {
-        await guard.assertLive()
         const outcome = await guard.check({
           operation: draft.operation,
           chain: draft.chain,
@@ -356,7 +359,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           call: draft.call,
           details: draft.details,
         })
-        await audit('policy.decision', intent.id, decisionData(outcome))
+        decided = decisionData(outcome)
         if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
         if (outcome.decision.effect === 'require_approval') {
           const held = await hold(intent, outcome, {
@@ -384,7 +387,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
       }
     } catch (error) {
-      throw await refuse(intent, error)
+      throw await refuse(intent, error, decided)
     }
     const describeTx = (t: TransactionSerializableEIP1559): Record<string, unknown> => ({
       ...jsonTx(t),
@@ -422,26 +425,23 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       }
     }
 
-    return finish(await send(intent, tx, describeTx), options)
+    return finish(await send(intent, tx, describeTx, decided), options)
   }
 
   /**
    * A refusal before signing: the intent ends `cancelled` (a guardrail said no) or `failed` (anything else), its
    * limit reservations are released, and the agent gets the reason.
    */
-  async function refuse(intent: Intent, error: unknown): Promise<BaseError> {
+  async function refuse(intent: Intent, error: unknown, decision?: JsonObject): Promise<BaseError> {
     const e = toBaseError(error)
     const guarded = guardCodes.has(e.code)
     await journal
       .transition(intent.id, 'created', guarded ? 'cancelled' : 'failed', {
         error: { code: e.code, message: e.shortMessage },
+        ...(decision ? { detail: { decision } } : {}),
       })
       .catch(() => {})
     await guard.parts.limits.release(intent.id).catch(() => {})
-    await audit(guarded ? 'intent.refused' : 'intent.failed', intent.id, {
-      code: e.code,
-      message: e.shortMessage,
-    })
     return new BaseError(e.code, e.shortMessage, {
       metaMessages: [
         ...e.metaMessages,
@@ -457,6 +457,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     intent: Intent,
     tx: TransactionSerializableEIP1559,
     describeTx: (t: TransactionSerializableEIP1559) => Record<string, unknown>,
+    decision?: JsonObject,
   ): Promise<Intent> {
     const signer = requireSigner()
     const chain = context.chains.resolve(intent.chainId)
@@ -475,9 +476,9 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         tx: describeTx({ ...tx, nonce }) as JsonObject,
         txHash: keccak256(signed),
         signedTx: signed,
+        ...(decision ? { detail: { decision } } : {}),
       })
       if (parameters.crashAt === 'after-sign') process.kill(process.pid, 'SIGKILL')
-      await audit('intent.signed', current.id, { txHash: current.txHash, nonce, chainId: chain.id })
       const outcome = await sendRaw(chain, signed)
       if (outcome.kind === 'accepted' || outcome.kind === 'known') {
         current = await markBroadcast(current)
@@ -753,7 +754,6 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
             flags: [],
           },
         })
-        await audit('policy.decision', intent.id, decisionData(outcome))
         if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
         if (outcome.decision.effect === 'require_approval') {
           const held = await hold(intent, outcome, {
@@ -840,7 +840,6 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     const signer = requireSigner()
     await guard.assertLive()
     const signature = await signer.signTypedData(typedData, { chainId })
-    await audit('intent.signed', intent.id, { primaryType: typedData.primaryType, chainId })
     return journal.transition(intent.id, 'created', 'completed', {
       tx: {
         summary,
@@ -877,7 +876,7 @@ function agentOf(caller: Caller): string {
   return caller.kind === 'local' ? 'local' : 'unknown'
 }
 
-function decisionData(outcome: GuardOutcome): Record<string, unknown> {
+function decisionData(outcome: GuardOutcome): JsonObject {
   const s = outcome.simulation
   return {
     effect: outcome.decision.effect,
@@ -894,7 +893,7 @@ function decisionData(outcome: GuardOutcome): Record<string, unknown> {
         }
       : { unavailable: outcome.simulationUnavailable ?? 'not applicable' },
     limits: outcome.decision.limits.map((l) => ({ key: l.key, amount: l.amount.toString() })),
-  }
+  } as JsonObject
 }
 
 function approvalMessage(approval: Approval): string {

@@ -24,7 +24,7 @@ import type { MetadataFetcher, ToolContext } from '../tools/context.js'
 import type { ToolDefinition } from '../tools/defineTool.js'
 import { allTools } from '../tools/index.js'
 import type { WriteToolDefinition } from '../tools/shared/write.js'
-import type { IntentJournal } from '../txs/intentJournal.js'
+import type { Intent, TransitionData } from '../txs/intentJournal.js'
 import { createIntentJournal } from '../txs/intentJournal.js'
 import { createNonceManager } from '../txs/nonceManager.js'
 import { createTracker, type Tracker } from '../txs/tracker.js'
@@ -159,7 +159,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       const addressBook = createAddressBook(store, { audit })
       await pinManifest(store, manifest, killSwitch, audit, log)
       if (devnet && config.policy === undefined) await seedDemoAddressBook(addressBook, devnet)
-      const journal = auditedJournal(createIntentJournal(store), audit)
+      const journal = createIntentJournal(store, { onTransition: auditTransitions(audit) })
       const nonces = createNonceManager(store, {
         chainNonce: (chainId, wallet) =>
           chains
@@ -285,28 +285,25 @@ async function seedDemoAddressBook(
     await book.add({ address, label: name, note: 'devnet demo', addedBy: 'demo' })
 }
 
-/** The journal, with every status change also written to the audit log (signatures, receipts, failures). */
-function auditedJournal(journal: IntentJournal, audit: AuditLog): IntentJournal {
-  return {
-    ...journal,
-    async transition(id, from, to, data) {
-      const intent = await journal.transition(id, from, to, data)
-      await audit.append({
-        kind: `intent.${to}`,
-        intentId: id,
-        data: {
-          from,
-          chainId: intent.chainId,
-          operation: intent.operation,
-          ...(intent.txHash ? { txHash: intent.txHash } : {}),
-          ...(intent.nonce !== null ? { nonce: intent.nonce } : {}),
-          ...(data?.error ? { error: data.error } : {}),
-          ...(data?.detail ? { detail: data.detail } : {}),
-        },
-      })
-      return intent
-    },
-  }
+/** Writes each status change to the audit log inside the change's own transaction (signatures, receipts, failures). */
+function auditTransitions(audit: AuditLog) {
+  return (
+    trx: Parameters<AuditLog['appendWithin']>[0],
+    { intent, from, to, data }: { intent: Intent; from: string; to: string; data: TransitionData },
+  ) =>
+    audit.appendWithin(trx, {
+      kind: `intent.${to}`,
+      intentId: intent.id,
+      data: {
+        from,
+        chainId: intent.chainId,
+        operation: intent.operation,
+        ...(intent.txHash ? { txHash: intent.txHash } : {}),
+        ...(intent.nonce !== null ? { nonce: intent.nonce } : {}),
+        ...(data.error ? { error: data.error } : {}),
+        ...(data.detail ? { detail: data.detail } : {}),
+      },
+    })
 }
 
 function devnetContracts(f: DevnetFixtures): KnownContracts {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { type Selectable, sql } from 'kysely'
+import { type Selectable, sql, type Transaction } from 'kysely'
 import { z } from 'zod'
 import {
   IdempotencyKeyReusedError,
@@ -8,7 +8,7 @@ import {
   InvalidInputError,
   NotFoundError,
 } from '../errors/index.js'
-import type { IntentEventsTable, IntentsTable, JsonObject, JsonValue } from '../store/database.js'
+import type { Database, IntentEventsTable, IntentsTable, JsonObject, JsonValue } from '../store/database.js'
 import type { Store } from '../store/openStore.js'
 import { appendIntentEvent } from './appendIntentEvent.js'
 import {
@@ -150,7 +150,21 @@ export type IntentJournal = {
  * await journal.transition(intent.id, 'created', 'signed', { txHash, signedTx })
  * await journal.transition(intent.id, 'signed', 'broadcast')
  */
-export function createIntentJournal(store: Store): IntentJournal {
+export function createIntentJournal(
+  store: Store,
+  options: {
+    /**
+     * Runs last inside every status change's transaction (the audit log appends there, so a status change and its
+     * audit entry commit together or not at all).
+     */
+    onTransition?:
+      | ((
+          trx: Transaction<Database>,
+          change: { intent: Intent; from: IntentStatus; to: IntentStatus; data: TransitionData },
+        ) => Promise<unknown>)
+      | undefined
+  } = {},
+): IntentJournal {
   const { db } = store
 
   return {
@@ -277,7 +291,9 @@ export function createIntentJournal(store: Store): IntentJournal {
             .onConflict((oc) => oc.doNothing())
             .execute()
         }
-        return toIntent(updated)
+        const intent = toIntent(updated)
+        await options.onTransition?.(trx, { intent, from, to, data })
+        return intent
       })
     },
 
