@@ -425,3 +425,121 @@ describe('tool pinning', () => {
     }
   })
 })
+
+describe('approvals through MCP elicitation', () => {
+  it('a client that can ask its user gets the held write put to the human, and the answer is final', async () => {
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js')
+    const { InMemoryTransport } = await import('@modelcontextprotocol/sdk/inMemory.js')
+    const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js')
+    const { createGateway } = await import('../src/server/createGateway.js')
+    const { createMcpServer } = await import('../src/server/createMcpServer.js')
+    const store = await openStore({ memory: true })
+    stores.push(store)
+    const gw = createGateway({
+      config: { rpc: { publicFallback: false } },
+      devnet: fixtures,
+      writes: { store, signer, trackerIntervalMs: 100 },
+    })
+    await gw.ready
+    const server = createMcpServer(gw, { kind: 'local', transport: 'memory' })
+    const client = new Client({ name: 'asks-user', version: '0' }, { capabilities: { elicitation: {} } })
+    const questions: string[] = []
+    let answer: 'yes' | 'no' = 'yes'
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      questions.push(request.params.message)
+      return answer === 'yes' ? { action: 'accept', content: { approve: true } } : { action: 'decline' }
+    })
+    const [a, b] = InMemoryTransport.createLinkedPair()
+    await Promise.all([server.connect(b), client.connect(a)])
+    try {
+      const call = async (args: Record<string, unknown>) =>
+        (await client.callTool({ name: 'transfer', arguments: args })) as Parameters<typeof ok>[0]
+      const yes = ok(await call({ chain: 'devnet', to: fixtures.accounts[9], amount: '0.01', wait: true }))
+      expect(yes.status).toBe('mined')
+      expect(questions[0]).toMatch(/hold-new-recipients/)
+      expect(questions[0]).toMatch(/-10000000000000000/) // the gateway's own simulation, not the agent's words
+      expect((await (await gw.operator)!.approvals.get(yes.intentId)).decidedBy).toBe('mcp-elicitation')
+      answer = 'no'
+      const no = ok(await call({ chain: 'devnet', to: fixtures.accounts[9], amount: '0.02' }))
+      expect(no.status).toBe('cancelled')
+    } finally {
+      await client.close()
+      await server.close()
+      gw.close()
+    }
+  })
+})
+
+describe('admin API', () => {
+  it('needs its own token, and acts on approvals, the kill switch, the audit log and the address book', async () => {
+    const { startAdminServer } = await import('../src/server/admin.js')
+    const g = await gateway()
+    const admin = await startAdminServer({ operator: g.gateway.operator! })
+    const api = (path: string, init: RequestInit = {}, token: string | undefined = admin.token) =>
+      fetch(`${admin.url}${path}`, {
+        ...init,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(init.body ? { 'content-type': 'application/json' } : {}),
+        },
+      })
+    try {
+      expect(admin.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/admin$/)
+      expect((await api('/status', {}, '')).status).toBe(401)
+      expect((await api('/status', {}, 'not-the-token')).status).toBe(401)
+      expect(await (await api('/status')).json()).toMatchObject({ killSwitch: { engaged: false } })
+
+      const held = ok(await g.call('transfer', { chain: 'devnet', to: fixtures.accounts[7], amount: '0.01' }))
+      const { approvals } = (await (await api('/approvals?status=pending')).json()) as {
+        approvals: { intentId: string }[]
+      }
+      expect(approvals.map((x) => x.intentId)).toContain(held.intentId)
+      const wrongHash = await api(`/approvals/${held.intentId}/approve`, {
+        method: 'POST',
+        body: JSON.stringify({ hash: 'f'.repeat(64) }),
+      })
+      expect(wrongHash.status).toBe(412)
+      const approved = await api(`/approvals/${held.intentId}/approve`, {
+        method: 'POST',
+        body: JSON.stringify({ hash: held.approval.intentHash, by: 'ops' }),
+      })
+      expect(approved.status).toBe(200)
+      expect(['broadcast', 'mined']).toContain(
+        ok(await g.call('get_intent', { intentId: held.intentId })).status,
+      )
+
+      expect(
+        (await api('/kill', { method: 'POST', body: JSON.stringify({ reason: 'api stop' }) })).status,
+      ).toBe(200)
+      expect(
+        err(await g.call('transfer', { chain: 'devnet', to: alice, amount: '1', token: usdc })).code,
+      ).toBe('KILL_SWITCH_ENGAGED')
+      expect((await api('/unkill', { method: 'POST' })).status).toBe(200)
+
+      const added = await api('/address-book', {
+        method: 'POST',
+        body: JSON.stringify({ address: fixtures.accounts[7]!.toLowerCase(), label: 'seven' }),
+      })
+      expect(added.status).toBe(200)
+      const bad = await api('/address-book', {
+        method: 'POST',
+        body: JSON.stringify({ address: '0x123', label: 'x' }),
+      })
+      expect(bad.status).toBe(400)
+
+      expect(await (await api('/audit/verify')).json()).toMatchObject({ ok: true })
+      const lines = (await (await api('/audit/export')).text()).trim().split('\n')
+      const kinds = lines.map((l) => JSON.parse(l).kind)
+      expect(kinds).toEqual(
+        expect.arrayContaining(['tool.call', 'intent.held', 'approval.approved', 'kill_switch.engaged']),
+      )
+      // Secrets never enter it: the signer's key is nowhere in the log.
+      expect(lines.join('\n')).not.toMatch(
+        /ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80/i,
+      )
+    } finally {
+      await admin.close()
+      await g.close()
+    }
+  })
+})
