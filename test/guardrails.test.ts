@@ -303,6 +303,87 @@ describe('policy details', () => {
     }
   })
 
+  it('an EIP-3009 transfer authorization is an outflow: the demo policy does not sign it', async () => {
+    const g = await gateway()
+    try {
+      const out = err(
+        await g.call('sign_typed_data', {
+          chain: 'devnet',
+          typedData: {
+            domain: { name: 'USD Coin', version: '2', chainId: fixtures.chainId, verifyingContract: usdc },
+            types: {
+              TransferWithAuthorization: [
+                { name: 'from', type: 'address' },
+                { name: 'to', type: 'address' },
+                { name: 'value', type: 'uint256' },
+                { name: 'validAfter', type: 'uint256' },
+                { name: 'validBefore', type: 'uint256' },
+                { name: 'nonce', type: 'bytes32' },
+              ],
+            },
+            primaryType: 'TransferWithAuthorization',
+            message: {
+              from: signer.address,
+              to: dave,
+              value: parseUnits('900000', 6).toString(),
+              validAfter: '0',
+              validBefore: '99999999999',
+              nonce: `0x${'11'.repeat(32)}`,
+            },
+          },
+        }),
+      )
+      expect(out.code).toBe('POLICY_DENIED')
+    } finally {
+      await g.close()
+    }
+  })
+
+  it('function rules compare selectors: a name the agent picks cannot dodge a deny rule', async () => {
+    const { compilePolicy } = await import('../src/policy/compilePolicy.js')
+    const { evaluatePolicy } = await import('../src/policy/evaluate.js')
+    const { parsePolicy } = await import('../src/policy/policySchema.js')
+    const { buildFacts } = await import('../src/pipeline/facts.js')
+    const policy = compilePolicy(
+      parsePolicy({
+        version: 1,
+        rules: [
+          { id: 'no-sweep', effect: 'deny', match: { function: ['sweep(address)'] } },
+          { id: 'rest', effect: 'allow', match: { operation: ['write_contract'] } },
+        ],
+      }),
+    )
+    // Calldata for sweep(address) with no name the gateway can vouch for (an agent may call it anything, e.g.
+    // `claimReward(address)` if the selectors collided): the 4-byte selector alone decides.
+    const data = encodeFunctionData({
+      abi: [
+        {
+          type: 'function',
+          name: 'sweep',
+          inputs: [{ type: 'address', name: 'to' }],
+          outputs: [],
+          stateMutability: 'nonpayable',
+        },
+      ],
+      functionName: 'sweep',
+      args: [alice],
+    })
+    const facts = buildFacts({
+      operation: 'write_contract',
+      chain: { name: 'devnet', id: fixtures.chainId, nativeDecimals: 18 },
+      wallet: signer.address,
+      agent: 'local',
+      call: { to: usdc, data, value: 0n },
+      details: {},
+      addressBookListed: () => false,
+      decimals: () => 6,
+      priceMicroUsd: () => undefined,
+      now: new Date(),
+    })
+    expect(facts.functions).toEqual(['opaque']) // no name the gateway can vouch for
+    expect(evaluatePolicy(policy, facts)).toMatchObject({ effect: 'deny', ruleIds: ['no-sweep'] })
+  })
+
   it('no policy configured outside the devnet demo means reads only', async () => {
     const g = await gateway({ version: 1, rules: [] })
     try {
@@ -436,7 +517,7 @@ describe('approvals through MCP elicitation', () => {
     const store = await openStore({ memory: true })
     stores.push(store)
     const gw = createGateway({
-      config: { rpc: { publicFallback: false } },
+      config: { rpc: { publicFallback: false }, approvals: { elicit: true } },
       devnet: fixtures,
       writes: { store, signer, trackerIntervalMs: 100 },
     })

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
 import { InvalidConfigError, toBaseError } from '../errors/index.js'
@@ -94,9 +94,13 @@ export async function boot(
     announced = join(dataDir, adminFileName)
     try {
       await mkdir(dataDir, { recursive: true, mode: 0o700 })
-      await writeFile(announced, JSON.stringify({ url: admin.url, token: admin.token, pid: process.pid }), {
+      // Written under a fresh name and renamed: the token never sits in a file with looser permissions.
+      const temporary = `${announced}.${process.pid}.tmp`
+      await writeFile(temporary, JSON.stringify({ url: admin.url, token: admin.token, pid: process.pid }), {
         mode: 0o600,
+        flag: 'wx',
       })
+      await rename(temporary, announced)
     } catch (error) {
       announced = undefined
       log(`admin API at ${admin.url}, but ${dataDir} is not writable: ${(error as Error).message}`)

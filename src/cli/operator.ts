@@ -59,7 +59,7 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
         )) as { approval: ApprovalView }
         out(approval, () =>
           options.command === 'approve'
-            ? `Approved intent ${id}. The gateway re-simulates it and, if nothing changed, signs and sends it.`
+            ? `Approved intent ${id}. ${client.via.includes('directly') ? 'The next gateway to start on this store' : 'The gateway'} re-simulates it and, if nothing changed, signs and sends it.`
             : `Denied intent ${id}; it will not be sent.`,
         )
         return 0
@@ -184,7 +184,12 @@ function readAnnouncement(file: string): { url: string; token: string; pid: numb
   if (!existsSync(file)) return undefined
   try {
     const value = JSON.parse(readFileSync(file, 'utf8')) as { url: string; token: string; pid: number }
-    process.kill(value.pid, 0) // throws when no such process: a stale file from a crashed gateway
+    try {
+      process.kill(value.pid, 0) // no such process: a stale file from a crashed gateway
+    } catch (error) {
+      // EPERM: the process exists (another user's): it is running, so go through its API, never around it.
+      if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined
+    }
     return value
   } catch {
     return undefined

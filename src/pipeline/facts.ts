@@ -48,7 +48,12 @@ const wrappers = new Set(['multicall(bytes[])', 'multicall(uint256,bytes[])'])
 const maxDepth = 3
 
 /** A call decoded by the gateway: the functions it runs (outer first), and the first known call's arguments. */
-export type DecodedCall = { functions: string[]; calls: { signature: string; args: readonly unknown[] }[] }
+export type DecodedCall = {
+  functions: string[]
+  /** The 4-byte selector of each entry of `functions` (`opaque` when nested too deep to read). */
+  selectors: string[]
+  calls: { signature: string; args: readonly unknown[] }[]
+}
 
 /**
  * Decodes calldata into canonical function signatures, recursing into known wrappers (`multicall`). Unknown
@@ -60,14 +65,15 @@ export type DecodedCall = { functions: string[]; calls: { signature: string; arg
  * @throws {InvalidInputError} non-canonical calldata
  */
 export function decodeCall(data: Hex, signatureHint?: string, depth = 0): DecodedCall {
-  if (data === '0x' || data.length < 10) return { functions: [], calls: [] }
+  if (data === '0x' || data.length < 10) return { functions: [], selectors: [], calls: [] }
   const selector = data.slice(0, 10).toLowerCase() as Hex
   let entry = known.get(selector)
   if (!entry && signatureHint) {
+    // A name the agent chose: used to decode and to show, but policy rules compare the selector.
     const item = safeParse(signatureHint)
     if (item && toFunctionSelector(item) === selector) entry = { signature: toFunctionSignature(item), item }
   }
-  if (!entry) return { functions: ['opaque'], calls: [] }
+  if (!entry) return { functions: ['opaque'], selectors: [selector], calls: [] }
   let args: readonly unknown[]
   try {
     args = decodeFunctionData({ abi: [entry.item], data }).args ?? []
@@ -82,6 +88,7 @@ export function decodeCall(data: Hex, signatureHint?: string, depth = 0): Decode
     )
   const out: DecodedCall = {
     functions: [entry.signature],
+    selectors: [selector],
     calls: [{ signature: entry.signature, args }],
   }
   if (wrappers.has(entry.signature)) {
@@ -89,10 +96,12 @@ export function decodeCall(data: Hex, signatureHint?: string, depth = 0): Decode
     for (const call of inner) {
       if (depth >= maxDepth) {
         out.functions.push('opaque')
+        out.selectors.push('opaque')
         continue
       }
       const decoded = decodeCall(call, undefined, depth + 1)
       out.functions.push(...(decoded.functions.length ? decoded.functions : ['opaque']))
+      out.selectors.push(...(decoded.selectors.length ? decoded.selectors : ['opaque']))
       out.calls.push(...decoded.calls)
     }
   }
@@ -142,7 +151,9 @@ export type FactsInput = {
 export function buildFacts(input: FactsInput): PolicyFacts {
   const { call, details, simulation } = input
   const nativeDecimals = input.chain.nativeDecimals
-  const decoded = call ? decodeCall(call.data, stringOf(details.function)) : { functions: [], calls: [] }
+  const decoded = call
+    ? decodeCall(call.data, stringOf(details.function))
+    : { functions: [], selectors: [], calls: [] }
   let to: Address | undefined
   let token: Address | undefined
   let amount: FactAmount | undefined
@@ -167,8 +178,10 @@ export function buildFacts(input: FactsInput): PolicyFacts {
       break
     }
     case 'sign_typed_data': {
-      to = addressOf(details.verifyingContract)
+      // From typedDataEffects: an EIP-3009 recipient or a permit's spender, else the verifying contract.
+      to = addressOf(details.to) ?? addressOf(details.verifyingContract)
       token = addressOf(details.token)
+      amount = amountOf(details.amount, token ? input.decimals(token) : undefined)
       break
     }
     default: {
@@ -207,6 +220,7 @@ export function buildFacts(input: FactsInput): PolicyFacts {
     token: token ? getAddress(token) : undefined,
     contract: call?.to,
     functions: decoded.functions,
+    selectors: decoded.selectors,
     amount,
     value,
     addressBookListed: to ? input.addressBookListed(getAddress(to)) : false,
@@ -240,20 +254,38 @@ function outflowsOf(
   return out
 }
 
+/** What signing an EIP-712 message would do, as far as the gateway can decode it. */
+export type TypedDataEffects = {
+  /** Approvals and transfers it authorizes, as a simulation; undefined when the message type is not understood. */
+  simulation: Simulation | undefined
+  /** Who receives (an EIP-3009 recipient) or is granted (a permit's spender), when decoded. */
+  to?: Address | undefined
+  token?: Address | undefined
+  amount?: bigint | undefined
+}
+
 /**
- * Approval exposure of EIP-712 typed data the gateway would sign: EIP-2612 `Permit` and Permit2's
- * `PermitSingle` / `PermitBatch` / `PermitTransferFrom` grant allowances as surely as `approve` (ADVERSARIAL 20).
+ * Decodes what an EIP-712 message authorizes. Permits (EIP-2612 `Permit`, Permit2 `PermitSingle` / `PermitBatch`)
+ * grant allowances as surely as `approve` (ADVERSARIAL 20); Permit2 signature transfers (`PermitTransferFrom`, batch
+ * and witness variants) let the spender pull the amount; EIP-3009 `TransferWithAuthorization` /
+ * `ReceiveWithAuthorization` move tokens out of the wallet. Any other message type is not understood: no
+ * simulation, so no rule with a `simulation` condition can allow it (fail closed).
  *
- * @example typedDataApprovals({ primaryType: 'Permit', domain: { verifyingContract: usdc }, message: { spender, value } })
+ * @example typedDataEffects({ primaryType: 'Permit', domain: { verifyingContract: usdc }, message: { spender, value } }, wallet)
  */
-export function typedDataApprovals(typedData: {
-  primaryType: string
-  domain: { verifyingContract?: string | undefined }
-  message: Record<string, unknown>
-}): ApprovalExposure[] {
+export function typedDataEffects(
+  typedData: {
+    primaryType: string
+    domain: { verifyingContract?: string | undefined }
+    message: Record<string, unknown>
+  },
+  wallet: Address,
+): TypedDataEffects {
   const m = typedData.message
   const contract = addressOf(typedData.domain.verifyingContract)
-  const exposures: ApprovalExposure[] = []
+  const approvals: ApprovalExposure[] = []
+  const deltas: Simulation['deltas'] = []
+  const uint160Max = 2n ** 160n - 1n
   const exposure = (
     kind: ApprovalExposure['kind'],
     tokenRef: unknown,
@@ -263,39 +295,81 @@ export function typedDataApprovals(typedData: {
   ) => {
     const token = addressOf(tokenRef)
     const who = addressOf(spender)
-    if (!token || !who) return
+    if (!token || !who) return false
     const raw = toBigInt(amount)
-    exposures.push({
+    approvals.push({
       kind,
       token,
       spender: who,
       amount: raw ?? null,
       unlimited: raw === undefined || raw >= max,
     })
+    return true
   }
-  const uint160Max = 2n ** 160n - 1n
+  let to: Address | undefined
+  let token: Address | undefined
+  let amount: bigint | undefined
+  let understood = true
   switch (typedData.primaryType) {
     case 'Permit':
-      exposure('erc20', contract, m.spender, m.value, 2n ** 255n)
+      understood = exposure('erc20', contract, m.spender, m.value, 2n ** 255n)
+      to = addressOf(m.spender)
+      token = contract
+      amount = toBigInt(m.value)
       break
     case 'PermitSingle': {
       const d = (m.details ?? {}) as Record<string, unknown>
-      exposure('permit2', d.token, m.spender, d.amount, uint160Max)
+      understood = exposure('permit2', d.token, m.spender, d.amount, uint160Max)
+      to = addressOf(m.spender)
+      token = addressOf(d.token)
+      amount = toBigInt(d.amount)
       break
     }
     case 'PermitBatch':
-      for (const d of (Array.isArray(m.details) ? m.details : []) as Record<string, unknown>[])
-        exposure('permit2', d.token, m.spender, d.amount, uint160Max)
-      break
     case 'PermitTransferFrom':
-    case 'PermitBatchTransferFrom': {
-      const list = Array.isArray(m.permitted) ? m.permitted : [m.permitted]
-      for (const p of list as Record<string, unknown>[])
-        exposure('permit2', p?.token, m.spender, p?.amount, uint160Max)
+    case 'PermitBatchTransferFrom':
+    case 'PermitWitnessTransferFrom':
+    case 'PermitBatchWitnessTransferFrom': {
+      const batch = typedData.primaryType === 'PermitBatch' ? m.details : m.permitted
+      const list = (Array.isArray(batch) ? batch : [batch]) as Record<string, unknown>[]
+      understood =
+        list.length > 0 && list.every((p) => exposure('permit2', p?.token, m.spender, p?.amount, uint160Max))
+      to = addressOf(m.spender)
+      token = addressOf(list[0]?.token)
       break
     }
+    case 'TransferWithAuthorization':
+    case 'ReceiveWithAuthorization': {
+      const from = addressOf(m.from)
+      const raw = toBigInt(m.value)
+      understood = Boolean(contract && from && raw !== undefined && addressOf(m.to))
+      if (understood && from && contract && raw !== undefined) {
+        if (from.toLowerCase() === wallet.toLowerCase())
+          deltas.push({ kind: 'erc20', token: contract, raw: -raw })
+        to = addressOf(m.to)
+        token = contract
+        amount = raw
+      }
+      break
+    }
+    default:
+      understood = false
   }
-  return exposures
+  if (!understood) return { simulation: undefined }
+  return {
+    simulation: {
+      method: 'typed-data',
+      blockNumber: 0n,
+      reverted: false,
+      gasUsed: 0n,
+      deltas,
+      approvals,
+      flags: [],
+    },
+    to,
+    token,
+    amount,
+  }
 }
 
 /**

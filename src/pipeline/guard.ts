@@ -59,6 +59,8 @@ export type GuardSubject = {
   details: Record<string, unknown>
   /** A simulation made elsewhere (typed data approvals), used instead of simulating a call. */
   simulation?: Simulation | undefined
+  /** Typed data: there is no call to simulate; an undefined `simulation` means its effects are unknown. */
+  typedData?: boolean | undefined
 }
 
 /**
@@ -119,6 +121,8 @@ export function createGuard(parts: GuardrailParts): Guard {
         )
       let simulation = subject.simulation
       let simulationUnavailable: string | undefined
+      if (subject.typedData && !simulation)
+        simulationUnavailable = 'the gateway does not understand what this EIP-712 message authorizes'
       if (!simulation && call) {
         try {
           simulation = await parts.simulate(

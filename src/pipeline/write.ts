@@ -1,14 +1,17 @@
 import {
   type Address,
+  formatGwei,
   formatUnits,
   type Hex,
   hashTypedData,
   keccak256,
+  parseGwei,
   serializeTransaction,
   type TransactionSerializableEIP1559,
 } from 'viem'
 import { BaseError, IntentConflictError, NotFoundError, toBaseError } from '../errors/index.js'
 import type { Approval } from '../policy/approvals.js'
+import type { PolicyOperation } from '../policy/types.js'
 import type { Signer, TypedDataToSign } from '../signer/signer.js'
 import type { JsonObject } from '../store/database.js'
 import type { ToolContext } from '../tools/context.js'
@@ -23,7 +26,7 @@ import type { Intent, IntentJournal } from '../txs/intentJournal.js'
 import type { NonceManager } from '../txs/nonceManager.js'
 import { sendRaw } from '../txs/sendRaw.js'
 import type { Tracker } from '../txs/tracker.js'
-import { typedDataApprovals } from './facts.js'
+import { typedDataEffects } from './facts.js'
 import { type Guard, type GuardOutcome, intentHash, simulationJson } from './guard.js'
 import type { Caller } from './pipeline.js'
 
@@ -36,7 +39,10 @@ export type CreateWritePathParameters = {
   tracker: Tracker
   /** Simulation, policy, limits, approvals, kill switch and audit (DESIGN §1). */
   guard: Guard
-  /** Ask the human through the MCP client (elicitation) when a rule holds an intent (default true). */
+  /**
+   * Ask the human through the MCP client (elicitation) when a rule holds an intent. Off by default: the client
+   * is the agent's own, so this is for clients whose elicitation prompts only a person can answer.
+   */
   elicit?: boolean | undefined
   /** Fee caps by chain registry name. */
   feeCaps?: ((chain: string) => FeeCaps | undefined) | undefined
@@ -118,8 +124,6 @@ const maxNonceRetries = 3
  */
 export function createWritePath(parameters: CreateWritePathParameters): WritePath {
   const { context, journal, nonces, tracker, guard } = parameters
-  const audit = (kind: string, intentId: string | undefined, data: Record<string, unknown>) =>
-    guard.parts.audit.append({ kind, intentId, data }).then(() => undefined)
 
   /**
    * Holds an intent for a human: the approval row first (bound to the intent's hash: call + simulated effects),
@@ -172,7 +176,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
    * the agent polls get_intent while the operator runs `airlock approve` (or the admin API).
    */
   async function askHuman(intent: Intent, caller: Caller, options: WriteOptionsValue) {
-    if (parameters.elicit !== false && caller.elicit) {
+    if (parameters.elicit === true && caller.elicit) {
       const approval = await guard.parts.approvals.get(intent.id)
       const answer = await caller
         .elicit({
@@ -190,7 +194,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           },
         })
         .catch(() => undefined)
-      if (answer) {
+      // `cancel` (the prompt was dismissed) leaves the intent held for the operator; only an answer decides.
+      if (answer && answer.action !== 'cancel') {
         const yes = answer.action === 'accept' && answer.content?.approve === true
         await guard.parts.approvals
           .decide(intent.id, yes ? 'approved' : 'denied', 'mcp-elicitation', {
@@ -217,7 +222,6 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       if (error instanceof IntentConflictError) return // another replica carries it on
       throw error
     }
-    await audit('intent.resumed', intent.id, { approvedBy: approval.decidedBy })
     const stored = (intent.tx ?? {}) as {
       summary?: string
       details?: Record<string, unknown>
@@ -226,6 +230,17 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     }
     try {
       await guard.assertLive()
+      // An approval is for now, not for whenever a gateway next runs: one decided longer ago than the approval
+      // window (e.g. approved while no gateway ran, days before) is not carried out.
+      const age = Date.now() - (approval.decidedAt ?? approval.createdAt).getTime()
+      if (age > guard.parts.approvalTtlSeconds * 1000)
+        throw new BaseError(
+          'APPROVAL_REQUIRED',
+          'The approval is older than the approval window; it was not used.',
+          {
+            metaMessages: ['Nothing was signed. Ask again for a fresh simulation and approval.'],
+          },
+        )
       const chain = context.chains.resolve(intent.chainId)
       const signer = requireSigner()
       if (intent.operation === 'sign_typed_data' && stored.typedData) {
@@ -234,24 +249,30 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       }
       if (!stored.call) throw new BaseError('INTERNAL', 'The held intent lost its call.')
       const call = { ...stored.call, value: BigInt(stored.call.value) }
-      const simulation = await guard.parts.simulate(
+      // The whole guard again: a fresh simulation (its effects must be the ones approved) and the policy as it is
+      // now (a deny rule added meanwhile still wins; an allow that applies now reserves its limits).
+      const outcome = await guard.check({
+        operation: intent.operation as PolicyOperation,
         chain,
-        { from: signer.address, ...call },
-        {
-          tokens: ['token', 'tokenIn', 'tokenOut']
-            .map((k) => stored.details?.[k])
-            .filter((t): t is Address => typeof t === 'string' && t.startsWith('0x')),
-        },
-      )
-      const now = intentHash({ chainId: chain.id, from: signer.address, call, simulation })
+        wallet: signer.address,
+        agent: 'local',
+        call,
+        details: stored.details ?? {},
+      })
+      const now = intentHash({
+        chainId: chain.id,
+        from: signer.address,
+        call,
+        simulation: outcome.simulation,
+      })
       if (now !== approval.intentHash)
         throw new BaseError(
           'SIMULATION_CHANGED',
           'The chain changed since this write was approved: its simulated effects differ now.',
           { metaMessages: ['Nothing was signed. Ask again to get a fresh simulation and approval.'] },
         )
-      if (simulation.reverted)
-        throw new BaseError('SIMULATION_REVERTED', `The write now reverts: ${simulation.revertReason ?? ''}.`)
+      if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
+      if (outcome.decision.effect === 'allow') await guard.reserve(intent.id, outcome.decision.limits)
       const fees = await estimateTxFees(
         chain,
         { from: signer.address, ...call },
@@ -267,12 +288,17 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         maxFeePerGas: fees.maxFeePerGas,
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
       }
-      await send(intent, tx, (t) => ({
-        ...jsonTx(t),
-        summary: stored.summary ?? '',
-        details: stored.details ?? {},
-        approvedBy: approval.decidedBy,
-      }))
+      await send(
+        intent,
+        tx,
+        (t) => ({
+          ...jsonTx(t),
+          summary: stored.summary ?? '',
+          details: stored.details ?? {},
+          approvedBy: approval.decidedBy,
+        }),
+        { ...decisionData(outcome), approvedBy: approval.decidedBy },
+      )
     } catch (error) {
       const current = await journal.get(intent.id)
       if (current.status === 'created') await refuse(current, error)
@@ -342,10 +368,11 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     if (!created) return finish(intent, options)
 
     let draft: WriteDraft
-    let tx: TransactionSerializableEIP1559
+    let tx!: TransactionSerializableEIP1559
     // The decision and its evidence go into the audit log with the intent's next status change (held, cancelled
     // or signed): in the same transaction, so no signature is ever recorded without the decision that allowed it.
     let decided: JsonObject | undefined
+    let held: Intent | undefined
     try {
       draft = await tool.build(input, { ...context, wallet: signer.address })
       // ── guardrails: kill switch → simulate → policy → (approval | limit reservation). Unsigned mode signs
@@ -361,34 +388,36 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         })
         decided = decisionData(outcome)
         if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
-        if (outcome.decision.effect === 'require_approval') {
-          const held = await hold(intent, outcome, {
+        if (outcome.decision.effect === 'require_approval')
+          held = await hold(intent, outcome, {
             summary: draft.summary,
             details: draft.details,
             call: draft.call,
           })
-          return askHuman(held, caller, options)
-        }
-        await guard.reserve(intent.id, outcome.decision.limits)
+        else await guard.reserve(intent.id, outcome.decision.limits)
       }
-      const fees = await estimateTxFees(
-        draft.chain,
-        { from: signer.address, ...draft.call },
-        parameters.feeCaps?.(draft.chain.name),
-      )
-      tx = {
-        type: 'eip1559',
-        chainId: draft.chain.id,
-        to: draft.call.to,
-        data: draft.call.data,
-        value: draft.call.value,
-        gas: fees.gas,
-        maxFeePerGas: fees.maxFeePerGas,
-        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      if (!held) {
+        const fees = await estimateTxFees(
+          draft.chain,
+          { from: signer.address, ...draft.call },
+          parameters.feeCaps?.(draft.chain.name),
+        )
+        tx = {
+          type: 'eip1559',
+          chainId: draft.chain.id,
+          to: draft.call.to,
+          data: draft.call.data,
+          value: draft.call.value,
+          gas: fees.gas,
+          maxFeePerGas: fees.maxFeePerGas,
+          maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        }
       }
     } catch (error) {
       throw await refuse(intent, error, decided)
     }
+    // Held for a human: outside the refusal path above, so nothing said after an approval claims "nothing signed".
+    if (held) return askHuman(held, caller, options)
     const describeTx = (t: TransactionSerializableEIP1559): Record<string, unknown> => ({
       ...jsonTx(t),
       summary: draft.summary,
@@ -529,9 +558,11 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
   }
 
   async function finish(intent: Intent, options: WriteOptionsValue): Promise<WriteResultValue> {
-    const done = options.wait
-      ? await tracker.waitFor(intent.id, { confirmations: options.confirmations })
-      : intent
+    // A held intent waits for a human, not for a block: answer at once (the agent polls get_intent).
+    const done =
+      options.wait && intent.status !== 'held'
+        ? await tracker.waitFor(intent.id, { confirmations: options.confirmations })
+        : intent
     return describe(done)
   }
 
@@ -618,6 +649,28 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     const maxPriorityFeePerGas = up(old.maxPriorityFeePerGas, estimate.maxPriorityFeePerGas)
     let maxFeePerGas = up(old.maxFeePerGas, estimate.maxFeePerGas)
     if (maxFeePerGas < maxPriorityFeePerGas) maxFeePerGas = maxPriorityFeePerGas
+    // Replacements pay fees, and fees are spending: the kill switch and the chain's fee caps hold, and a bump
+    // may not run past 3× what the network asks now (repeated speed-ups must not burn the wallet in tips).
+    await guard.assertLive()
+    const caps = parameters.feeCaps?.(chain.name) ?? {}
+    const capWei = (gwei: number | undefined) => (gwei === undefined ? undefined : parseGwei(String(gwei)))
+    const maxCap = capWei(caps.maxFeePerGasGwei)
+    const tipCap = capWei(caps.maxPriorityFeePerGasGwei)
+    const ceiling = estimate.maxFeePerGas * 3n
+    if (
+      maxFeePerGas > ceiling ||
+      (maxCap !== undefined && maxFeePerGas > maxCap) ||
+      (tipCap !== undefined && maxPriorityFeePerGas > tipCap)
+    )
+      throw new BaseError(
+        'FEE_CAP_EXCEEDED',
+        `The replacement would pay up to ${formatGwei(maxFeePerGas)} gwei per gas: above ${maxCap !== undefined && maxFeePerGas > maxCap ? 'the configured cap' : '3× the current network fee'}.`,
+        {
+          metaMessages: [
+            'Nothing was signed. Wait for the transaction, or retry when fees move; caps are chains.<name>.maxFeePerGasGwei.',
+          ],
+        },
+      )
     const call =
       operation === 'cancel_intent'
         ? { to: signer.address as Address, data: '0x' as Hex, value: 0n, gas: 21_000n }
@@ -731,9 +784,10 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       const summary = `Sign EIP-712 "${typedData.primaryType}" for ${typedData.domain.verifyingContract ?? 'no contract'} on ${chain.name}.`
       try {
         await guard.assertLive()
-        // Typed data moves nothing by itself, but a permit grants an allowance as surely as approve(): the
-        // exposure is decoded from the message and judged like a simulated approval (ADVERSARIAL 20).
-        const approvals = typedDataApprovals(typedData as never)
+        // Typed data moves nothing by itself, but a permit grants an allowance as surely as approve(), and an
+        // EIP-3009 authorization moves tokens: the effects are decoded from the message and judged like a
+        // simulation (ADVERSARIAL 20). A message type the gateway does not understand has no simulation.
+        const effects = typedDataEffects(typedData as never, signer.address)
         const outcome = await guard.check({
           operation: 'sign_typed_data',
           chain,
@@ -741,18 +795,13 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           agent: 'local',
           details: {
             verifyingContract: typedData.domain.verifyingContract,
-            token: approvals[0]?.token ?? typedData.domain.verifyingContract,
             primaryType: typedData.primaryType,
+            ...(effects.to ? { to: effects.to } : {}),
+            ...(effects.token ? { token: effects.token } : {}),
+            ...(effects.amount !== undefined ? { amount: { raw: effects.amount.toString() } } : {}),
           },
-          simulation: {
-            method: 'typed-data',
-            blockNumber: 0n,
-            reverted: false,
-            gasUsed: 0n,
-            deltas: [],
-            approvals,
-            flags: [],
-          },
+          simulation: effects.simulation,
+          typedData: true,
         })
         if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
         if (outcome.decision.effect === 'require_approval') {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Address } from 'viem'
+import { type Address, toFunctionSelector } from 'viem'
 import { compareRaw, type Decimal, parseDecimal } from './decimal.js'
 import {
   type Policy,
@@ -142,11 +142,13 @@ function compileRule(rule: PolicyRule, index: number): CompiledRule {
     checks.push((v) => v.to !== undefined && v.facts.addressBookListed === listed)
   }
   if (m.function) {
-    const set = new Set(m.function)
+    // Compared by 4-byte selector: what the contract actually dispatches on. A call whose agent-chosen name differs
+    // but whose selector is the same is the same call, for allow and deny rules alike.
+    const set = new Set<string>(m.function.map((f) => toFunctionSelector(f)))
     checks.push((v) => {
-      const fns = v.facts.functions
-      if (fns.length === 0) return false
-      for (const f of fns) if (!set.has(f)) return false
+      const selectors = selectorsOf(v.facts)
+      if (selectors.length === 0) return false
+      for (const f of selectors) if (!set.has(f)) return false
       return true
     })
   }
@@ -217,4 +219,20 @@ export function inBounds(bounds: CompiledBounds, raw: bigint, decimals: number):
     if (op === 'lt' ? c >= 0 : op === 'lte' ? c > 0 : op === 'gt' ? c <= 0 : c < 0) return false
   }
   return true
+}
+
+const selectorCache = new WeakMap<PolicyFacts, readonly string[]>()
+
+/**
+ * The selectors of the functions a call runs (`facts.selectors` when the pipeline decoded them, else derived from the
+ * signatures); `opaque` stays `opaque` and never matches.
+ */
+function selectorsOf(facts: PolicyFacts): readonly string[] {
+  if (facts.selectors) return facts.selectors
+  let cached = selectorCache.get(facts)
+  if (!cached) {
+    cached = facts.functions.map((f) => (f === 'opaque' ? 'opaque' : toFunctionSelector(f)))
+    selectorCache.set(facts, cached)
+  }
+  return cached
 }

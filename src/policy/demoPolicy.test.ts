@@ -226,7 +226,11 @@ describe('demoPolicy', () => {
   test('contract calls: listed functions on fixture contracts, no new approvals; revoking is allowed', () => {
     const call = (functions: string[], over: Partial<PolicyFacts> = {}) =>
       decide({ operation: 'write_contract', contract: USDC.address, functions, ...over })
-    expect(call(['transfer(address,uint256)']).ruleIds).toEqual(['devnet-contracts'])
+    expect(call(['deposit()'], { contract: fixtures.tokens.WETH.address }).ruleIds).toEqual([
+      'devnet-contracts',
+    ])
+    // A raw token transfer would step around the recipient hold and the daily limit of `transfer`.
+    expect(call(['transfer(address,uint256)']).effect).toBe('deny')
     expect(call(['approve(address,uint256)'], { amount: { raw: 0n, decimals: 6 } }).effect).toBe('allow')
     expect(
       call(['approve(address,uint256)'], {
@@ -237,12 +241,10 @@ describe('demoPolicy', () => {
     ).toBe('deny')
     expect(call(['opaque']).effect).toBe('deny')
     expect(call(['multicall(bytes[])', 'transfer(address,uint256)']).effect).toBe('deny')
-    expect(
-      call(['transfer(address,uint256)'], { contract: fixtures.adversarial.homoglyphToken }).effect,
-    ).toBe('deny')
+    expect(call(['deposit()'], { contract: fixtures.adversarial.homoglyphToken }).effect).toBe('deny')
   })
 
-  test('typed data: allowed on the devnet unless it grants an approval (a permit)', () => {
+  test('typed data: allowed on the devnet when it decodes as moving nothing (no permit, no transfer authorization)', () => {
     const typed = {
       operation: 'sign_typed_data' as const,
       contract: undefined,
@@ -257,6 +259,18 @@ describe('demoPolicy', () => {
     })
     expect(decide({ ...typed, simulation: permit }).effect).toBe('deny')
     expect(decide({ ...typed, chain: 'base', chainId: 8453 }).effect).toBe('deny')
+    // An EIP-3009 transfer authorization moves funds: not "moving nothing".
+    const moves = sim({ deltas: [{ kind: 'erc20', token: USDC.address, raw: -5_000_000n }] })
+    expect(
+      decide({
+        ...typed,
+        simulation: moves,
+        outflows: [{ token: USDC.address, raw: 5_000_000n, decimals: 6 }],
+        outflowMicroUsd: 5_000_000n,
+      }).effect,
+    ).toBe('deny')
+    // A message the gateway cannot decode has no simulation: never allowed by this rule.
+    expect(decide({ ...typed, simulation: undefined }).effect).toBe('deny')
   })
 
   test('nothing is allowed on another chain', () => {

@@ -24,9 +24,9 @@ export const demoRuleDescriptions: Readonly<Record<DemoRuleId, string>> = {
   'approve-uniswap': 'Approve the Uniswap router to spend up to 1,000 of a devnet token.',
   'swap-small': 'Swaps through the Uniswap router worth up to $500 each and $2,000 a day.',
   'devnet-contracts':
-    'Direct calls to the devnet tokens and NFT: transfers, NFT safeTransferFrom and revoking approvals (approve to 0), worth up to $100 each, 50 a day; never a new approval.',
+    'Direct calls to the devnet tokens: wrap and unwrap ETH (WETH deposit/withdraw) and revoke approvals, worth up to $100 each, 50 a day; never a new approval. Token transfers go through `transfer`.',
   'typed-data-devnet':
-    'Sign EIP-712 messages on the devnet, unless the message grants an approval (a permit).',
+    'Sign EIP-712 messages on the devnet that the gateway decodes as moving nothing: never a permit (an approval) or a transfer authorization (EIP-3009), never a message it cannot decode.',
 }
 
 /**
@@ -115,13 +115,11 @@ export function demoPolicy(fixtures: DevnetFixtures): Policy {
         match: {
           operation: ['write_contract'],
           chain,
-          contract: [USDC.address, WETH.address, DAI.address, fixtures.nft.address],
-          // approve is listed so that revoking works; a new or raised approval fails `newApprovals: none`.
-          function: [
-            'transfer(address,uint256)',
-            'approve(address,uint256)',
-            'safeTransferFrom(address,address,uint256)',
-          ],
+          contract: [USDC.address, WETH.address, DAI.address],
+          // Wrapping and unwrapping ETH, and revoking approvals (a new or raised approval fails
+          // `newApprovals: none`). Token transfers go through `transfer`, where recipients and daily limits apply:
+          // a raw transfer() here would step around both.
+          function: ['deposit()', 'withdraw(uint256)', 'approve(address,uint256)'],
           simulation: { newApprovals: 'none', outflowUsd: { lte: '100' } },
         },
         limits: [{ id: 'contracts-daily', metric: 'count', window: '24h', max: '50' }],
@@ -130,7 +128,13 @@ export function demoPolicy(fixtures: DevnetFixtures): Policy {
         id: 'typed-data-devnet',
         effect: 'allow',
         description: description('typed-data-devnet'),
-        match: { operation: ['sign_typed_data'], chain, simulation: { newApprovals: 'none' } },
+        // Neither an approval (a permit) nor an outflow (an EIP-3009 transfer authorization): a message the gateway
+        // decodes as moving nothing. A message it cannot decode has no simulation, so this never matches it.
+        match: {
+          operation: ['sign_typed_data'],
+          chain,
+          simulation: { newApprovals: 'none', outflowUsd: { lte: '0' } },
+        },
       },
     ],
   }

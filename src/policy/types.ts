@@ -44,6 +44,11 @@ export type PolicyFacts = {
    * known wrapper (multicall). `opaque` marks calldata that could not be decoded. Empty for a plain native send.
    */
   functions: string[]
+  /**
+   * The 4-byte selector of each entry of `functions` (`opaque` where there is none): what `function` rules compare,
+   * since a selector, not a name, is what a contract dispatches on. Derived from `functions` when absent.
+   */
+  selectors?: string[] | undefined
   /** The amount the operation names (transfer amount, approval allowance, swap input) in its asset's units. */
   amount?: FactAmount | undefined
   /** Native value sent along with the call. */

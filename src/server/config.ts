@@ -111,7 +111,9 @@ export const Config = z
         elicit: z
           .boolean()
           .optional()
-          .describe('Ask through MCP elicitation when the client supports it (default true).'),
+          .describe(
+            'Put held writes to the user through MCP elicitation when the client supports it (default false: enable only for clients whose prompts a person, not the agent, answers).',
+          ),
       })
       .strict()
       .optional(),

@@ -166,7 +166,12 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
             .resolve(chainId)
             .client.getTransactionCount({ address: wallet as Address, blockTag: 'pending' }),
       })
-      tracker = createTracker({ journal, chains, intervalMs: trackerIntervalMs })
+      tracker = createTracker({
+        journal,
+        chains,
+        intervalMs: trackerIntervalMs,
+        mayBroadcast: () => killSwitch.state().then((k) => !k.engaged),
+      })
       const report = await tracker.reconcileAll()
       tracker.start()
       const guard = createGuard({

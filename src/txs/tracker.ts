@@ -15,6 +15,11 @@ export type CreateTrackerParameters = {
    * another replica sharing the database: reconciliation leaves it to that request (default 30 s).
    */
   graceMs?: number | undefined
+  /**
+   * Whether signed bytes may be (re-)sent now. The kill switch answers: while it is engaged, or cannot be read,
+   * nothing is broadcast, not even bytes signed before (ADVERSARIAL 37). Default: always.
+   */
+  mayBroadcast?: (() => Promise<boolean>) | undefined
 }
 
 /** Watches intents after signing: receipts, drops, replacements, reorgs; reconciles after a restart. */
@@ -140,6 +145,7 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
     let current = intent
     if (current.status === 'broadcast')
       current = await move(current, 'dropped', { detail: { reason: 'not known to the node' } })
+    if (parameters.mayBroadcast && !(await parameters.mayBroadcast().catch(() => false))) return current
     const outcome = await sendRaw(chain, intent.signedTx as Hex)
     if (outcome.kind === 'accepted' || outcome.kind === 'known')
       return move(current, 'broadcast', { detail: { via: 're-sent the same signed bytes' } })
