@@ -298,8 +298,13 @@ async function insertEntries(
     prevHash = hash
     return { ...row, hash }
   })
-  await trx.insertInto('audit_log').values(rows).execute()
-  await trx.updateTable('audit_head').set({ seq, hash: prevHash }).where('id', '=', 1).execute()
+  // One statement for both: the insert runs as a data-modifying CTE of the head's update.
+  await trx
+    .with('inserted', (db) => db.insertInto('audit_log').values(rows).returning('seq'))
+    .updateTable('audit_head')
+    .set({ seq, hash: prevHash })
+    .where('id', '=', 1)
+    .execute()
   return rows.map((r) => ({ seq: r.seq, hash: r.hash }))
 }
 

@@ -236,6 +236,37 @@ export function createIntentJournal(
         })
       if (data.replacedBy === id)
         throw new InvalidInputError(`Intent ${id} cannot replace itself.`, { field: 'replacedBy' })
+      const givesBackNonce =
+        (to === 'failed' || to === 'cancelled' || to === 'completed') && (from === 'created' || from === 'signed')
+      if (!givesBackNonce && to !== 'created' && data.replacedBy === undefined)
+        return db.transaction().execute(async (trx) => {
+          // The common move (signed → broadcast → mined, …) needs nothing from the old row: one conditional
+          // update decides it, and only a miss looks at why (no such intent, or another status).
+          const updated = await trx
+            .updateTable('intents')
+            .set({
+              status: to,
+              updated_at: sql<Date>`now()`,
+              ...(data.tx !== undefined ? { tx: JSON.stringify(data.tx) } : {}),
+              ...(data.txHash !== undefined ? { tx_hash: data.txHash } : {}),
+              ...(data.signedTx !== undefined ? { signed_tx: data.signedTx } : {}),
+              ...(data.error !== undefined ? { error: JSON.stringify(data.error) } : {}),
+            })
+            .where('id', '=', id)
+            .where('status', '=', from)
+            .returningAll()
+            .executeTakeFirst()
+          if (!updated) {
+            const row = await trx.selectFrom('intents').select('status').where('id', '=', id).executeTakeFirst()
+            if (!row) throw notFound(id)
+            throw new IntentConflictError({ id, expected: from, actual: row.status })
+          }
+          const { signedTx: _signed, ...logged } = data
+          await appendIntentEvent(trx, id, from, to, logged as JsonObject)
+          const intent = toIntent(updated)
+          await options.onTransition?.(trx, { intent, from, to, data })
+          return intent
+        })
       return db.transaction().execute(async (trx) => {
         const row = await trx
           .selectFrom('intents')
