@@ -5,6 +5,7 @@ import { createSigner, type Signer } from '../src/signer/signer.js'
 import { openStore, type Store } from '../src/store/openStore.js'
 import { useDevnet } from './devnet.js'
 import { connectInMemory, err, ok } from './mcp.js'
+import { startRewritingProxy } from './rpcProxy.js'
 
 // ADVERSARIAL 5, 10, 13, 19–24, 27, 29–32, 37, 41 through the real pipeline: an MCP client, a real devnet, the
 // gateway's own simulation and policy. Every chain change is reverted after the file (snapshot).
@@ -410,6 +411,124 @@ describe('policy details', () => {
         }),
       )
       expect(out.code).toBe('INVALID_INPUT')
+    } finally {
+      await g.close()
+    }
+  })
+})
+
+describe('what the chain says', () => {
+  it('endpoints that disagree on a write’s simulation: refused, and the kill switch engages (ADVERSARIAL 17)', async () => {
+    const liar = await startRewritingProxy(fixtures.rpcUrl, 'tamper')
+    const store = await openStore({ memory: true })
+    stores.push(store)
+    const mcp = await connectInMemory({
+      config: {
+        policy: { version: 1, rules: [{ id: 'all', effect: 'allow', match: {} }] },
+        chains: { devnet: { rpc: [fixtures.rpcUrl, liar.url] } },
+        rpc: { publicFallback: false },
+      },
+      devnet: fixtures,
+      writes: { store, signer },
+    })
+    try {
+      await mcp.gateway.ready
+      const before = await nonceNow()
+      const out = err(await mcp.call('transfer', { chain: 'devnet', to: alice, amount: '1', token: usdc }))
+      expect(out.code).toBe('ENDPOINT_DISAGREEMENT')
+      expect(out.message).not.toMatch(/127\.0\.0\.1/)
+      const kill = await (await mcp.gateway.operator)!.killSwitch.state()
+      expect(kill.engaged).toBe(true)
+      expect(kill.reason).toMatch(/disagree/)
+      expect(await nonceNow()).toBe(before)
+    } finally {
+      await mcp.close()
+      liar.server.closeAllConnections()
+      liar.server.close()
+    }
+  })
+
+  it('an endpoint that cannot simulate: no automatic allow, a human approves, and it is sent', async () => {
+    const blind = await startRewritingProxy(fixtures.rpcUrl, 'nothing')
+    const store = await openStore({ memory: true })
+    stores.push(store)
+    const mcp = await connectInMemory({
+      config: {
+        policy: { version: 1, rules: [{ id: 'all', effect: 'allow', match: {} }] },
+        rpc: { publicFallback: false },
+      },
+      devnet: { ...fixtures, rpcUrl: blind.url },
+      writes: { store, signer, maintainIntervalMs: 100 },
+    })
+    try {
+      await mcp.gateway.ready
+      const held = ok(await mcp.call('transfer', { chain: 'devnet', to: alice, amount: '0.01' }))
+      expect(held.status).toBe('held')
+      expect(held.approval.reasons.join(' ')).toMatch(/no simulation/)
+      const operator = (await mcp.gateway.operator)!
+      await operator.approvals.decide(held.intentId, 'approved', 'test')
+      await operator.maintain()
+      expect(['broadcast', 'mined']).toContain(
+        ok(await mcp.call('get_intent', { intentId: held.intentId })).status,
+      )
+    } finally {
+      await mcp.close()
+      blind.server.closeAllConnections()
+      blind.server.close()
+    }
+  })
+
+  it('tokens that take more than they log, and contracts that detect simulation, show their real outflow (ADVERSARIAL 25, 26, 28)', async () => {
+    const { default: artifacts } = await import('../contracts/artifacts.json', { with: { type: 'json' } })
+    const { createWalletClient } = await import('viem')
+    const { mnemonicToAccount } = await import('viem/accounts')
+    const { devnetMnemonic } = await import('../src/devnet/anvil.js')
+    const deployer = mnemonicToAccount(devnetMnemonic, { addressIndex: 0 })
+    const wallet = createWalletClient({
+      account: deployer,
+      chain: devnetChain(fixtures),
+      transport: http(fixtures.rpcUrl),
+    })
+    const deploy = async (name: 'GreedyToken' | 'SimulationDetector', args: unknown[]) => {
+      const a = (artifacts as { contracts: Record<string, { abi: unknown[]; bytecode: `0x${string}` }> })
+        .contracts[name]!
+      const hash = await wallet.deployContract({ abi: a.abi, bytecode: a.bytecode, args } as never)
+      return (await viem.waitForTransactionReceipt({ hash })).contractAddress!
+    }
+    const greedy = await deploy('GreedyToken', [signer.address, dave])
+    const detector = await deploy('SimulationDetector', [])
+    const g = await gateway({
+      version: 1,
+      rules: [
+        {
+          id: 'greedy',
+          effect: 'allow',
+          match: { operation: ['transfer', 'write_contract'] },
+          limits: [
+            { id: 'greedy-out', metric: 'outflow', token: greedy, window: '24h', max: '150' },
+            { id: 'eth-out', metric: 'outflow', token: 'native', window: '24h', max: '0.5' },
+          ],
+        },
+      ],
+    })
+    try {
+      // The token logs 100 but takes 200: the balance read says 200, so the 150 budget does not fit.
+      const greedyOut = err(
+        await g.call('transfer', { chain: 'devnet', to: alice, amount: '100', token: greedy }),
+      )
+      expect(greedyOut.code).toBe('LIMIT_EXCEEDED')
+      expect(greedyOut.message).toMatch(/needs 200 of limit "greedy-out"/)
+      // The detector refunds only under a naive simulation; realistic block values show the 1 ETH leaving.
+      const detected = err(
+        await g.call('write_contract', {
+          chain: 'devnet',
+          address: detector,
+          function: 'deposit() payable',
+          value: '1',
+        }),
+      )
+      expect(detected.code).toBe('LIMIT_EXCEEDED')
+      expect(detected.message).toMatch(/eth-out/)
     } finally {
       await g.close()
     }

@@ -104,7 +104,13 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   const registry: Record<number, KnownContracts> = { ...knownContracts }
   const extra = []
   for (const d of [...(devnet ? [devnet] : []), ...(options.extraDevnets ?? [])]) {
-    extra.push({ name: d.chain, chain: devnetChain(d), testnet: true, rpc: [d.rpcUrl] })
+    // `chains.devnet.rpc` in the config puts the devnet behind several endpoints (e.g. a proxy beside it).
+    extra.push({
+      name: d.chain,
+      chain: devnetChain(d),
+      testnet: true,
+      rpc: config.chains?.[d.chain]?.rpc ?? [d.rpcUrl],
+    })
     registry[d.chainId] = devnetContracts(d)
   }
   const chains = createChains({

@@ -1,7 +1,6 @@
 // The asset-change simulation against the real devnet: what a write does to the wallet, as balance reads and logs
 // say, on realistic block values, with the fallback and the endpoint cross-check (ADVERSARIAL 13, 17, 25–28).
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
 import {
   type Abi,
   type Address,
@@ -21,7 +20,7 @@ import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import artifacts from '../../contracts/artifacts.json' with { type: 'json' }
 import { useDevnet } from '../../test/devnet.js'
-import { startCountingProxy } from '../../test/rpcProxy.js'
+import { type ProxyMode, startCountingProxy, startRewritingProxy } from '../../test/rpcProxy.js'
 import { type ChainContext, createChains } from '../chains/chains.js'
 import { devnetMnemonic } from '../devnet/anvil.js'
 import { devnetChain } from '../devnet/devnetChain.js'
@@ -83,52 +82,9 @@ function swapEthForUsdc(amountIn: bigint): SimulationCall {
   return { from: a0, to: devnet.uniswapV3.router, data, value: amountIn }
 }
 
-type Mode = 'pass' | 'no-simulate' | 'nothing' | 'tamper'
-/** A loopback JSON-RPC proxy in front of the devnet that hides methods or alters eth_simulateV1 answers. */
-async function startProxy(mode: Mode): Promise<{ url: string; server: Server }> {
-  const refused = new Set(
-    mode === 'no-simulate'
-      ? ['eth_simulateV1']
-      : mode === 'nothing'
-        ? ['eth_simulateV1', 'debug_traceCall', 'eth_call']
-        : [],
-  )
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = []
-    for await (const c of req) chunks.push(c as Buffer)
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number; method: string }
-    if (refused.has(body.method)) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id: body.id,
-          error: { code: -32601, message: 'Method not found' },
-        }),
-      )
-      return
-    }
-    const upstream = await fetch(devnet.rpcUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    })
-    const answer = (await upstream.json()) as { result?: unknown }
-    if (mode === 'tamper' && body.method === 'eth_simulateV1' && Array.isArray(answer.result)) {
-      // Every 32-byte read after the transaction (the "after" balances) grows by 1000: a lie about the effects.
-      const calls = (answer.result[0] as { calls: { returnData: string; logs: unknown[] }[] }).calls
-      const tx = calls.findIndex((c) => c.logs.length > 0)
-      for (const c of calls.slice(tx + 1))
-        if (c.returnData.length === 66)
-          c.returnData = `0x${(BigInt(c.returnData) + 1000n).toString(16).padStart(64, '0')}`
-    }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer))
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
-}
 const servers: Server[] = []
-async function proxy(mode: Mode): Promise<string> {
-  const { url, server } = await startProxy(mode)
+async function proxy(mode: ProxyMode): Promise<string> {
+  const { url, server } = await startRewritingProxy(devnet.rpcUrl, mode)
   servers.push(server)
   return url
 }

@@ -237,7 +237,8 @@ export function createIntentJournal(
       if (data.replacedBy === id)
         throw new InvalidInputError(`Intent ${id} cannot replace itself.`, { field: 'replacedBy' })
       const givesBackNonce =
-        (to === 'failed' || to === 'cancelled' || to === 'completed') && (from === 'created' || from === 'signed')
+        (to === 'failed' || to === 'cancelled' || to === 'completed') &&
+        (from === 'created' || from === 'signed')
       if (!givesBackNonce && to !== 'created' && data.replacedBy === undefined)
         return db.transaction().execute(async (trx) => {
           // The common move (signed → broadcast → mined, …) needs nothing from the old row: one conditional
@@ -257,7 +258,11 @@ export function createIntentJournal(
             .returningAll()
             .executeTakeFirst()
           if (!updated) {
-            const row = await trx.selectFrom('intents').select('status').where('id', '=', id).executeTakeFirst()
+            const row = await trx
+              .selectFrom('intents')
+              .select('status')
+              .where('id', '=', id)
+              .executeTakeFirst()
             if (!row) throw notFound(id)
             throw new IntentConflictError({ id, expected: from, actual: row.status })
           }
