@@ -7,7 +7,7 @@ import { useDevnet } from './devnet.js'
 import { connectInMemory, err, ok } from './mcp.js'
 import { startRewritingProxy } from './rpcProxy.js'
 
-// ADVERSARIAL 5, 10, 13, 19–24, 27, 29–32, 37, 41 through the real pipeline: an MCP client, a real devnet, the
+// ADVERSARIAL 5, 10, 13, 17, 19–28, 30–32, 37, 41 through the real pipeline: an MCP client, a real devnet, the
 // gateway's own simulation and policy. Every chain change is reverted after the file (snapshot).
 const fixtures = useDevnet({ isolate: true })
 const viem = createPublicClient({ chain: devnetChain(fixtures), transport: http(fixtures.rpcUrl) })
