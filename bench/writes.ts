@@ -11,6 +11,7 @@ import {
   type Address,
   createPublicClient,
   createWalletClient,
+  encodeFunctionData,
   erc20Abi,
   type Hash,
   http,
@@ -338,22 +339,36 @@ function directSender(f: DevnetFixtures) {
   const account = mnemonicToAccount(devnetMnemonic, { addressIndex: directAccount, nonceManager })
   const wallet = createWalletClient({ account, chain, transport: http(f.rpcUrl) })
   const reader = createPublicClient({ chain, transport: http(f.rpcUrl), pollingInterval: 5 })
-  const done = async (hash: Hash, wait: boolean) => {
+  // Signed here and sent raw, so a transaction anvil drops under a burst of out-of-order nonces is re-sent with the
+  // same bytes, as Airlock's tracker does: the baseline gets the same treatment, and a drop never stalls the bench.
+  const send = async (request: Parameters<typeof wallet.prepareTransactionRequest>[0], wait: boolean) => {
+    const prepared = await wallet.prepareTransactionRequest(request)
+    const serializedTransaction = await wallet.signTransaction(prepared as never)
+    const hash = await wallet.sendRawTransaction({ serializedTransaction })
     if (!wait) return
-    const receipt = await reader.waitForTransactionReceipt({ hash, pollingInterval: 5 })
-    if (receipt.status !== 'success') throw new Error(`viem transfer ${hash} reverted`)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const receipt = await reader.waitForTransactionReceipt({ hash, pollingInterval: 5, timeout: 3000 })
+        if (receipt.status !== 'success') throw new Error(`viem transfer ${hash} reverted`)
+        return
+      } catch (error) {
+        if ((error as Error).name !== 'WaitForTransactionReceiptTimeoutError' || attempt >= 5) throw error
+        await wallet.sendRawTransaction({ serializedTransaction }).catch(() => {})
+      }
+    }
   }
   return {
-    native: async (to: Address, wait: boolean) =>
-      done(await wallet.sendTransaction({ to, value: parseUnits(nativeAmount, 18) }), wait),
-    usdc: async (to: Address, wait: boolean) =>
-      done(
-        await wallet.writeContract({
-          address: f.tokens.USDC.address,
-          abi: erc20Abi,
-          functionName: 'transfer',
-          args: [to, parseUnits(usdcAmount, f.tokens.USDC.decimals)],
-        }),
+    native: (to: Address, wait: boolean) => send({ to, value: parseUnits(nativeAmount, 18) } as never, wait),
+    usdc: (to: Address, wait: boolean) =>
+      send(
+        {
+          to: f.tokens.USDC.address,
+          data: encodeFunctionData({
+            abi: erc20Abi,
+            functionName: 'transfer',
+            args: [to, parseUnits(usdcAmount, f.tokens.USDC.decimals)],
+          }),
+        } as never,
         wait,
       ),
   }
