@@ -344,10 +344,11 @@ function directSender(f: DevnetFixtures) {
   const send = async (request: Parameters<typeof wallet.prepareTransactionRequest>[0], wait: boolean) => {
     const prepared = await wallet.prepareTransactionRequest(request)
     const serializedTransaction = await wallet.signTransaction(prepared as never)
-    // Under load anvil's HTTP answer is sometimes lost and viem retries: "already imported" then means it arrived.
-    const hash = await wallet.sendRawTransaction({ serializedTransaction }).catch((error: Error) => {
-      if (/already (imported|known)/i.test(`${error.message} ${(error.cause as Error | undefined)?.message}`))
-        return keccak256(serializedTransaction)
+    // Under load anvil's HTTP answer is sometimes lost and viem retries: "already imported" or "nonce too low" then
+    // means the first attempt arrived. The node knowing these very bytes is what counts.
+    const hash = await wallet.sendRawTransaction({ serializedTransaction }).catch(async (error: Error) => {
+      const own = keccak256(serializedTransaction)
+      if (await reader.getTransaction({ hash: own }).catch(() => null)) return own
       throw error
     })
     if (!wait) return
