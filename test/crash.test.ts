@@ -1,52 +1,25 @@
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import pg from 'pg'
 import { createPublicClient, http, parseEther } from 'viem'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { useDevnet } from './devnet.js'
+import { cli, spawnDrivers, useGatewayDirs } from './gatewayDir.js'
 import { ok } from './mcp.js'
 import { allowAll } from './policies.js'
 
 // ADVERSARIAL 34, for real: the built gateway (`npm test` builds first) is SIGKILLed right after signing, and right
 // after broadcasting, then restarted on the same store and chain. Every intent must end mined exactly once.
 const fixtures = useDevnet({ isolate: true })
-const cli = join(import.meta.dirname, '..', 'dist', 'airlock.mjs')
 const viem = createPublicClient({ transport: http(fixtures.rpcUrl) })
 const wallet = fixtures.accounts[0]!
-const drivers = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])] as const
-const schemas: string[] = []
-
-afterAll(async () => {
-  if (!schemas.length || !process.env.DATABASE_URL) return
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL })
-  await client.connect()
-  for (const s of schemas) await client.query(`drop schema if exists ${s} cascade`)
-  await client.end()
-})
+const drivers = spawnDrivers
+const gatewayDir = useGatewayDirs(fixtures, 'crash')
 
 function setup(driver: (typeof drivers)[number]) {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-crash-'))
-  writeFileSync(join(dir, 'fixtures.json'), JSON.stringify(fixtures))
-  writeFileSync(
-    join(dir, 'airlock.json'),
-    JSON.stringify({
-      devnet: { fixtures: join(dir, 'fixtures.json') },
-      dataDir: dir,
-      policy: allowAll,
-    }),
-  )
-  const schema = `crash_${randomBytes(6).toString('hex')}`
-  if (driver === 'postgres') schemas.push(schema)
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '' }
-  if (driver === 'postgres')
-    Object.assign(env, { DATABASE_URL: process.env.DATABASE_URL!, AIRLOCK_DB_SCHEMA: schema })
-  return { config: join(dir, 'airlock.json'), env }
+  const { config, env } = gatewayDir(driver, { policy: allowAll })
+  return { config, env }
 }
 
 /** Starts the gateway with a crash point, asks for one transfer, and waits for the process to be killed. */

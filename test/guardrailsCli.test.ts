@@ -1,60 +1,30 @@
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { sql } from 'kysely'
-import pg from 'pg'
 import { maxUint256 } from 'viem'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openStore } from '../src/store/openStore.js'
 import { useDevnet } from './devnet.js'
+import { cli, spawnDrivers, useGatewayDirs } from './gatewayDir.js'
 import { err, ok } from './mcp.js'
 
 // The issue's "done when", for real: the built gateway over stdio on the devnet with the demo policy, and the
 // `airlock` operator commands as separate processes (they reach the running gateway through its data directory,
 // or open the store when none runs). On PGlite (on disk) and on PostgreSQL.
 const fixtures = useDevnet({ isolate: true })
-const cli = join(import.meta.dirname, '..', 'dist', 'airlock.mjs')
 const run = promisify(execFile)
 const usdc = fixtures.tokens.USDC.address
 const [, alice] = fixtures.accounts as [string, string]
 const stranger = fixtures.accounts[8]!
-const drivers = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])] as const
-const schemas: string[] = []
-
-afterAll(async () => {
-  if (!schemas.length || !process.env.DATABASE_URL) return
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL })
-  await client.connect()
-  for (const s of schemas) await client.query(`drop schema if exists ${s} cascade`)
-  await client.end()
-})
+const drivers = spawnDrivers
+const gatewayDir = useGatewayDirs(fixtures, 'guard')
 
 function setup(driver: (typeof drivers)[number]) {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-guard-'))
-  writeFileSync(join(dir, 'fixtures.json'), JSON.stringify(fixtures))
-  const config = join(dir, 'airlock.json')
   // No policy in the config: on the devnet, the demo policy applies.
-  writeFileSync(
-    config,
-    JSON.stringify({
-      devnet: { fixtures: join(dir, 'fixtures.json') },
-      dataDir: dir,
-      rpc: { publicFallback: false },
-    }),
-  )
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: dir }
-  if (driver === 'postgres') {
-    const schema = `guard_${randomBytes(6).toString('hex')}`
-    schemas.push(schema)
-    Object.assign(env, { DATABASE_URL: process.env.DATABASE_URL!, AIRLOCK_DB_SCHEMA: schema })
-  }
-  return { dir, config, env }
+  return gatewayDir(driver, { rpc: { publicFallback: false } })
 }
 
 async function connect(config: string, env: Record<string, string>) {
@@ -86,7 +56,7 @@ async function airlock(args: string[], config: string, env: Record<string, strin
 
 describe.each(drivers)('guardrails end to end (%s)', (driver) => {
   it('limits, a held recipient approved from the CLI, unlimited approvals denied, kill switch across a restart, audit verify', async () => {
-    const { config, env } = setup(driver)
+    const { dir, config, env } = setup(driver)
     let g = await connect(config, env)
     try {
       // Within limits: goes through.
@@ -147,9 +117,7 @@ describe.each(drivers)('guardrails end to end (%s)', (driver) => {
     }
     // … and, with the gateway stopped, an edited entry is found (the CLI opens the store itself).
     const store = await openStore(
-      env.DATABASE_URL
-        ? { databaseUrl: env.DATABASE_URL, schema: env.AIRLOCK_DB_SCHEMA }
-        : { dataDir: JSON.parse((await import('node:fs')).readFileSync(config, 'utf8')).dataDir },
+      env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL, schema: env.AIRLOCK_DB_SCHEMA } : { dataDir: dir },
     )
     try {
       await sql`alter table audit_log disable trigger audit_log_append_only`.execute(store.db)
