@@ -130,6 +130,8 @@ export type FactsInput = {
   wallet: Address
   agent: string
   call?: { to: Address; data: Hex; value: bigint } | undefined
+  /** `decodeCall` of `call.data`, when the caller already has it. */
+  decoded?: DecodedCall | undefined
   /** The write tool's details (resolved by the gateway: recipient, token, amounts). */
   details: Record<string, unknown>
   simulation?: Simulation | undefined
@@ -151,9 +153,9 @@ export type FactsInput = {
 export function buildFacts(input: FactsInput): PolicyFacts {
   const { call, details, simulation } = input
   const nativeDecimals = input.chain.nativeDecimals
-  const decoded = call
-    ? decodeCall(call.data, stringOf(details.function))
-    : { functions: [], selectors: [], calls: [] }
+  const decoded =
+    input.decoded ??
+    (call ? decodeCall(call.data, stringOf(details.function)) : { functions: [], selectors: [], calls: [] })
   let to: Address | undefined
   let token: Address | undefined
   let amount: FactAmount | undefined

@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/auditLog.js'
 import type { ChainContext } from '../chains/chains.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
 import { BaseError, toBaseError } from '../errors/index.js'
-import type { AddressBook } from '../policy/addressBook.js'
+import { type AddressBook, isLookalike } from '../policy/addressBook.js'
 import type { Approvals } from '../policy/approvals.js'
 import type { CompiledPolicy } from '../policy/compilePolicy.js'
 import { toBaseUnitsFloor } from '../policy/decimal.js'
@@ -114,11 +114,12 @@ export function createGuard(parts: GuardrailParts): Guard {
     async check(subject) {
       const { chain, call } = subject
       // Calldata that is not canonical is refused before anything else looks at it (ADVERSARIAL 23).
-      if (call)
-        decodeCall(
-          call.data,
-          typeof subject.details.function === 'string' ? subject.details.function : undefined,
-        )
+      const decoded = call
+        ? decodeCall(
+            call.data,
+            typeof subject.details.function === 'string' ? subject.details.function : undefined,
+          )
+        : undefined
       let simulation = subject.simulation
       let simulationUnavailable: string | undefined
       if (subject.typedData && !simulation)
@@ -168,6 +169,7 @@ export function createGuard(parts: GuardrailParts): Guard {
         wallet: subject.wallet,
         agent: subject.agent,
         call,
+        decoded,
         details: subject.details,
         simulation,
         addressBookListed: (a) => listed.has(a.toLowerCase()),
@@ -182,9 +184,7 @@ export function createGuard(parts: GuardrailParts): Guard {
           metaMessages: ['No policy rule can allow this. Check the recipient.'],
         })
       if (facts.to && !facts.addressBookListed) {
-        const lookalike = book.find(
-          (e) => e.address.toLowerCase() !== facts.to!.toLowerCase() && looksLike(e.address, facts.to!),
-        )
+        const lookalike = book.find((e) => isLookalike(e.address, facts.to!))
         if (lookalike)
           throw new BaseError(
             'POLICY_DENIED',
@@ -311,13 +311,6 @@ export function createGuard(parts: GuardrailParts): Guard {
       }))
     },
   }
-}
-
-/** Same first 4 and last 4 hex digits, different address: an address-poisoning lookalike (ADVERSARIAL 5). */
-function looksLike(a: string, b: string): boolean {
-  const x = a.toLowerCase()
-  const y = b.toLowerCase()
-  return x !== y && x.slice(2, 6) === y.slice(2, 6) && x.slice(-4) === y.slice(-4)
 }
 
 /** Token addresses a write's details name (transfer/approve token, swap tokens). */
