@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
@@ -130,5 +133,43 @@ describe.each(drivers)('guardrails end to end (%s)', (driver) => {
     const broken = await airlock(['audit', 'verify'], config, env)
     expect(broken.code).toBe(1)
     expect(broken.stdout).toMatch(/BROKEN at entry \d+/)
+  })
+})
+
+describe('airlock policy check', () => {
+  it('names the bad field of an invalid policy (exit 2), prints the hash and rules of a valid one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-policy-'))
+    const bad = join(dir, 'bad.json')
+    const good = join(dir, 'good.json')
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        version: 1,
+        rules: [{ id: 'a', effect: 'allow', match: { amount: { lte: '1e3' } } }],
+      }),
+    )
+    writeFileSync(
+      good,
+      JSON.stringify({
+        version: 1,
+        rules: [
+          {
+            id: 'daily',
+            effect: 'allow',
+            match: { operation: ['transfer'] },
+            limits: [{ id: 'five', metric: 'count', window: '24h', max: '5' }],
+          },
+        ],
+      }),
+    )
+    const env = { PATH: process.env.PATH ?? '', HOME: dir }
+    const invalid = await run(process.execPath, [cli, 'policy', 'check', bad], { env }).catch((e) => e)
+    expect(invalid.code).toBe(2)
+    expect(invalid.stderr).toMatch(/policy\.rules\[0\]\.match\.amount\.lte/)
+    const valid = await run(process.execPath, [cli, 'policy', 'check', good, '--json'], { env })
+    expect(JSON.parse(valid.stdout)).toMatchObject({
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      rules: [{ id: 'daily', effect: 'allow', limits: ['five'] }],
+    })
   })
 })

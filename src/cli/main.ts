@@ -27,6 +27,8 @@ export async function main(argv: readonly string[], env = process.env): Promise<
       return (await import('./devnet.js')).devnet(options)
     case 'wallet':
       return (await import('./wallet.js')).wallet(options, env)
+    case 'policy':
+      return (await import('./policy.js')).policy(options)
     case 'approvals':
     case 'approve':
     case 'deny':
@@ -38,7 +40,7 @@ export async function main(argv: readonly string[], env = process.env): Promise<
     default:
       throw new BaseError('INVALID_INPUT', `Unknown command "${options.command.slice(0, 40)}".`, {
         metaMessages: [
-          'Commands: start, stdio, devnet, wallet, approvals, approve, deny, kill, unkill, audit, address-book, help.',
+          'Commands: start, stdio, devnet, wallet, policy, approvals, approve, deny, kill, unkill, audit, address-book, help.',
         ],
       })
   }

@@ -142,6 +142,8 @@ Usage:
   airlock wallet list [--json]                  addresses and labels of the stored wallets
   airlock wallet export-address ADDRESS|LABEL   prints the wallet's address
 
+  airlock policy check [FILE] [--json]          validate a policy (default: the config's) and print its hash
+
 Operator (they reach a running gateway through its data directory, or --url/--token; else the store directly):
   airlock approvals [--status pending|approved|denied|expired] [--json]   held intents, with the simulation
   airlock approve INTENT_ID [--hash H]          approve a held intent (re-simulated before it is signed)
