@@ -644,9 +644,10 @@ describe('approvals through MCP elicitation', () => {
     const server = createMcpServer(gw, { kind: 'local', transport: 'memory' })
     const client = new Client({ name: 'asks-user', version: '0' }, { capabilities: { elicitation: {} } })
     const questions: string[] = []
-    let answer: 'yes' | 'no' = 'yes'
+    let answer: 'yes' | 'no' | 'dismiss' = 'yes'
     client.setRequestHandler(ElicitRequestSchema, async (request) => {
       questions.push(request.params.message)
+      if (answer === 'dismiss') return { action: 'cancel' }
       return answer === 'yes' ? { action: 'accept', content: { approve: true } } : { action: 'decline' }
     })
     const [a, b] = InMemoryTransport.createLinkedPair()
@@ -662,6 +663,11 @@ describe('approvals through MCP elicitation', () => {
       answer = 'no'
       const no = ok(await call({ chain: 'devnet', to: fixtures.accounts[9], amount: '0.02' }))
       expect(no.status).toBe('cancelled')
+      // A dismissed prompt decides nothing: the intent stays held for the operator.
+      answer = 'dismiss'
+      const later = ok(await call({ chain: 'devnet', to: fixtures.accounts[9], amount: '0.03' }))
+      expect(later.status).toBe('held')
+      expect(later.approval.status).toBe('pending')
     } finally {
       await client.close()
       await server.close()
