@@ -10,7 +10,7 @@ import { createGuard } from '../pipeline/guard.js'
 import { type Caller, createPipeline, type Pipeline } from '../pipeline/pipeline.js'
 import { createPrices } from '../pipeline/prices.js'
 import { createWritePath, type WritePath } from '../pipeline/write.js'
-import { createAddressBook } from '../policy/addressBook.js'
+import { type AddressBook, createAddressBook } from '../policy/addressBook.js'
 import { createApprovals } from '../policy/approvals.js'
 import { demoPolicy } from '../policy/demoPolicy.js'
 import { createKillSwitch, type KillSwitch } from '../policy/killSwitch.js'
@@ -66,7 +66,7 @@ export type Operator = {
   audit: AuditLog
   killSwitch: KillSwitch
   approvals: ReturnType<typeof createApprovals>
-  addressBook: ReturnType<typeof createAddressBook>
+  addressBook: AddressBook
   limits: ReturnType<typeof createLimitLedger>
   policy: PolicySource
   /** Expire / resume approvals and settle limits now (after an approval). */
@@ -162,7 +162,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       const killSwitch = createKillSwitch(store, { audit })
       const limits = createLimitLedger(store)
       const approvals = createApprovals(store, { audit })
-      const addressBook = createAddressBook(store, { audit })
+      const addressBook = cachedAddressBook(createAddressBook(store, { audit }))
       await pinManifest(store, manifest, killSwitch, audit, log)
       if (devnet && config.policy === undefined) await seedDemoAddressBook(addressBook, devnet)
       const journal = createIntentJournal(store, { onTransition: auditTransitions(audit) })
@@ -286,11 +286,42 @@ async function pinManifest(
   log(`kill switch engaged: tool definitions changed (${names}); review, then \`airlock unkill\``)
 }
 
+/**
+ * The address book with its list kept for a second: every write reads it (recipient and lookalike checks). Changes
+ * through this gateway (admin API) apply at once; changes made elsewhere (another replica, the CLI on the store)
+ * within a second.
+ */
+function cachedAddressBook(book: AddressBook, ttlMs = 1000): AddressBook {
+  let cache: { at: number; value: ReturnType<AddressBook['list']> } | undefined
+  return {
+    ...book,
+    list() {
+      if (!cache || Date.now() - cache.at > ttlMs) {
+        const value = book.list()
+        cache = { at: Date.now(), value }
+        value.catch(() => {
+          if (cache?.value === value) cache = undefined
+        })
+      }
+      return cache.value
+    },
+    async add(entry) {
+      cache = undefined
+      const added = await book.add(entry)
+      cache = undefined
+      return added
+    },
+    async remove(...args) {
+      cache = undefined
+      const removed = await book.remove(...args)
+      cache = undefined
+      return removed
+    },
+  }
+}
+
 /** Demo mode: alice.eth and bob.eth (devnet accounts 1 and 2) are known recipients of the demo policy. */
-async function seedDemoAddressBook(
-  book: ReturnType<typeof createAddressBook>,
-  devnet: DevnetFixtures,
-): Promise<void> {
+async function seedDemoAddressBook(book: AddressBook, devnet: DevnetFixtures): Promise<void> {
   if ((await book.list()).length > 0) return
   for (const [name, address] of Object.entries(devnet.ens))
     await book.add({ address, label: name, note: 'devnet demo', addedBy: 'demo' })
