@@ -6,6 +6,7 @@ import { openStore, type Store } from '../src/store/openStore.js'
 import { useDevnet } from './devnet.js'
 import { connectInMemory, err, ok } from './mcp.js'
 import { startRewritingProxy } from './rpcProxy.js'
+import { usdcPermit } from './typedData.js'
 
 // ADVERSARIAL 5, 10, 13, 17, 19–28, 30–32, 37, 41 through the real pipeline: an MCP client, a real devnet, the
 // gateway's own simulation and policy. Every chain change is reverted after the file (snapshot).
@@ -275,26 +276,13 @@ describe('policy details', () => {
       const out = err(
         await g.call('sign_typed_data', {
           chain: 'devnet',
-          typedData: {
-            domain: { name: 'USD Coin', version: '2', chainId: fixtures.chainId, verifyingContract: usdc },
-            types: {
-              Permit: [
-                { name: 'owner', type: 'address' },
-                { name: 'spender', type: 'address' },
-                { name: 'value', type: 'uint256' },
-                { name: 'nonce', type: 'uint256' },
-                { name: 'deadline', type: 'uint256' },
-              ],
-            },
-            primaryType: 'Permit',
-            message: {
-              owner: signer.address,
-              spender: bob,
-              value: maxUint256.toString(),
-              nonce: '0',
-              deadline: '99999999999',
-            },
-          },
+          typedData: usdcPermit({
+            chainId: fixtures.chainId,
+            token: usdc,
+            owner: signer.address,
+            spender: bob,
+            value: maxUint256.toString(),
+          }),
         }),
       )
       expect(out.code).toBe('POLICY_DENIED')

@@ -7,6 +7,7 @@ import { openStore, type Store } from '../src/store/openStore.js'
 import { useDevnet } from './devnet.js'
 import { connectInMemory, err, ok } from './mcp.js'
 import { allowAll } from './policies.js'
+import { usdcPermit } from './typedData.js'
 
 // Every write this file makes is reverted after it (snapshot), so other files on this worker see the fixtures.
 const fixtures = useDevnet({ isolate: true })
@@ -225,26 +226,8 @@ describe('approve, swap, write_contract', () => {
 })
 
 describe('sign_typed_data', () => {
-  const permit = (chainId: number) => ({
-    domain: { name: 'USD Coin', version: '2', chainId, verifyingContract: usdc },
-    types: {
-      Permit: [
-        { name: 'owner', type: 'address' },
-        { name: 'spender', type: 'address' },
-        { name: 'value', type: 'uint256' },
-        { name: 'nonce', type: 'uint256' },
-        { name: 'deadline', type: 'uint256' },
-      ],
-    },
-    primaryType: 'Permit',
-    message: {
-      owner: wallet,
-      spender: fixtures.accounts[4],
-      value: '1000000',
-      nonce: '0',
-      deadline: '9999999999',
-    },
-  })
+  const permit = (chainId: number) =>
+    usdcPermit({ chainId, token: usdc, owner: wallet, spender: fixtures.accounts[4]!, value: '1000000' })
 
   it('signs EIP-712 data whose domain names this chain, as an intent', async () => {
     const typedData = permit(fixtures.chainId)
