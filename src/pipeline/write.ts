@@ -343,13 +343,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     input: Record<string, unknown>,
     caller: Caller,
   ): Promise<WriteResultValue> {
-    const signer = parameters.signer
-    if (!signer)
-      throw new BaseError('WALLET_NOT_CONFIGURED', 'No wallet is configured, so this gateway cannot write.', {
-        metaMessages: [
-          'Create one with `airlock wallet create` and name it in the config (`wallet`), or use the devnet.',
-        ],
-      })
+    const signer = requireSigner()
     const options = input as WriteOptionsValue
     const chainRef = input.chain as string | number
     const chain = context.chains.resolve(chainRef)
