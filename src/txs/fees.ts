@@ -13,28 +13,6 @@ export type FeeCaps = {
 /** Gas and EIP-1559 fees for one transaction. */
 export type TxFees = { gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }
 
-/** How long one fee estimate serves every write on a chain (shorter than any chain's block time that matters). */
-const feeEstimateMs = 1000
-const feeEstimates = new WeakMap<
-  ChainContext,
-  { at: number; value: Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> }
->()
-
-/**
- * The chain's EIP-1559 fee estimate, shared by writes within {@link feeEstimateMs} (and while in flight): many
- * concurrent writes ask once. viem's estimate carries head-room over the base fee, so a second-old one still lands.
- */
-function sharedFeeEstimate(chain: ChainContext) {
-  const hit = feeEstimates.get(chain)
-  if (hit && Date.now() - hit.at < feeEstimateMs) return hit.value
-  const value = chain.client.estimateFeesPerGas({ type: 'eip1559' })
-  feeEstimates.set(chain, { at: Date.now(), value })
-  value.catch(() => {
-    if (feeEstimates.get(chain)?.value === value) feeEstimates.delete(chain)
-  })
-  return value
-}
-
 /** Gas estimates get this margin (in percent) on top: state can move between estimate and inclusion. */
 export const gasMarginPercent = 20n
 
@@ -61,7 +39,7 @@ export async function estimateTxFees(
           cause: error,
         })
       }),
-    sharedFeeEstimate(chain),
+    chain.client.estimateFeesPerGas({ type: 'eip1559' }),
   ])
   const gas = gasEstimate + (gasEstimate * gasMarginPercent) / 100n
   const maxFeeCap = caps.maxFeePerGasGwei === undefined ? undefined : parseGwei(String(caps.maxFeePerGasGwei))
