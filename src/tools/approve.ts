@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { EvmAddress } from '../schemas/address.js'
 import { AmountString, amountOut, parseAmount } from '../schemas/amount.js'
 import { ChainRef } from '../schemas/chainRef.js'
+import { tokenPhrase } from '../untrusted/quoteUntrusted.js'
 import { defineWriteTool, WriteOptions } from './shared/write.js'
 
 export const ApproveInput = z
@@ -43,7 +44,7 @@ export const approve = defineWriteTool({
         data: encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [spender, raw] }),
         value: 0n,
       },
-      summary: `${what} of token ${token} (${facts.symbol.value}) on ${c.name}.`,
+      summary: `${what} of ${tokenPhrase(token, facts)} on ${c.name}.`,
       details: {
         token,
         spender,

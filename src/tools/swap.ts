@@ -4,6 +4,7 @@ import { BaseError, NotFoundError } from '../errors/index.js'
 import { EvmAddress } from '../schemas/address.js'
 import { AmountString, amountOut } from '../schemas/amount.js'
 import { ChainRef } from '../schemas/chainRef.js'
+import { tokenPhrase } from '../untrusted/quoteUntrusted.js'
 import { quoteExactInput } from './shared/uniswapQuote.js'
 import { defineWriteTool, WriteOptions } from './shared/write.js'
 
@@ -63,7 +64,7 @@ export const swap = defineWriteTool({
     if (allowance < q.amountIn)
       throw new BaseError(
         'PRECONDITION_FAILED',
-        `The Uniswap router ${router} may not spend enough ${q.tokenIn.symbol.value}.`,
+        `The Uniswap router ${router} may not spend enough of ${tokenPhrase(tokenIn, q.tokenIn)}.`,
         {
           field: 'tokenIn',
           metaMessages: [
@@ -100,7 +101,7 @@ export const swap = defineWriteTool({
         }),
         value: 0n,
       },
-      summary: `Swap ${inFmt.formatted} ${q.tokenIn.symbol.value} for at least ${min.formatted} ${q.tokenOut.symbol.value} (quoted ${quoted.formatted}, fee tier ${q.fee}) on Uniswap v3, ${c.name}.`,
+      summary: `Swap ${inFmt.formatted} ${tokenPhrase(tokenIn, q.tokenIn)} for at least ${min.formatted} ${tokenPhrase(tokenOut, q.tokenOut)} (quoted ${quoted.formatted}, fee tier ${q.fee}) on Uniswap v3, ${c.name}.`,
       details: {
         tokenIn,
         tokenOut,

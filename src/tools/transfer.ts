@@ -4,6 +4,7 @@ import { InvalidAmountError } from '../errors/index.js'
 import { EvmAddress } from '../schemas/address.js'
 import { AmountString, amountOut, parseAmount } from '../schemas/amount.js'
 import { ChainRef } from '../schemas/chainRef.js'
+import { tokenPhrase } from '../untrusted/quoteUntrusted.js'
 import { RecipientInput, resolveRecipient } from './shared/recipient.js'
 import { defineWriteTool, WriteOptions } from './shared/write.js'
 
@@ -60,7 +61,7 @@ export const transfer = defineWriteTool({
         data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [recipient.address, raw] }),
         value: 0n,
       },
-      summary: `Send ${formatted.formatted} of token ${token} (${facts.symbol.value}${facts.verified ? '' : ', unverified'}) to ${shown} on ${c.name}.`,
+      summary: `Send ${formatted.formatted} ${tokenPhrase(token, facts)} to ${shown} on ${c.name}.`,
       details: {
         to: recipient.address,
         ens: recipient.ens,
