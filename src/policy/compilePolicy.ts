@@ -46,6 +46,28 @@ export type CompiledLimit = {
   max: Decimal
 }
 
+/**
+ * Which condition of a rule's `match` a check tests: the field path, so a denial can name the condition that failed
+ * (`amount`, `simulation.outflowUsd`, …). `simulation` alone is the "a simulation exists" check the other
+ * `simulation.*` checks rely on.
+ */
+export type CheckField =
+  | 'chain'
+  | 'wallet'
+  | 'agent'
+  | 'to'
+  | 'token'
+  | 'contract'
+  | 'addressBook'
+  | 'function'
+  | 'time'
+  | 'amount'
+  | 'value'
+  | 'simulation'
+  | 'simulation.reverts'
+  | 'simulation.newApprovals'
+  | 'simulation.outflowUsd'
+
 /** A rule ready to evaluate: its conditions as checks, cheapest first. */
 export type CompiledRule = {
   id: string
@@ -54,6 +76,8 @@ export type CompiledRule = {
   index: number
   rule: PolicyRule
   checks: PolicyCheck[]
+  /** The `match` field each check tests, index for index with `checks`. */
+  fields: CheckField[]
   limits: CompiledLimit[]
 }
 
@@ -111,41 +135,46 @@ const lower = (a: string) => a.toLowerCase()
 function compileRule(rule: PolicyRule, index: number): CompiledRule {
   const m = rule.match ?? {}
   const checks: PolicyCheck[] = []
+  const fields: CheckField[] = []
+  const check = (field: CheckField, test: PolicyCheck) => {
+    checks.push(test)
+    fields.push(field)
+  }
   // Cheap set lookups first: most rules fail on one of them.
   if (m.chain) {
     const set = new Set(m.chain)
-    checks.push((v) => set.has(v.chainKeys[0]) || set.has(v.chainKeys[1]) || set.has(v.chainKeys[2]))
+    check('chain', (v) => set.has(v.chainKeys[0]) || set.has(v.chainKeys[1]) || set.has(v.chainKeys[2]))
   }
   if (m.wallet) {
     const set = new Set(m.wallet.map(lower))
-    checks.push((v) => set.has(v.wallet))
+    check('wallet', (v) => set.has(v.wallet))
   }
   if (m.agent) {
     const set = new Set(m.agent)
-    checks.push((v) => set.has(v.facts.agent))
+    check('agent', (v) => set.has(v.facts.agent))
   }
   if (m.to) {
     const set = new Set(m.to.map(lower))
-    checks.push((v) => v.to !== undefined && set.has(v.to))
+    check('to', (v) => v.to !== undefined && set.has(v.to))
   }
   if (m.token) {
     const set = new Set(m.token.map(lower))
-    checks.push((v) => v.token !== undefined && set.has(v.token))
+    check('token', (v) => v.token !== undefined && set.has(v.token))
   }
   if (m.contract) {
     const set = new Set(m.contract.map(lower))
-    checks.push((v) => v.contract !== undefined && set.has(v.contract))
+    check('contract', (v) => v.contract !== undefined && set.has(v.contract))
   }
   if (m.addressBook) {
     const listed = m.addressBook === 'listed'
     // No counterparty at all matches neither value: an absent fact never satisfies a condition.
-    checks.push((v) => v.to !== undefined && v.facts.addressBookListed === listed)
+    check('addressBook', (v) => v.to !== undefined && v.facts.addressBookListed === listed)
   }
   if (m.function) {
     // Compared by 4-byte selector: what the contract actually dispatches on. A call whose agent-chosen name differs
     // but whose selector is the same is the same call, for allow and deny rules alike.
     const set = new Set<string>(m.function.map((f) => toFunctionSelector(f)))
-    checks.push((v) => {
+    check('function', (v) => {
       const selectors = selectorsOf(v.facts)
       if (selectors.length === 0) return false
       for (const f of selectors) if (!set.has(f)) return false
@@ -155,30 +184,32 @@ function compileRule(rule: PolicyRule, index: number): CompiledRule {
   if (m.time) {
     const [from, to] = m.time.hoursUtc ?? [0, 24]
     const days = m.time.days ? new Set(m.time.days.map((d) => policyWeekdays.indexOf(d))) : undefined
-    checks.push((v) => v.hour >= from && v.hour < to && (days === undefined || days.has(v.day)))
+    check('time', (v) => v.hour >= from && v.hour < to && (days === undefined || days.has(v.day)))
   }
   if (m.amount) {
     const bounds = compileBounds(m.amount)
-    checks.push((v) => {
+    check('amount', (v) => {
       const a = v.facts.amount
       return a !== undefined && inBounds(bounds, a.raw, a.decimals)
     })
   }
   if (m.value) {
     const bounds = compileBounds(m.value)
-    checks.push((v) => inBounds(bounds, v.facts.value.raw, v.facts.value.decimals))
+    check('value', (v) => inBounds(bounds, v.facts.value.raw, v.facts.value.decimals))
   }
   if (m.simulation) {
     const { outflowUsd, newApprovals, reverts } = m.simulation
-    checks.push((v) => v.facts.simulation !== undefined)
-    if (reverts !== undefined) checks.push((v) => v.facts.simulation!.reverted === reverts)
-    if (newApprovals === 'none') checks.push((v) => v.facts.simulation!.approvals.length === 0)
-    if (newApprovals === 'any') checks.push((v) => v.facts.simulation!.approvals.length > 0)
+    check('simulation', (v) => v.facts.simulation !== undefined)
+    if (reverts !== undefined) check('simulation.reverts', (v) => v.facts.simulation!.reverted === reverts)
+    if (newApprovals === 'none')
+      check('simulation.newApprovals', (v) => v.facts.simulation!.approvals.length === 0)
+    if (newApprovals === 'any')
+      check('simulation.newApprovals', (v) => v.facts.simulation!.approvals.length > 0)
     if (newApprovals === 'unlimited')
-      checks.push((v) => v.facts.simulation!.approvals.some((a) => a.unlimited))
+      check('simulation.newApprovals', (v) => v.facts.simulation!.approvals.some((a) => a.unlimited))
     if (outflowUsd) {
       const bounds = compileBounds(outflowUsd)
-      checks.push((v) => {
+      check('simulation.outflowUsd', (v) => {
         const usd = v.facts.outflowMicroUsd
         return usd !== undefined && inBounds(bounds, usd, 6)
       })
@@ -196,7 +227,7 @@ function compileRule(rule: PolicyRule, index: number): CompiledRule {
       max: parseDecimal(limit.max),
     }
   })
-  return { id: rule.id, effect: rule.effect, index, rule, checks, limits }
+  return { id: rule.id, effect: rule.effect, index, rule, checks, fields, limits }
 }
 
 function compileBounds(b: PolicyBounds): CompiledBounds {

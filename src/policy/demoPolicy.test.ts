@@ -197,7 +197,7 @@ describe('demoPolicy', () => {
     })
     expect(d.ruleIds).toEqual(['deny-reverting'])
     expect(d.reasons[0]).toBe(
-      'denied by rule deny-reverting: the simulation reverts (ERC20: transfer amount exceeds balance)',
+      'denied by rule deny-reverting: the simulation reverts with "ERC20: transfer amount exceeds balance" [untrusted revert reason]',
     )
   })
 

@@ -196,7 +196,10 @@ describe('precedence', () => {
     const policy = policyOf([{ id: 'swaps', effect: 'allow', match: { operation: ['swap'] } }])
     const d = evaluatePolicy(policy, facts())
     expect(d).toMatchObject({ effect: 'deny', ruleIds: [], limits: [], policyHash: policy.policyHash })
-    expect(d.reasons).toEqual(['no rule allows this transfer on devnet'])
+    expect(d.reasons).toEqual([
+      'no rule allows this transfer on devnet',
+      'the policy has no allow rule for a transfer',
+    ])
     expect(evaluatePolicy(policyOf([]), facts()).effect).toBe('deny')
   })
 })
@@ -395,6 +398,70 @@ describe('limits', () => {
       }),
     ])
     expect(d.limits[0]!.token).toBeUndefined()
+  })
+})
+
+describe('a default deny names the nearest allow rule', () => {
+  const rules = [
+    {
+      id: 'dai-anywhere',
+      effect: 'allow',
+      match: { operation: ['transfer'], token: [dai], to: [bob] },
+    },
+    {
+      id: 'small-usdc',
+      effect: 'allow',
+      match: { operation: ['transfer'], token: [usdc], amount: { lte: '100' } },
+      limits: [{ id: 'small-daily', metric: 'outflow', window: '24h', max: '250' }],
+    },
+  ]
+
+  test('over a per-transfer cap: the rule, its cap, the match field, and the limits it would charge', () => {
+    const amount = { raw: 150_000_000n, decimals: 6 }
+    const d = evaluatePolicy(policyOf(rules), facts({ amount, outflows: [{ token: usdc, ...amount }] }))
+    expect(d.effect).toBe('deny')
+    expect(d.reasons).toEqual([
+      'no rule allows this transfer on devnet',
+      "the nearest allow rule is small-usdc: amount 150 is above rule small-usdc's cap of 100 (match.amount.lte)",
+    ])
+    expect(d.nearest).toMatchObject({
+      ruleId: 'small-usdc',
+      limits: [{ limitId: 'small-daily', amount: 150_000_000n, max: 250_000_000n }],
+    })
+  })
+
+  test('the rule with the fewest failing conditions wins; each failing one is named', () => {
+    // dai-anywhere fails on token and recipient; small-usdc on the amount only.
+    const d = evaluatePolicy(policyOf(rules), facts({ amount: { raw: 100_000_001n, decimals: 6 } }))
+    expect(d.nearest?.ruleId).toBe('small-usdc')
+    const far = evaluatePolicy(policyOf([rules[0]]), facts())
+    expect(far.nearest?.failing).toEqual([
+      `the recipient ${alice} is not one of the 1 address(es) rule dai-anywhere allows (match.to)`,
+      `token ${usdc} is not one of rule dai-anywhere's tokens, ${dai} (match.token)`,
+    ])
+  })
+
+  test('bounds, time, simulation and address-book conditions say what the rule wants', () => {
+    const why = (match: Record<string, unknown>, f: Partial<PolicyFacts> = {}) =>
+      evaluatePolicy(allowIf(match), facts(f)).nearest?.failing
+    expect(why({ amount: { gte: '200' } })).toEqual([
+      "amount 100 is below rule r's minimum of 200 (match.amount.gte)",
+    ])
+    expect(why({ simulation: { outflowUsd: { lt: '50' } } })).toEqual([
+      "the outflow, $100, is not below rule r's cap of $50 (exclusive) (match.simulation.outflowUsd.lt)",
+    ])
+    expect(why({ simulation: { outflowUsd: { lte: '50' } } }, { outflowMicroUsd: undefined })).toEqual([
+      'the outflow has no USD price, and rule r bounds it in USD (match.simulation.outflowUsd)',
+    ])
+    expect(why({ simulation: { newApprovals: 'none', reverts: false } }, { simulation: undefined })).toEqual([
+      'there is no simulation of it, and rule r needs one (match.simulation)',
+    ])
+    expect(why({ time: { hoursUtc: [0, 6], days: ['sat', 'sun'] } })).toEqual([
+      "it is 12:00 UTC on tue, outside rule r's hours 0–6 UTC on sat, sun (match.time)",
+    ])
+    expect(why({ addressBook: 'listed' }, { addressBookListed: false })).toEqual([
+      `the recipient ${alice} is not in the operator's address book, and rule r allows only recipients in it (match.addressBook)`,
+    ])
   })
 })
 

@@ -1,7 +1,9 @@
 import { formatAmount } from '../schemas/amount.js'
-import type { CompiledLimit, CompiledPolicy, CompiledRule, FactsView } from './compilePolicy.js'
-import { pow10, toBaseUnitsFloor } from './decimal.js'
-import type { LimitCharge, PolicyDecision, PolicyFacts, PolicyOperation } from './types.js'
+import { quoteUntrusted } from '../untrusted/quoteUntrusted.js'
+import type { CheckField, CompiledLimit, CompiledPolicy, CompiledRule, FactsView } from './compilePolicy.js'
+import { compareRaw, parseDecimal, pow10, toBaseUnitsFloor } from './decimal.js'
+import { type PolicyBounds, policyWeekdays } from './policySchema.js'
+import type { LimitCharge, NearestRule, PolicyDecision, PolicyFacts, PolicyOperation } from './types.js'
 
 /** Operations whose asset is the native coin when `facts.token` is absent (a rule's `token: ["native"]`). */
 const nativeOperations: ReadonlySet<PolicyOperation> = new Set(['transfer', 'swap', 'pay'])
@@ -22,7 +24,8 @@ const counterparty: Record<PolicyOperation, string> = {
  *
  * Any matching `deny` rule wins; else any matching `require_approval`; else the matching `allow` rules, with the
  * limits of all of them to reserve; else deny (deny by default: no rule, no write). An allow rule with an
- * `outflowUsd` limit does not apply when the outflow has no USD value (fail closed).
+ * `outflowUsd` limit does not apply when the outflow has no USD value (fail closed). A default deny names the
+ * allow rule that came closest (`nearest`): which of its conditions failed, with the rule's cap, and its limits.
  *
  * @example
  * const decision = evaluatePolicy(compilePolicy(policy), facts)
@@ -32,7 +35,7 @@ export function evaluatePolicy(compiled: CompiledPolicy, facts: PolicyFacts): Po
   const view = viewOf(facts)
   const policyHash = compiled.policyHash
   const lists = compiled.byOperation[facts.operation]
-  if (!lists) return defaultDeny(facts, [], policyHash)
+  if (!lists) return defaultDeny(facts, [], policyHash, undefined)
 
   const denied = matching(lists.deny, view)
   if (denied.length)
@@ -85,17 +88,182 @@ export function evaluatePolicy(compiled: CompiledPolicy, facts: PolicyFacts): Po
     for (const c of charges) limits.push(c)
   }
   if (ruleIds.length) return { effect: 'allow', ruleIds, reasons, limits, policyHash }
-  return defaultDeny(facts, skipped, policyHash)
+  // A rule skipped for want of a price is as near as it gets, and `skipped` already says why.
+  const near = skipped.length ? undefined : nearestRule(lists.allow, facts, view)
+  return defaultDeny(facts, skipped, policyHash, near)
 }
 
-function defaultDeny(facts: PolicyFacts, extra: string[], policyHash: string): PolicyDecision {
+function defaultDeny(
+  facts: PolicyFacts,
+  extra: string[],
+  policyHash: string,
+  nearest: NearestRule | undefined,
+): PolicyDecision {
+  const reasons = [`no rule allows this ${facts.operation} on ${facts.chain}`, ...extra]
+  if (nearest) reasons.push(`the nearest allow rule is ${nearest.ruleId}: ${nearest.failing.join('; ')}`)
+  else if (!extra.length) reasons.push(`the policy has no allow rule for a ${facts.operation}`)
   return {
     effect: 'deny',
     ruleIds: [],
-    reasons: [`no rule allows this ${facts.operation} on ${facts.chain}`, ...extra],
+    reasons,
     limits: [],
     policyHash,
+    ...(nearest ? { nearest } : {}),
   }
+}
+
+/**
+ * The allow rule that came closest to matching: the fewest failing conditions, the first in policy order on a tie
+ * (a rule that fails on its amount cap alone beats one that fails on recipient and token). Runs only for a
+ * default deny, so the hot path (`matches`) stays a short-circuit loop.
+ */
+function nearestRule(
+  rules: readonly CompiledRule[],
+  facts: PolicyFacts,
+  view: FactsView,
+): NearestRule | undefined {
+  let best: { rule: CompiledRule; failing: number[] } | undefined
+  for (const rule of rules) {
+    const failing: number[] = []
+    let noSimulation = false
+    for (let i = 0; i < rule.checks.length; i++) {
+      const field = rule.fields[i]!
+      // Without a simulation the `simulation.*` checks have nothing to read: "no simulation" says it all.
+      if (noSimulation && field.startsWith('simulation.')) continue
+      if (rule.checks[i]!(view)) continue
+      failing.push(i)
+      if (field === 'simulation') noSimulation = true
+      if (best && failing.length >= best.failing.length) break
+    }
+    if (!best || failing.length < best.failing.length) best = { rule, failing }
+  }
+  if (!best) return undefined
+  const { rule, failing } = best
+  const limits: LimitCharge[] = []
+  for (const limit of rule.limits) {
+    const charge = chargeOf(rule, limit, facts, view)
+    if (charge && charge !== 'unpriced') limits.push(charge)
+  }
+  return {
+    ruleId: rule.id,
+    failing: failing.map((i) => whyNot(rule, rule.fields[i]!, facts, view)),
+    limits,
+  }
+}
+
+/** At most `n` items of a list, then how many more. */
+function some(items: readonly string[], n = 3): string {
+  return items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', ')
+}
+
+/**
+ * Why one condition of a rule does not hold for these facts, in words that name the rule, its threshold and the
+ * `match` field: "amount 150 is above rule small-usdc's cap of 100 (match.amount.lte)".
+ */
+function whyNot(rule: CompiledRule, field: CheckField, facts: PolicyFacts, view: FactsView): string {
+  const m = rule.rule.match ?? {}
+  const id = rule.id
+  const who = counterparty[facts.operation] ?? 'counterparty'
+  switch (field) {
+    case 'chain':
+      return `chain ${facts.chain} is not one of rule ${id}'s chains, ${some(m.chain ?? [])} (match.chain)`
+    case 'wallet':
+      return `wallet ${facts.wallet} is not one of rule ${id}'s wallets (match.wallet)`
+    case 'agent':
+      return `agent ${JSON.stringify(facts.agent.slice(0, 64))} is not one of rule ${id}'s agents (match.agent)`
+    case 'to':
+      return facts.to
+        ? `the ${who} ${facts.to} is not one of the ${m.to?.length ?? 0} address(es) rule ${id} allows (match.to)`
+        : `this ${facts.operation} has no ${who}, and rule ${id} names its ${who}s (match.to)`
+    case 'token':
+      return `${view.token === 'native' ? 'the native coin' : view.token ? `token ${facts.token}` : 'no token'} is not one of rule ${id}'s tokens, ${some(m.token ?? [])} (match.token)`
+    case 'contract':
+      return `the contract called, ${facts.contract ?? 'none'}, is not one of rule ${id}'s contracts, ${some(m.contract ?? [])} (match.contract)`
+    case 'addressBook':
+      return facts.to
+        ? `the ${who} ${facts.to} is ${facts.addressBookListed ? '' : 'not '}in the operator's address book, and rule ${id} allows only ${who}s ${m.addressBook === 'listed' ? '' : 'not '}in it (match.addressBook)`
+        : `this ${facts.operation} has no ${who}, and rule ${id} looks its ${who} up in the address book (match.addressBook)`
+    case 'function':
+      return `the call runs ${some(facts.functions) || 'no function'}, and rule ${id} allows only ${some(m.function ?? [], 5)} (match.function)`
+    case 'time': {
+      const [from, to] = m.time?.hoursUtc ?? [0, 24]
+      const days = m.time?.days ? ` on ${m.time.days.join(', ')}` : ''
+      return `it is ${facts.now.toISOString().slice(11, 16)} UTC on ${policyWeekdays[view.day]}, outside rule ${id}'s hours ${from}–${to} UTC${days} (match.time)`
+    }
+    case 'amount':
+      return facts.amount
+        ? outOfBounds(
+            m.amount,
+            facts.amount.raw,
+            facts.amount.decimals,
+            `amount ${formatAmount(facts.amount.raw, facts.amount.decimals)}`,
+            id,
+            'match.amount',
+            '',
+          )
+        : `this ${facts.operation} names no amount, and rule ${id} bounds it (match.amount)`
+    case 'value':
+      return outOfBounds(
+        m.value,
+        facts.value.raw,
+        facts.value.decimals,
+        `the native value ${formatAmount(facts.value.raw, facts.value.decimals)}`,
+        id,
+        'match.value',
+        '',
+      )
+    case 'simulation':
+      return `there is no simulation of it, and rule ${id} needs one (match.simulation)`
+    case 'simulation.reverts':
+      return `the simulation ${facts.simulation?.reverted ? 'reverts' : 'succeeds'}, and rule ${id} needs it to ${m.simulation?.reverts ? 'revert' : 'succeed'} (match.simulation.reverts)`
+    case 'simulation.newApprovals': {
+      const n = facts.simulation?.approvals.length ?? 0
+      const wanted = m.simulation?.newApprovals
+      return wanted === 'none'
+        ? `the call grants ${n} new approval${n === 1 ? '' : 's'}, and rule ${id} allows none (match.simulation.newApprovals)`
+        : `the call grants no ${wanted === 'unlimited' ? 'unlimited ' : ''}approval, and rule ${id} covers only calls that do (match.simulation.newApprovals)`
+    }
+    case 'simulation.outflowUsd':
+      return facts.outflowMicroUsd === undefined
+        ? `the outflow has no USD price, and rule ${id} bounds it in USD (match.simulation.outflowUsd)`
+        : outOfBounds(
+            m.simulation?.outflowUsd,
+            facts.outflowMicroUsd,
+            6,
+            `the outflow, $${formatAmount(facts.outflowMicroUsd, 6)},`,
+            id,
+            'match.simulation.outflowUsd',
+            '$',
+          )
+  }
+}
+
+/** The bounds `raw` breaks, each as "amount 150 is above rule r's cap of 100 (match.amount.lte)". */
+function outOfBounds(
+  bounds: PolicyBounds | undefined,
+  raw: bigint,
+  decimals: number,
+  subject: string,
+  id: string,
+  path: string,
+  unit: string,
+): string {
+  const broken: string[] = []
+  for (const op of ['lte', 'lt', 'gte', 'gt'] as const) {
+    const text = bounds?.[op]
+    if (text === undefined) continue
+    const c = compareRaw(raw, decimals, parseDecimal(text))
+    const fails = op === 'lt' ? c >= 0 : op === 'lte' ? c > 0 : op === 'gt' ? c <= 0 : c < 0
+    if (!fails) continue
+    const how = {
+      lte: `is above rule ${id}'s cap of ${unit}${text}`,
+      lt: `is not below rule ${id}'s cap of ${unit}${text} (exclusive)`,
+      gte: `is below rule ${id}'s minimum of ${unit}${text}`,
+      gt: `is not above rule ${id}'s minimum of ${unit}${text} (exclusive)`,
+    }[op]
+    broken.push(`${subject} ${how} (${path}.${op})`)
+  }
+  return broken.join('; ') || `${subject} is outside rule ${id}'s bounds (${path})`
 }
 
 function viewOf(facts: PolicyFacts): FactsView {
@@ -200,8 +368,10 @@ function explain(rule: CompiledRule, facts: PolicyFacts): string {
   } else if (m.simulation?.newApprovals === 'any') phrases.push('the call grants an approval')
   else if (m.simulation?.newApprovals === 'none') phrases.push('the call grants no new approval')
   if (m.simulation?.reverts === true) {
-    const why = sim?.revertReason?.slice(0, 200)
-    phrases.push(`the simulation reverts${why ? ` (${why})` : ''}`)
+    const why = sim?.revertReason
+    phrases.push(
+      `the simulation reverts${why ? ` with ${quoteUntrusted(why, 'revert reason', { maxLength: 200 })}` : ''}`,
+    )
   } else if (m.simulation?.reverts === false) phrases.push('the simulation succeeds')
   if (m.addressBook)
     phrases.push(

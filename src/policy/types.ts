@@ -100,4 +100,18 @@ export type PolicyDecision = {
   limits: LimitCharge[]
   /** The policy version hash the decision was made under. */
   policyHash: string
+  /**
+   * For a default deny: the allow rule that came closest to matching (fewest failing conditions), each failing
+   * condition in words, and the limits that rule would charge (so the denial can say what is left).
+   */
+  nearest?: NearestRule | undefined
+}
+
+/** The allow rule a denied intent came closest to: what it would have needed, and what its budgets are. */
+export type NearestRule = {
+  ruleId: string
+  /** One sentence per failing condition, naming the rule, the cap and the `match` field. */
+  failing: string[]
+  /** What the rule's limits would take from this intent (empty when it has none). */
+  limits: LimitCharge[]
 }
