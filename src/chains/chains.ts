@@ -1,4 +1,11 @@
-import { type Chain, createPublicClient, type PublicClient, type Transport } from 'viem'
+import {
+  type CcipRequestParameters,
+  type Chain,
+  createPublicClient,
+  type Hex,
+  type PublicClient,
+  type Transport,
+} from 'viem'
 import { ChainNotFoundError, InvalidConfigError, redactUrl } from '../errors/index.js'
 import { builtinChains, type RegistryEntry, rpcEnvName } from './registry.js'
 import { createRpcTransport, type EndpointHealth, type RpcTransportOptions } from './transport.js'
@@ -14,8 +21,16 @@ export type ChainContext = {
   readonly chain: Chain
   readonly testnet: boolean
   readonly source: EndpointSource
-  /** viem public client; built on first use so that listing 50 chains costs nothing. */
+  /**
+   * viem public client; built on first use so that listing 50 chains costs nothing. It never follows EIP-3668
+   * off-chain lookups (CCIP-Read): a contract read must not make the gateway fetch URLs the contract names.
+   */
   readonly client: PublicClient<Transport, Chain>
+  /**
+   * The client for ENS resolution: the same endpoints, following off-chain lookups only through
+   * {@link CreateChainsOptions.ccipRead} (the SSRF guard); without it, the same as `client`.
+   */
+  readonly ensClient: PublicClient<Transport, Chain>
   endpoints(): EndpointHealth[]
   /**
    * One client per endpoint, in the order of {@link ChainContext.endpoints}, each with the same transport settings
@@ -42,6 +57,11 @@ export type CreateChainsOptions = {
   env?: Readonly<Record<string, string | undefined>> | undefined
   /** Use viem's public default endpoint when nothing is configured (default true). */
   publicFallback?: boolean | undefined
+  /**
+   * How the ENS client makes EIP-3668 gateway requests (viem's `ccipRead.request`); the gateway passes one that
+   * goes through the SSRF guard. Without it, no client follows off-chain lookups.
+   */
+  ccipRead?: ((parameters: CcipRequestParameters) => Promise<Hex>) | undefined
   /** Transport defaults for every chain. */
   transport?:
     | Pick<RpcTransportOptions, 'timeoutMs' | 'hedgeDelayMs' | 'maxResponseBytes' | 'breaker'>
@@ -98,6 +118,7 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
 
     let rpc: ReturnType<typeof createRpcTransport> | undefined
     let client: PublicClient<Transport, Chain> | undefined
+    let ensClient: PublicClient<Transport, Chain> | undefined
     let perEndpoint: PublicClient<Transport, Chain>[] | undefined
     const clientFor = (list: readonly string[]) => {
       if (!list.length)
@@ -120,6 +141,7 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
           chain: entry.chain,
           transport: t.transport,
           batch: { multicall: false },
+          ccipRead: false,
         }),
       }
     }
@@ -138,6 +160,20 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
       source,
       get client() {
         return client ?? build()
+      },
+      get ensClient() {
+        if (ensClient) return ensClient
+        const base = context.client
+        const request = options.ccipRead
+        ensClient = request
+          ? createPublicClient({
+              chain: entry.chain,
+              transport: (rpc as NonNullable<typeof rpc>).transport,
+              batch: { multicall: false },
+              ccipRead: { request },
+            })
+          : base
+        return ensClient
       },
       endpoints: () => rpc?.endpoints() ?? urls.map(unknownEndpoint),
       endpointClients() {

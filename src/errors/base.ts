@@ -70,6 +70,7 @@ export class BaseError extends Error {
 export function toBaseError(error: unknown): BaseError {
   let revert: string | undefined
   let rpcMessage: string | undefined
+  let offchainLookup = false
   for (let e: unknown = error, depth = 0; e && depth < 12; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof BaseError) return e
     const name = (e as { name?: string }).name
@@ -80,12 +81,24 @@ export function toBaseError(error: unknown): BaseError {
     ) {
       const reason = (e as { reason?: string; shortMessage?: string }).reason
       revert ??= reason ?? (e as { shortMessage?: string }).shortMessage
+      if ((e as { signature?: unknown }).signature === offchainLookupSelector) offchainLookup = true
     }
     if (name === 'ContractFunctionZeroDataError')
       revert ??= 'no data returned (is there a contract at this address?)'
     if (name === 'RpcRequestError' || name === 'InvalidInputRpcError' || name === 'MethodNotFoundRpcError')
       rpcMessage ??= (e as { shortMessage?: string }).shortMessage
   }
+  if (offchainLookup)
+    return new BaseError(
+      'CONTRACT_REVERTED',
+      'The contract asked for an off-chain lookup (EIP-3668 CCIP-Read), which the gateway does not follow for contract reads.',
+      {
+        metaMessages: [
+          'The contract answers only through a gateway URL it names; read it another way, or use a contract that answers on-chain.',
+        ],
+        cause: error,
+      },
+    )
   if (revert !== undefined)
     return new BaseError('CONTRACT_REVERTED', `The contract call reverted: ${clean(revert)}.`, {
       metaMessages: ['Check the address, the function signature, the arguments and the chain.'],
@@ -102,6 +115,9 @@ export function toBaseError(error: unknown): BaseError {
     cause: error,
   })
 }
+
+/** The selector of EIP-3668's `OffchainLookup(address,string[],bytes,bytes4,bytes)` error. */
+const offchainLookupSelector = '0x556f1830'
 
 /** Chain-supplied text inside an error: control/bidi/zero-width characters removed, length capped. */
 function clean(text: string): string {

@@ -113,6 +113,24 @@ export function createGuard(parts: GuardrailParts): Guard {
 
     async check(subject) {
       const { chain, call } = subject
+  /**
+   * What is left of each budget, e.g. "250 of 250 (limit small-daily on token 0x…, 24h)"; undefined without charges
+   * or when the store cannot say.
+   */
+  async function budgetsLeft(charges: readonly LimitCharge[]): Promise<string | undefined> {
+    if (charges.length === 0) return undefined
+    const usage = await parts.limits.usage(charges).catch(() => undefined)
+    if (!usage) return undefined
+    return charges
+      .map((c, i) => {
+        const d = describeCharge(c, usage[i]?.used ?? 0n, usage[i]?.remaining ?? c.max)
+        if (c.metric === 'outflowUsd') return `$${d.remaining} of $${d.max} (limit ${d.limit}, ${d.window})`
+        if (c.metric === 'count') return `${d.remaining} of ${d.max} writes (limit ${d.limit}, ${d.window})`
+        return `${d.remaining} of ${d.max} (limit ${d.limit} on ${c.token ? `token ${c.token}` : 'the native coin'}, ${d.window})`
+      })
+      .join('; ')
+  }
+
       // Calldata that is not canonical is refused before anything else looks at it (ADVERSARIAL 23).
       const decoded = call
         ? decodeCall(
@@ -252,12 +270,23 @@ export function createGuard(parts: GuardrailParts): Guard {
         await autoKill(
           `${recent} policy denials within ${parts.autoKill.windowSeconds} s (an agent may be compromised or looping)`,
         )
-      return new BaseError('POLICY_DENIED', `Denied: ${decision.reasons.join('; ')}.`, {
-        metaMessages: [
-          decision.ruleIds.length ? `Rule(s): ${decision.ruleIds.join(', ')}.` : 'No rule allows it.',
-          'Nothing was signed. Call get_limits for your budgets; the operator owns the policy.',
-        ],
-      })
+      // What is left under the nearest allow rule: the agent learns what it could still do, not only what failed.
+      const near = decision.nearest
+      const left = near ? await budgetsLeft(near.limits) : undefined
+      return new BaseError(
+        'POLICY_DENIED',
+        `Denied: ${decision.reasons.join('; ')}.${left ? ` Left under rule ${near!.ruleId}: ${left}.` : ''}`,
+        {
+          metaMessages: [
+            decision.ruleIds.length
+              ? `Rule(s): ${decision.ruleIds.join(', ')}.`
+              : near
+                ? `No rule allows it; rule ${near.ruleId} would, if the condition(s) above held.`
+                : 'No rule allows it.',
+            'Nothing was signed. Call get_limits for your budgets and per-transfer caps; the operator owns the policy.',
+          ],
+        },
+      )
     },
 
     autoKill,

@@ -28,7 +28,8 @@ import type { Intent, TransitionData } from '../txs/intentJournal.js'
 import { createIntentJournal } from '../txs/intentJournal.js'
 import { createNonceManager } from '../txs/nonceManager.js'
 import { createTracker, type Tracker } from '../txs/tracker.js'
-import { createSafeFetcher } from '../untrusted/safeFetch.js'
+import { createCcipRead } from '../untrusted/ccipRead.js'
+import { createSafeFetcher, type SafeFetcher } from '../untrusted/safeFetch.js'
 import type { Config } from './config.js'
 import { diffManifest, type ToolManifest, toolManifest } from './toolManifest.js'
 
@@ -42,6 +43,8 @@ export type CreateGatewayOptions = {
   env?: Readonly<Record<string, string | undefined>> | undefined
   /** Replace the metadata fetcher (tests). */
   fetcher?: MetadataFetcher | undefined
+  /** Replace the SSRF-guarded fetcher that ENS off-chain lookups (EIP-3668) go through (tests). */
+  ccipFetcher?: SafeFetcher | undefined
   tools?: readonly (ToolDefinition | WriteToolDefinition)[] | undefined
   /** Directory a policy file path in the config is relative to (the config file's). */
   configDir?: string | undefined
@@ -118,6 +121,8 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     extra,
     env: options.env,
     publicFallback: config.rpc?.publicFallback,
+    // Off-chain lookups (EIP-3668) only for ENS, and only through the SSRF guard; contract reads never follow them.
+    ccipRead: createCcipRead(options.ccipFetcher ?? createSafeFetcher()),
     transport: {
       ...(config.rpc?.timeoutMs === undefined ? {} : { timeoutMs: config.rpc.timeoutMs }),
       ...(config.rpc?.hedgeDelayMs === undefined ? {} : { hedgeDelayMs: config.rpc.hedgeDelayMs }),

@@ -30,13 +30,13 @@ export const lookupEns = defineTool({
   async run({ address, chain }, ctx) {
     const c = ensChain(chain, ctx)
     const base = { chain: c.name, caip2: c.caip2, address }
-    const name = await c.client.getEnsName({ address }).catch((error: unknown) => {
+    const name = await c.ensClient.getEnsName({ address }).catch((error: unknown) => {
       // The Universal Resolver reverts on a reverse record that does not resolve back: treat as no name.
       if (toBaseError(error).code === 'CONTRACT_REVERTED') return null
       throw error
     })
     if (!name) return { ...base, name: null, verified: false }
-    const forward = await c.client.getEnsAddress({ name }).catch(() => null)
+    const forward = await c.ensClient.getEnsAddress({ name }).catch(() => null)
     if (forward !== address) return { ...base, name: null, verified: false }
     return { ...base, name: untrustedText(name, { maxLength: 255 }), verified: true }
   },

@@ -31,8 +31,8 @@ export const resolveEns = defineTool({
     const c = ensChain(chain, ctx)
     const normalized = normalizeName(name)
     const [address, avatar] = await Promise.all([
-      c.client.getEnsAddress({ name: normalized }),
-      c.client.getEnsText({ name: normalized, key: 'avatar' }).catch(() => null),
+      c.ensClient.getEnsAddress({ name: normalized }),
+      c.ensClient.getEnsText({ name: normalized, key: 'avatar' }).catch(() => null),
     ])
     if (!address)
       throw new NotFoundError(`The ENS name ${normalized} has no address record on ${c.name}.`, {

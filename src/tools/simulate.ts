@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { BaseError } from '../errors/index.js'
+import { FormattedEffects } from '../pipeline/formatEffects.js'
 import { inputError } from '../pipeline/inputError.js'
 import { approve } from './approve.js'
 import { defineTool } from './defineTool.js'
@@ -37,6 +38,9 @@ export const SimulateOutput = z.object({
     .record(z.string(), z.unknown())
     .nullable()
     .describe('Asset changes of the wallet (raw base units, negative = out), new approvals, revert, flags.'),
+  effects: FormattedEffects.nullable().describe(
+    'The same balance changes and approvals with amounts in display units, decimals and symbol (untrusted); a token without usable decimals says so.',
+  ),
   simulationUnavailable: z.string().optional(),
   policy: z.object({
     effect: z.enum(['allow', 'deny', 'require_approval']),

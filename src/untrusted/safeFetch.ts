@@ -47,6 +47,11 @@ export type SafeFetcherOptions = {
 export type SafeFetchOptions = {
   /** Cancels the fetch, e.g. when the tool call is cancelled. */
   signal?: AbortSignal | undefined
+  /**
+   * POST this value as a JSON body instead of a GET (an EIP-3668 gateway). A 307/308 redirect repeats the POST to
+   * the new URL (checked like the first); 301/302/303 continue as a GET, as browsers do. Not for `data:` URIs.
+   */
+  postJson?: unknown
 }
 
 /** The answer of `fetchJson`. The JSON is untrusted: wrap it with `untrustedJson` before it reaches a result. */
@@ -92,7 +97,7 @@ export type SafeFetcher = {
 }
 
 type Mode = 'json' | 'text'
-type Hop = { redirect: string } | { contentType: string; body: Buffer }
+type Hop = { redirect: string; status: number } | { contentType: string; body: Buffer }
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308])
 const maxUrlLength = 8 * 1024
@@ -195,7 +200,13 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
     return first
   }
 
-  const request = (url: URL, address: LookupAddress, mode: Mode, signal: AbortSignal): Promise<Hop> =>
+  const request = (
+    url: URL,
+    address: LookupAddress,
+    mode: Mode,
+    signal: AbortSignal,
+    post: Buffer | undefined,
+  ): Promise<Hop> =>
     new Promise<Hop>((resolvePromise, rejectPromise) => {
       let settled = false
       const fail = (error: unknown): void => {
@@ -221,13 +232,14 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         host: address.address,
         family: address.family,
         port: url.port || (secure ? 443 : 80),
-        method: 'GET',
+        method: post ? 'POST' : 'GET',
         path: `${url.pathname}${url.search}`,
         headers: {
           host: url.host,
           'user-agent': userAgent,
           accept: mode === 'json' ? 'application/json' : 'text/plain, application/json;q=0.9',
           'accept-encoding': 'identity',
+          ...(post ? { 'content-type': 'application/json', 'content-length': String(post.length) } : {}),
         },
         agent: false,
         lookup: pinned,
@@ -253,16 +265,21 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         return
       }
       req.on('error', (error: NodeJS.ErrnoException) => fail(connectionFailed(error)))
-      req.end()
+      req.end(post)
     })
 
   const fetchBody = async (
     raw: string,
     mode: Mode,
-    callerSignal: AbortSignal | undefined,
+    callOptions: SafeFetchOptions,
   ): Promise<{ url: string; contentType: string; body: Uint8Array }> => {
+    const callerSignal = callOptions.signal
+    let post =
+      'postJson' in callOptions ? Buffer.from(JSON.stringify(callOptions.postJson) ?? 'null') : undefined
+    if (post && post.length > maxBytes) throw blocked(`the request body is larger than ${maxBytes} bytes`)
     const target = classify(raw)
     if ('data' in target) {
+      if (post) throw blocked('a data: URI cannot take a request body')
       const { mimeType, bytes } = target.data
       if (mimeType.startsWith('image/')) {
         throw new FetchFailedError({
@@ -287,7 +304,7 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
       for (let redirects = 0; ; redirects++) {
         seen.add(withoutHash(url))
         const address = await resolve(url, controller.signal)
-        const hop = await request(url, address, mode, controller.signal)
+        const hop = await request(url, address, mode, controller.signal, post)
         if ('body' in hop) return { url: withoutHash(url), contentType: hop.contentType, body: hop.body }
         let next: URL
         try {
@@ -298,6 +315,7 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         if (seen.has(withoutHash(next))) throw blocked(`redirect loop at ${redactUrl(next.href)}`)
         if (redirects >= maxRedirects) throw blocked(`more than ${maxRedirects} redirects`)
         checkUrl(next)
+        if (hop.status !== 307 && hop.status !== 308) post = undefined
         url = next
       }
     } catch (error) {
@@ -310,7 +328,7 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
 
   return {
     async fetchJson(url, callOptions = {}) {
-      const { body, ...rest } = await fetchBody(url, 'json', callOptions.signal)
+      const { body, ...rest } = await fetchBody(url, 'json', callOptions)
       let json: unknown
       try {
         json = JSON.parse(decode(body))
@@ -323,7 +341,7 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
     },
 
     async fetchText(url, callOptions = {}) {
-      const { body, ...rest } = await fetchBody(url, 'text', callOptions.signal)
+      const { body, ...rest } = await fetchBody(url, 'text', callOptions)
       return { ...rest, bytes: body.length, text: decode(body) }
     },
 
@@ -363,7 +381,7 @@ function readResponse(res: IncomingMessage, url: URL, mode: Mode, maxBytes: numb
     if (redirectStatuses.has(status)) {
       const location = res.headers.location
       res.destroy()
-      if (location) resolvePromise({ redirect: location })
+      if (location) resolvePromise({ redirect: location, status })
       else
         rejectPromise(new FetchFailedError({ reason: `${where} answered HTTP ${status} without a Location` }))
       return

@@ -44,7 +44,7 @@ export async function resolveRecipient(
   if (value.includes('.')) {
     ens = normalizeName(value, field)
     const c = ensChain(undefined, ctx)
-    const resolved = await c.client.getEnsAddress({ name: ens })
+    const resolved = await c.ensClient.getEnsAddress({ name: ens })
     if (!resolved)
       throw new NotFoundError(`The ENS name ${ens} has no address record on ${c.name}.`, {
         field,
