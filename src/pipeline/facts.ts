@@ -12,7 +12,7 @@ import {
   toFunctionSignature,
   zeroAddress,
 } from 'viem'
-import { InvalidInputError } from '../errors/index.js'
+import { InvalidInputError, SigningRefusedError } from '../errors/index.js'
 import type { FactAmount, PolicyFacts, PolicyOperation } from '../policy/types.js'
 import type { ApprovalExposure, Simulation } from '../simulate/types.js'
 
@@ -273,17 +273,43 @@ export type TypedDataEffects = {
  * `ReceiveWithAuthorization` move tokens out of the wallet. Any other message type is not understood: no
  * simulation, so no rule with a `simulation` condition can allow it (fail closed).
  *
- * @example typedDataEffects({ primaryType: 'Permit', domain: { verifyingContract: usdc }, message: { spender, value } }, wallet)
+ * An EIP-2612 permit or an EIP-3009 authorization names whose funds it spends (`owner` / `from`, declared as an
+ * address in the signed type, else the message is not understood). One for any account other than the wallet is
+ * refused (ADVERSARIAL 53): the key may also control accounts the gateway cannot see (an ERC-1271 smart account
+ * that accepts the key's signatures), and no limit covers their funds. Permit2 messages name no owner (the owner is
+ * whoever the signature verifies for); they are counted as the wallet's.
+ *
+ * @example typedDataEffects({ primaryType: 'Permit', domain: { verifyingContract: usdc }, message: { owner: wallet, spender, value } }, wallet)
+ * @throws {SigningRefusedError} a permit or transfer authorization spends another account's funds
  */
 export function typedDataEffects(
   typedData: {
     primaryType: string
     domain: { verifyingContract?: string | undefined }
+    types?: Record<string, readonly { name: string; type: string }[]> | undefined
     message: Record<string, unknown>
   },
   wallet: Address,
 ): TypedDataEffects {
   const m = typedData.message
+  // Whose funds a permit or EIP-3009 authorization spends: the field as signed (declared `address` in the primary
+  // type). Undefined when the type does not declare it, so the message is not understood (needs a human).
+  const ownerOf = (field: string): Address | undefined => {
+    const declared = typedData.types?.[typedData.primaryType]
+    if (!Array.isArray(declared) || !declared.some((f) => f?.name === field && f?.type === 'address'))
+      return undefined
+    const owner = addressOf(m[field])
+    if (owner && !isAddressEqual(owner, wallet))
+      throw new SigningRefusedError({
+        reason: `this ${typedData.primaryType} authorizes spending the funds of ${owner} (message.${field}), not of the gateway wallet ${wallet}`,
+        field: `typedData.message.${field}`,
+        metaMessages: [
+          'The gateway signs permits and transfer authorizations only for its own wallet: its key may also control other accounts (e.g. an ERC-1271 smart account that accepts its signatures), and no policy or limit here covers their funds.',
+          `Nothing was signed. Set ${field} to the wallet, or sign for that account outside the gateway.`,
+        ],
+      })
+    return owner
+  }
   const contract = addressOf(typedData.domain.verifyingContract)
   const approvals: ApprovalExposure[] = []
   const deltas: Simulation['deltas'] = []
@@ -314,7 +340,8 @@ export function typedDataEffects(
   let understood = true
   switch (typedData.primaryType) {
     case 'Permit':
-      understood = exposure('erc20', contract, m.spender, m.value, 2n ** 255n)
+      understood =
+        ownerOf('owner') !== undefined && exposure('erc20', contract, m.spender, m.value, 2n ** 255n)
       to = addressOf(m.spender)
       token = contract
       amount = toBigInt(m.value)
@@ -342,12 +369,12 @@ export function typedDataEffects(
     }
     case 'TransferWithAuthorization':
     case 'ReceiveWithAuthorization': {
-      const from = addressOf(m.from)
+      const from = ownerOf('from')
       const raw = toBigInt(m.value)
       understood = Boolean(contract && from && raw !== undefined && addressOf(m.to))
       if (understood && from && contract && raw !== undefined) {
-        if (from.toLowerCase() === wallet.toLowerCase())
-          deltas.push({ kind: 'erc20', token: contract, raw: -raw })
+        // `from` is the wallet here (ownerOf refused any other account).
+        deltas.push({ kind: 'erc20', token: contract, raw: -raw })
         to = addressOf(m.to)
         token = contract
         amount = raw

@@ -11,8 +11,9 @@ import {
 } from 'viem'
 import { BaseError, IntentConflictError, NotFoundError, toBaseError } from '../errors/index.js'
 import type { Approval } from '../policy/approvals.js'
+import { type PerWriteCap, perWriteCaps } from '../policy/perWriteCaps.js'
 import type { PolicyOperation } from '../policy/types.js'
-import type { Signer, TypedDataToSign } from '../signer/signer.js'
+import { type Signer, type TypedDataToSign, withDomainType } from '../signer/signer.js'
 import type { JsonObject } from '../store/database.js'
 import type { ToolContext } from '../tools/context.js'
 import type {
@@ -27,6 +28,7 @@ import type { NonceManager } from '../txs/nonceManager.js'
 import { sendRaw } from '../txs/sendRaw.js'
 import type { Tracker } from '../txs/tracker.js'
 import { typedDataEffects } from './facts.js'
+import { formatEffects } from './formatEffects.js'
 import { type Guard, type GuardOutcome, intentHash, simulationJson } from './guard.js'
 import type { Caller } from './pipeline.js'
 
@@ -108,6 +110,8 @@ export type WritePath = {
       used: string
       remaining: string
     }[]
+    /** The per-write caps (amount, value, USD worth) of the allow rules that can apply on the chain. */
+    perWrite: PerWriteCap[]
   }>
 }
 
@@ -833,6 +837,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         from: signer.address,
         call: { to: draft.call.to, data: draft.call.data, value: draft.call.value.toString() },
         simulation: simulationJson(outcome.simulation),
+        effects: await formatEffects(draft.chain, outcome.simulation, guard.parts.tokens),
         ...(outcome.simulationUnavailable ? { simulationUnavailable: outcome.simulationUnavailable } : {}),
         policy: {
           effect: outcome.decision.effect,
@@ -862,13 +867,15 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           () => 'unknown' as const,
         ),
       ])
+      const policy = guard.parts.policy()
       return {
         chain: chain.name,
         caip2: chain.caip2,
         wallet,
-        policyHash: guard.parts.policy()?.policyHash ?? 'none',
+        policyHash: policy?.policyHash ?? 'none',
         killSwitch: kill,
         limits: budgets,
+        perWrite: policy ? perWriteCaps(policy, [chain.name, String(chain.id), `eip155:${chain.id}`]) : [],
       }
     },
   }
@@ -883,16 +890,16 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     const signer = requireSigner()
     await guard.assertLive()
     const signature = await signer.signTypedData(typedData, { chainId })
+    // What was signed, whatever the message's size: the digest (with the gateway's own EIP712Domain type, as the
+    // signer signs it), the domain and the primary type. `detail` goes into the audit entry of this change.
+    const signed = {
+      primaryType: typedData.primaryType,
+      domain: jsonSafe(typedData.domain) as never,
+      digest: hashTypedData(withDomainType(typedData) as never),
+    }
     return journal.transition(intent.id, 'created', 'completed', {
-      tx: {
-        summary,
-        details: {
-          primaryType: typedData.primaryType,
-          domain: jsonSafe(typedData.domain) as never,
-          digest: hashTypedData(typedData as never),
-          signature,
-        },
-      },
+      tx: { summary, details: { ...signed, signature } },
+      detail: { typedData: signed },
     })
   }
 

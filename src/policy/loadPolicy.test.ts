@@ -1,11 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { InvalidConfigError } from '../errors/index.js'
 import { type CompiledPolicy, compilePolicy } from './compilePolicy.js'
 import { evaluatePolicy } from './evaluate.js'
-import { createPolicySource, type PolicySource, readOnlyDecision, readOnlyPolicy } from './loadPolicy.js'
+import {
+  createPolicySource,
+  type PolicyReload,
+  type PolicySource,
+  readOnlyDecision,
+  readOnlyPolicy,
+} from './loadPolicy.js'
 
 const policy = (id: string) => ({
   version: 1,
@@ -22,12 +28,14 @@ afterEach(() => {
   dir = undefined
 })
 
-async function until(condition: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 20))
-  }
+/** The outcome of the next look at a changed file; subscribe before changing the file. */
+function nextReload(s: PolicySource): Promise<PolicyReload> {
+  return new Promise((resolve) => {
+    const off = s.onReload((event) => {
+      off()
+      resolve(event)
+    })
+  })
 }
 
 describe('createPolicySource', () => {
@@ -103,12 +111,16 @@ describe('createPolicySource', () => {
     expect(ids(source.current())).toEqual(['first'])
     const firstHash = source.current()!.policyHash
 
+    // Written before the first look: seen all the same (the first look compares with what the start read).
+    let reload = nextReload(source)
     writeFileSync(file, JSON.stringify(policy('second-version')))
-    await until(() => ids(source!.current())?.[0] === 'second-version')
+    expect(await reload).toMatchObject({ outcome: 'reloaded' })
+    expect(ids(source.current())).toEqual(['second-version'])
     expect(changes).toEqual(['second-version'])
     expect(source.current()!.policyHash).not.toBe(firstHash)
     expect(lines.at(-1)).toMatch(/^policy: reloaded .*policy\.json/)
 
+    reload = nextReload(source)
     writeFileSync(
       file,
       JSON.stringify({
@@ -118,25 +130,89 @@ describe('createPolicySource', () => {
         ],
       }),
     )
-    const checksum =
-      /field "policy.rules\[0\].match.to\[0\]" — its mixed-case EIP-55 checksum is wrong.*stays in force/
-    await until(() => lines.some((l) => checksum.test(l)))
+    expect(await reload).toMatchObject({ outcome: 'rejected', error: expect.any(InvalidConfigError) })
+    expect(lines.at(-1)).toMatch(
+      /field "policy.rules\[0\].match.to\[0\]" — its mixed-case EIP-55 checksum is wrong.*stays in force/,
+    )
     expect(ids(source.current())).toEqual(['second-version'])
 
+    reload = nextReload(source)
     writeFileSync(file, '{ "version": 1, ')
-    await until(() => lines.some((l) => /not valid JSON.*stays in force/.test(l)))
+    expect(await reload).toMatchObject({ outcome: 'rejected' })
+    expect(lines.at(-1)).toMatch(/not valid JSON.*stays in force/)
     expect(ids(source.current())).toEqual(['second-version'])
-    expect(changes).toEqual(['second-version'])
+
+    // Deleted, then back: the deletion is logged, the policy stays; the file back in place is in force.
+    reload = nextReload(source)
+    unlinkSync(file)
+    expect(await reload).toMatchObject({ outcome: 'rejected' })
+    expect(lines.at(-1)).toMatch(/Cannot read the policy file .*ENOENT.*stays in force/)
+    reload = nextReload(source)
+    writeFileSync(file, JSON.stringify(policy('fourth')))
+    expect(await reload).toMatchObject({ outcome: 'reloaded' })
+    expect(ids(source.current())).toEqual(['fourth'])
+    expect(changes).toEqual(['second-version', 'fourth'])
+  })
+
+  test('a change that keeps the size and the modification time is seen (bytes are compared, not timestamps)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'airlock-policy-'))
+    const file = join(dir, 'policy.json')
+    writeFileSync(file, JSON.stringify(policy('aaaa')))
+    const { atime, mtime } = statSync(file)
+    source = createPolicySource({ value: file, fallback: () => undefined, log: () => {}, intervalMs: 20 })
+    const reload = nextReload(source)
+    // Two saves within one timestamp tick look like this: same size, same mtime, other bytes.
+    writeFileSync(file, JSON.stringify(policy('bbbb')))
+    utimesSync(file, atime, mtime)
+    expect(await reload).toMatchObject({ outcome: 'reloaded' })
+    expect(ids(source.current())).toEqual(['bbbb'])
+  })
+
+  test('the same bytes written again are not re-read; another text of the same policy is "unchanged"', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'airlock-policy-'))
+    const file = join(dir, 'policy.json')
+    writeFileSync(file, JSON.stringify(policy('same')))
+    const lines: string[] = []
+    const changes: unknown[] = []
+    source = createPolicySource({
+      value: file,
+      fallback: () => undefined,
+      log: (l) => lines.push(l),
+      intervalMs: 20,
+    })
+    source.onChange((p) => changes.push(p))
+    const hash = source.current()!.policyHash
+    const events: PolicyReload[] = []
+    source.onReload((e) => events.push(e))
+    const reload = nextReload(source)
+    writeFileSync(file, JSON.stringify(policy('same')))
+    writeFileSync(file, JSON.stringify(policy('same'), null, 2))
+    // The first event is the reformatted text's: the rewrite with the same bytes made none.
+    expect(await reload).toMatchObject({ outcome: 'unchanged', policy: { policyHash: hash } })
+    expect(events).toHaveLength(1)
+    expect(changes).toEqual([])
+    expect(lines).toHaveLength(1) // only "loaded"
   })
 
   test('close() stops watching', async () => {
     dir = mkdtempSync(join(tmpdir(), 'airlock-policy-'))
     const file = join(dir, 'policy.json')
     writeFileSync(file, JSON.stringify(policy('first')))
+    const closed = createPolicySource({
+      value: file,
+      fallback: () => undefined,
+      log: () => {},
+      intervalMs: 20,
+    })
+    closed.close()
+    // A second source on the same file, same interval: once it has seen two changes, so would the first have.
     source = createPolicySource({ value: file, fallback: () => undefined, log: () => {}, intervalMs: 20 })
-    source.close()
+    const reload = nextReload(source)
     writeFileSync(file, JSON.stringify(policy('second')))
-    await new Promise((r) => setTimeout(r, 150))
-    expect(ids(source.current())).toEqual(['first'])
+    expect(await reload).toMatchObject({ outcome: 'reloaded' })
+    const second = nextReload(source)
+    writeFileSync(file, JSON.stringify(policy('third')))
+    await second
+    expect(ids(closed.current())).toEqual(['first'])
   })
 })

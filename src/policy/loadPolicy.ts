@@ -1,4 +1,6 @@
-import { readFileSync, type Stats, unwatchFile, watchFile } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
 import { InvalidConfigError } from '../errors/index.js'
 import { type CompiledPolicy, compilePolicy } from './compilePolicy.js'
@@ -17,9 +19,18 @@ export type CreatePolicySourceParameters = {
   log: (line: string) => void
   /** Re-read a policy file when it changes (default true; inline and fallback policies never change). */
   watch?: boolean | undefined
-  /** How often the file's stat is polled, in ms (default 500). */
+  /** How often the file is looked at, in ms (default 500). A change is applied once it held for one interval. */
   intervalMs?: number | undefined
 }
+
+/** What a look at a changed policy file came to (see {@link PolicySource.onReload}). */
+export type PolicyReload =
+  /** A new valid version is in force. */
+  | { outcome: 'reloaded'; policy: CompiledPolicy }
+  /** The text changed but the policy did not (formatting, key order): the same policy stays in force. */
+  | { outcome: 'unchanged'; policy: CompiledPolicy }
+  /** The new text is invalid or unreadable: logged, and the previous policy stays in force. */
+  | { outcome: 'rejected'; error: Error; policy: CompiledPolicy | undefined }
 
 /** Where the gateway's policy comes from, and the policy in force now. */
 export type PolicySource = {
@@ -27,6 +38,11 @@ export type PolicySource = {
   current(): CompiledPolicy | undefined
   /** Calls `cb` after a new valid version is in force; returns a function that unsubscribes. */
   onChange(cb: (policy: CompiledPolicy) => void): () => void
+  /**
+   * Calls `cb` each time a changed file has been read, whatever came of it (see {@link PolicyReload}); returns a
+   * function that unsubscribes. A file rewritten with the same bytes is not read again.
+   */
+  onReload(cb: (event: PolicyReload) => void): () => void
   /** Stops watching the file. */
   close(): void
   /** The file the policy is read from, when it is one. */
@@ -40,6 +56,12 @@ export type PolicySource = {
  * wrote. A file that later changes into something invalid (bad JSON, a bad field, a missing file) is logged with the
  * field's error and the last valid version stays in force: a typo while editing never opens or closes the gate.
  *
+ * The file is watched by reading it every `intervalMs` and comparing a hash of its bytes, not by file events or
+ * timestamps: events can be missed or doubled under load, and two writes within one timestamp tick look alike. A
+ * change is applied once the file has held still for one interval (an editor may be halfway through writing it),
+ * and a change made between the start and the first look is seen too, because the first look compares with the
+ * bytes the start read.
+ *
  * @example
  * const source = createPolicySource({ value: config.policy, configDir, fallback: () => undefined, log: console.error })
  * const decision = source.current() ? evaluatePolicy(source.current()!, facts) : readOnlyDecision(facts)
@@ -48,32 +70,19 @@ export type PolicySource = {
 export function createPolicySource(parameters: CreatePolicySourceParameters): PolicySource {
   const { value, log } = parameters
   const listeners = new Set<(policy: CompiledPolicy) => void>()
+  const reloadListeners = new Set<(event: PolicyReload) => void>()
   let policy: CompiledPolicy | undefined
   let path: string | undefined
-  let watching = false
-  let settle: NodeJS.Timeout | undefined
+  let timer: NodeJS.Timeout | undefined
 
   if (typeof value === 'string') {
     path = isAbsolute(value) ? value : resolve(parameters.configDir ?? process.cwd(), value)
-    policy = compilePolicy(readPolicyFile(path))
+    const text = readPolicyText(path)
+    policy = compilePolicy(parsePolicyText(text, path))
     log(
       `policy: loaded ${path} (${policy.policy.rules.length} rules, hash ${policy.policyHash.slice(0, 12)})`,
     )
-    if (parameters.watch ?? true) {
-      const file = path
-      const interval = parameters.intervalMs ?? 500
-      watchFile(file, { interval, persistent: false }, (now: Stats, before: Stats) => {
-        if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return
-        // An editor may be halfway through writing: read once the file has been quiet for a moment.
-        if (settle) clearTimeout(settle)
-        settle = setTimeout(() => {
-          settle = undefined
-          reload(file)
-        }, interval)
-        settle.unref()
-      })
-      watching = true
-    }
+    if (parameters.watch ?? true) timer = watchPolicyFile(path, digest(text), parameters.intervalMs ?? 500)
   } else if (value !== undefined) {
     policy = compilePolicy(parsePolicy(value, 'policy in the config'))
     log(`policy: inline (${policy.policy.rules.length} rules, hash ${policy.policyHash.slice(0, 12)})`)
@@ -85,21 +94,58 @@ export function createPolicySource(parameters: CreatePolicySourceParameters): Po
     } else log('policy: none configured; the gateway serves reads only and denies every write')
   }
 
-  function reload(file: string): void {
-    let next: CompiledPolicy
+  /** Polls the file; `applied` is the digest of the bytes the policy in force (or the last rejection) came from. */
+  function watchPolicyFile(file: string, applied: string, interval: number): NodeJS.Timeout {
+    let seen = applied
+    let looking = false
+    const look = async () => {
+      if (looking) return
+      looking = true
+      try {
+        const snapshot = await readSnapshot(file)
+        if (timer === undefined) return // closed while reading
+        if (snapshot.digest !== seen) {
+          seen = snapshot.digest // changed since the last look: apply it once it holds still for one interval
+          return
+        }
+        if (snapshot.digest === applied) return
+        applied = snapshot.digest
+        apply(file, snapshot)
+      } finally {
+        looking = false
+      }
+    }
+    const handle = setInterval(() => void look(), interval)
+    handle.unref()
+    return handle
+  }
+
+  function apply(file: string, snapshot: Snapshot): void {
+    let event: PolicyReload
     try {
-      next = compilePolicy(readPolicyFile(file))
+      if (snapshot.text === undefined) throw unreadablePolicy(file, snapshot.code)
+      const next = compilePolicy(parsePolicyText(snapshot.text, file))
+      if (next.policyHash === policy?.policyHash) event = { outcome: 'unchanged', policy: next }
+      else {
+        policy = next
+        event = { outcome: 'reloaded', policy: next }
+        log(
+          `policy: reloaded ${file} (${next.policy.rules.length} rules, hash ${next.policyHash.slice(0, 12)})`,
+        )
+        notify(listeners, next)
+      }
     } catch (error) {
       const why = error instanceof InvalidConfigError ? error.shortMessage : String(error)
       log(`policy: ${why} The previous policy (hash ${policy?.policyHash.slice(0, 12)}) stays in force.`)
-      return
+      event = { outcome: 'rejected', error: error as Error, policy }
     }
-    if (next.policyHash === policy?.policyHash) return
-    policy = next
-    log(`policy: reloaded ${file} (${next.policy.rules.length} rules, hash ${next.policyHash.slice(0, 12)})`)
-    for (const cb of listeners) {
+    notify(reloadListeners, event)
+  }
+
+  function notify<T>(set: Set<(value: T) => void>, value: T): void {
+    for (const cb of set) {
       try {
-        cb(next)
+        cb(value)
       } catch (error) {
         log(`policy: a change listener failed: ${(error as Error).message}`)
       }
@@ -112,15 +158,34 @@ export function createPolicySource(parameters: CreatePolicySourceParameters): Po
       listeners.add(cb)
       return () => listeners.delete(cb)
     },
+    onReload(cb) {
+      reloadListeners.add(cb)
+      return () => reloadListeners.delete(cb)
+    },
     close() {
-      if (watching && path) unwatchFile(path)
-      if (settle) clearTimeout(settle)
-      watching = false
+      if (timer) clearInterval(timer)
+      timer = undefined
       listeners.clear()
+      reloadListeners.clear()
     },
     path,
   }
 }
+
+/** The policy file's bytes as last looked at: the text, or why it could not be read. */
+type Snapshot = { digest: string; text?: string; code?: string }
+
+async function readSnapshot(file: string): Promise<Snapshot> {
+  try {
+    const text = await readFile(file, 'utf8')
+    return { digest: digest(text), text }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error'
+    return { digest: `unreadable:${code}`, code }
+  }
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest('hex')
 
 /**
  * Reads and validates a policy file.
@@ -129,18 +194,25 @@ export function createPolicySource(parameters: CreatePolicySourceParameters): Po
  * @throws {InvalidConfigError} unreadable file, bad JSON, or a bad field (named by its path)
  */
 export function readPolicyFile(path: string): Policy {
-  let text: string
+  return parsePolicyText(readPolicyText(path), path)
+}
+
+function readPolicyText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8')
+    return readFileSync(path, 'utf8')
   } catch (error) {
-    throw new InvalidConfigError(
-      `Cannot read the policy file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`,
-      {
-        field: 'policy',
-        metaMessages: ['Check the `policy` path in the config (relative to the config file).'],
-      },
-    )
+    throw unreadablePolicy(path, (error as NodeJS.ErrnoException).code)
   }
+}
+
+function unreadablePolicy(path: string, code: string | undefined): InvalidConfigError {
+  return new InvalidConfigError(`Cannot read the policy file ${path}: ${code ?? 'error'}.`, {
+    field: 'policy',
+    metaMessages: ['Check the `policy` path in the config (relative to the config file).'],
+  })
+}
+
+function parsePolicyText(text: string, path: string): Policy {
   let json: unknown
   try {
     json = JSON.parse(text)

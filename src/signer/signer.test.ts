@@ -186,6 +186,25 @@ describe('signTypedData (ADVERSARIAL 29)', () => {
     )
   })
 
+  it('builds the EIP712Domain type from the domain; a different one brought along is refused (ADVERSARIAL 53)', async () => {
+    const signer = await keystoreSigner()
+    const canonical = [
+      { name: 'name', type: 'string' },
+      { name: 'version', type: 'string' },
+      { name: 'chainId', type: 'uint256' },
+      { name: 'verifyingContract', type: 'address' },
+    ]
+    const loose = { ...permit, types: { ...permit.types, EIP712Domain: canonical.slice(0, 2) } }
+    const error = await rejection(signer.signTypedData(loose, { chainId: 8453 }))
+    expect(error.code).toBe('SIGNING_REFUSED')
+    expect(error.field).toBe('types.EIP712Domain')
+    // The same list as the domain's is accepted and signs what no EIP712Domain at all signs.
+    const same = { ...permit, types: { ...permit.types, EIP712Domain: canonical } }
+    expect(await signer.signTypedData(same, { chainId: 8453 })).toBe(
+      await signer.signTypedData(permit, { chainId: 8453 }),
+    )
+  })
+
   it('wraps viem validation errors (a malformed message) as SIGNING_FAILED without the key', async () => {
     const signer = await keystoreSigner()
     const error = await rejection(

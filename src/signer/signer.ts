@@ -43,7 +43,8 @@ export type Signer = {
   /**
    * Signs EIP-712 typed data whose `domain.chainId` equals `expected.chainId` and whose domain names a
    * `verifyingContract` (ADVERSARIAL 29): a signature that could be replayed on another chain or contract is
-   * refused.
+   * refused. The `EIP712Domain` type is built from the domain (see {@link withDomainType}); a different one
+   * brought along is refused (ADVERSARIAL 53).
    */
   signTypedData(typedData: TypedDataToSign, expected: { chainId: number }): Promise<Hex>
 }
@@ -123,11 +124,13 @@ export async function createSigner(parameters: CreateSignerParameters): Promise<
 
   async function signTyped(typedData: TypedDataToSign, expected: { chainId: number }): Promise<Hex> {
     checkTypedData(typedData, expected, onlyChainId)
+    // The domain type is the gateway's own, built from the domain just checked (ADVERSARIAL 53).
+    const types = withDomainType(typedData).types
     return guard(() =>
       signTypedData({
         privateKey,
         domain: typedData.domain,
-        types: typedData.types,
+        types,
         primaryType: typedData.primaryType,
         message: typedData.message,
       } as Parameters<typeof signTypedData>[0]),
@@ -195,6 +198,9 @@ function checkTypedData(
     throw new SigningRefusedError({ reason: 'the expected chain id is missing', field: 'chainId' })
   if (typedData.primaryType === 'EIP712Domain')
     throw new SigningRefusedError({ reason: 'the primary type cannot be EIP712Domain', field: 'primaryType' })
+  if (typeof typedData.types !== 'object' || typedData.types === null)
+    throw new SigningRefusedError({ reason: 'typed data needs its types', field: 'types' })
+  withDomainType(typedData)
   const { chainId, verifyingContract } = typedData.domain ?? {}
   if (chainId === undefined || chainId === null)
     throw new SigningRefusedError({
@@ -231,6 +237,63 @@ function checkTypedData(
       reason: 'the typed data verifyingContract is the zero address',
       field: 'domain.verifyingContract',
     })
+}
+
+/**
+ * The `EIP712Domain` type of a domain: the fields it has (not undefined or null), in the canonical order name,
+ * version, chainId, verifyingContract, salt. A signature's domain separator covers exactly these fields.
+ *
+ * @example eip712DomainType({ name: 'USD Coin', chainId: 1, verifyingContract }) // name, chainId, verifyingContract
+ */
+export function eip712DomainType(domain: TypedDataToSign['domain']): { name: string; type: string }[] {
+  const d = (domain ?? {}) as Record<string, unknown>
+  return domainFields.filter((f) => d[f.name] !== undefined && d[f.name] !== null)
+}
+
+const domainFields = [
+  { name: 'name', type: 'string' },
+  { name: 'version', type: 'string' },
+  { name: 'chainId', type: 'uint256' },
+  { name: 'verifyingContract', type: 'address' },
+  { name: 'salt', type: 'bytes32' },
+] as const
+
+/**
+ * Typed data as the gateway hashes and signs it: `types.EIP712Domain` is {@link eip712DomainType} of its own
+ * domain, so the signature is bound to exactly the domain that was checked (chain and contract). An
+ * `EIP712Domain` type brought along is accepted only when it is that same list; any other is refused, since it
+ * could leave `chainId` or `verifyingContract` out of the signature, which would then be valid on every chain or
+ * contract (ADVERSARIAL 53).
+ *
+ * @example hashTypedData(withDomainType(typedData)) // the digest the signer signs
+ * @throws {SigningRefusedError} the typed data brings an EIP712Domain type that differs from its domain's
+ */
+export function withDomainType(typedData: TypedDataToSign): TypedDataToSign {
+  const expected = eip712DomainType(typedData.domain)
+  if (Object.hasOwn(typedData.types, 'EIP712Domain')) {
+    const brought = typedData.types.EIP712Domain
+    if (!sameFields(brought, expected))
+      throw new SigningRefusedError({
+        reason: `the typed data brings its own EIP712Domain type, which differs from its domain's (${expected.map((f) => f.name).join(', ')})`,
+        field: 'types.EIP712Domain',
+        metaMessages: [
+          'The gateway builds the domain type from the domain it checks; leave EIP712Domain out of types. Nothing was signed.',
+        ],
+      })
+  }
+  return { ...typedData, types: { ...typedData.types, EIP712Domain: expected } }
+}
+
+/** Two field lists name the same fields with the same types, in the same order. */
+export function sameFields(
+  a: readonly { name: string; type: string }[] | undefined,
+  b: readonly { name: string; type: string }[],
+): boolean {
+  return (
+    Array.isArray(a) &&
+    a.length === b.length &&
+    a.every((f, i) => f?.name === b[i]?.name && f?.type === b[i]?.type)
+  )
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod'
+import { InvalidInputError } from '../errors/index.js'
 import { ChainRef } from '../schemas/chainRef.js'
-import type { TypedDataToSign } from '../signer/signer.js'
+import { eip712DomainType, sameFields, type TypedDataToSign } from '../signer/signer.js'
 import { defineTool } from './defineTool.js'
 import { requireWrites } from './shared/requireWrites.js'
 import { WriteOptions, WriteResult } from './shared/write.js'
@@ -38,13 +39,30 @@ export const signTypedData = defineTool({
   name: 'sign_typed_data',
   title: 'Sign typed data (EIP-712)',
   description:
-    'Signs EIP-712 typed data (e.g. a permit or an order) as an intent. The domain must carry this chain’s id and a verifyingContract. Raw 32-byte hashes and eth_sign are never offered.',
+    'Signs EIP-712 typed data (e.g. a permit or an order) as an intent. The domain must carry this chain’s id and a verifyingContract; the EIP712Domain type is built from it (omit it from types). Authorizations (permits, EIP-3009) are signed only for the gateway wallet’s own funds. Raw 32-byte hashes and eth_sign are never offered.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   input: SignTypedDataInput,
   output: WriteResult.extend({ signature: z.string().optional() }),
   async run({ chain, typedData, idempotencyKey }, ctx) {
     const domain = { ...typedData.domain, chainId: Number(typedData.domain.chainId) }
-    return requireWrites(ctx).signTypedData(chain, { ...typedData, domain } as TypedDataToSign, {
+    // The domain type is the gateway's, built from the domain it checks (ADVERSARIAL 53): one brought along is
+    // dropped when it is that same list, and refused otherwise (it could leave the chain or the contract out of
+    // what is signed).
+    const { EIP712Domain: brought, ...types } = typedData.types
+    if (brought !== undefined) {
+      const expected = eip712DomainType(domain as TypedDataToSign['domain'])
+      if (!sameFields(brought, expected))
+        throw new InvalidInputError(
+          `typedData.types.EIP712Domain differs from the domain given (it must list ${expected.map((f) => f.name).join(', ')}, in that order): the signature would not be bound to the domain the gateway checks.`,
+          {
+            field: 'typedData.types.EIP712Domain',
+            metaMessages: [
+              'Leave EIP712Domain out of types: the gateway builds it from typedData.domain. Nothing was signed.',
+            ],
+          },
+        )
+    }
+    return requireWrites(ctx).signTypedData(chain, { ...typedData, domain, types } as TypedDataToSign, {
       idempotencyKey,
     })
   },
