@@ -105,14 +105,6 @@ export function createGuard(parts: GuardrailParts): Guard {
     await parts.killSwitch.engage(reason, 'airlock (automatic)').catch(() => {})
   }
 
-  return {
-    parts,
-    async assertLive() {
-      await parts.killSwitch.assertOff()
-    },
-
-    async check(subject) {
-      const { chain, call } = subject
   /**
    * What is left of each budget, e.g. "250 of 250 (limit small-daily on token 0x…, 24h)"; undefined without charges
    * or when the store cannot say.
@@ -131,6 +123,14 @@ export function createGuard(parts: GuardrailParts): Guard {
       .join('; ')
   }
 
+  return {
+    parts,
+    async assertLive() {
+      await parts.killSwitch.assertOff()
+    },
+
+    async check(subject) {
+      const { chain, call } = subject
       // Calldata that is not canonical is refused before anything else looks at it (ADVERSARIAL 23).
       const decoded = call
         ? decodeCall(
