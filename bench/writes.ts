@@ -255,7 +255,7 @@ async function benchDriver(
   } finally {
     await client.close()
     await server.close()
-    gateway.close()
+    await gateway.close()
   }
 }
 
@@ -547,7 +547,7 @@ async function agentsAgainstLimit(driver: StoreDriver, schema: string, f: Devnet
       exact: allowed === allowedCount && usage?.used === cap && moved === cap,
     }
   } finally {
-    gateway.close()
+    await gateway.close()
     if (driver === 'postgres') await dropSchemas(store, [schema])
     await store.close()
   }

@@ -659,7 +659,7 @@ describe('approvals through MCP elicitation', () => {
     } finally {
       await client.close()
       await server.close()
-      gw.close()
+      await gw.close()
     }
   })
 })

@@ -76,7 +76,7 @@ beforeAll(async () => {
   })
   const [c, s] = InMemoryTransport.createLinkedPair()
   await Promise.all([server.connect(s), client.connect(c)])
-  admin = await startAdminServer({ operator: (await gateway.operator)! })
+  admin = await startAdminServer({ operator: gateway.operator! })
 })
 afterAll(async () => {
   await admin?.close()

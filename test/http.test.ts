@@ -27,7 +27,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close()
   await stateless.close()
-  gateway.close()
+  await gateway.close()
 })
 
 describe('Streamable HTTP transport', () => {

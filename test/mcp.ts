@@ -23,7 +23,7 @@ export async function connectInMemory(options: CreateGatewayOptions): Promise<{
     async close() {
       await client.close()
       await server.close()
-      gateway.close()
+      await gateway.close()
     },
   }
 }

@@ -120,7 +120,7 @@ export async function boot(
     async stop() {
       await admin?.close()
       if (announced) await rm(announced, { force: true })
-      gateway.close()
+      await gateway.close()
       await store?.then((s) => s.close()).catch(() => {})
       await stopDevnet()
     },

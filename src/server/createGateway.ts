@@ -91,7 +91,11 @@ export type Gateway = {
   readonly manifest: ToolManifest
   /** Runs a tool call through the pipeline. */
   call(name: string, args: unknown, caller: Caller): ReturnType<Pipeline['call']>
-  close(): void
+  /**
+   * Stops the gateway's timers and waits for work they started (a tracker pass, a maintenance pass) to let go.
+   * Close the store after it resolves, never before: a pass still running would fail on it.
+   */
+  close(): Promise<void>
 }
 
 /**
@@ -142,7 +146,8 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   let operator: Promise<Operator> | undefined
   let auditLog: AuditLog | undefined
   const timers: NodeJS.Timeout[] = []
-  const closers: (() => void)[] = []
+  const closers: (() => unknown)[] = []
+  let closed = false
   const log = options.log ?? (() => {})
   const toolSet = options.tools ?? allTools
   const pipelineTools = createPipeline(toolSet, context).tools
@@ -184,7 +189,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         mayBroadcast: () => killSwitch.state().then((k) => !k.engaged),
       })
       const report = await tracker.reconcileAll()
-      tracker.start()
+      if (!closed) tracker.start()
       const guard = createGuard({
         policy: () => policy.current(),
         killSwitch,
@@ -213,10 +218,11 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         feeCaps: (name) => config.chains?.[name],
         crashAt: devnet ? crashAt : undefined,
       })
+      // One pass at a time; a failing pass (store briefly away) is retried on the next tick.
       let running: Promise<unknown> | undefined
-      const maintain = () => {
-        // One pass at a time; a failing pass (store briefly away) is retried on the next tick.
-        running ??= path
+      let queued: Promise<unknown> | undefined
+      const pass = () => {
+        running = path
           .maintain()
           .catch((error: unknown) => log(`maintenance: ${toBaseError(error).message}`))
           .finally(() => {
@@ -224,10 +230,23 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
           })
         return running
       }
-      const timer = setInterval(maintain, options.writes?.maintainIntervalMs ?? 1000)
-      timer.unref()
-      timers.push(timer)
-      await maintain()
+      // The operator's pass (after deciding an approval) starts after the call, never joins one already under
+      // way that read the approvals before the decision: when it resolves, the decision has been carried out.
+      const maintain = () => {
+        if (!running) return pass()
+        queued ??= running.then(() => {
+          queued = undefined
+          return running ?? pass()
+        })
+        return queued
+      }
+      closers.push(() => queued ?? running)
+      if (!closed) {
+        const timer = setInterval(() => running ?? pass(), options.writes?.maintainIntervalMs ?? 1000)
+        timer.unref()
+        timers.push(timer)
+      }
+      await pass()
       const levers: Operator = { audit, killSwitch, approvals, addressBook, limits, policy, maintain }
       return { path, report, levers }
     })
@@ -249,10 +268,10 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     operator,
     manifest,
     call: (name, args, caller) => pipeline.call(name, args, caller),
-    close: () => {
-      tracker?.stop()
+    close: async () => {
+      closed = true
       for (const t of timers) clearInterval(t)
-      for (const c of closers) c()
+      await Promise.all([tracker?.stop(), ...closers.map((c) => c())])
       chains.close()
     },
   }

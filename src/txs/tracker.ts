@@ -36,7 +36,8 @@ export type Tracker = {
   /** Confirmations of a mined intent (0 when not mined). */
   confirmations(intent: Intent): Promise<number>
   start(): void
-  stop(): void
+  /** Stops the periodic checks; resolves once a pass in progress has let go (it checks no further intent). */
+  stop(): Promise<void>
 }
 
 /** How long a mined intent is re-checked for a reorg. */
@@ -63,7 +64,7 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
     (intent.status === 'created' || intent.status === 'signed') &&
     Date.now() - intent.updatedAt.getTime() < graceMs
   let timer: NodeJS.Timeout | undefined
-  let running = false
+  let running: Promise<void> | undefined
 
   const move = async (
     intent: Intent,
@@ -164,26 +165,32 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
     return receipt ? Number(head - receipt.blockNumber + 1n) : 0
   }
 
-  async function tick(): Promise<void> {
-    if (running) return
-    running = true
-    try {
-      const inFlight = await journal.list({
-        status: ['created', 'signed', 'broadcast', 'dropped'],
-        limit: 500,
+  function tick(): Promise<void> {
+    running ??= pass()
+      .catch((error: unknown) => {
+        process.emitWarning(`airlock tracker: ${toBaseError(error).shortMessage}`)
       })
-      // Mined ones get their own query, so many recent mined intents never crowd out one still in flight.
-      const recentlyMined = await journal.list({ status: 'mined', limit: 100 })
-      for (const intent of [...inFlight, ...recentlyMined]) {
-        if (fresh(intent)) continue
-        // Mined ones are watched for a reorg while young; older ones are past any realistic reorg depth.
-        if (intent.status === 'mined' && Date.now() - intent.updatedAt.getTime() > reorgWatchMs) continue
-        await check(intent).catch((error: unknown) => {
-          process.emitWarning(`airlock tracker: intent ${intent.id}: ${toBaseError(error).shortMessage}`)
-        })
-      }
-    } finally {
-      running = false
+      .finally(() => {
+        running = undefined
+      })
+    return running
+  }
+
+  async function pass(): Promise<void> {
+    const inFlight = await journal.list({
+      status: ['created', 'signed', 'broadcast', 'dropped'],
+      limit: 500,
+    })
+    // Mined ones get their own query, so many recent mined intents never crowd out one still in flight.
+    const recentlyMined = await journal.list({ status: 'mined', limit: 100 })
+    for (const intent of [...inFlight, ...recentlyMined]) {
+      if (timer === undefined) return // stopped: the store and chains may be closing
+      if (fresh(intent)) continue
+      // Mined ones are watched for a reorg while young; older ones are past any realistic reorg depth.
+      if (intent.status === 'mined' && Date.now() - intent.updatedAt.getTime() > reorgWatchMs) continue
+      await check(intent).catch((error: unknown) => {
+        process.emitWarning(`airlock tracker: intent ${intent.id}: ${toBaseError(error).shortMessage}`)
+      })
     }
   }
 
@@ -219,9 +226,10 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
       timer ??= setInterval(() => void tick(), intervalMs)
       timer.unref()
     },
-    stop() {
+    async stop() {
       if (timer) clearInterval(timer)
       timer = undefined
+      await running
     },
   }
 }
