@@ -1,5 +1,5 @@
 import { createPublicClient, encodeFunctionData, erc20Abi, http, maxUint256, parseUnits } from 'viem'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { devnetChain } from '../src/devnet/devnetChain.js'
 import { createSigner, type Signer } from '../src/signer/signer.js'
 import { openStore, type Store } from '../src/store/openStore.js'
@@ -108,6 +108,45 @@ describe('the demo policy', () => {
     expect(out.status).toBe('cancelled')
     expect(out.error.message).toMatch(/not ours/)
     expect(await nonceNow()).toBe(before)
+  })
+
+  it('an approval decided while a maintenance pass is under way is carried out when maintain() resolves', async () => {
+    const held = ok(await g.call('transfer', { chain: 'devnet', to: fixtures.accounts[6], amount: '0.05' }))
+    expect(held.status).toBe('held')
+    // A pass that has read the approved list (empty: nothing is decided yet) and is held there.
+    const approvals = g.operator.approvals
+    const original = approvals.approvedToResume.bind(approvals)
+    let read!: () => void
+    const hasRead = new Promise<void>((resolve) => {
+      read = resolve
+    })
+    let release!: () => void
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let first = true
+    const spy = vi.spyOn(approvals, 'approvedToResume').mockImplementation(async () => {
+      const list = await original()
+      if (first) {
+        first = false
+        read()
+        await released
+      }
+      return list
+    })
+    try {
+      const underWay = g.operator.maintain()
+      await hasRead
+      await approvals.decide(held.intentId, 'approved', 'test', { expectHash: held.approval.intentHash })
+      // What `airlock approve` does after deciding: the pass it waits for must see the decision.
+      const maintained = g.operator.maintain()
+      release()
+      await Promise.all([underWay, maintained])
+    } finally {
+      spy.mockRestore()
+    }
+    const out = ok(await g.call('get_intent', { intentId: held.intentId }))
+    expect(['broadcast', 'mined']).toContain(out.status)
   })
 
   it('denies an unlimited approval however it is asked for (ADVERSARIAL 19, 21)', async () => {
