@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import type { Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { tempDir } from '../../test/tempDir.js'
 import { BaseError } from '../errors/index.js'
 import { encryptKey } from '../signer/keystore.js'
 import { main } from './main.js'
@@ -16,7 +16,7 @@ const key: Hex = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f36
 const password = 'correct horse battery staple'
 
 function setup(overrides: Record<string, string | undefined> = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'airlock-cli-wallet-'))
+  const dataDir = tempDir('cli-wallet')
   // AIRLOCK_KDF_N is test-only: it makes each keystore take microseconds instead of half a second.
   const env: Record<string, string | undefined> = {
     AIRLOCK_DATA_DIR: dataDir,

@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { getAddress, type Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
+import { tempDir } from '../../test/tempDir.js'
 import { BaseError } from '../errors/index.js'
 import { encryptKey } from './keystore.js'
 import { createSigner } from './signer.js'
@@ -14,7 +14,7 @@ const key: Hex = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f36
 const password = 'correct horse battery staple'
 
 const newStore = () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'airlock-wallets-'))
+  const dataDir = tempDir('wallets')
   return { dataDir, store: createWalletStore({ dataDir, scryptN: 16 }) }
 }
 
