@@ -401,21 +401,88 @@ export function typedDataEffects(
   }
 }
 
+/** Someone a write sends assets to or empowers over them, as the gateway decoded it (never the agent's words). */
+export type Counterparty = {
+  address: Address
+  role: 'recipient' | 'spender'
+  /** The token that moves or is approved (the called contract, for calls on a token). */
+  token?: Address | undefined
+  /** Where it was found, for the refusal's words: `to`, or the decoded function. */
+  source: string
+}
+
 /**
- * Refusals no policy can lift (ADVERSARIAL 4): sending to the zero address, to the wallet itself, or to the token
- * contract itself. Returns the reason, or undefined.
+ * Every recipient and spender of a write: the tool's own (`details.to`, `details.spender`) and those of every
+ * decoded call, inner calls of a `multicall` included (ADVERSARIAL 50), so a batch meets the same refusals as a
+ * direct call.
  *
- * @example hardRefusal(facts) // 'the recipient is the zero address'
+ * @example counterpartiesOf('write_contract', {}, call, decodeCall(call.data)) // [{ address, role: 'recipient', token: call.to, source: 'transfer(address,uint256)' }]
  */
-export function hardRefusal(facts: PolicyFacts): string | undefined {
-  if (facts.operation !== 'transfer' && facts.operation !== 'approve') return undefined
-  const to = facts.to
-  if (!to) return undefined
-  if (isAddressEqual(to, zeroAddress)) return 'the recipient is the zero address (the funds would be burned)'
-  if (facts.operation === 'transfer' && isAddressEqual(to, facts.wallet))
-    return 'the recipient is the sending wallet itself'
-  if (facts.token && isAddressEqual(to, facts.token))
-    return 'the recipient is the token contract itself (tokens sent there are lost)'
+export function counterpartiesOf(
+  operation: PolicyOperation,
+  details: Record<string, unknown>,
+  call: { to: Address } | undefined,
+  decoded: DecodedCall | undefined,
+): Counterparty[] {
+  const out: Counterparty[] = []
+  const add = (address: unknown, role: Counterparty['role'], token: unknown, source: string) => {
+    const a = addressOf(address)
+    if (a) out.push({ address: a, role, token: addressOf(token), source })
+  }
+  if (operation === 'transfer') add(details.to, 'recipient', details.token, 'to')
+  if (operation === 'approve') add(details.spender, 'spender', details.token, 'spender')
+  for (const c of decoded?.calls ?? []) {
+    const [a0, a1] = c.args
+    switch (c.signature) {
+      case 'transfer(address,uint256)':
+        add(a0, 'recipient', call?.to, c.signature)
+        break
+      case 'transferFrom(address,address,uint256)':
+      case 'safeTransferFrom(address,address,uint256)':
+      case 'safeTransferFrom(address,address,uint256,bytes)':
+      case 'safeTransferFrom(address,address,uint256,uint256,bytes)':
+        add(a1, 'recipient', call?.to, c.signature)
+        break
+      case 'approve(address,uint256)':
+      case 'increaseAllowance(address,uint256)':
+        add(a0, 'spender', call?.to, c.signature)
+        break
+      case 'setApprovalForAll(address,bool)':
+        if (a1 === true) add(a0, 'spender', call?.to, c.signature)
+        break
+      case 'permit(address,address,uint256,uint256,uint8,bytes32,bytes32)':
+        add(a1, 'spender', call?.to, c.signature)
+        break
+      case 'approve(address,address,uint160,uint48)':
+        add(a1, 'spender', a0, c.signature)
+        break
+    }
+  }
+  return out
+}
+
+/**
+ * Refusals no policy can lift, for each counterparty of a write (ADVERSARIAL 4, 50): assets sent to the zero
+ * address or to the token contract itself are lost; a `transfer` to the sending wallet is a mistake; an approval
+ * for the zero address or the token itself serves nobody. Returns the reason, or undefined.
+ *
+ * @example counterpartyRefusal(counterparties, wallet, 'transfer') // 'the recipient is the zero address …'
+ */
+export function counterpartyRefusal(
+  counterparties: readonly Counterparty[],
+  wallet: Address,
+  operation: PolicyOperation,
+): string | undefined {
+  for (const c of counterparties) {
+    const who = c.role === 'recipient' ? 'the recipient' : 'the spender'
+    const where = c.source === 'to' || c.source === 'spender' ? '' : ` (in ${c.source})`
+    if (isAddressEqual(c.address, zeroAddress))
+      return `${who}${where} is the zero address${c.role === 'recipient' ? ' (the funds would be burned)' : ''}`
+    if (operation === 'transfer' && c.role === 'recipient' && isAddressEqual(c.address, wallet))
+      return `${who}${where} is the sending wallet itself`
+    if (c.token && isAddressEqual(c.address, c.token))
+      return `${who}${where} is the token contract itself${c.role === 'recipient' ? ' (tokens sent there are lost)' : ''}`
+  }
   return undefined
 }
 

@@ -13,8 +13,9 @@ import type { KillSwitch } from '../policy/killSwitch.js'
 import { describeCharge, type LimitLedger } from '../policy/limits.js'
 import type { LimitCharge, PolicyDecision, PolicyFacts, PolicyOperation } from '../policy/types.js'
 import type { Simulation, SimulationCall } from '../simulate/types.js'
-import { buildFacts, decodeCall, hardRefusal } from './facts.js'
+import { buildFacts, counterpartiesOf, counterpartyRefusal, decodeCall } from './facts.js'
 import type { PriceBook } from './prices.js'
+import type { Settlement } from './settle.js'
 
 /** The guardrail parts the write path needs (DESIGN §1): policy, simulation, limits, approvals, kill switch, audit. */
 export type GuardrailParts = {
@@ -34,8 +35,13 @@ export type GuardrailParts = {
   tokens: TokenFactsService
   /** How long a held intent waits for a human. */
   approvalTtlSeconds: number
-  /** Commits reservations of mined intents and releases those of intents that ended without a transaction. */
-  settleLimits(): Promise<void>
+  /**
+   * Settles mined intents on what their receipts show (limits take what actually moved; a breach engages the kill
+   * switch) and releases reservations of intents that ended without a transaction. `intentId`: that one now.
+   */
+  settleLimits(intentId?: string): Promise<void>
+  /** A mined intent's settlement, once it has one. */
+  settlement(intentId: string): Promise<Settlement | undefined>
   /** Engage the kill switch after this many denials within the window. */
   autoKill: { maxDenials: number; windowSeconds: number }
 }
@@ -61,6 +67,8 @@ export type GuardSubject = {
   simulation?: Simulation | undefined
   /** Typed data: there is no call to simulate; an undefined `simulation` means its effects are unknown. */
   typedData?: boolean | undefined
+  /** The gas limit and fees the transaction will be signed with: the simulation runs it with exactly these. */
+  fees?: { gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | undefined
 }
 
 /**
@@ -138,6 +146,19 @@ export function createGuard(parts: GuardrailParts): Guard {
             typeof subject.details.function === 'string' ? subject.details.function : undefined,
           )
         : undefined
+      // Recipients and spenders, the tool's own and every decoded (inner) call's, meet the refusals no rule can
+      // lift before anything is simulated (ADVERSARIAL 4, 5, 50).
+      const book = await parts.addressBook.list()
+      const listed = new Set(book.map((e) => e.address.toLowerCase()))
+      const counterparties = counterpartiesOf(subject.operation, subject.details, call, decoded)
+      const refusal = counterpartyRefusal(counterparties, subject.wallet, subject.operation)
+      if (refusal)
+        throw new BaseError('POLICY_DENIED', `Refused: ${refusal}.`, {
+          field: 'to',
+          metaMessages: ['No policy rule can allow this. Check the recipient.'],
+        })
+      for (const c of counterparties)
+        if (!listed.has(c.address.toLowerCase())) lookalikeRefusal(c.address, book)
       let simulation = subject.simulation
       let simulationUnavailable: string | undefined
       if (subject.typedData && !simulation)
@@ -146,7 +167,7 @@ export function createGuard(parts: GuardrailParts): Guard {
         try {
           simulation = await parts.simulate(
             chain,
-            { from: subject.wallet, ...call },
+            { from: subject.wallet, ...call, ...subject.fees },
             { tokens: tokensOf(subject.details) },
           )
         } catch (error) {
@@ -179,8 +200,7 @@ export function createGuard(parts: GuardrailParts): Guard {
           if (facts) decimals.set(token.toLowerCase(), facts.decimals)
         }),
       )
-      const [prices, book] = await Promise.all([parts.prices(chain), parts.addressBook.list()])
-      const listed = new Set(book.map((e) => e.address.toLowerCase()))
+      const prices = await parts.prices(chain)
       const facts = buildFacts({
         operation: subject.operation,
         chain: { name: chain.name, id: chain.id, nativeDecimals: chain.chain.nativeCurrency.decimals },
@@ -195,27 +215,8 @@ export function createGuard(parts: GuardrailParts): Guard {
         priceMicroUsd: prices,
         now: new Date(),
       })
-      const refusal = hardRefusal(facts)
-      if (refusal)
-        throw new BaseError('POLICY_DENIED', `Refused: ${refusal}.`, {
-          field: 'to',
-          metaMessages: ['No policy rule can allow this. Check the recipient.'],
-        })
-      if (facts.to && !facts.addressBookListed) {
-        const lookalike = book.find((e) => isLookalike(e.address, facts.to!))
-        if (lookalike)
-          throw new BaseError(
-            'POLICY_DENIED',
-            `Refused: ${facts.to} looks like the address-book entry "${lookalike.label}" (${lookalike.address}) but is a different address.`,
-            {
-              field: 'to',
-              metaMessages: [
-                'This is how address-poisoning attacks work: same first and last characters, different middle.',
-                'Compare the full address with the one you meant; the operator can add it to the address book if it is right.',
-              ],
-            },
-          )
-      }
+      // The counterparty the facts name (a router, a contract, a verifying contract) is checked as well.
+      if (facts.to && !facts.addressBookListed) lookalikeRefusal(facts.to, book)
       const policy = parts.policy()
       let decision: PolicyDecision = policy
         ? evaluatePolicy(policy, facts)
@@ -236,6 +237,27 @@ export function createGuard(parts: GuardrailParts): Guard {
             `a human must approve it: ${simulationUnavailable} (no simulation, so no automatic allow)`,
           ],
         }
+      // An amount limit cannot measure a token whose decimals() does not work: refused, never guessed (ADVERSARIAL
+      // 49, 12). Base units of an unknown scale against a cap in display units could be off by any power of ten.
+      const unmeasurable = (simulation?.deltas ?? []).filter(
+        (d) => d.kind === 'erc20' && d.raw < 0n && !decimals.has(d.token.toLowerCase()),
+      )
+      if (decision.effect === 'allow' && unmeasurable.length) {
+        const tokens = new Set(unmeasurable.map((d) => (d as { token: Address }).token.toLowerCase()))
+        const limited = decision.limits.find(
+          (l) =>
+            l.metric === 'outflowUsd' || (l.metric === 'outflow' && tokens.has(l.key.split('/')[4] ?? '')),
+        )
+        if (limited)
+          decision = {
+            ...decision,
+            effect: 'deny',
+            limits: [],
+            reasons: [
+              `token ${[...tokens].join(', ')} has no working decimals(), so limit "${limited.limitId}" of rule ${limited.ruleId} cannot measure what leaves; refused rather than guessed`,
+            ],
+          }
+      }
       return { decision, facts, simulation, simulationUnavailable }
     },
 
@@ -340,6 +362,23 @@ export function createGuard(parts: GuardrailParts): Guard {
       }))
     },
   }
+}
+
+/** Refuses an address that looks like an address-book entry but is not it (address poisoning, ADVERSARIAL 5). */
+function lookalikeRefusal(address: Address, book: readonly { address: string; label: string }[]): void {
+  const lookalike = book.find((e) => isLookalike(e.address, address))
+  if (lookalike)
+    throw new BaseError(
+      'POLICY_DENIED',
+      `Refused: ${address} looks like the address-book entry "${lookalike.label}" (${lookalike.address}) but is a different address.`,
+      {
+        field: 'to',
+        metaMessages: [
+          'This is how address-poisoning attacks work: same first and last characters, different middle.',
+          'Compare the full address with the one you meant; the operator can add it to the address book if it is right.',
+        ],
+      },
+    )
 }
 
 /** Token addresses a write's details name (transfer/approve token, swap tokens). */

@@ -22,7 +22,7 @@ import type {
   WriteResultValue,
   WriteToolDefinition,
 } from '../tools/shared/write.js'
-import { estimateTxFees, type FeeCaps } from '../txs/fees.js'
+import { estimateTxFees, type FeeCaps, type TxFees } from '../txs/fees.js'
 import type { Intent, IntentJournal } from '../txs/intentJournal.js'
 import type { NonceManager } from '../txs/nonceManager.js'
 import { sendRaw } from '../txs/sendRaw.js'
@@ -50,6 +50,8 @@ export type CreateWritePathParameters = {
   feeCaps?: ((chain: string) => FeeCaps | undefined) | undefined
   /** Test hook (devnet only): SIGKILL this process at a named point, to prove crash safety. */
   crashAt?: 'after-sign' | 'after-broadcast' | undefined
+  /** How the operator runs the CLI, for the approval hint (`npx airlock --config F`); default `airlock`. */
+  operatorCommand?: string | undefined
 }
 
 /** Carries a write tool's draft through the journal, fees, nonce, signer, broadcast and tracking. */
@@ -253,6 +255,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       }
       if (!stored.call) throw new BaseError('INTERNAL', 'The held intent lost its call.')
       const call = { ...stored.call, value: BigInt(stored.call.value) }
+      const estimated = await feesFor(chain, signer.address, call)
       // The whole guard again: a fresh simulation (its effects must be the ones approved) and the policy as it is
       // now (a deny rule added meanwhile still wins; an allow that applies now reserves its limits).
       const outcome = await guard.check({
@@ -262,6 +265,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         agent: 'local',
         call,
         details: stored.details ?? {},
+        fees: estimated.fees,
       })
       const now = intentHash({
         chainId: chain.id,
@@ -277,11 +281,9 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         )
       if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
       if (outcome.decision.effect === 'allow') await guard.reserve(intent.id, outcome.decision.limits)
-      const fees = await estimateTxFees(
-        chain,
-        { from: signer.address, ...call },
-        parameters.feeCaps?.(chain.name),
-      )
+      if (!estimated.fees) throw estimated.error
+      const fees = estimated.fees
+      const checked = checkedEffects(outcome)
       const tx: TransactionSerializableEIP1559 = {
         type: 'eip1559',
         chainId: chain.id,
@@ -300,6 +302,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           summary: stored.summary ?? '',
           details: stored.details ?? {},
           approvedBy: approval.decidedBy,
+          ...(checked ? { checked } : {}),
         }),
         { ...decisionData(outcome), approvedBy: approval.decidedBy },
       )
@@ -371,8 +374,11 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     // or signed): in the same transaction, so no signature is ever recorded without the decision that allowed it.
     let decided: JsonObject | undefined
     let held: Intent | undefined
+    let checked: JsonObject | undefined
     try {
       draft = await tool.build(input, { ...context, wallet: signer.address })
+      // Fees first: the simulation runs the transaction with the gas limit and fees it will be signed with.
+      const estimated = await feesFor(draft.chain, signer.address, draft.call)
       // ── guardrails: kill switch → simulate → policy → (approval | limit reservation). Unsigned mode signs
       // nothing and sends nothing, so it skips them: the external wallet is the guard there.
       if (options.mode !== 'unsigned') {
@@ -383,8 +389,10 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           agent: agentOf(caller),
           call: draft.call,
           details: draft.details,
+          fees: estimated.fees,
         })
         decided = decisionData(outcome)
+        checked = checkedEffects(outcome)
         if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
         if (outcome.decision.effect === 'require_approval')
           held = await hold(intent, outcome, {
@@ -395,11 +403,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         else await guard.reserve(intent.id, outcome.decision.limits)
       }
       if (!held) {
-        const fees = await estimateTxFees(
-          draft.chain,
-          { from: signer.address, ...draft.call },
-          parameters.feeCaps?.(draft.chain.name),
-        )
+        if (!estimated.fees) throw estimated.error
+        const fees = estimated.fees
         tx = {
           type: 'eip1559',
           chainId: draft.chain.id,
@@ -422,6 +427,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       details: JSON.parse(
         JSON.stringify(draft.details, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
       ),
+      // What the guard checked, kept with the transaction: the settlement compares the receipt with it.
+      ...(checked ? { checked } : {}),
     })
 
     if (options.mode === 'unsigned') {
@@ -506,6 +513,28 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         ...(decision ? { detail: { decision } } : {}),
       })
       if (parameters.crashAt === 'after-sign') process.kill(process.pid, 'SIGKILL')
+      // And again immediately before the bytes leave (ADVERSARIAL 37): a stop engaged while this was being signed
+      // means they never do. Nobody else has them, so the intent fails here and its nonce goes back.
+      const live = await guard.assertLive().then(
+        () => undefined,
+        (error: unknown) => toBaseError(error),
+      )
+      if (live) {
+        current = await journal.transition(current.id, 'signed', 'failed', {
+          error: {
+            code: live.code,
+            message: `${live.shortMessage} Signed, but never broadcast: nothing was sent.`,
+          },
+        })
+        await guard.parts.limits.release(current.id).catch(() => {})
+        throw new BaseError(live.code, live.shortMessage, {
+          metaMessages: [
+            ...live.metaMessages,
+            `Intent ${current.id} is recorded as failed; it was signed but never broadcast, so nothing was sent.`,
+          ],
+          cause: live,
+        })
+      }
       const outcome = await sendRaw(chain, signed)
       if (outcome.kind === 'accepted' || outcome.kind === 'known') {
         current = await markBroadcast(current)
@@ -561,6 +590,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       options.wait && intent.status !== 'held'
         ? await tracker.waitFor(intent.id, { confirmations: options.confirmations })
         : intent
+    // Mined: its limits settle on what the receipt shows at once (the maintenance timer covers the rest).
+    if (done.status === 'mined') await guard.parts.settleLimits(done.id).catch(() => {})
     return describe(done)
   }
 
@@ -583,10 +614,19 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         : {}),
     }
     if (intent.status === 'mined' && intent.txHash) {
-      const [receipt, head] = await Promise.all([
+      const [receipt, head, settlement] = await Promise.all([
         chain.client.getTransactionReceipt({ hash: intent.txHash as Hex }).catch(() => null),
         chain.client.getBlockNumber({ cacheTime: 0 }),
+        guard.parts.settlement(intent.id).catch(() => undefined),
       ])
+      if (settlement)
+        result.settlement = {
+          blockNumber: settlement.blockNumber,
+          status: settlement.status,
+          outflows: settlement.outflows,
+          excess: settlement.excess,
+          unchecked: settlement.unchecked,
+        }
       if (receipt)
         result.receipt = {
           blockNumber: receipt.blockNumber.toString(),
@@ -604,10 +644,27 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           intentHash: approval.intentHash,
           expiresAt: approval.expiresAt.toISOString(),
           simulation: (approval.request.simulation ?? null) as Record<string, unknown> | null,
-          how: `Waiting for a human: \`airlock approve ${intent.id}\` (or deny), the admin API, or the MCP client's prompt. Poll get_intent.`,
+          how: `Waiting for a human: \`${parameters.operatorCommand ?? 'airlock'} approve ${intent.id}\` (or \`… deny ${intent.id}\`), the admin API, or the MCP client's prompt. Poll get_intent.`,
         }
     }
     return result
+  }
+
+  /**
+   * Gas and fees for the call as it will be signed. A call that cannot be estimated because it reverts is not an
+   * error yet: the simulation says why (sanitized), and only a call the simulation lets through fails on it.
+   */
+  async function feesFor(
+    chain: WriteDraft['chain'],
+    from: Address,
+    call: { to: Address; data: Hex; value: bigint },
+  ): Promise<{ fees?: TxFees | undefined; error?: unknown }> {
+    try {
+      return { fees: await estimateTxFees(chain, { from, ...call }, parameters.feeCaps?.(chain.name)) }
+    } catch (error) {
+      if (toBaseError(error).code !== 'CONTRACT_REVERTED') throw error
+      return { error }
+    }
   }
 
   function requireSigner(): Signer {
@@ -819,6 +876,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     async preview(tool, input, caller) {
       const signer = requireSigner()
       const draft = await tool.build(input, { ...context, wallet: signer.address })
+      // Simulated as it would be signed, like the write itself: a preview that differs would mislead.
+      const estimated = await feesFor(draft.chain, signer.address, draft.call)
       const outcome = await guard.check({
         operation: draft.operation,
         chain: draft.chain,
@@ -826,6 +885,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         agent: agentOf(caller),
         call: draft.call,
         details: draft.details,
+        fees: estimated.fees,
       })
       const remaining = await guard.parts.limits.usage(outcome.decision.limits)
       return {
@@ -944,6 +1004,15 @@ function decisionData(outcome: GuardOutcome): JsonObject {
       : { unavailable: outcome.simulationUnavailable ?? 'not applicable' },
     limits: outcome.decision.limits.map((l) => ({ key: l.key, amount: l.amount.toString() })),
   } as JsonObject
+}
+
+/** What the guard checked, as the intent keeps it for the settlement (null deltas: there was no simulation). */
+function checkedEffects(outcome: GuardOutcome): JsonObject {
+  const s = outcome.simulation
+  return jsonSafe({
+    deltas: s ? s.deltas : null,
+    approvals: s ? s.approvals : [],
+  }) as JsonObject
 }
 
 function approvalMessage(approval: Approval): string {

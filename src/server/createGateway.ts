@@ -9,6 +9,7 @@ import { toBaseError } from '../errors/index.js'
 import { createGuard } from '../pipeline/guard.js'
 import { type Caller, createPipeline, type Pipeline } from '../pipeline/pipeline.js'
 import { createPrices } from '../pipeline/prices.js'
+import { readSettlement, type SettleParts, settleMinedIntents } from '../pipeline/settle.js'
 import { createWritePath, type WritePath } from '../pipeline/write.js'
 import { type AddressBook, createAddressBook } from '../policy/addressBook.js'
 import { createApprovals } from '../policy/approvals.js'
@@ -50,6 +51,8 @@ export type CreateGatewayOptions = {
   configDir?: string | undefined
   /** Operational log lines (stderr in the CLI). */
   log?: ((line: string) => void) | undefined
+  /** How the operator runs the CLI, in hints (`npx airlock --config F` from a checkout); default `airlock`. */
+  operatorCommand?: string | undefined
   /** The write path's parts: an open store and (optionally) a signer. Without them, write tools say so. */
   writes?:
     | {
@@ -190,6 +193,16 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       })
       const report = await tracker.reconcileAll()
       if (!closed) tracker.start()
+      const prices = createPrices(context.tokens)
+      const settleParts: SettleParts = {
+        store,
+        chains,
+        killSwitch,
+        audit,
+        policy: () => policy.current(),
+        prices,
+        tokens: context.tokens,
+      }
       const guard = createGuard({
         policy: () => policy.current(),
         killSwitch,
@@ -198,14 +211,18 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         addressBook,
         audit,
         simulate: simulateWrite,
-        prices: createPrices(context.tokens),
+        prices,
         tokens: context.tokens,
         approvalTtlSeconds: config.approvals?.ttlSeconds ?? 3600,
         autoKill: {
           maxDenials: config.killSwitch?.maxDenials ?? 20,
           windowSeconds: config.killSwitch?.denialWindowSeconds ?? 60,
         },
-        settleLimits: () => settleLimits(store, limits),
+        settleLimits: async (intentId) => {
+          await settleMinedIntents(settleParts, intentId)
+          if (!intentId) await settleLimits(store, limits)
+        },
+        settlement: (intentId) => readSettlement(store, intentId),
       })
       const path = createWritePath({
         context,
@@ -217,6 +234,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         elicit: config.approvals?.elicit,
         feeCaps: (name) => config.chains?.[name],
         crashAt: devnet ? crashAt : undefined,
+        operatorCommand: options.operatorCommand,
       })
       // One pass at a time; a failing pass (store briefly away) is retried on the next tick.
       let running: Promise<unknown> | undefined

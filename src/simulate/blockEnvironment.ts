@@ -1,4 +1,4 @@
-import { type Address, type Hex, numberToHex } from 'viem'
+import { type Address, type Hex, numberToHex, zeroAddress } from 'viem'
 import type { ChainContext } from '../chains/chains.js'
 import { RpcError } from '../errors/index.js'
 import type { SimulationCall } from './types.js'
@@ -20,24 +20,21 @@ export type BlockEnvironment = {
   tag: Hex
   overrides: BlockOverrides
   baseFee: bigint
-  /** Priority fee of the simulated transaction; its price per gas is `baseFee + tip`. */
+  /** Priority fee of the simulated transaction when the call brings no fees of its own. */
   tip: bigint
   gasLimit: bigint
   /** The wallet's native balance at the state block: caps the gas the transaction can pay for. */
   balance: bigint
 }
 
-// Used when the latest block names no fee recipient (devnets): any real block has one.
-const fallbackFeeRecipient: Address = '0x7a3e5a1d9c2b8f4e6017d3c5b9a8e2f1c4d6b0e9'
 const maxTip = 1_000_000_000n
-// Real chains never have a zero base fee after London; some devnets do. 7 wei is EIP-1559's floor elsewhere.
-const minBaseFee = 7n
 
 type RawBlock = {
   number?: unknown
   timestamp?: unknown
   gasLimit?: unknown
   baseFeePerGas?: unknown
+  gasUsed?: unknown
   miner?: unknown
 }
 
@@ -56,9 +53,27 @@ function randomWord(): Hex {
 }
 
 /**
+ * The base fee of the block after `parent`, by EIP-1559: what the real next block charges, so `block.basefee` and
+ * `tx.gasprice` in the simulation are the values the mined transaction will most likely see.
+ *
+ * @example nextBaseFee({ baseFee: 1_000_000_000n, gasUsed: 0n, gasLimit: 30_000_000n }) // 875_000_000n
+ */
+export function nextBaseFee(parent: { baseFee: bigint; gasUsed: bigint; gasLimit: bigint }): bigint {
+  const target = parent.gasLimit / 2n
+  if (target === 0n || parent.gasUsed === target) return parent.baseFee
+  if (parent.gasUsed > target) {
+    const up = (parent.baseFee * (parent.gasUsed - target)) / target / 8n
+    return parent.baseFee + (up > 1n ? up : 1n)
+  }
+  return parent.baseFee - (parent.baseFee * (target - parent.gasUsed)) / target / 8n
+}
+
+/**
  * Reads the block to pin a simulation to (the latest, or `blockNumber`) and the wallet's balance in one round
- * trip, and derives block values a contract cannot tell from a real next block: number + 1, a later timestamp,
- * a non-zero fee recipient, a random `prevRandao`, the real base fee and gas limit.
+ * trip, and derives the values of the real next block, so a contract cannot tell the simulation from execution
+ * by them: number + 1, a later timestamp, the chain's own fee recipient (the latest block's, even when that is
+ * the zero address, as on a devnet: inventing one would itself be a tell), a random non-zero `prevRandao`, the
+ * EIP-1559 next base fee and the real gas limit.
  *
  * @example const env = await readBlockEnvironment(chain, call) // env.overrides.number === latest + 1
  * @throws {RpcError} the endpoint answered no block or a malformed one
@@ -79,19 +94,17 @@ export async function readBlockEnvironment(
   const number = quantity(block.number, 'number', chain.name)
   const timestamp = quantity(block.timestamp, 'timestamp', chain.name)
   const gasLimit = quantity(block.gasLimit, 'gasLimit', chain.name)
-  const latestBaseFee =
+  const gasUsed = block.gasUsed === undefined ? 0n : quantity(block.gasUsed, 'gasUsed', chain.name)
+  const parentBaseFee =
     block.baseFeePerGas === undefined || block.baseFeePerGas === null
       ? 0n
       : quantity(block.baseFeePerGas, 'baseFeePerGas', chain.name)
-  const baseFee = latestBaseFee > minBaseFee ? latestBaseFee : minBaseFee
+  const baseFee = nextBaseFee({ baseFee: parentBaseFee, gasUsed, gasLimit })
   const tip = baseFee / 10n > maxTip ? maxTip : baseFee / 10n > 0n ? baseFee / 10n : 1n
   const balance = quantity(balanceHex, 'balance', chain.name)
 
   const miner = typeof block.miner === 'string' && /^0x[0-9a-fA-F]{40}$/.test(block.miner) ? block.miner : ''
-  const feeRecipient =
-    miner && BigInt(miner) !== 0n && miner.toLowerCase() !== call.from.toLowerCase()
-      ? (miner as Address)
-      : fallbackFeeRecipient
+  const feeRecipient = (miner || zeroAddress) as Address
   // The next block comes one block time later, and never before now (a devnet's last block may be old).
   const step = BigInt(Math.max(1, Math.round((chain.chain.blockTime ?? 12_000) / 1000)))
   const now = BigInt(Math.floor(Date.now() / 1000))
@@ -113,6 +126,25 @@ export async function readBlockEnvironment(
     gasLimit,
     balance,
   }
+}
+
+/**
+ * Gas and fee fields of the simulated transaction: the ones it will be signed with when the call carries them
+ * (the pipeline estimates fees before simulating, so `gasleft()` and `tx.gasprice` match execution), else a
+ * realistic derivation from the block. `price` is what one unit of gas costs the wallet in the simulated block.
+ *
+ * @example const { gas, maxFeePerGas, maxPriorityFeePerGas, price } = transactionFees(env, call, 0n)
+ */
+export function transactionFees(
+  env: BlockEnvironment,
+  call: SimulationCall,
+  reserved: bigint,
+): { gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint; price: bigint } {
+  const maxFeePerGas = call.maxFeePerGas ?? env.baseFee + env.tip
+  const maxPriorityFeePerGas = call.maxPriorityFeePerGas ?? env.tip
+  const gas = call.gas ?? transactionGas(env, call, reserved)
+  const capped = env.baseFee + maxPriorityFeePerGas
+  return { gas, maxFeePerGas, maxPriorityFeePerGas, price: capped < maxFeePerGas ? capped : maxFeePerGas }
 }
 
 // EIP-7825 (Osaka) caps a transaction's gas; a simulation asking for more would be refused as invalid.

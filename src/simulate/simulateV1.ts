@@ -11,7 +11,7 @@ import {
 } from 'viem'
 import { RpcError } from '../errors/index.js'
 import { approvalPreRead, newApprovals, type PreRead, predictedPreReads } from './approvals.js'
-import { type BlockEnvironment, transactionGas } from './blockEnvironment.js'
+import { type BlockEnvironment, transactionFees } from './blockEnvironment.js'
 import { revertReason } from './revertReason.js'
 import { isInvalidTransaction, jsonRpcErrorOf } from './rpcErrors.js'
 import { sortApprovals, sortDeltas } from './sortEffects.js'
@@ -24,8 +24,9 @@ const readAbi = parseAbi([
   'function getEthBalance(address addr) view returns (uint256)',
 ])
 
-// Sends the balance reads around the simulated transaction. A fixed address without code or history, given a
-// balance by a state override that only it sees, so the reads cost the wallet nothing and change no nonce.
+// Sends the balance reads before and after the simulated transaction, never in its block. A fixed address without
+// code or history, given a balance by a state override in the reads' own blocks only (the transaction never sees
+// it), so the reads cost the wallet nothing and change no nonce.
 const reader: Address = '0x5e1a7ed0c0ffee00000000000000000000a1f10c'
 const readerBalance = numberToHex(10n ** 30n)
 // Each read is its own call with its own gas: a token whose balanceOf burns gas starves only its own read.
@@ -45,6 +46,8 @@ type Reads = { tokens: string[]; pre: PreRead[] }
 
 type Round = {
   tx: CallResult
+  /** What one unit of gas cost the wallet in the simulated block. */
+  price: bigint
   logs: RawLog[]
   before: (Hex | undefined)[]
   after: (Hex | undefined)[]
@@ -109,8 +112,10 @@ export async function simulateWithSimulateV1(
   const nativeAfter = word(round.after[0])
   let native = effects.native
   if (nativeBefore !== undefined && nativeAfter !== undefined) {
-    native = nativeAfter - nativeBefore + gasUsed * (env.baseFee + env.tip)
-    if (native !== effects.native) flags.push('native-differs-from-logs')
+    const read = nativeAfter - nativeBefore + gasUsed * round.price
+    if (read !== effects.native) flags.push('native-differs-from-logs')
+    // As for tokens: the larger outflow counts.
+    if (read < effects.native) native = read
   } else flags.push('native-from-logs')
   if (native !== 0n) deltas.push({ kind: 'native', raw: native })
 
@@ -128,11 +133,14 @@ export async function simulateWithSimulateV1(
       }
       continue
     }
-    const raw = after - before
-    if (raw === 0n && fromLogs === 0n) continue
-    if (raw === fromLogs) deltas.push({ kind: 'erc20', token: getAddress(token), raw })
+    const read = after - before
+    if (read === 0n && fromLogs === 0n) continue
+    if (read === fromLogs) deltas.push({ kind: 'erc20', token: getAddress(token), raw: read })
     else {
-      deltas.push({ kind: 'erc20', token: getAddress(token), raw, fromLogs })
+      // The two disagree (fee-on-transfer, a token that takes more than it logs, or one whose balanceOf lies):
+      // the larger outflow (the smaller inflow) counts, whichever of them says it.
+      const raw = read < fromLogs ? read : fromLogs
+      deltas.push({ kind: 'erc20', token: getAddress(token), raw, fromLogs, fromBalance: read })
       flags.push(`balance-differs-from-logs:${getAddress(token)}`)
     }
   }
@@ -189,6 +197,13 @@ function invalid(env: BlockEnvironment, reason: string): Simulation {
   }
 }
 
+/**
+ * One simulation round, as two requests pinned to the same state block: the reads of the wallet's balances and
+ * allowances before, alone in a simulated block of their own; and the transaction alone in its block (the block
+ * values of the real next one, and exactly its gas limit and fees), followed by a second block with the reads of
+ * after. Nothing the transaction can observe differs from execution because of the reads: no reader runs before
+ * it in its block, no state override exists until the block after it, and no contract it calls was called first.
+ */
 async function simulateRound(
   client: PublicClient<Transport, Chain>,
   env: BlockEnvironment,
@@ -213,68 +228,77 @@ async function simulateRound(
     maxFeePerGas: numberToHex(env.baseFee),
     maxPriorityFeePerGas: '0x0',
   })
-  const readCount = BigInt(balanceReads.length * 2 + reads.pre.length)
-  const gas = transactionGas(env, call, readCount * readGas)
-  const calls = [
-    ...balanceReads.map(readCall),
-    ...reads.pre.map(readCall),
-    {
-      from: call.from,
-      to: call.to,
-      input: call.data,
-      value: numberToHex(call.value),
-      gas: numberToHex(gas),
-      maxFeePerGas: numberToHex(env.baseFee + env.tip),
-      maxPriorityFeePerGas: numberToHex(env.tip),
-    },
-    ...balanceReads.map(readCall),
-  ]
-  let result: unknown
-  try {
-    result = await client.request({
+  const fees = transactionFees(env, call, 0n)
+  const readerFunds = { [reader]: { balance: readerBalance } }
+  const afterBlock = {
+    ...env.overrides,
+    number: numberToHex(BigInt(env.overrides.number) + 1n),
+    time: numberToHex(BigInt(env.overrides.time) + 1n),
+  }
+  const request = (blockStateCalls: unknown[]) =>
+    client.request({
       method: 'eth_simulateV1',
-      params: [
+      params: [{ blockStateCalls, validation: true, traceTransfers: true }, env.tag],
+    } as never)
+  let before: unknown
+  let executed: unknown
+  try {
+    ;[before, executed] = await Promise.all([
+      request([
         {
-          blockStateCalls: [
+          blockOverrides: env.overrides,
+          stateOverrides: readerFunds,
+          calls: [...balanceReads.map(readCall), ...reads.pre.map(readCall)],
+        },
+      ]),
+      request([
+        {
+          blockOverrides: env.overrides,
+          calls: [
             {
-              blockOverrides: env.overrides,
-              stateOverrides: { [reader]: { balance: readerBalance } },
-              calls,
+              from: call.from,
+              to: call.to,
+              input: call.data,
+              value: numberToHex(call.value),
+              gas: numberToHex(fees.gas),
+              maxFeePerGas: numberToHex(fees.maxFeePerGas),
+              maxPriorityFeePerGas: numberToHex(fees.maxPriorityFeePerGas),
             },
           ],
-          validation: true,
-          traceTransfers: true,
         },
-        env.tag,
-      ],
-    } as never)
+        { blockOverrides: afterBlock, stateOverrides: readerFunds, calls: balanceReads.map(readCall) },
+      ]),
+    ])
   } catch (error) {
     if (!isInvalidTransaction(error)) throw error
     return { invalid: jsonRpcErrorOf(error)?.message ?? '' }
   }
-  const results = (
-    Array.isArray(result) ? (result[0] as { calls?: unknown } | undefined)?.calls : undefined
-  ) as CallResult[] | undefined
-  if (
-    !Array.isArray(results) ||
-    results.length !== calls.length ||
-    results.some((r) => !r || typeof r !== 'object')
-  )
-    throw new RpcError({ message: 'eth_simulateV1 answered a malformed result (wrong number of calls)' })
-  const okData = (r: CallResult | undefined) => (r?.status === '0x1' ? hexValue(r.returnData) : undefined)
   const n = balanceReads.length
   const p = reads.pre.length
-  const tx = results[n + p] as CallResult
+  const beforeCalls = blockCalls(before, 0, n + p)
+  const txCalls = blockCalls(executed, 0, 1)
+  const afterCalls = blockCalls(executed, 1, n)
+  const okData = (r: CallResult | undefined) => (r?.status === '0x1' ? hexValue(r.returnData) : undefined)
+  const tx = txCalls[0] as CallResult
   const pre = new Map<string, Hex>()
   for (const [i, read] of reads.pre.entries()) {
-    const data = okData(results[n + i])
+    const data = okData(beforeCalls[n + i])
     if (data && data.length >= 66) pre.set(read.key, data)
   }
   return {
     tx,
+    price: fees.price,
     logs: Array.isArray(tx.logs) ? (tx.logs as RawLog[]) : [],
-    before: results.slice(0, n).map(okData),
-    after: results.slice(n + p + 1).map(okData),
+    before: beforeCalls.slice(0, n).map(okData),
+    after: afterCalls.map(okData),
     pre,
   }
+}
+
+/** The call results of one simulated block, checked for shape. */
+function blockCalls(result: unknown, block: number, expected: number): CallResult[] {
+  const calls = Array.isArray(result) ? (result[block] as { calls?: unknown } | undefined)?.calls : undefined
+  if (!Array.isArray(calls) || calls.length !== expected || calls.some((r) => !r || typeof r !== 'object'))
+    throw new RpcError({ message: 'eth_simulateV1 answered a malformed result (wrong number of calls)' })
+  return calls as CallResult[]
 }

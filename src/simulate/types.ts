@@ -1,15 +1,36 @@
 import type { Address, Hex } from 'viem'
 
-/** The call to simulate, as the pipeline will sign it (before fees and nonce). */
-export type SimulationCall = { from: Address; to: Address; data: Hex; value: bigint }
+/**
+ * The call to simulate, as the pipeline will sign it. The gas limit and fee fields are the ones the transaction
+ * will carry (a contract can read `gasleft()` and `tx.gasprice`); without them the simulation derives realistic
+ * ones from the block (previews, and endpoints that cannot estimate a reverting call).
+ */
+export type SimulationCall = {
+  from: Address
+  to: Address
+  data: Hex
+  value: bigint
+  gas?: bigint | undefined
+  maxFeePerGas?: bigint | undefined
+  maxPriorityFeePerGas?: bigint | undefined
+}
 
 /**
- * One change of the wallet's holdings. `raw` is signed: negative is an outflow. Balance reads win over logs
- * (fee-on-transfer, rebasing, re-entrant pulls); `fromLogs` is what the logs alone claimed, when they differ.
+ * One change of the wallet's holdings. `raw` is signed: negative is an outflow. Balance reads and logs are both
+ * taken, and where they differ the larger outflow counts (fee-on-transfer and re-entrant pulls show in the
+ * balance, a lying `balanceOf` in the logs); `fromLogs` / `fromBalance` keep what each said.
  */
 export type AssetDelta =
   | { kind: 'native'; raw: bigint }
-  | { kind: 'erc20'; token: Address; raw: bigint; fromLogs?: bigint | undefined }
+  | {
+      kind: 'erc20'
+      token: Address
+      raw: bigint
+      /** What the Transfer logs alone said, when the balance reads disagree with them. */
+      fromLogs?: bigint | undefined
+      /** What the balance reads alone said, when they disagree with the logs. */
+      fromBalance?: bigint | undefined
+    }
   | { kind: 'erc721'; token: Address; tokenId: bigint; raw: 1n | -1n }
   | { kind: 'erc1155'; token: Address; tokenId: bigint; raw: bigint }
 

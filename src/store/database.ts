@@ -44,6 +44,15 @@ export type IntentsTable = {
   updated_at: TimestampColumn
 }
 
+/** One mined intent's settlement on what its receipt showed (see src/pipeline/settle.ts). */
+export type SettlementsTable = {
+  intent_id: string
+  outcome: ColumnType<JsonObject, string, string>
+  breach: boolean
+  reported: boolean
+  created_at: TimestampColumn
+}
+
 /** Append-only history of an intent: one row per status change (seq 1 is the creation). */
 export type IntentEventsTable = {
   intent_id: string
@@ -160,4 +169,5 @@ export type Database = {
   audit_log: AuditLogTable
   audit_head: AuditHeadTable
   settings: SettingsTable
+  settlements: SettlementsTable
 }

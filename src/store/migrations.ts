@@ -162,6 +162,27 @@ const m0002: Migration = {
   },
 }
 
+// Settlement on what actually moved (DESIGN §11): one row per mined intent, written once (also across replicas),
+// with what the receipt showed and whether more moved than was checked. `reported` turns true once a breach has
+// engaged the kill switch and reached the audit log, so a crash in between reports it again, never not at all.
+// Intents mined before this migration are settled as they were (their reservations, unchanged).
+const m0003: Migration = {
+  async up(db) {
+    await run(db, [
+      `create table settlements (
+        intent_id text primary key references intents (id),
+        outcome jsonb not null,
+        breach boolean not null,
+        reported boolean not null,
+        created_at timestamptz not null default now()
+      )`,
+      'create index settlements_breach on settlements (created_at) where breach',
+      `insert into settlements (intent_id, outcome, breach, reported)
+        select id, '{"before":"settlement on receipts"}'::jsonb, false, true from intents where status = 'mined'`,
+    ])
+  },
+}
+
 /**
  * Every migration, by name, in the order they run.
  *
@@ -170,6 +191,7 @@ const m0002: Migration = {
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_intents_and_nonces': m0001,
   '0002_guardrails': m0002,
+  '0003_settlements': m0003,
 }
 
 /**

@@ -88,6 +88,27 @@ export const WriteResult = z.object({
       confirmations: z.number(),
     })
     .optional(),
+  settlement: z
+    .object({
+      blockNumber: z.string(),
+      status: z.enum(['success', 'reverted']),
+      outflows: z.record(z.string(), z.string()).describe('What left the wallet per asset (base units).'),
+      excess: z
+        .array(
+          z.object({
+            asset: z.string(),
+            moved: z.string(),
+            checked: z.string(),
+            formatted: z.object({ moved: z.string(), checked: z.string() }).optional(),
+          }),
+        )
+        .describe('Assets that moved more than the simulation (and any approval) showed: a breach.'),
+      unchecked: z.array(z.object({ token: z.string(), spender: z.string(), amount: z.string().nullable() })),
+    })
+    .optional()
+    .describe(
+      'Once mined: what the receipt shows actually moved. Any excess over what was checked engages the kill switch.',
+    ),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   approval: z
     .object({

@@ -1,0 +1,321 @@
+import { type Address, formatUnits, getAddress, type Hash } from 'viem'
+import type { AuditLog } from '../audit/auditLog.js'
+import type { Chains } from '../chains/chains.js'
+import type { TokenFactsService } from '../chains/tokenFacts.js'
+import type { CompiledPolicy } from '../policy/compilePolicy.js'
+import type { KillSwitch } from '../policy/killSwitch.js'
+import { readReceiptEffects } from '../simulate/receiptEffects.js'
+import type { ApprovalExposure, AssetDelta } from '../simulate/types.js'
+import type { JsonObject } from '../store/database.js'
+import type { Store } from '../store/openStore.js'
+import type { PriceBook } from './prices.js'
+
+/** What was checked before signing (the simulation the policy and the human saw), as the intent keeps it. */
+export type CheckedEffects = {
+  /** Deltas as decimal strings (`raw`); `null` when no simulation existed (a human approved the bare call). */
+  deltas: { kind: string; token?: string; tokenId?: string; raw: string }[] | null
+  approvals: { kind: string; token: string; spender: string; amount: string | null; tokenId?: string }[]
+}
+
+/** One asset that moved more than was checked. Amounts are base units, as decimal strings. */
+export type Excess = {
+  asset: string
+  moved: string
+  checked: string
+  /** In display units when the decimals are known. */
+  formatted?: { moved: string; checked: string } | undefined
+}
+
+/** A mined intent's settlement: what actually left the wallet, and what exceeded the check. */
+export type Settlement = {
+  intentId: string
+  blockNumber: string
+  status: 'success' | 'reverted'
+  /** Outflows per asset (`native` or a token address), base units. */
+  outflows: Record<string, string>
+  excess: Excess[]
+  /** Approvals granted that were not checked (or above what was checked). */
+  unchecked: { token: string; spender: string; amount: string | null }[]
+  balancesRead: boolean
+}
+
+/** The parts settlement uses. */
+export type SettleParts = {
+  store: Store
+  chains: Chains
+  killSwitch: KillSwitch
+  audit: AuditLog
+  policy(): CompiledPolicy | undefined
+  prices(chain: ReturnType<Chains['resolve']>): Promise<PriceBook>
+  tokens: TokenFactsService
+}
+
+/**
+ * Settles mined intents on what their receipts show (DESIGN §1, §11): what actually left the wallet is committed
+ * to the limits in place of the reservation, and when more moved than was checked (simulated, and approved by a
+ * human where one was asked) the kill switch engages with a reason naming the intent and the contract, and the
+ * audit log records the breach. Each intent is settled once (a row in `settlements`, also across replicas); a
+ * breach is reported until its report is recorded, so a crash in between reports it again rather than never.
+ *
+ * @example await settleMinedIntents(parts) // on the maintenance timer and after a write is mined
+ */
+export async function settleMinedIntents(parts: SettleParts, only?: string): Promise<void> {
+  const { db } = parts.store
+  let query = db
+    .selectFrom('intents as i')
+    .leftJoin('settlements as s', 's.intent_id', 'i.id')
+    .selectAll('i')
+    .where('i.status', '=', 'mined')
+    .where('s.intent_id', 'is', null)
+    .where('i.tx_hash', 'is not', null)
+  if (only) query = query.where('i.id', '=', only)
+  const rows = await query.orderBy('i.updated_at').limit(50).execute()
+  for (const row of rows) await settleOne(parts, row as never).catch(() => {})
+  const unreported = await db
+    .selectFrom('settlements')
+    .select(['intent_id', 'outcome'])
+    .where('breach', '=', true)
+    .where('reported', '=', false)
+    .limit(50)
+    .execute()
+  for (const r of unreported) await report(parts, r.outcome as unknown as Settlement)
+}
+
+/** The settlement of an intent, when it has one. */
+export async function readSettlement(store: Store, intentId: string): Promise<Settlement | undefined> {
+  const row = await store.db
+    .selectFrom('settlements')
+    .select('outcome')
+    .where('intent_id', '=', intentId)
+    .executeTakeFirst()
+  return row ? (row.outcome as unknown as Settlement) : undefined
+}
+
+/** Recent breaches, newest first (for `airlock approvals` and the admin API). */
+export async function listBreaches(store: Store, limit = 20): Promise<Settlement[]> {
+  const rows = await store.db
+    .selectFrom('settlements')
+    .select('outcome')
+    .where('breach', '=', true)
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute()
+  return rows.map((r) => r.outcome as unknown as Settlement)
+}
+
+type IntentRow = {
+  id: string
+  chain_id: number
+  wallet: string
+  operation: string
+  tx: JsonObject | null
+  tx_hash: string
+}
+
+async function settleOne(parts: SettleParts, row: IntentRow): Promise<void> {
+  const chain = parts.chains.resolve(row.chain_id)
+  const tx = (row.tx ?? {}) as { to?: string; value?: string; checked?: CheckedEffects }
+  const wallet = getAddress(row.wallet)
+  const value = BigInt(tx.value ?? '0')
+  const checked = tx.checked
+  const checkedTokens = (checked?.deltas ?? [])
+    .filter((d) => d.kind === 'erc20' && d.token)
+    .map((d) => d.token as Address)
+  const effects = await readReceiptEffects(chain, {
+    hash: row.tx_hash as Hash,
+    wallet,
+    value,
+    tokens: checkedTokens,
+  })
+  const outflows: Record<string, bigint> = {}
+  for (const d of effects.deltas) {
+    if (d.raw >= 0n) continue
+    const key = assetKey(d)
+    outflows[key] = (outflows[key] ?? 0n) + -d.raw
+  }
+  // What was checked: the simulation's outflows, and the native value sent in any case.
+  const allowed: Record<string, bigint> = {}
+  for (const d of checked?.deltas ?? []) {
+    const raw = BigInt(d.raw)
+    if (raw >= 0n) continue
+    const key = assetKey(d)
+    allowed[key] = (allowed[key] ?? 0n) + -raw
+  }
+  if (value > (allowed.native ?? 0n)) allowed.native = value
+  const excess: Excess[] = []
+  // Without a simulation (a human approved the bare call) there is nothing to compare with but the value sent.
+  if (checked?.deltas !== null)
+    for (const [asset, moved] of Object.entries(outflows)) {
+      const limit = allowed[asset] ?? 0n
+      if (moved > limit)
+        excess.push({
+          asset,
+          moved: moved.toString(),
+          checked: limit.toString(),
+          formatted: await formatted(parts, chain, asset, moved, limit),
+        })
+    }
+  const unchecked = uncheckedApprovals(effects.approvals, checked)
+  const settlement: Settlement = {
+    intentId: row.id,
+    blockNumber: effects.blockNumber.toString(),
+    status: effects.status,
+    outflows: Object.fromEntries(Object.entries(outflows).map(([k, v]) => [k, v.toString()])),
+    excess,
+    unchecked,
+    balancesRead: effects.balancesRead,
+  }
+  const breach = excess.length > 0 || unchecked.length > 0
+  const usdExcess = await excessUsd(parts, chain, excess)
+  const claimed = await parts.store.db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('settlements')
+      .values({
+        intent_id: row.id,
+        outcome: JSON.stringify(settlement),
+        breach,
+        reported: !breach,
+      })
+      .onConflict((oc) => oc.column('intent_id').doNothing())
+      .returning('intent_id')
+      .executeTakeFirst()
+    if (!inserted) return false
+    // The limits take what actually moved: an outflow budget its token's real outflow, a USD budget what was
+    // reserved plus the excess's value. (Count budgets count the write, which happened once either way.)
+    const usage = await trx
+      .selectFrom('limit_usage')
+      .select(['limit_key', 'amount'])
+      .where('intent_id', '=', row.id)
+      .where('state', '<>', 'released')
+      .execute()
+    for (const u of usage) {
+      const amount = settledAmount(parts.policy(), u.limit_key, BigInt(u.amount), outflows, usdExcess)
+      await trx
+        .updateTable('limit_usage')
+        .set({ amount: amount.toString(), state: 'committed', updated_at: new Date() })
+        .where('intent_id', '=', row.id)
+        .where('limit_key', '=', u.limit_key)
+        .execute()
+    }
+    return true
+  })
+  if (claimed && breach) await report(parts, settlement, tx.to)
+}
+
+/** Engages the kill switch and audits a breach; marks it reported. */
+async function report(parts: SettleParts, settlement: Settlement, contract?: string): Promise<void> {
+  const intent = await parts.store.db
+    .selectFrom('intents')
+    .select(['tx'])
+    .where('id', '=', settlement.intentId)
+    .executeTakeFirst()
+  const to = contract ?? (intent?.tx as { to?: string } | null)?.to ?? 'unknown'
+  const what = [
+    ...settlement.excess.map(
+      (e) =>
+        `${e.asset === 'native' ? 'native coin' : `token ${e.asset}`}: ${e.formatted?.moved ?? e.moved} moved, ${e.formatted?.checked ?? e.checked} checked`,
+    ),
+    ...settlement.unchecked.map(
+      (a) => `an approval of token ${a.token} to ${a.spender} that was not checked`,
+    ),
+  ].join('; ')
+  const reason = `intent ${settlement.intentId}: contract ${to} moved more than was checked (${what})`
+  await parts.audit.append({
+    kind: 'intent.breach',
+    intentId: settlement.intentId,
+    actor: 'airlock (automatic)',
+    data: { contract: to, ...(settlement as unknown as JsonObject) },
+  })
+  await parts.killSwitch.engage(reason.slice(0, 900), 'airlock (automatic)')
+  await parts.store.db
+    .updateTable('settlements')
+    .set({ reported: true })
+    .where('intent_id', '=', settlement.intentId)
+    .execute()
+}
+
+function assetKey(d: AssetDelta | { kind: string; token?: string; tokenId?: string | bigint }): string {
+  if (d.kind === 'native') return 'native'
+  const token = (d as { token?: string }).token?.toLowerCase() ?? 'unknown'
+  if (d.kind === 'erc20') return token
+  return `${token}#${String((d as { tokenId?: unknown }).tokenId ?? '')}`
+}
+
+function uncheckedApprovals(
+  actual: readonly ApprovalExposure[],
+  checked: CheckedEffects | undefined,
+): Settlement['unchecked'] {
+  if (!checked || checked.deltas === null) return []
+  const out: Settlement['unchecked'] = []
+  for (const a of actual) {
+    const seen = checked.approvals.find(
+      (c) =>
+        c.token.toLowerCase() === a.token.toLowerCase() &&
+        c.spender.toLowerCase() === a.spender.toLowerCase() &&
+        (c.amount === null || a.amount === null ? c.amount === null : BigInt(c.amount) >= a.amount),
+    )
+    if (!seen)
+      out.push({ token: a.token, spender: a.spender, amount: a.amount === null ? null : a.amount.toString() })
+  }
+  return out
+}
+
+async function formatted(
+  parts: SettleParts,
+  chain: ReturnType<Chains['resolve']>,
+  asset: string,
+  moved: bigint,
+  checked: bigint,
+): Promise<Excess['formatted']> {
+  if (asset.includes('#')) return undefined
+  const decimals =
+    asset === 'native'
+      ? chain.chain.nativeCurrency.decimals
+      : (await parts.tokens.get(chain, asset as Address).catch(() => undefined))?.decimals
+  if (decimals === undefined) return undefined
+  return { moved: formatUnits(moved, decimals), checked: formatUnits(checked, decimals) }
+}
+
+/** The USD value (micro-USD) of what moved beyond the check, or undefined when an asset has no price. */
+async function excessUsd(
+  parts: SettleParts,
+  chain: ReturnType<Chains['resolve']>,
+  excess: readonly Excess[],
+): Promise<bigint | undefined> {
+  if (excess.length === 0) return 0n
+  const prices = await parts.prices(chain).catch(() => undefined)
+  let total = 0n
+  for (const e of excess) {
+    if (e.asset.includes('#')) return undefined
+    const price = prices?.(e.asset === 'native' ? 'native' : (e.asset as Address))
+    const decimals =
+      e.asset === 'native'
+        ? chain.chain.nativeCurrency.decimals
+        : (await parts.tokens.get(chain, e.asset as Address).catch(() => undefined))?.decimals
+    if (price === undefined || decimals === undefined) return undefined
+    total += ((BigInt(e.moved) - BigInt(e.checked)) * price) / 10n ** BigInt(decimals)
+  }
+  return total
+}
+
+// Limit keys are `rule/limit/chainId/wallet` (count and USD budgets) or `…/wallet/tokenKey` (outflow budgets).
+const outflowKey = /^[a-z0-9._-]+\/[a-z0-9._-]+\/\d+\/0x[0-9a-f]{40}\/(native|0x[0-9a-f]{40})$/
+const budgetKey = /^([a-z0-9._-]+)\/([a-z0-9._-]+)\/\d+\/0x[0-9a-f]{40}$/
+
+/** What one reservation settles at, given what actually moved. */
+function settledAmount(
+  policy: CompiledPolicy | undefined,
+  key: string,
+  reserved: bigint,
+  outflows: Record<string, bigint>,
+  usdExcess: bigint | undefined,
+): bigint {
+  const outflow = outflowKey.exec(key)
+  if (outflow) return outflows[outflow[1] as string] ?? 0n
+  const budget = budgetKey.exec(key)
+  if (!budget) return reserved
+  const limit = policy?.rules.find((r) => r.id === budget[1])?.limits.find((l) => l.id === budget[2])
+  // A USD budget: the reservation plus the value of the excess (unpriced excess: the kill switch has engaged).
+  if (limit?.metric === 'outflowUsd') return reserved + (usdExcess ?? 0n)
+  return reserved
+}

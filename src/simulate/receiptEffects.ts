@@ -1,0 +1,136 @@
+import { type Address, getAddress, type Hash, parseAbi } from 'viem'
+import type { ChainContext } from '../chains/chains.js'
+import type { ApprovalExposure, AssetDelta } from './types.js'
+import { type RawLog, walletLogEffects } from './walletLogs.js'
+
+const balanceAbi = parseAbi(['function balanceOf(address owner) view returns (uint256)'])
+
+/** What a mined transaction actually did to the wallet, from its receipt and the balances around its block. */
+export type ReceiptEffects = {
+  blockNumber: bigint
+  status: 'success' | 'reverted'
+  /** Native and ERC-20 changes (larger outflow of logs and balances), NFT moves from the logs. */
+  deltas: AssetDelta[]
+  /** Approvals the wallet granted, as its `Approval` / `ApprovalForAll` logs say (not compared with before). */
+  approvals: ApprovalExposure[]
+  /**
+   * Whether balance reads around the block could be attributed to this transaction alone (the wallet sent no
+   * other transaction in that block); when false, only the logs and the value sent count.
+   */
+  balancesRead: boolean
+}
+
+/**
+ * Reads what a mined transaction moved out of the wallet (DESIGN §11: limits settle on what the receipt shows, not
+ * on what was simulated): the `Transfer` / `TransferSingle` / `TransferBatch` / `Approval` logs of the receipt, and
+ * the wallet's native and token balances at the block before and at the mined block. Where the two disagree the
+ * larger outflow counts (a token whose `balanceOf` lies, one that takes more than it logs). Balances are only
+ * attributed to the transaction when it was the wallet's only one in the block (its nonce moved by one there);
+ * otherwise the logs and the value sent stand alone. `tokens` are read besides the ones the logs name (what the
+ * simulation expected to move).
+ *
+ * @example const effects = await readReceiptEffects(chain, { hash, wallet, value: 0n, tokens: [usdc] })
+ * @throws whatever the endpoint throws when the receipt cannot be read (the caller retries later)
+ */
+export async function readReceiptEffects(
+  chain: ChainContext,
+  parameters: { hash: Hash; wallet: Address; value: bigint; tokens: readonly Address[] },
+): Promise<ReceiptEffects> {
+  const { hash, wallet, value } = parameters
+  const receipt = await chain.client.getTransactionReceipt({ hash })
+  const block = receipt.blockNumber
+  const logs: RawLog[] = receipt.status === 'success' ? (receipt.logs as RawLog[]) : []
+  const effects = walletLogEffects(logs, wallet)
+  const tokens = [
+    ...new Set(
+      [...parameters.tokens.map((t) => t.toLowerCase()), ...effects.erc20.keys()].filter(
+        (t) => !effects.collections.has(t),
+      ),
+    ),
+  ].slice(0, 64) as Address[]
+  const previous = block > 0n ? block - 1n : block
+  const [nonceBefore, nonceAfter] = await Promise.all([
+    chain.client.getTransactionCount({ address: wallet, blockNumber: previous }),
+    chain.client.getTransactionCount({ address: wallet, blockNumber: block }),
+  ])
+  const balancesRead = nonceAfter - nonceBefore === 1
+  const deltas: AssetDelta[] = []
+  // Native: the value sent at least; the balance change (gas paid added back) when it is this transaction's own.
+  let native = receipt.status === 'success' ? -value : 0n
+  let balances: (bigint | undefined)[][] = []
+  if (balancesRead) {
+    const read = (blockNumber: bigint) =>
+      Promise.all([
+        chain.client.getBalance({ address: wallet, blockNumber }).catch(() => undefined),
+        ...tokens.map((token) =>
+          chain.client
+            .readContract({
+              address: token,
+              abi: balanceAbi,
+              functionName: 'balanceOf',
+              args: [wallet],
+              blockNumber,
+            })
+            .catch(() => undefined),
+        ),
+      ])
+    balances = await Promise.all([read(previous), read(block)])
+    const [before, after] = [balances[0]?.[0], balances[1]?.[0]]
+    if (before !== undefined && after !== undefined) {
+      const moved = after - before + receipt.gasUsed * receipt.effectiveGasPrice
+      if (moved < native) native = moved
+    }
+  }
+  if (native !== 0n) deltas.push({ kind: 'native', raw: native })
+  for (const [i, token] of tokens.entries()) {
+    const fromLogs = effects.erc20.get(token)?.raw ?? 0n
+    const before = balances[0]?.[i + 1]
+    const after = balances[1]?.[i + 1]
+    const fromBalance = before !== undefined && after !== undefined ? after - before : undefined
+    const raw = fromBalance !== undefined && fromBalance < fromLogs ? fromBalance : fromLogs
+    if (raw === 0n) continue
+    deltas.push({
+      kind: 'erc20',
+      token: getAddress(token),
+      raw,
+      ...(fromBalance !== undefined && fromBalance !== fromLogs ? { fromLogs, fromBalance } : {}),
+    })
+  }
+  for (const item of effects.erc721.values())
+    if (item.raw !== 0n)
+      deltas.push({ kind: 'erc721', token: item.token, tokenId: item.tokenId, raw: item.raw > 0n ? 1n : -1n })
+  for (const item of effects.erc1155.values())
+    if (item.raw !== 0n)
+      deltas.push({ kind: 'erc1155', token: item.token, tokenId: item.tokenId, raw: item.raw })
+  const approvals: ApprovalExposure[] = []
+  for (const event of effects.approvals.values()) {
+    if (event.kind === 'erc20' || event.kind === 'permit2') {
+      if (event.amount === 0n) continue
+      approvals.push({
+        kind: event.kind,
+        token: event.token,
+        spender: event.spender,
+        amount: event.amount,
+        unlimited: event.amount >= (event.kind === 'permit2' ? 2n ** 160n - 1n : 2n ** 255n),
+      })
+    } else if (event.kind === 'erc721-all') {
+      if (event.approved)
+        approvals.push({
+          kind: 'erc721-all',
+          token: event.token,
+          spender: event.spender,
+          amount: null,
+          unlimited: true,
+        })
+    } else
+      approvals.push({
+        kind: 'erc721',
+        token: event.token,
+        spender: event.spender,
+        amount: 1n,
+        tokenId: event.tokenId,
+        unlimited: false,
+      })
+  }
+  return { blockNumber: block, status: receipt.status, deltas, approvals, balancesRead }
+}
