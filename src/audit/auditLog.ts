@@ -83,6 +83,9 @@ const hashKey = /(hash(es)?|digest|salt)$/i
 const hex32 = /^(0x)?[0-9a-fA-F]{64}$/
 const pageSize = 1000
 const maxBatch = 500
+/** Longest string value an entry keeps whole; see `capped`. */
+const maxAuditString = 8192
+const keptAuditPrefix = 512
 
 type Prepared = { kind: string; actor: string | null; intentId: string | null; data: string; at: string }
 type Queued = Prepared & {
@@ -345,7 +348,7 @@ function prepare(entry: AuditEntryInput): Prepared {
 /** A copy of `value` with secret-named keys' values replaced by "[redacted]" and every string scrubbed. */
 function redact(value: unknown, key: string | undefined, seen: Set<object>): unknown {
   if (typeof value === 'string')
-    return key !== undefined && hashKey.test(key) && hex32.test(value) ? value : scrubSecrets(value)
+    return key !== undefined && hashKey.test(key) && hex32.test(value) ? value : capped(scrubSecrets(value))
   if (value === null || typeof value !== 'object') return value
   if (seen.has(value))
     throw new InvalidInputError('Audit data is not JSON: it refers to itself.', { field: 'data' })
@@ -363,6 +366,19 @@ function redact(value: unknown, key: string | undefined, seen: Set<object>): unk
   } finally {
     seen.delete(value)
   }
+}
+
+/**
+ * A string kept whole up to {@link maxAuditString} characters; a longer one (a payload a caller did not digest
+ * itself) as its first characters, its length and the SHA-256 of the whole, so no entry grows with a request.
+ */
+function capped(text: string): string {
+  if (text.length <= maxAuditString) return text
+  const digest = createHash('sha256').update(text).digest('hex')
+  // Never half a surrogate pair: PostgreSQL refuses a lone surrogate in JSON.
+  const high = text.charCodeAt(keptAuditPrefix - 1)
+  const cut = high >= 0xd800 && high <= 0xdbff ? keptAuditPrefix - 1 : keptAuditPrefix
+  return `${text.slice(0, cut)}… [${text.length} characters in all, sha256 ${digest}]`
 }
 
 /**

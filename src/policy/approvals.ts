@@ -1,4 +1,5 @@
 import { type Selectable, sql, type Transaction } from 'kysely'
+import { isHex, keccak256 } from 'viem'
 import { type AuditLog, canonicalJson } from '../audit/auditLog.js'
 import { BaseError, type BaseErrorParameters, InvalidInputError, NotFoundError } from '../errors/index.js'
 import type { ApprovalsTable, Database } from '../store/database.js'
@@ -13,7 +14,10 @@ export type ApprovalRequest = {
   ruleIds: string[]
   chain: string
   operation: string
-  /** The call as the gateway decoded it (to, value, function, arguments). */
+  /**
+   * The call: to, value and data. Data longer than {@link maxKeptCallDataBytes} is kept as `dataBytes`,
+   * `dataHash` (keccak-256 of the whole data, which the intent hash binds) and `dataPrefix` (its first bytes) instead.
+   */
   call?: unknown
 }
 
@@ -150,6 +154,9 @@ export class ApprovalHashMismatchError extends BaseError {
 }
 
 const maxTtlSeconds = 30 * 24 * 3600
+/** Call data up to this size is kept whole in an approval request; above it, as a digest, its size and a prefix. */
+export const maxKeptCallDataBytes = 2048
+const keptPrefixBytes = 256
 const decisions = new Set(['approved', 'denied'])
 const statuses = new Set<ApprovalStatus>(['pending', 'approved', 'denied', 'expired'])
 
@@ -222,7 +229,7 @@ export function createApprovals(store: Store, options: { audit?: AuditLog | unde
         })
       if (request === null || typeof request !== 'object' || typeof request.summary !== 'string')
         throw new InvalidInputError('The approval request needs at least a summary.', { field: 'request' })
-      const requestJson = canonicalJson(request)
+      const requestJson = canonicalJson(compactRequest(request))
       let result: { row: Row } | { conflict: Row }
       try {
         result = await db.transaction().execute(async (trx) => {
@@ -372,6 +379,27 @@ export function createApprovals(store: Store, options: { audit?: AuditLog | unde
 
     deniedToCancel() {
       return stillHeld('denied')
+    },
+  }
+}
+
+/**
+ * The request as stored and audited: large call data as `{ dataBytes, dataHash, dataPrefix }`, so that an
+ * approval (and its audit entry) costs the same for 100 KiB of call data as for 2 KiB.
+ */
+function compactRequest(request: ApprovalRequest): ApprovalRequest {
+  const call = request.call as { data?: unknown } | null | undefined
+  if (!call || typeof call !== 'object' || typeof call.data !== 'string') return request
+  const data = call.data
+  if (!isHex(data) || data.length <= 2 + 2 * maxKeptCallDataBytes) return request
+  const { data: _, ...rest } = call
+  return {
+    ...request,
+    call: {
+      ...rest,
+      dataBytes: (data.length - 2) / 2,
+      dataHash: keccak256(data),
+      dataPrefix: `${data.slice(0, 2 + 2 * keptPrefixBytes)}…`,
     },
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { InvalidInputError } from '../errors/index.js'
 import { ChainRef } from '../schemas/chainRef.js'
+import { jsonSizeProblem } from '../schemas/jsonSize.js'
 import { eip712DomainType, sameFields, type TypedDataToSign } from '../signer/signer.js'
 import { defineTool } from './defineTool.js'
 import { requireWrites } from './shared/requireWrites.js'
@@ -20,9 +21,17 @@ const TypedData = z
           .optional(),
       })
       .strict(),
-    types: z.record(z.string(), z.array(z.object({ name: z.string(), type: z.string() }).strict()).max(64)),
+    types: z
+      .record(
+        z.string().max(128),
+        z.array(z.object({ name: z.string().max(128), type: z.string().max(256) }).strict()).max(64),
+      )
+      .refine((types) => Object.keys(types).length <= 64, 'at most 64 types'),
     primaryType: z.string().min(1).max(128),
-    message: z.record(z.string(), z.unknown()),
+    message: z.record(z.string(), z.unknown()).superRefine((message, ctx) => {
+      const problem = jsonSizeProblem(message, { maxValues: 20_000, maxChars: 256 * 1024, maxDepth: 16 })
+      if (problem) ctx.addIssue({ code: 'custom', message: `the message is too large: ${problem}` })
+    }),
   })
   .strict()
 

@@ -1,9 +1,9 @@
-import { encodeFunctionData, toFunctionSignature } from 'viem'
+import { toFunctionSignature } from 'viem'
 import { z } from 'zod'
 import { EvmAddress } from '../schemas/address.js'
 import { AmountString, amountOut, parseAmount } from '../schemas/amount.js'
 import { ChainRef } from '../schemas/chainRef.js'
-import { CallArgs, coerceArgs, FunctionRef, parseFunction, toJson } from './shared/abi.js'
+import { CallArgs, coerceArgs, encodeCall, FunctionRef, parseFunction, toJson } from './shared/abi.js'
 import { defineWriteTool, WriteOptions } from './shared/write.js'
 
 export const WriteContractInput = z
@@ -42,7 +42,7 @@ export const writeContract = defineWriteTool({
       chain: c,
       call: {
         to: address,
-        data: encodeFunctionData({ abi: [fn], functionName: fn.name, args: values }),
+        data: encodeCall(fn, values),
         value: raw,
       },
       summary: `Call ${signature} on ${address}${raw ? ` sending ${amountOut(raw, decimals).formatted} ${symbol}` : ''} on ${c.name}.`,

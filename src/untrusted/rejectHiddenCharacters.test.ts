@@ -90,3 +90,17 @@ describe('rejectHiddenCharacters', () => {
     expect(z.string().refine(isFreeOfHiddenCharacters).safeParse('ａ').success).toBe(false)
   })
 })
+
+describe('findHiddenCharacter on large input (ADVERSARIAL 52)', () => {
+  it('finds a hidden character after 1 MiB of text, naming where it is', () => {
+    const text = `${'0123456789abcdef'.repeat(65_536)}😀x\u200By\u202E`
+    expect(findHiddenCharacter(text)).toEqual({
+      label: 'U+200B ZERO WIDTH SPACE',
+      kind: 'invisible',
+      position: 1024 * 1024 + 3,
+      after: 'abcdef😀x',
+      more: 1,
+    })
+    expect(findHiddenCharacter(`${'a'.repeat(1024 * 1024)}`)).toBeUndefined()
+  })
+})

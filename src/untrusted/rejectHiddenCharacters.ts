@@ -27,18 +27,36 @@ export type HiddenCharacter = {
 export function findHiddenCharacter(value: string): HiddenCharacter | undefined {
   let found: HiddenCharacter | undefined
   let position = 0
-  let before: string[] = []
+  let offset = 0
   for (const char of value) {
     position++
+    offset += char.length
+    // Printable ASCII is never hidden: the common case skips the classification.
+    if (char.length === 1 && char >= ' ' && char <= '~') continue
     const kind = classifyCodePoint(char)
-    if (kind === undefined) {
-      if (!found) before = [...before.slice(-7), char]
-      continue
-    }
+    if (kind === undefined) continue
     if (found) found.more++
-    else found = { label: describeCodePoint(char, kind), kind, position, after: before.join(''), more: 0 }
+    else
+      found = {
+        label: describeCodePoint(char, kind),
+        kind,
+        position,
+        after: lastCodePoints(value.slice(Math.max(0, offset - char.length - 16), offset - char.length), 8),
+        more: 0,
+      }
   }
   return found
+}
+
+/**
+ * The last `count` code points of `text`. `text` is cut from a string with no lone surrogate before the hidden
+ * character, so a low surrogate at its start is half of a pair the cut split: dropped.
+ */
+function lastCodePoints(text: string, count: number): string {
+  const points = Array.from(text)
+  const first = points[0]?.charCodeAt(0) ?? 0
+  if (first >= 0xdc00 && first <= 0xdfff) points.shift()
+  return points.slice(-count).join('')
 }
 
 /**

@@ -148,3 +148,13 @@ describe('detectHomoglyphs', () => {
     }
   })
 })
+
+describe('sanitizeText on large input (ADVERSARIAL 52)', () => {
+  it('trims 1 MiB runs of spaces and line breaks in one pass, keeping the text between', () => {
+    const run = ' '.repeat(1024 * 1024)
+    const out = sanitizeText(`${run}a${run}b${run}`, { maxLength: 4 * 1024 * 1024 })
+    expect(out).toMatchObject({ text: `a${run}b`, truncated: false })
+    const lines = '\n'.repeat(1024 * 1024)
+    expect(sanitizeText(`a${lines}b${lines}`, { allowNewlines: true }).text).toBe('a\n\nb')
+  })
+})

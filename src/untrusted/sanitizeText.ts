@@ -38,7 +38,6 @@ const unassigned = /\p{Cn}/gu
 // "Zalgo" text: a base letter buried under dozens of combining marks. No script needs more than a few in a row.
 const markFlood = /(\p{M}{8})\p{M}+/gu
 const blankLines = /\n{3,}/g
-const edges = /^[ \n]+|[ \n]+$/g
 
 /**
  * Makes untrusted text (a token name, NFT metadata, an ENS record, a revert reason) safe to show to a user or a
@@ -68,10 +67,26 @@ export function sanitizeText(value: string, options: SanitizeTextOptions = {}): 
     .normalize('NFC')
     .replace(markFlood, '$1')
   if (options.allowNewlines) text = text.replace(blankLines, '\n\n')
-  text = text.replace(edges, '')
+  text = trimEdges(text)
   const modified = text !== value
   const cut = codePointPrefix(text, maxLength)
   return { text: cut, modified, truncated: cut.length !== text.length }
+}
+
+/**
+ * `text` without leading and trailing spaces and line feeds. By hand: `/[ \n]+$/` retries at every position of
+ * every inner run of spaces, quadratic in the run's length.
+ */
+function trimEdges(text: string): string {
+  let start = 0
+  let end = text.length
+  while (start < end && isEdge(text.charCodeAt(start))) start++
+  while (end > start && isEdge(text.charCodeAt(end - 1))) end--
+  return start === 0 && end === text.length ? text : text.slice(start, end)
+}
+
+function isEdge(c: number): boolean {
+  return c === 0x20 || c === 0x0a
 }
 
 /** The first `max` code points of `text`; a surrogate pair counts as one and is never split. */

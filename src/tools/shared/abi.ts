@@ -1,7 +1,31 @@
-import { type AbiFunction, type AbiParameter, getAddress, isHex, parseAbiItem } from 'viem'
+import {
+  type AbiFunction,
+  type AbiParameter,
+  encodeFunctionData,
+  getAddress,
+  type Hex,
+  isHex,
+  parseAbiItem,
+} from 'viem'
 import { z } from 'zod'
 import { InvalidInputError } from '../../errors/index.js'
 import { addressProblem } from '../../schemas/address.js'
+import { jsonSizeProblem } from '../../schemas/jsonSize.js'
+
+/**
+ * The largest call data the gateway builds, in bytes: 128 KiB, what nodes accept for a whole transaction (geth's
+ * and others' pool limit). Bigger calls could never be sent, and every step that handles them costs time.
+ */
+export const maxCallDataBytes = 128 * 1024
+
+/** Longest function signature built from an ABI item, in characters (one given as text has at most 1000). */
+const maxSignatureLength = 2000
+/** Deepest nesting of tuples in an ABI item, and of arrays and tuples in arguments. */
+const maxNesting = 16
+/** Most values in one call's arguments (every array item and tuple field counts). */
+const maxArgValues = 20_000
+/** Most characters in one call's arguments: the hex of {@link maxCallDataBytes}, with room for the rest. */
+const maxArgChars = 2 * maxCallDataBytes + 16 * 1024
 
 /** A function given as a human-readable signature or as one ABI item (JSON). */
 export const FunctionRef = z
@@ -9,21 +33,53 @@ export const FunctionRef = z
     z.string().min(3).max(1000),
     z.looseObject({
       type: z.literal('function'),
-      name: z.string(),
-      inputs: z.array(z.any()),
-      outputs: z.array(z.any()),
+      name: z.string().max(256),
+      inputs: z.array(z.any()).max(64),
+      outputs: z.array(z.any()).max(64),
     }),
   ])
   .describe(
     'Human-readable signature, e.g. "function balanceOf(address owner) view returns (uint256)" ("function" and "view" optional), or one ABI item.',
   )
 
-/** Call arguments as JSON: integers as decimal strings, addresses as hex, bytes as 0x-hex, tuples as arrays or objects. */
+/**
+ * Call arguments as JSON: integers as decimal strings, addresses as hex, bytes as 0x-hex, tuples as arrays or objects.
+ * Their size is capped (see {@link maxCallDataBytes}), checked by a walk that stops at the first cap crossed.
+ */
 export const CallArgs = z
   .array(z.unknown())
   .max(64)
+  .superRefine((args, ctx) => {
+    if (args.length > 64) return // refused by max()
+    const problem = jsonSizeProblem(args, {
+      maxValues: maxArgValues,
+      maxChars: maxArgChars,
+      maxDepth: maxNesting,
+    })
+    if (problem)
+      ctx.addIssue({
+        code: 'custom',
+        message: `${problem}; a call takes at most ${maxCallDataBytes} bytes of data (the most nodes accept for a transaction)`,
+      })
+  })
   .optional()
   .describe('Arguments in order. uint/int as decimal strings.')
+
+/**
+ * The call data of `fn` with `args`, refused above {@link maxCallDataBytes}.
+ * @example encodeCall(fn, values) // '0xa9059cbb…'
+ * @throws {InvalidInputError} the call data would be larger than nodes accept
+ */
+export function encodeCall(fn: AbiFunction, args: readonly unknown[]): Hex {
+  const data = encodeFunctionData({ abi: [fn], functionName: fn.name, args })
+  const bytes = (data.length - 2) / 2
+  if (bytes > maxCallDataBytes)
+    throw new InvalidInputError(
+      `The call data would be ${bytes} bytes; the gateway builds calls of at most ${maxCallDataBytes} bytes (the most nodes accept for a transaction).`,
+      { field: 'args', metaMessages: ['Split the work into smaller calls.'] },
+    )
+  return data
+}
 
 /**
  * Parses a function reference into a viem ABI function.
@@ -53,14 +109,21 @@ function signatureOf(
   item: { name: string; inputs: unknown[]; outputs: unknown[]; stateMutability?: unknown },
   field: string,
 ): string {
-  const param = (p: unknown): string => {
+  let length = 0
+  const param = (p: unknown, depth = 0): string => {
     if (!p || typeof p !== 'object' || typeof (p as { type?: unknown }).type !== 'string')
       throw new InvalidInputError('Every ABI parameter needs a "type".', { field })
     const { type, components } = p as { type: string; components?: unknown[] }
+    length += type.length + 2
+    if (length > maxSignatureLength || depth >= maxNesting)
+      throw new InvalidInputError(
+        `The ABI item is too large: more than ${maxSignatureLength} characters as a signature, or tuples nested more than ${maxNesting} deep.`,
+        { field },
+      )
     if (type.startsWith('tuple')) {
       if (!Array.isArray(components))
         throw new InvalidInputError('A tuple parameter needs "components".', { field })
-      return `(${components.map(param).join(', ')})${type.slice(5)}`
+      return `(${components.map((c) => param(c, depth + 1)).join(', ')})${type.slice(5)}`
     }
     return type
   }
@@ -70,8 +133,8 @@ function signatureOf(
     typeof item.stateMutability === 'string' && /^(view|pure|payable)$/.test(item.stateMutability)
       ? ` ${item.stateMutability}`
       : ''
-  const outputs = item.outputs.length ? ` returns (${item.outputs.map(param).join(', ')})` : ''
-  return `function ${item.name}(${item.inputs.map(param).join(', ')})${mutability}${outputs}`
+  const outputs = item.outputs.length ? ` returns (${item.outputs.map((p) => param(p)).join(', ')})` : ''
+  return `function ${item.name}(${item.inputs.map((p) => param(p)).join(', ')})${mutability}${outputs}`
 }
 
 /**

@@ -12,6 +12,7 @@ export const RecipientInput = z
   .min(3)
   .max(255)
   .superRefine((v, ctx) => {
+    if (v.length > 255) return // refused by max(); not worth scanning
     const hidden = findHiddenCharacter(v)
     if (hidden)
       ctx.addIssue({
