@@ -93,11 +93,11 @@ afterAll(async () => {
   await Promise.all(stores.map((s) => s.close()))
 })
 
-async function gateway(policy: unknown) {
+async function gateway(policy: unknown, config: Record<string, unknown> = {}) {
   const store = await openStore({ memory: true })
   stores.push(store)
   const mcp = await connectInMemory({
-    config: { policy: policy as Record<string, unknown>, rpc: { publicFallback: false } },
+    config: { policy: policy as Record<string, unknown>, rpc: { publicFallback: false }, ...config },
     devnet: fixtures,
     writes: { store, signer, trackerIntervalMs: 100, maintainIntervalMs: 100 },
   })
@@ -412,6 +412,48 @@ describe('kill switch and broadcast (ADVERSARIAL 37)', () => {
         .limit(1)
         .execute()) as { status: string }[]
       expect(intent?.status).toBe('failed')
+    } finally {
+      await g.close()
+    }
+  })
+})
+
+describe('the automatic kill switch', () => {
+  it('counts every refusal of a write: lookalike recipients and exhausted limits as well as rule denials', async () => {
+    const g = await gateway(
+      {
+        version: 1,
+        rules: [
+          {
+            id: 'eth',
+            effect: 'allow',
+            match: { operation: ['transfer'] },
+            limits: [{ id: 'eth-day', metric: 'outflow', token: 'native', window: '24h', max: '0.01' }],
+          },
+        ],
+      },
+      { killSwitch: { maxDenials: 3, denialWindowSeconds: 3600 } },
+    )
+    try {
+      const known = fixtures.accounts[2]!
+      const lookalike = `${known.slice(0, 6)}${'0'.repeat(32)}${known.slice(-4)}`.toLowerCase()
+      await g.operator.addressBook.add({ address: known, label: 'bob', addedBy: 'test' })
+      const nonce = await viem.getTransactionCount({ address: signer.address, blockTag: 'pending' })
+      for (const attempt of [
+        { to: lookalike, amount: '0.001' },
+        { to: lookalike, amount: '0.002' },
+        { to: alice, amount: '1' },
+      ]) {
+        const refused = err(await g.call('transfer', { chain: 'devnet', ...attempt }))
+        expect(['POLICY_DENIED', 'LIMIT_EXCEEDED']).toContain(refused.code)
+      }
+      const kill = await g.operator.killSwitch.state()
+      expect(kill.engaged).toBe(true)
+      expect(kill.reason).toMatch(/3 refused writes/)
+      expect(err(await g.call('transfer', { chain: 'devnet', to: alice, amount: '0.001' })).code).toBe(
+        'KILL_SWITCH_ENGAGED',
+      )
+      expect(await viem.getTransactionCount({ address: signer.address, blockTag: 'pending' })).toBe(nonce)
     } finally {
       await g.close()
     }

@@ -13,6 +13,7 @@ import type { KillSwitch } from '../policy/killSwitch.js'
 import { describeCharge, type LimitLedger } from '../policy/limits.js'
 import type { LimitCharge, PolicyDecision, PolicyFacts, PolicyOperation } from '../policy/types.js'
 import type { Simulation, SimulationCall } from '../simulate/types.js'
+import type { JsonObject } from '../store/database.js'
 import { buildFacts, counterpartiesOf, counterpartyRefusal, decodeCall } from './facts.js'
 import type { PriceBook } from './prices.js'
 import type { Settlement } from './settle.js'
@@ -85,6 +86,11 @@ export type Guard = {
   reserve(intentId: string, limits: readonly LimitCharge[], options?: { force?: boolean }): Promise<void>
   /** Records a denial (audit, auto kill switch) and returns the error for the agent. */
   denied(intentId: string, outcome: GuardOutcome): Promise<BaseError>
+  /**
+   * Records any other refusal of a write (recipient refusals, LIMIT_EXCEEDED, signing refused) like a denial;
+   * errors that `denied` made, and other codes, are left alone.
+   */
+  refused(intentId: string, error: unknown): Promise<void>
   /** Engages the kill switch on its own (endpoint disagreement, tool definitions changed, too many denials). */
   autoKill(reason: string): Promise<void>
   /** Every budget of the policy's allow rules that can apply on this chain, with used and remaining. */
@@ -111,6 +117,19 @@ export type Budget = {
 export function createGuard(parts: GuardrailParts): Guard {
   async function autoKill(reason: string) {
     await parts.killSwitch.engage(reason, 'airlock (automatic)').catch(() => {})
+  }
+
+  /**
+   * Every refusal of a write counts towards the automatic kill switch, whatever refused it (a rule, the default
+   * deny, a lookalike or other recipient refusal, an exhausted limit): an agent probing the guard is one.
+   */
+  async function recordDenial(intentId: string, data: JsonObject) {
+    await parts.audit.append({ kind: 'policy.denied', intentId, data })
+    const recent = await parts.audit.countRecent('policy.denied', parts.autoKill.windowSeconds).catch(() => 0)
+    if (recent >= parts.autoKill.maxDenials)
+      await autoKill(
+        `${recent} refused writes within ${parts.autoKill.windowSeconds} s (an agent may be compromised or looping)`,
+      )
   }
 
   /**
@@ -280,22 +299,16 @@ export function createGuard(parts: GuardrailParts): Guard {
 
     async denied(intentId, outcome) {
       const { decision } = outcome
-      await parts.audit.append({
-        kind: 'policy.denied',
-        intentId,
-        data: { ruleIds: decision.ruleIds, reasons: decision.reasons, policyHash: decision.policyHash },
+      await recordDenial(intentId, {
+        code: 'POLICY_DENIED',
+        ruleIds: decision.ruleIds,
+        reasons: decision.reasons,
+        policyHash: decision.policyHash,
       })
-      const recent = await parts.audit
-        .countRecent('policy.denied', parts.autoKill.windowSeconds)
-        .catch(() => 0)
-      if (recent >= parts.autoKill.maxDenials)
-        await autoKill(
-          `${recent} policy denials within ${parts.autoKill.windowSeconds} s (an agent may be compromised or looping)`,
-        )
       // What is left under the nearest allow rule: the agent learns what it could still do, not only what failed.
       const near = decision.nearest
       const left = near ? await budgetsLeft(near.limits) : undefined
-      return new BaseError(
+      const error = new BaseError(
         'POLICY_DENIED',
         `Denied: ${decision.reasons.join('; ')}.${left ? ` Left under rule ${near!.ruleId}: ${left}.` : ''}`,
         {
@@ -309,6 +322,14 @@ export function createGuard(parts: GuardrailParts): Guard {
           ],
         },
       )
+      recordedDenials.add(error)
+      return error
+    },
+
+    async refused(intentId, error) {
+      const e = toBaseError(error)
+      if (!countedCodes.has(e.code) || recordedDenials.has(e)) return
+      await recordDenial(intentId, { code: e.code, reasons: [e.shortMessage] })
     },
 
     autoKill,
@@ -363,6 +384,11 @@ export function createGuard(parts: GuardrailParts): Guard {
     },
   }
 }
+
+/** Refusals that count towards the automatic kill switch (DESIGN §1: an agent probing the guard). */
+const countedCodes = new Set(['POLICY_DENIED', 'LIMIT_EXCEEDED', 'SIGNING_REFUSED'])
+/** Errors `denied` made: already recorded, so `refused` does not count them twice. */
+const recordedDenials = new WeakSet<BaseError>()
 
 /** Refuses an address that looks like an address-book entry but is not it (address poisoning, ADVERSARIAL 5). */
 function lookalikeRefusal(address: Address, book: readonly { address: string; label: string }[]): void {

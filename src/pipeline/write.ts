@@ -469,6 +469,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
   async function refuse(intent: Intent, error: unknown, decision?: JsonObject): Promise<BaseError> {
     const e = toBaseError(error)
     const guarded = guardCodes.has(e.code)
+    // Every refusal counts towards the automatic kill switch, not only a rule's denial.
+    await guard.refused(intent.id, e).catch(() => {})
     await journal
       .transition(intent.id, 'created', guarded ? 'cancelled' : 'failed', {
         error: { code: e.code, message: e.shortMessage },
