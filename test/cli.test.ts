@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { createServer } from 'node:net'
@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { ok } from './mcp.js'
 
 // These run the built CLI (`npm test` builds first), exactly as a user or an MCP client starts it.
@@ -18,6 +18,11 @@ const children: ChildProcess[] = []
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL')
 })
+// Demo gateways take their data directory (for admin.json): one of their own, never the user's ~/.airlock, which a
+// gateway the developer runs may hold.
+const demoDir = mkdtempSync(join(tmpdir(), 'airlock-cli-demo-'))
+const demoEnv = { ...process.env, AIRLOCK_DATA_DIR: demoDir }
+afterAll(() => rmSync(demoDir, { recursive: true, force: true }))
 
 function waitFor(
   child: ChildProcess,
@@ -42,6 +47,7 @@ function waitFor(
 describe('airlock start (npm start)', () => {
   it('starts on the embedded devnet without config, prints how to connect, answers an MCP client, and stops cleanly', async () => {
     const child = spawn(process.execPath, [cli, 'start', '--port', '0'], {
+      env: demoEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     children.push(child)
@@ -91,6 +97,7 @@ describe('airlock start: port taken / airlock devnet --json', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
     const port = String((blocker.address() as AddressInfo).port)
     const child = spawn(process.execPath, [cli, 'start', '--port', port], {
+      env: demoEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     children.push(child)
@@ -155,7 +162,7 @@ describe('airlock stdio', () => {
   })
 
   it('in demo mode, logs the devnet on stderr only and answers reads on it', async () => {
-    const child = spawn(process.execPath, [cli, 'stdio'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [cli, 'stdio'], { env: demoEnv, stdio: ['pipe', 'pipe', 'pipe'] })
     children.push(child)
     await waitFor(child, /devnet: chain id 31337/, 'stderr')
     const lines: string[] = []

@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Store } from '../store/openStore.js'
 import { testStoreDrivers, useTestStore } from '../store/useTestStore.js'
-import { type AuditEntry, canonicalJson, createAuditLog, genesisHash } from './auditLog.js'
+import { type AuditEntry, canonicalJson, createAuditLog, genesisHash, parseAuditHead } from './auditLog.js'
 
 const privateKey = `0x${'ab12'.repeat(16)}`
 const txHash = `0x${'cd34'.repeat(16)}`
@@ -55,6 +55,16 @@ describe('canonicalJson', () => {
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
     expect(() => canonicalJson(cyclic)).toThrow(/refers to itself/)
+  })
+})
+
+describe('parseAuditHead', () => {
+  it('reads SEQ:HASH and a bare hash (0x and upper case allowed), and refuses anything else', () => {
+    const hash = 'AB'.repeat(32)
+    expect(parseAuditHead(`42:${hash}`)).toEqual({ seq: 42, hash: hash.toLowerCase() })
+    expect(parseAuditHead(`0x${hash}`)).toEqual({ hash: hash.toLowerCase() })
+    for (const bad of ['', '42', `42:${hash}0`, `-1:${hash}`, `x:${hash}`])
+      expect(() => parseAuditHead(bad)).toThrow(/SEQ:HASH or HASH/)
   })
 })
 
@@ -252,6 +262,37 @@ describe.each(testStoreDrivers)('audit log on %s', (driver) => {
         const result = await createAuditLog(t.store).verify()
         expect(result).toMatchObject({ ok: false, brokenAt: 4, entries: 3 })
         expect(result.ok || result.reason).toMatch(/removed/)
+      })
+    })
+
+    describe('the newest entries removed together with the stored head', () => {
+      it('pass a plain verify, and are caught against a head kept elsewhere', async () => {
+        await appendMany(t.store, 5)
+        const audit = createAuditLog(t.store)
+        const before = await audit.verify()
+        expect(before).toMatchObject({ ok: true, entries: 5 })
+        const kept = { seq: 5, hash: (before as { head: string }).head }
+        const third = (await audit.read({ afterSeq: 2, limit: 1 }))[0]!
+        await withTriggerDisabled(t.store, () => sql`delete from audit_log where seq > 3`.execute(t.store.db))
+        await t.store.db.updateTable('audit_head').set({ seq: 3, hash: third.hash }).execute()
+        // What the store holds is consistent again: only a head kept outside it shows the loss.
+        expect(await audit.verify()).toMatchObject({ ok: true, entries: 3 })
+        const caught = await audit.verify({ head: kept })
+        expect(caught).toMatchObject({ ok: false, brokenAt: 4, entries: 3 })
+        expect(caught.ok || caught.reason).toMatch(/head you kept is entry 5 .*4 to 5 were removed/)
+        const byHash = await audit.verify({ head: { hash: kept.hash } })
+        expect(byHash).toMatchObject({ ok: false })
+        expect(byHash.ok || byHash.reason).toMatch(/no entry has the hash of the head you kept/)
+        // An older head still held verifies; a kept head whose entry was rewritten does not.
+        expect(await audit.verify({ head: { seq: 3, hash: third.hash } })).toMatchObject({
+          ok: true,
+          kept: { seq: 3 },
+        })
+        expect(await audit.verify({ head: { seq: 3, hash: kept.hash } })).toMatchObject({
+          ok: false,
+          brokenAt: 3,
+        })
+        expect(await audit.verify({ head: { seq: 0, hash: genesisHash } })).toMatchObject({ ok: true })
       })
     })
 

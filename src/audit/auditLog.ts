@@ -27,13 +27,26 @@ export type AuditEntry = AuditEntryInput & {
 }
 
 /**
- * Result of {@link AuditLog.verify}: the whole chain holds (`head` is the last hash: keep it somewhere else to
- * detect a rewrite of the whole chain later), or the first seq where it breaks and why (`entries` = entries
- * verified before it).
+ * Result of {@link AuditLog.verify}: the whole chain holds (`head` is the last hash and `entries` its seq: keep
+ * `entries:head` somewhere else to detect later that the newest entries were removed together with the stored
+ * head; `kept` is the head checked against, when one was given), or the first seq where it breaks and why
+ * (`entries` = entries verified before it).
  */
 export type AuditVerifyReturnType =
-  | { ok: true; entries: number; head: string }
+  | { ok: true; entries: number; head: string; kept?: { seq: number; hash: string } }
   | { ok: false; entries: number; brokenAt: number; reason: string }
+
+/**
+ * A head kept outside the store (as `airlock audit export` prints it): the seq and hash of the newest entry then,
+ * or the hash alone.
+ */
+export type AuditHead = { seq?: number | undefined; hash: string }
+
+/** Options of {@link AuditLog.verify}. */
+export type AuditVerifyOptions = {
+  /** Also prove that the log still holds this entry: removing the newest entries and the stored head shows. */
+  head?: AuditHead | undefined
+}
 
 /** Options of {@link AuditLog.read}. */
 export type AuditReadOptions = {
@@ -60,8 +73,11 @@ export type AuditLog = {
    * @throws {InvalidInputError} the kind is malformed, or the data is not JSON (a cycle)
    */
   appendWithin(trx: Transaction<Database>, entry: AuditEntryInput): Promise<{ seq: number; hash: string }>
-  /** Walks the whole chain in one consistent snapshot: the first broken entry and why, or ok with the head. */
-  verify(): Promise<AuditVerifyReturnType>
+  /**
+   * Walks the whole chain in one consistent snapshot: the first broken entry and why, or ok with the head. With
+   * `head`, the chain must also still hold that entry, unchanged.
+   */
+  verify(options?: AuditVerifyOptions): Promise<AuditVerifyReturnType>
   /** Entries in order (oldest first unless `newestFirst`). */
   read(options?: AuditReadOptions): Promise<AuditEntry[]>
   /** Writes every entry, oldest first, as one JSON line (no newline) to `write`, in pages. Returns the count. */
@@ -72,6 +88,23 @@ export type AuditLog = {
 
 /** The `prevHash` of the first entry. */
 export const genesisHash = '0'.repeat(64)
+
+/**
+ * Reads a head kept outside the store: `SEQ:HASH` (as `airlock audit export` prints it) or the 64-hex hash alone.
+ *
+ * @example parseAuditHead('42:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08') // { seq: 42, hash: '9f86…' }
+ * @throws {InvalidInputError} not a seq and a sha256 hash
+ */
+export function parseAuditHead(text: string): AuditHead {
+  const match = /^\s*(?:(\d{1,15}):)?(?:0x)?([0-9a-fA-F]{64})\s*$/.exec(text)
+  if (!match)
+    throw new InvalidInputError('The audit head must be SEQ:HASH or HASH (a 64-digit hex sha256).', {
+      field: 'head',
+      metaMessages: ['Use the head `airlock audit export` printed, e.g. 42:9f86d0…'],
+    })
+  const hash = (match[2] as string).toLowerCase()
+  return match[1] === undefined ? { hash } : { seq: Number(match[1]), hash }
+}
 
 const kindPattern = /^[a-z][a-z0-9_.-]{0,63}$/
 // Keys whose values are secrets whatever they look like.
@@ -157,7 +190,10 @@ export function createAuditLog(store: Store): AuditLog {
       return result as { seq: number; hash: string }
     },
 
-    async verify() {
+    async verify(options = {}) {
+      const kept = options.head
+      let keptHash: string | undefined
+      let keptSeq: number | undefined
       return db
         .transaction()
         .setIsolationLevel('repeatable read')
@@ -186,6 +222,10 @@ export function createAuditLog(store: Store): AuditLog {
                 return broken(`entry ${expected} does not link to entry ${expected - 1} (prevHash differs)`)
               if (entryHash(row.prev_hash, row) !== row.hash)
                 return broken(`entry ${expected} was altered (its hash does not match its contents)`)
+              if (kept && (kept.seq === undefined ? row.hash === kept.hash : row.seq === kept.seq)) {
+                keptSeq = row.seq
+                keptHash = row.hash
+              }
               prevHash = row.hash
               expected++
               entries++
@@ -216,7 +256,33 @@ export function createAuditLog(store: Store): AuditLog {
               brokenAt: last,
               reason: `the head's hash differs from entry ${last}'s: the last entry was replaced`,
             }
-          return { ok: true, entries, head: prevHash }
+          if (!kept) return { ok: true, entries, head: prevHash }
+          if (kept.seq === 0 && kept.hash === genesisHash) {
+            keptSeq = 0
+            keptHash = genesisHash
+          }
+          if (kept.seq !== undefined && kept.seq > last)
+            return {
+              ok: false,
+              entries,
+              brokenAt: last + 1,
+              reason: `the head you kept is entry ${kept.seq} but the log ends at ${last}: ${kept.seq === last + 1 ? `entry ${kept.seq} was` : `entries ${last + 1} to ${kept.seq} were`} removed, and the stored head with them`,
+            }
+          if (keptSeq === undefined)
+            return {
+              ok: false,
+              entries,
+              brokenAt: last + 1,
+              reason: `no entry has the hash of the head you kept (${kept.hash.slice(0, 16)}…): entries were removed or rewritten`,
+            }
+          if (keptHash !== kept.hash)
+            return {
+              ok: false,
+              entries: keptSeq - 1,
+              brokenAt: keptSeq,
+              reason: `entry ${keptSeq} is not the entry the head you kept names (its hash differs): the log was rewritten up to there`,
+            }
+          return { ok: true, entries, head: prevHash, kept: { seq: keptSeq, hash: kept.hash } }
         })
     },
 

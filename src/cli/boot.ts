@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
 import { InvalidConfigError, toBaseError } from '../errors/index.js'
 import type { AdminServer } from '../server/admin.js'
 import { createGateway, type Gateway } from '../server/createGateway.js'
 import type { Signer } from '../signer/signer.js'
+import { DataDirInUseError, type DataDirLock, lockDataDir } from '../store/lockDataDir.js'
 import type { Store } from '../store/openStore.js'
 import { dataDirOf } from './dataDir.js'
 import { adminFileName } from './operator.js'
@@ -15,17 +16,57 @@ import type { CliOptions } from './options.js'
 export type Booted = { gateway: Gateway; fixtures: DevnetFixtures | undefined; stop(): Promise<void> }
 
 /**
- * Starts the devnet when the options ask for it, then the gateway core. Logs go to `log` (stderr), never stdout.
- * The devnet module is imported only in devnet mode.
+ * Takes the data directory, starts the devnet when the options ask for it, then the gateway core. Logs go to
+ * `log` (stderr), never stdout. The devnet module is imported only in devnet mode.
+ *
+ * @throws {DataDirInUseError} another gateway holds the data directory (nothing was started or written)
  */
 export async function boot(
   options: CliOptions,
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
 ): Promise<Booted> {
+  const attach = typeof options.config.devnet === 'object' ? options.config.devnet.fixtures : undefined
+  const demo = options.devnet && !options.configPath
+  const dataDir = dataDirOf(options.config, env)
+  // A write path (a signer: the configured wallet, or devnet account 0) brings a store and the admin API.
+  const writes = Boolean(options.config.wallet) || Boolean(attach) || options.devnet
+  const storeOn = !writes ? undefined : env.DATABASE_URL ? 'postgres' : demo ? 'memory' : 'pglite'
+  const announce = writes && options.config.admin?.enabled !== false
+  // The data directory is this process's before anything starts or is written (ADVERSARIAL 68): the embedded
+  // database and `admin.json` belong to one gateway. A second one is refused here, having touched nothing. On
+  // PostgreSQL several gateways share the store; the first to take the directory announces its admin API.
+  let lock: DataDirLock | undefined
+  if (storeOn === 'pglite' || (storeOn !== undefined && announce)) {
+    try {
+      process.umask(0o077) // what this process creates is private from the start (PGlite re-modes its own files)
+    } catch {}
+    try {
+      lock = await lockDataDir(dataDir, { role: 'gateway' })
+    } catch (error) {
+      if (!(storeOn === 'postgres' && error instanceof DataDirInUseError)) throw error
+      log(
+        `admin API not announced in ${dataDir}: gateway pid ${error.holder.pid} holds it (both serve the same PostgreSQL store)`,
+      )
+    }
+  }
+  try {
+    return await bootLocked(options, env, log, { attach, demo, dataDir, lock })
+  } catch (error) {
+    await lock?.release()
+    throw error
+  }
+}
+
+async function bootLocked(
+  options: CliOptions,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+  held: { attach: string | undefined; demo: boolean; dataDir: string; lock: DataDirLock | undefined },
+): Promise<Booted> {
+  const { attach, demo, dataDir, lock } = held
   let stopDevnet = async () => {}
   let fixtures: DevnetFixtures | undefined
-  const attach = typeof options.config.devnet === 'object' ? options.config.devnet.fixtures : undefined
   if (attach) {
     // A devnet that outlives the gateway (started with `airlock devnet --json > FILE`): restarts keep the chain.
     fixtures = readFixtures(attach)
@@ -49,8 +90,6 @@ export async function boot(
   // store. The store opens in the background, so tools/list answers at once; writes wait for it and for restart
   // reconciliation. PostgreSQL when DATABASE_URL is set; in demo mode (devnet, no config) an in-memory database,
   // since the demo chain is new at every start; otherwise the embedded database under the data directory.
-  const demo = options.devnet && !options.configPath
-  const dataDir = dataDirOf(options.config, env)
   let signer: Signer | undefined
   try {
     signer = await loadSigner(options, env, dataDir, fixtures)
@@ -67,7 +106,7 @@ export async function boot(
           ? { databaseUrl: env.DATABASE_URL, schema: env.AIRLOCK_DB_SCHEMA }
           : demo
             ? { memory: true }
-            : { dataDir },
+            : { dataDir, lock },
       ),
     )
   } else log('no wallet configured: read tools only (see "Wallets and writes" in the README)')
@@ -80,9 +119,10 @@ export async function boot(
     writes: store && { store, signer, crashAt: parseCrashAt(env.AIRLOCK_TEST_CRASH_AT) },
   })
   // The operator's API (approvals, kill switch, audit), announced in the data directory so `airlock approve`
-  // and friends find this process (PGlite admits one process; the CLI must come through here).
+  // and friends find this process (PGlite admits one process; the CLI must come through here). Only the holder
+  // of the data directory writes `admin.json`, and only the process that wrote it removes it.
   let admin: AdminServer | undefined
-  let announced: string | undefined
+  let announced: { path: string; text: string } | undefined
   if (gateway.operator && options.config.admin?.enabled !== false) {
     const { startAdminServer } = await import('../server/admin.js')
     admin = await startAdminServer({
@@ -91,21 +131,22 @@ export async function boot(
       port: options.config.admin?.port,
       token: env.AIRLOCK_ADMIN_TOKEN,
     })
-    announced = join(dataDir, adminFileName)
-    try {
-      await mkdir(dataDir, { recursive: true, mode: 0o700 })
-      // Written under a fresh name and renamed: the token never sits in a file with looser permissions.
-      const temporary = `${announced}.${process.pid}.tmp`
-      await writeFile(temporary, JSON.stringify({ url: admin.url, token: admin.token, pid: process.pid }), {
-        mode: 0o600,
-        flag: 'wx',
-      })
-      await rename(temporary, announced)
-    } catch (error) {
-      announced = undefined
-      log(`admin API at ${admin.url}, but ${dataDir} is not writable: ${(error as Error).message}`)
+    if (lock) {
+      const path = join(dataDir, adminFileName)
+      const text = JSON.stringify({ url: admin.url, token: admin.token, pid: process.pid })
+      // Written under a fresh name and renamed: the token never sits in a file with looser permissions, and a
+      // reader never sees half a file. One left by a gateway that died is replaced: this process holds the dir.
+      const temporary = `${path}.${process.pid}.tmp`
+      try {
+        await writeFile(temporary, text, { mode: 0o600, flag: 'wx' })
+        await rename(temporary, path)
+        announced = { path, text }
+      } catch (error) {
+        await unlink(temporary).catch(() => {})
+        log(`admin API at ${admin.url}, but ${dataDir} is not writable: ${(error as Error).message}`)
+      }
     }
-    log(`admin API: ${admin.url} (token in ${announced ?? 'AIRLOCK_ADMIN_TOKEN'})`)
+    log(`admin API: ${admin.url} (token in ${announced?.path ?? 'AIRLOCK_ADMIN_TOKEN'})`)
   }
   gateway.ready.then(
     (report) => {
@@ -119,12 +160,19 @@ export async function boot(
     fixtures,
     async stop() {
       await admin?.close()
-      if (announced) await rm(announced, { force: true })
+      if (announced) await retract(announced)
       await gateway.close()
       await store?.then((s) => s.close()).catch(() => {})
       await stopDevnet()
+      await lock?.release()
     },
   }
+}
+
+/** Removes `admin.json` if it is still the one this process wrote (never another gateway's). */
+async function retract(announced: { path: string; text: string }): Promise<void> {
+  const found = await readFile(announced.path, 'utf8').catch(() => undefined)
+  if (found === announced.text) await rm(announced.path, { force: true })
 }
 
 /** Reads the fixtures JSON `airlock devnet --json` printed. */

@@ -79,12 +79,18 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
       }
       case 'audit': {
         if (sub === 'verify') {
-          const result = (await client.request('GET', '/audit/verify')) as
-            | { ok: true; entries: number; head: string }
+          // A head kept elsewhere (what `audit export` printed): the newest entries cannot vanish unnoticed.
+          const head = options.head
+          if (head !== undefined) (await import('../audit/auditLog.js')).parseAuditHead(head)
+          const result = (await client.request(
+            'GET',
+            `/audit/verify${head === undefined ? '' : `?head=${encodeURIComponent(head.trim())}`}`,
+          )) as
+            | { ok: true; entries: number; head: string; kept?: { seq: number } }
             | { ok: false; entries: number; brokenAt: number; reason: string }
           out(result, () =>
             result.ok
-              ? `Audit log intact: ${result.entries} entries, head ${result.head}.`
+              ? `Audit log intact: ${result.entries} entries, head ${result.entries}:${result.head}.${result.kept ? ` It still holds the head you kept (entry ${result.kept.seq}).` : ''}`
               : `Audit log BROKEN at entry ${result.brokenAt}: ${result.reason}`,
           )
           return result.ok ? 0 : 1
@@ -92,12 +98,21 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
         if (sub === 'export') {
           const file = options.out
           const stream = file ? createWriteStream(file, { mode: 0o600 }) : undefined
+          let last: string | undefined
           const count = await client.exportAudit((line) => {
+            last = line
             if (stream) stream.write(`${line}\n`)
             else process.stdout.write(`${line}\n`)
           })
           if (stream) await new Promise((resolve) => stream.end(resolve))
+          // The head of what was exported: kept elsewhere, it lets a later verify notice removed newest entries.
+          const newest = last === undefined ? undefined : (JSON.parse(last) as { seq: number; hash: string })
+          const head = newest ? `${newest.seq}:${newest.hash}` : `0:${'0'.repeat(64)}`
           log(`airlock: exported ${count} audit entries${file ? ` to ${file}` : ''}`)
+          log(`airlock: audit head ${head}`)
+          log(
+            `airlock: keep it elsewhere; \`airlock audit verify --head ${head}\` later proves no entry was removed`,
+          )
           return 0
         }
         throw new InvalidInputError('Use `airlock audit verify` or `airlock audit export [--out FILE]`.')
@@ -177,6 +192,20 @@ async function connect(options: CliOptions, env: NodeJS.ProcessEnv): Promise<Ope
   const dataDir = dataDirOf(options.config, env)
   const announced = readAnnouncement(join(dataDir, adminFileName))
   if (announced) return httpClient(announced.url, announced.token, `running gateway (pid ${announced.pid})`)
+  // No gateway here. Act on the store directly only where one exists: never leave a new, empty store behind
+  // (an operator looking for pending approvals would be told there are none).
+  if (!env.DATABASE_URL && !existsSync(join(dataDir, 'db', 'PG_VERSION')))
+    throw new BaseError(
+      'STORE_UNAVAILABLE',
+      `No Airlock gateway is running on ${dataDir} (no live ${adminFileName} there), and there is no store in it.`,
+      {
+        metaMessages: [
+          'Start the gateway first (`airlock start --config FILE`, or `npm start` for the demo), or point this',
+          'command at its data directory: the same --config, or AIRLOCK_DATA_DIR. A gateway elsewhere:',
+          '--url URL --token T. A PostgreSQL store: set DATABASE_URL (and AIRLOCK_DB_SCHEMA).',
+        ],
+      },
+    )
   return directClient(dataDir, env)
 }
 
@@ -262,9 +291,21 @@ async function directClient(dataDir: string, env: NodeJS.ProcessEnv): Promise<Op
     import('../policy/approvals.js'),
     import('../policy/addressBook.js'),
   ])
+  // On PGlite the directory is this command's while it runs (a gateway starting meanwhile is refused).
+  const lock = env.DATABASE_URL
+    ? undefined
+    : await (await import('../store/lockDataDir.js')).lockDataDir(dataDir, {
+        role: 'operator',
+        create: false,
+      })
   const store = await openStore(
-    env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL, schema: env.AIRLOCK_DB_SCHEMA } : { dataDir },
-  )
+    env.DATABASE_URL
+      ? { databaseUrl: env.DATABASE_URL, schema: env.AIRLOCK_DB_SCHEMA, mustExist: true }
+      : { dataDir, lock, mustExist: true },
+  ).catch(async (error: unknown) => {
+    await lock?.release()
+    throw error
+  })
   const audit = createAuditLog(store)
   const killSwitch = createKillSwitch(store, { audit })
   const approvals = createApprovals(store, { audit })
@@ -298,8 +339,11 @@ async function directClient(dataDir: string, env: NodeJS.ProcessEnv): Promise<Op
           return killSwitch.engage(String(body.reason ?? 'engaged by the operator'), by)
         case 'POST /unkill':
           return killSwitch.release(by)
-        case 'GET /audit':
-          return audit.verify()
+        case 'GET /audit': {
+          const head = new URLSearchParams(query).get('head')
+          const { parseAuditHead } = await import('../audit/auditLog.js')
+          return audit.verify(head ? { head: parseAuditHead(head) } : {})
+        }
         case 'GET /address-book':
           return { entries: await addressBook.list() }
         case 'POST /address-book':
@@ -318,6 +362,9 @@ async function directClient(dataDir: string, env: NodeJS.ProcessEnv): Promise<Op
       }
     },
     exportAudit: (write) => audit.exportJsonl(write),
-    close: () => store.close(),
+    close: async () => {
+      await store.close()
+      await lock?.release()
+    },
   }
 }

@@ -29,6 +29,8 @@ export type CliOptions = {
   status: string | undefined
   /** `audit export --out FILE` */
   out: string | undefined
+  /** `audit verify --head SEQ:HASH`: a head kept elsewhere, as `audit export` printed it */
+  head: string | undefined
   /** `address-book add ADDRESS --label L --note N` */
   note: string | undefined
   /** A running gateway's admin API (`--url`, `--token`), instead of the data directory's announcement */
@@ -86,6 +88,7 @@ export function parseCli(
     hash: values.hash,
     status: values.status,
     out: values.out,
+    head: values.head,
     note: values.note,
     url: values.url,
     token: values.token,
@@ -112,6 +115,7 @@ function parse(argv: readonly string[]) {
       hash: { type: 'string' },
       status: { type: 'string' },
       out: { type: 'string' },
+      head: { type: 'string' },
       note: { type: 'string' },
       url: { type: 'string' },
       token: { type: 'string' },
@@ -150,8 +154,9 @@ Operator (they reach a running gateway through its data directory, or --url/--to
   airlock deny INTENT_ID [--reason R]           refuse it
   airlock kill [--reason R]                     stop every write at once (persists across restarts)
   airlock unkill                                writes go through the policy again
-  airlock audit verify                          prove the hash chain intact, or name the first broken entry
-  airlock audit export [--out FILE]             the audit log as JSON lines
+  airlock audit verify [--head SEQ:HASH]        prove the hash chain intact (and still holding a head kept
+                                                 elsewhere), or name the first broken entry
+  airlock audit export [--out FILE]             the audit log as JSON lines; the head (SEQ:HASH) on stderr
   airlock address-book [list | add ADDRESS --label L [--note N] | remove ADDRESS]
 
 Without a config file (--config / AIRLOCK_CONFIG) Airlock runs on the embedded devnet (demo mode).

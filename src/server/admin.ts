@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { parseAuditHead } from '../audit/auditLog.js'
 import { BaseError, errorCodes, NotFoundError, toBaseError } from '../errors/index.js'
 import type { Operator } from './createGateway.js'
 
@@ -32,7 +33,7 @@ const maxBody = 64 * 1024
  * | POST   | /admin/approvals/:id/deny             | `{ "reason"?: "…", "by"?: "…" }`             |
  * | GET    | /admin/kill                           | kill switch state                            |
  * | POST   | /admin/kill, /admin/unkill            | `{ "reason"?: "…", "by"?: "…" }`             |
- * | GET    | /admin/audit/verify                   | walks the hash chain                         |
+ * | GET    | /admin/audit/verify?head=SEQ:HASH     | walks the hash chain (and finds a kept head) |
  * | GET    | /admin/audit/export                   | every entry as JSON lines                    |
  * | GET    | /admin/address-book                   | entries                                      |
  * | POST   | /admin/address-book                   | `{ "address", "label", "note"? }`            |
@@ -111,7 +112,11 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       case 'POST /unkill':
         return send(res, await op.killSwitch.release(by))
       case 'GET /audit': {
-        if (parts[2] === 'verify') return send(res, await op.audit.verify())
+        if (parts[2] === 'verify') {
+          // A head the operator kept elsewhere (`?head=SEQ:HASH`): removing the newest entries then shows.
+          const head = url.searchParams.get('head')
+          return send(res, await op.audit.verify(head ? { head: parseAuditHead(head) } : {}))
+        }
         if (parts[2] === 'export') {
           res.writeHead(200, { 'content-type': 'application/jsonl; charset=utf-8' })
           await op.audit.exportJsonl((line) => {

@@ -1,9 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type BaseError, InvalidConfigError, StoreUnavailableError } from '../errors/index.js'
+import { DataDirInUseError, lockDataDir, lockFileName } from './lockDataDir.js'
 import { migrations } from './migrations.js'
 import { openStore, type Store } from './openStore.js'
 import { testStoreDrivers, useTestStore } from './useTestStore.js'
@@ -123,10 +125,99 @@ describe('store on pglite: one data directory, one process', () => {
 
   it('takes over a lock left by a process that no longer runs', async () => {
     const dataDir = await tempDir()
-    await writeFile(join(dataDir, 'db.lock'), '2147483646')
+    await writeFile(join(dataDir, lockFileName), JSON.stringify({ pid: 2147483646, role: 'gateway' }))
     const store = await openStore({ dataDir })
-    expect(await readFile(join(dataDir, 'db.lock'), 'utf8')).toBe(String(process.pid))
+    expect(JSON.parse(await readFile(join(dataDir, lockFileName), 'utf8')).pid).toBe(process.pid)
     await store.close()
+    expect(existsSync(join(dataDir, lockFileName))).toBe(false)
+  })
+
+  it('a lock naming a live pid that is another program now (the pid was reused) is taken over', async () => {
+    const boot = await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => undefined)
+    if (boot === undefined) return // no /proc here: the pid alone decides
+    // This process's own pid, but a start time it never had: the process that held the lock is gone.
+    const dataDir = await tempDir()
+    const reused = { pid: process.pid, role: 'gateway', boot: boot.trim(), start: '1' }
+    await writeFile(join(dataDir, lockFileName), JSON.stringify(reused))
+    const lock = await lockDataDir(dataDir)
+    expect(JSON.parse(await readFile(lock.path, 'utf8')).start).not.toBe('1')
+    await lock.release()
+  })
+
+  it('a second lock is refused naming the holder; only the holder removes the lock file', async () => {
+    const dataDir = await tempDir()
+    const lock = await lockDataDir(dataDir, { role: 'gateway' })
+    const refused = await lockDataDir(dataDir, { role: 'gateway' }).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(DataDirInUseError)
+    expect((refused as DataDirInUseError).holder.pid).toBe(process.pid)
+    expect((refused as Error).message).toMatch(new RegExp(`running Airlock gateway \\(pid ${process.pid}`))
+    expect((refused as Error).message).toMatch(/DATABASE_URL/)
+    // A lock file replaced behind its back (by hand) is not removed by the old holder.
+    await writeFile(lock.path, JSON.stringify({ pid: 2147483646 }))
+    await lock.release()
+    expect(existsSync(lock.path)).toBe(true)
+  })
+
+  it('of many processes taking a free directory at once, exactly one gets it', async () => {
+    const dataDir = await tempDir()
+    await writeFile(join(dataDir, lockFileName), JSON.stringify({ pid: 2147483646 })) // stale, to take over
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => lockDataDir(dataDir)))
+    const won = results.filter((r) => r.status === 'fulfilled')
+    expect(won).toHaveLength(1)
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(DataDirInUseError)
+    await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof lockDataDir>>>).value.release()
+    expect(await readdir(dataDir)).toEqual([])
+  })
+
+  // ADVERSARIAL 69: limits, approvals, the kill switch and the audit are the owner's alone.
+  it.runIf(process.platform !== 'win32')(
+    'makes an existing 0777 data directory and everything in it private (dirs 0700, files 0600), also what PGlite creates',
+    async () => {
+      const dataDir = await tempDir()
+      await mkdir(join(dataDir, 'keystore'), { mode: 0o777 })
+      await writeFile(join(dataDir, 'keystore', 'stray.json'), '{}', { mode: 0o666 })
+      await chmod(dataDir, 0o777)
+      await chmod(join(dataDir, 'keystore'), 0o777)
+      await chmod(join(dataDir, 'keystore', 'stray.json'), 0o666)
+      // As a gateway does: the directory is taken first, and the store opens on the held lock.
+      const lock = await lockDataDir(dataDir, { role: 'gateway' })
+      const store = await openStore({ dataDir, lock })
+      try {
+        await store.db.insertInto('nonces').values({ chain_id: 1, wallet: 'w', next_nonce: 1 }).execute()
+        expect(await loose(dataDir)).toEqual([])
+      } finally {
+        await store.close()
+      }
+      expect(await loose(dataDir)).toEqual([])
+      expect(existsSync(lock.path)).toBe(true) // the store leaves a lock it was given to its holder
+      await lock.release()
+      expect(existsSync(lock.path)).toBe(false)
+    },
+  )
+
+  it.runIf(process.getuid?.() === 0)(
+    'refuses a data directory that belongs to another user, and says why',
+    async () => {
+      const dataDir = await tempDir()
+      await chown(dataDir, 4242, 4242)
+      const error = await openStore({ dataDir }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(StoreUnavailableError)
+      expect((error as Error).message).toMatch(/belongs to another user \(uid 4242/)
+      expect((error as Error).message).toMatch(/chown|AIRLOCK_DATA_DIR/)
+      expect(await readdir(dataDir)).toEqual([]) // the lock was given back, no store was created
+    },
+  )
+
+  it('mustExist: no directory, no store: refused, and nothing is created', async () => {
+    const parent = await tempDir()
+    const missing = join(parent, 'not-here')
+    const error = await openStore({ dataDir: missing, mustExist: true }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(StoreUnavailableError)
+    expect((error as Error).message).toMatch(/no Airlock store/)
+    expect(existsSync(missing)).toBe(false)
+    const empty = await tempDir()
+    await expect(openStore({ dataDir: empty, mustExist: true })).rejects.toThrow(/no Airlock store/)
+    expect(await readdir(empty)).toEqual([])
   })
 
   it('serializes its one connection: a rolled-back transaction never swallows a concurrent write', async () => {
@@ -157,6 +248,20 @@ describe('store on pglite: one data directory, one process', () => {
     }
   })
 })
+
+/** Paths under `dir` (and `dir`) whose mode lets anyone but the owner in: dirs not 0700, files not 0600. */
+async function loose(dir: string): Promise<string[]> {
+  const found: string[] = []
+  const walk = async (path: string) => {
+    const info = await lstat(path)
+    if (info.isSymbolicLink()) return
+    const want = info.isDirectory() ? 0o700 : 0o600
+    if ((info.mode & 0o777) !== want) found.push(`${path} ${(info.mode & 0o777).toString(8)}`)
+    if (info.isDirectory()) for (const name of await readdir(path)) await walk(join(path, name))
+  }
+  await walk(dir)
+  return found
+}
 
 describe('store options and errors', () => {
   it('refuses to guess where to store: no location is a config error', async () => {

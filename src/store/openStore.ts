@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, unlink } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, Migrator, PostgresDialect, type PostgresPool, sql } from 'kysely'
@@ -11,6 +11,8 @@ import {
   scrubSecrets,
 } from '../errors/index.js'
 import type { Database } from './database.js'
+import { type DataDirLock, lockDataDir } from './lockDataDir.js'
+import { makePrivate } from './makePrivate.js'
 import { migrationProvider } from './migrations.js'
 import { PGliteDialect } from './pgliteDialect.js'
 
@@ -29,6 +31,16 @@ export type OpenStoreParameters = {
   schema?: string | undefined
   /** Most connections the PostgreSQL pool opens. Default 10. */
   poolSize?: number | undefined
+  /**
+   * The lock on `dataDir` when the caller already holds it (a gateway takes its data directory before anything
+   * else): the store then neither takes nor releases it. Without it, the store takes the lock itself.
+   */
+  lock?: DataDirLock | undefined
+  /**
+   * Open only a store that exists: never create the data directory, the database or the schema (the operator
+   * commands, which must not leave an empty store behind where they looked for a gateway).
+   */
+  mustExist?: boolean | undefined
 }
 
 /** Which database the store runs on. */
@@ -53,7 +65,8 @@ const parseInt8 = (text: string): number => Number(text)
 
 /**
  * Opens the store (DESIGN §5) and brings its schema up to date. PostgreSQL when `databaseUrl` is given, else
- * the embedded PGlite: in memory, or in `<dataDir>/db` (one process at a time; a lock file says which).
+ * the embedded PGlite: in memory, or in `<dataDir>/db` (one process at a time: `<dataDir>/airlock.lock` says
+ * which, see {@link lockDataDir}; the directory and its files are kept private to this user).
  * Migrations run on every open and are idempotent; on PostgreSQL they run under an advisory lock, so gateways
  * starting together do not race.
  *
@@ -62,7 +75,8 @@ const parseInt8 = (text: string): number => Number(text)
  * const intents = await store.db.selectFrom('intents').selectAll().execute()
  * await store.close()
  * @throws {StoreUnavailableError} the server cannot be reached or refused the login, the data directory is
- *   unusable or held by another process, or a migration failed
+ *   unusable, not private, or held by another process ({@link DataDirInUseError}), a migration failed, or
+ *   `mustExist` and there is no store
  * @throws {InvalidConfigError} `databaseUrl` is not a postgres:// URL, or `schema` is not a plain identifier
  */
 export async function openStore(parameters: OpenStoreParameters = {}): Promise<Store> {
@@ -79,7 +93,7 @@ export async function openStore(parameters: OpenStoreParameters = {}): Promise<S
     throw new InvalidConfigError('The store needs a place: a data directory, memory, or a PostgreSQL URL.', {
       metaMessages: ['Pass dataDir (the CLI uses the config `dataDir`, AIRLOCK_DATA_DIR or ~/.airlock).'],
     })
-  return openPglite(resolve(parameters.dataDir), schema)
+  return openPglite(resolve(parameters.dataDir), schema, parameters)
 }
 
 async function openPostgres(databaseUrl: string, schema: string, parameters: OpenStoreParameters) {
@@ -127,6 +141,21 @@ async function openPostgres(databaseUrl: string, schema: string, parameters: Ope
   const store: Store = { db, driver: 'postgres', schema, close: once(() => db.destroy()) }
   try {
     await db.connection().execute(async (conn) => {
+      if (parameters.mustExist) {
+        const found = await sql<{
+          found: number
+        }>`select 1 as found from information_schema.tables where table_schema = ${schema} and table_name = 'kysely_migration'`.execute(
+          conn,
+        )
+        if (found.rows.length === 0)
+          throw new StoreUnavailableError({
+            target: `${target} (schema "${schema}")`,
+            reason: 'it holds no Airlock store',
+            metaMessages: [
+              'A gateway creates its store when it first starts with this DATABASE_URL and AIRLOCK_DB_SCHEMA.',
+            ],
+          })
+      }
       // Session-level advisory lock on this one connection: concurrent opens wait here, one migrates, the
       // others then find nothing to do. Released explicitly, or by the server if this process dies.
       await sql`select pg_advisory_lock(hashtext(${`airlock.migrate.${schema}`}))`.execute(conn)
@@ -143,9 +172,33 @@ async function openPostgres(databaseUrl: string, schema: string, parameters: Ope
   return store
 }
 
-async function openPglite(dir: string | undefined, schema: string): Promise<Store> {
+async function openPglite(
+  dir: string | undefined,
+  schema: string,
+  parameters: OpenStoreParameters = {},
+): Promise<Store> {
   const target = dir === undefined ? 'memory://' : join(dir, 'db')
-  const unlock = dir === undefined ? async () => {} : await lockDataDir(dir)
+  if (dir !== undefined && parameters.mustExist && !existsSync(join(target, 'PG_VERSION')))
+    throw new StoreUnavailableError({
+      target,
+      reason: 'there is no Airlock store there',
+      metaMessages: [
+        'A gateway creates it when it first starts with this data directory (config `dataDir`, AIRLOCK_DATA_DIR,',
+        'default ~/.airlock). Check the directory, or set DATABASE_URL for a PostgreSQL store.',
+      ],
+    })
+  let unlock = async () => {}
+  if (dir !== undefined) {
+    if (parameters.lock) {
+      if (resolve(parameters.lock.dir) !== dir)
+        throw new InvalidConfigError(`The lock given is on ${parameters.lock.dir}, not on ${dir}.`)
+    } else {
+      const lock = await lockDataDir(dir, { create: !parameters.mustExist })
+      unlock = lock.release
+    }
+  }
+  // PGlite gives the files it creates mode 0666: tighten them once it has, and again on close.
+  const tighten = dir === undefined ? async () => {} : () => makePrivate(target)
   let pglite: PGlite
   try {
     pglite = await PGlite.create({ dataDir: target, parsers: { [int8]: parseInt8 } })
@@ -163,6 +216,7 @@ async function openPglite(dir: string | undefined, schema: string): Promise<Stor
     schema,
     close: once(async () => {
       await db.destroy()
+      await tighten().catch(() => {})
       await unlock()
     }),
   }
@@ -172,6 +226,7 @@ async function openPglite(dir: string | undefined, schema: string): Promise<Stor
       // The only session there is: set once, it holds for every later query.
       await sql`select set_config('search_path', ${schema}, false)`.execute(conn)
     })
+    await tighten()
   } catch (error) {
     await store.close().catch(() => {})
     throw error instanceof BaseError ? error : unavailable(target, error)
@@ -200,52 +255,6 @@ async function migrate(db: Kysely<Database>, schema: string): Promise<void> {
         ],
     cause: error,
   })
-}
-
-/**
- * Makes `<dir>/db.lock` (exclusive create) holding this process id. PGlite is one process's database: a second
- * process on the same directory would corrupt it and hand out the same nonces. A lock left by a process that no
- * longer runs is taken over.
- */
-async function lockDataDir(dir: string): Promise<() => Promise<void>> {
-  const path = join(dir, 'db.lock')
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-  } catch (error) {
-    throw unavailable(dir, error, [`Check that ${dir} can be created and written, or set AIRLOCK_DATA_DIR.`])
-  }
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const file = await open(path, 'wx', 0o600)
-      await file.writeFile(String(process.pid))
-      await file.close()
-      return once(() => unlink(path).catch(() => {}))
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw unavailable(dir, error)
-    }
-    const pid = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10)
-    if (Number.isInteger(pid) && pid > 0 && isRunning(pid)) {
-      throw new StoreUnavailableError({
-        target: join(dir, 'db'),
-        reason: `it is in use by another Airlock process (pid ${pid})`,
-        metaMessages: [
-          'The embedded database serves one process. Stop the other gateway, give this one its own',
-          'AIRLOCK_DATA_DIR, or set DATABASE_URL so several gateways share one PostgreSQL.',
-          `If no such process runs, delete ${path}.`,
-        ],
-      })
-    }
-    await unlink(path).catch(() => {})
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 function unavailable(target: string, error: unknown, metaMessages?: readonly string[]): BaseError {
