@@ -93,6 +93,58 @@ describe('Streamable HTTP transport', () => {
     expect(server.sessions()).toBe(before)
   })
 
+  it('1,100 unauthenticated session openings do not cost an active client its session', async () => {
+    const flooded = await startHttpServer({ gateway, port: 0 })
+    try {
+      const client = await connect(flooded.url)
+      const address = fixtures.accounts[1]!
+      const balance = () => client.callTool({ name: 'get_balance', arguments: { chain: 'devnet', address } })
+      expect(ok((await balance()) as CallToolResult).address).toBe(address)
+
+      const initialize = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'flood', version: '0' },
+        },
+      })
+      const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
+      const statuses: number[] = []
+      const worker = async (count: number) => {
+        for (let i = 0; i < count; i++) {
+          const res = await fetch(flooded.url, { method: 'POST', body: initialize, headers })
+          statuses.push(res.status)
+          await res.arrayBuffer()
+        }
+      }
+      await Promise.all(Array.from({ length: 10 }, () => worker(110)))
+      expect(statuses).toHaveLength(1100)
+      expect(statuses.every((s) => s === 200)).toBe(true)
+      expect(flooded.sessions()).toBeLessThanOrEqual(1000)
+
+      // The client that was using its session still has it.
+      expect(ok((await balance()) as CallToolResult).address).toBe(address)
+      await client.close()
+    } finally {
+      await flooded.close()
+    }
+  })
+
+  it('at the session cap, a new session is refused rather than closing one in active use', async () => {
+    const full = await startHttpServer({ gateway, port: 0, maxSessions: 2 })
+    try {
+      const [a, b] = [await connect(full.url), await connect(full.url)]
+      await expect(connect(full.url)).rejects.toThrow(/503|Too many active sessions/)
+      for (const c of [a, b]) expect((await c.listTools()).tools.length).toBeGreaterThan(0)
+      await Promise.all([a.close(), b.close()])
+    } finally {
+      await full.close()
+    }
+  })
+
   it('answers malformed messages with protocol errors and keeps serving (ADVERSARIAL 44)', async () => {
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
     const garbage = await fetch(server.url, { method: 'POST', body: '{"jsonrpc":', headers })

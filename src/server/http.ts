@@ -18,11 +18,19 @@ export type HttpServerOptions = {
   allowedOrigins?: readonly string[] | undefined
   /** No sessions: each POST is served by a fresh server (replicas behind a load balancer). */
   stateless?: boolean | undefined
-  /** Most concurrent sessions kept (default 1000); the least recently used is closed beyond that. */
+  /**
+   * Most concurrent sessions kept (default 1000). At the cap, a new session first closes the oldest session that
+   * never made a request after `initialize`, then the least recently used one idle for `activeSessionMs`; when
+   * every session is in use, the new one is refused (503) and no existing client loses its session.
+   */
   maxSessions?: number | undefined
   /** Idle time after which a session is closed (default 30 min). */
   sessionIdleMs?: number | undefined
+  /** A session that made a request within this time is never closed to make room (default 10 min). */
+  activeSessionMs?: number | undefined
 }
+
+type Session = { transport: StreamableHTTPServerTransport; lastSeen: number }
 
 /** A running HTTP server. */
 export type HttpServer = { url: string; port: number; sessions(): number; close(): Promise<void> }
@@ -41,7 +49,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const host = options.host ?? '127.0.0.1'
   const maxSessions = options.maxSessions ?? 1000
   const idleMs = options.sessionIdleMs ?? 30 * 60_000
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; lastSeen: number }>()
+  const activeMs = Math.min(options.activeSessionMs ?? 10 * 60_000, idleMs)
+  // Every session is in exactly one of these, each in eviction order (a Map keeps insertion order): `fresh` holds
+  // sessions that made no request after initialize, oldest first — what an unauthenticated flood creates;
+  // `used` the others, least recently used first (moved to the end on each request). Eviction is O(1).
+  const fresh = new Map<string, Session>()
+  const used = new Map<string, Session>()
+  const sessionCount = () => fresh.size + used.size
   let port = options.port ?? 8402
   const hosts = () =>
     new Set(
@@ -108,10 +122,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
     const id = req.headers['mcp-session-id']
     if (typeof id === 'string') {
-      const session = sessions.get(id)
+      const session = fresh.get(id) ?? used.get(id)
       if (!session)
         return reply(res, 404, jsonRpcError(-32001, 'Session not found: initialize a new session.'))
       session.lastSeen = Date.now()
+      fresh.delete(id)
+      used.delete(id)
+      used.set(id, session)
       return session.transport.handleRequest(req, res, body)
     }
     if (req.method !== 'POST' || !isInitialize(body))
@@ -120,35 +137,60 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         400,
         jsonRpcError(-32000, 'Bad request: no mcp-session-id header; start with an initialize request.'),
       )
-    evictSessions()
+    if (!makeRoom()) {
+      res.setHeader('retry-after', '60')
+      return reply(
+        res,
+        503,
+        jsonRpcError(-32000, 'Too many active sessions: no new session now; retry later.'),
+      )
+    }
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       enableJsonResponse: true,
       onsessioninitialized: (sid) => {
-        sessions.set(sid, { transport, lastSeen: Date.now() })
+        fresh.set(sid, { transport, lastSeen: Date.now() })
       },
-      onsessionclosed: (sid) => {
-        sessions.delete(sid)
-      },
+      onsessionclosed: forget,
     })
     transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId)
+      if (transport.sessionId) forget(transport.sessionId)
     }
     const mcp = createMcpServer(options.gateway, { kind: 'local', transport: 'http' })
     await mcp.connect(transport)
     return transport.handleRequest(req, res, body)
   }
 
-  function evictSessions(): void {
+  function forget(sid: string): void {
+    fresh.delete(sid)
+    used.delete(sid)
+  }
+
+  function close(sid: string, session: Session): void {
+    forget(sid)
+    void session.transport.close()
+  }
+
+  /** The oldest entry of an eviction-ordered map. */
+  function first(map: Map<string, Session>): [string, Session] | undefined {
+    for (const entry of map) return entry
+    return undefined
+  }
+
+  /**
+   * Closes idle sessions, then makes room for one more: the oldest never-used session, else the least recently
+   * used one if it has been quiet for `activeMs`. False when every session is in active use.
+   */
+  function makeRoom(): boolean {
     const now = Date.now()
-    for (const [sid, s] of sessions)
-      if (now - s.lastSeen > idleMs) void s.transport.close().finally(() => sessions.delete(sid))
-    while (sessions.size >= maxSessions) {
-      const oldest = [...sessions.entries()].sort((a, b) => a[1].lastSeen - b[1].lastSeen)[0]
-      if (!oldest) break
-      sessions.delete(oldest[0])
-      void oldest[1].transport.close()
+    for (const map of [fresh, used])
+      for (let e = first(map); e && now - e[1].lastSeen > idleMs; e = first(map)) close(e[0], e[1])
+    while (sessionCount() >= maxSessions) {
+      const oldest = first(fresh) ?? first(used)
+      if (!oldest || (!fresh.has(oldest[0]) && now - oldest[1].lastSeen <= activeMs)) return false
+      close(oldest[0], oldest[1])
     }
+    return true
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -165,10 +207,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   return {
     url: `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}/mcp`,
     port,
-    sessions: () => sessions.size,
+    sessions: sessionCount,
     async close() {
-      await Promise.all([...sessions.values()].map((s) => s.transport.close()))
-      sessions.clear()
+      const all = [...fresh.values(), ...used.values()]
+      fresh.clear()
+      used.clear()
+      await Promise.all(all.map((s) => s.transport.close()))
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
