@@ -195,6 +195,8 @@ describe('limits settle on what actually moved (ADVERSARIAL 46, 47)', () => {
       const entries = await g.operator.audit.read({ newestFirst: true, limit: 1000 })
       const breach = entries.find((e) => e.kind === 'intent.breach' && e.intentId === sent.intentId)
       expect(breach?.data).toMatchObject({ contract: getAddress(puller) })
+      // The operator sees it where approvals are listed (airlock approvals, GET /admin/approvals).
+      expect((await g.operator.breaches()).map((b) => b.intentId)).toContain(sent.intentId)
       // Nothing more goes out while it is engaged.
       const next = err(await g.call('write_contract', pull('1', tells.ARMED)))
       expect(next.code).toBe('KILL_SWITCH_ENGAGED')

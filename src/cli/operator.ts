@@ -1,6 +1,9 @@
 import { createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BaseError, InvalidInputError } from '../errors/index.js'
+import type { Settlement } from '../pipeline/settle.js'
+import { sanitizeText } from '../untrusted/sanitizeText.js'
+import { cliCommand } from './cliCommand.js'
 import { dataDirOf } from './dataDir.js'
 import type { CliOptions } from './options.js'
 
@@ -34,14 +37,21 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
     switch (options.command) {
       case 'approvals': {
         const status = options.status ?? 'pending'
-        const { approvals } = (await client.request(
+        const { approvals, breaches = [] } = (await client.request(
           'GET',
           `/approvals?status=${encodeURIComponent(status)}`,
         )) as {
           approvals: ApprovalView[]
+          breaches?: Settlement[]
         }
+        // --json keeps its shape (the list of approvals); breaches are in the text and the admin API's answer.
         out(approvals, () =>
-          approvals.length ? approvals.map(showApproval).join('\n\n') : `No ${status} approvals.`,
+          [
+            approvals.length
+              ? approvals.map((a) => showApproval(a, cliCommand(options.configPath, env))).join('\n\n')
+              : `No ${status} approvals.`,
+            ...(breaches.length ? ['', showBreaches(breaches)] : []),
+          ].join('\n'),
         )
         return 0
       }
@@ -69,7 +79,11 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
           reason: options.reason ?? 'engaged by the operator',
           by: `cli:${env.USER ?? 'operator'}`,
         })
-        out(state, () => 'Kill switch ENGAGED: nothing will be signed or sent until `airlock unkill`.')
+        out(
+          state,
+          () =>
+            `Kill switch ENGAGED: nothing will be signed or sent until \`${cliCommand(options.configPath, env)} unkill\`.`,
+        )
         return 0
       }
       case 'unkill': {
@@ -166,15 +180,38 @@ type ApprovalView = {
   request: { summary: string; chain: string; operation: string; reasons: string[]; simulation: unknown }
 }
 
-function showApproval(a: ApprovalView): string {
+/**
+ * One held intent for the terminal. The texts are the gateway's own (third-party words in them are quoted and
+ * marked when they are written); each line is sanitized again here, so nothing read back from the store can move
+ * the cursor, recolour the terminal or reorder what the operator reads.
+ */
+/** Breaches as the operator reads them: which intent, which contract, what moved beyond the check. */
+function showBreaches(breaches: readonly Settlement[]): string {
+  const lines = ['Breaches (mined writes that moved more than was checked; the kill switch engaged):']
+  for (const b of breaches) {
+    const what = [
+      ...b.excess.map(
+        (e) =>
+          `${e.asset === 'native' ? 'native coin' : `token ${e.asset}`} moved ${e.formatted?.moved ?? e.moved}, checked ${e.formatted?.checked ?? e.checked}`,
+      ),
+      ...b.unchecked.map((a) => `unchecked approval of token ${a.token} to ${a.spender}`),
+    ]
+    lines.push(`  intent ${b.intentId} (block ${b.blockNumber}): ${what.join('; ')}`)
+  }
+  return lines.join('\n')
+}
+
+function showApproval(a: ApprovalView, cli: string): string {
   return [
     `${a.intentId}  ${a.status}  ${a.request.operation} on ${a.request.chain}  (expires ${a.expiresAt})`,
     `  what:   ${a.request.summary}`,
     `  why:    ${a.request.reasons.join('; ')}`,
     `  effects (gateway simulation): ${JSON.stringify(a.request.simulation)}`,
     `  hash:   ${a.intentHash}`,
-    `  → airlock approve ${a.intentId}   |   airlock deny ${a.intentId} --reason "…"`,
-  ].join('\n')
+    `  → ${cli} approve ${a.intentId}   |   ${cli} deny ${a.intentId} --reason "…"`,
+  ]
+    .map((line) => sanitizeText(line, { maxLength: 8000 }).text)
+    .join('\n')
 }
 
 function need(value: string | undefined, usage: string): string {
@@ -284,12 +321,14 @@ async function directClient(dataDir: string, env: NodeJS.ProcessEnv): Promise<Op
     { createKillSwitch },
     { createApprovals },
     { createAddressBook },
+    { listBreaches },
   ] = await Promise.all([
     import('../store/openStore.js'),
     import('../audit/auditLog.js'),
     import('../policy/killSwitch.js'),
     import('../policy/approvals.js'),
     import('../policy/addressBook.js'),
+    import('../pipeline/settle.js'),
   ])
   // On PGlite the directory is this command's while it runs (a gateway starting meanwhile is refused).
   const lock = env.DATABASE_URL
@@ -321,7 +360,10 @@ async function directClient(dataDir: string, env: NodeJS.ProcessEnv): Promise<Op
       switch (`${method} /${parts[0]}`) {
         case 'GET /approvals': {
           const status = new URLSearchParams(query).get('status') ?? undefined
-          return { approvals: await approvals.list(status ? { status: status as never } : {}) }
+          return {
+            approvals: await approvals.list(status ? { status: status as never } : {}),
+            breaches: await listBreaches(store),
+          }
         }
         case 'POST /approvals':
           return {

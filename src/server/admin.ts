@@ -85,7 +85,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
           throw new BaseError('INVALID_INPUT', 'status must be pending, approved, denied or expired.', {
             field: 'status',
           })
-        return send(res, { approvals: await op.approvals.list(status ? { status: status as never } : {}) })
+        return send(res, {
+          approvals: await op.approvals.list(status ? { status: status as never } : {}),
+          breaches: await op.breaches(),
+        })
       }
       case 'POST /approvals': {
         const id = parts[2]

@@ -9,7 +9,13 @@ import { toBaseError } from '../errors/index.js'
 import { createGuard } from '../pipeline/guard.js'
 import { type Caller, createPipeline, type Pipeline } from '../pipeline/pipeline.js'
 import { createPrices } from '../pipeline/prices.js'
-import { readSettlement, type SettleParts, settleMinedIntents } from '../pipeline/settle.js'
+import {
+  listBreaches,
+  readSettlement,
+  type Settlement,
+  type SettleParts,
+  settleMinedIntents,
+} from '../pipeline/settle.js'
 import { createWritePath, type WritePath } from '../pipeline/write.js'
 import { type AddressBook, createAddressBook } from '../policy/addressBook.js'
 import { createApprovals } from '../policy/approvals.js'
@@ -77,6 +83,8 @@ export type Operator = {
   policy: PolicySource
   /** Expire / resume approvals and settle limits now (after an approval). */
   maintain(): Promise<unknown>
+  /** Recent breaches: mined intents that moved more than was checked, newest first. */
+  breaches(): Promise<Settlement[]>
 }
 
 /** The transport-independent core: chains, tools and the pipeline. One per process, shared by all MCP sessions. */
@@ -265,7 +273,16 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         timers.push(timer)
       }
       await pass()
-      const levers: Operator = { audit, killSwitch, approvals, addressBook, limits, policy, maintain }
+      const levers: Operator = {
+        audit,
+        killSwitch,
+        approvals,
+        addressBook,
+        limits,
+        policy,
+        maintain,
+        breaches: () => listBreaches(store),
+      }
       return { path, report, levers }
     })
     ready = built.then((b) => b.report)
