@@ -8,6 +8,7 @@ import { createGateway, type Gateway } from '../server/createGateway.js'
 import type { Signer } from '../signer/signer.js'
 import { DataDirInUseError, type DataDirLock, lockDataDir } from '../store/lockDataDir.js'
 import type { Store } from '../store/openStore.js'
+import { cliCommand } from './cliCommand.js'
 import { dataDirOf } from './dataDir.js'
 import { adminFileName } from './operator.js'
 import type { CliOptions } from './options.js'
@@ -116,6 +117,7 @@ async function bootLocked(
     log,
     devnet: fixtures,
     env,
+    operatorCommand: cliCommand(options.configPath, env),
     writes: store && { store, signer, crashAt: parseCrashAt(env.AIRLOCK_TEST_CRASH_AT) },
   })
   // The operator's API (approvals, kill switch, audit), announced in the data directory so `airlock approve`
@@ -175,8 +177,11 @@ async function retract(announced: { path: string; text: string }): Promise<void>
   if (found === announced.text) await rm(announced.path, { force: true })
 }
 
-/** Reads the fixtures JSON `airlock devnet --json` printed. */
-function readFixtures(path: string): DevnetFixtures {
+/**
+ * Reads the fixtures JSON `airlock devnet --json` printed.
+ * @throws {InvalidConfigError} the file cannot be read or holds no fixtures
+ */
+export function readFixtures(path: string): DevnetFixtures {
   let value: Partial<DevnetFixtures>
   try {
     value = JSON.parse(readFileSync(path, 'utf8')) as Partial<DevnetFixtures>

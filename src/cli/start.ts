@@ -1,6 +1,8 @@
+import type { DevnetFixtures } from '../devnet/fixtures.js'
 import { InvalidConfigError } from '../errors/index.js'
 import { startHttpServer } from '../server/http.js'
 import { boot, onShutdown } from './boot.js'
+import { cliCommand } from './cliCommand.js'
 import type { CliOptions } from './options.js'
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
@@ -47,19 +49,57 @@ export async function start(options: CliOptions, env: NodeJS.ProcessEnv): Promis
       '',
       'Demo devnet fixtures (also at airlock://devnet/fixtures):',
       `  chain     ${f.chain} (chain id ${f.chainId}) at ${f.rpcUrl}`,
-      `  accounts  ${f.accounts.slice(0, 3).join(', ')} …`,
+      `  wallet    ${f.accounts[0]} (account 0: the gateway signs with it)`,
+      `  alice.eth ${f.ens['alice.eth']} (account 1, in the demo address book)`,
+      `  bob.eth   ${f.ens['bob.eth']} (account 2, in the demo address book)`,
+      `  account 5 ${f.accounts[5]} (not in the address book)`,
       `  USDC      ${f.tokens.USDC.address}`,
       `  WETH      ${f.tokens.WETH.address}`,
       `  DAI       ${f.tokens.DAI.address}`,
       `  NFT       ${f.nft.address} (ids ${f.nft.tokenIds.join(', ')})`,
-      `  ENS       alice.eth → ${f.ens['alice.eth']}, bob.eth → ${f.ens['bob.eth']}`,
-      `  Uniswap   USDC/WETH pool ${f.uniswapV3.pools['USDC/WETH']}`,
+      `  Uniswap   router ${f.uniswapV3.router}, USDC/WETH pool ${f.uniswapV3.pools['USDC/WETH']}`,
       `  ETH/USD   feed ${f.feeds['ETH/USD'].address}`,
       '',
-      `Try: get_token_balances { "chain": "devnet", "address": "${f.accounts[0]}" }`,
+      ...tryIt(f, options.config.policy === undefined, cliCommand(options.configPath, env)),
     )
   }
   out.push('', 'Press Ctrl+C to stop.', '')
   process.stdout.write(out.join('\n'))
   return new Promise<number>(() => {}) // serve until a signal
+}
+
+/**
+ * The banner's "try it" lines: tool calls to paste into an MCP client (tool name, then its arguments as JSON), every
+ * address filled in, and the operator command that decides a held one, runnable as printed.
+ */
+function tryIt(f: DevnetFixtures, demoPolicy: boolean, cli: string): string[] {
+  const call = (tool: string, args: Record<string, unknown>, what: string) =>
+    `  ${tool} ${JSON.stringify(args)}\n      ${what}`
+  const usdc = f.tokens.USDC.address
+  const lines = [
+    'Try it (paste into your MCP client: the tool, then its arguments):',
+    call('get_token_balances', { chain: 'devnet', address: f.accounts[0] }, "the gateway wallet's balances"),
+  ]
+  if (!demoPolicy) return lines
+  lines.push(
+    call(
+      'transfer',
+      { chain: 'devnet', to: 'alice.eth', amount: '100', token: usdc },
+      'goes through: rule usdc-to-known (address-book recipient, up to 1000 USDC each, 2500 a day)',
+    ),
+    call(
+      'transfer',
+      { chain: 'devnet', to: 'alice.eth', amount: '5000', token: usdc },
+      'denied: the error names the rule, its cap and what is left',
+    ),
+    call('get_limits', { chain: 'devnet' }, 'your budgets and per-transfer caps'),
+    call(
+      'transfer',
+      { chain: 'devnet', to: f.accounts[5], amount: '0.1' },
+      `held for a human (account 5 is not in the address book); decide it from another terminal${cli.startsWith('npx') ? ' in this checkout' : ''}:`,
+    ),
+    `      ${cli} approvals`,
+    `      ${cli} approve <intentId>`,
+  )
+  return lines
 }
