@@ -180,11 +180,6 @@ type ApprovalView = {
   request: { summary: string; chain: string; operation: string; reasons: string[]; simulation: unknown }
 }
 
-/**
- * One held intent for the terminal. The texts are the gateway's own (third-party words in them are quoted and
- * marked when they are written); each line is sanitized again here, so nothing read back from the store can move
- * the cursor, recolour the terminal or reorder what the operator reads.
- */
 /** Breaches as the operator reads them: which intent, which contract, what moved beyond the check. */
 function showBreaches(breaches: readonly Settlement[]): string {
   const lines = ['Breaches (mined writes that moved more than was checked; the kill switch engaged):']
@@ -201,6 +196,11 @@ function showBreaches(breaches: readonly Settlement[]): string {
   return lines.join('\n')
 }
 
+/**
+ * One held intent for the terminal. The texts are the gateway's own (third-party words in them are quoted and
+ * marked when they are written); each line is sanitized again here, so nothing read back from the store can move
+ * the cursor, recolour the terminal or reorder what the operator reads.
+ */
 function showApproval(a: ApprovalView, cli: string): string {
   return [
     `${a.intentId}  ${a.status}  ${a.request.operation} on ${a.request.chain}  (expires ${a.expiresAt})`,
