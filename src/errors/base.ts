@@ -100,10 +100,14 @@ export function toBaseError(error: unknown): BaseError {
       },
     )
   if (revert !== undefined)
-    return new BaseError('CONTRACT_REVERTED', `The contract call reverted: ${clean(revert)}.`, {
-      metaMessages: ['Check the address, the function signature, the arguments and the chain.'],
-      cause: error,
-    })
+    return new BaseError(
+      'CONTRACT_REVERTED',
+      `The contract call reverted: "${clean(revert).replaceAll('"', "'")}" [untrusted revert reason].`,
+      {
+        metaMessages: ['Check the address, the function signature, the arguments and the chain.'],
+        cause: error,
+      },
+    )
   if (rpcMessage !== undefined)
     return new BaseError('RPC_ERROR', `The RPC endpoint returned an error: ${clean(rpcMessage)}.`, {
       cause: error,

@@ -14,6 +14,7 @@ import { describeCharge, type LimitLedger } from '../policy/limits.js'
 import type { LimitCharge, PolicyDecision, PolicyFacts, PolicyOperation } from '../policy/types.js'
 import type { Simulation, SimulationCall } from '../simulate/types.js'
 import type { JsonObject } from '../store/database.js'
+import { quoteUntrusted } from '../untrusted/quoteUntrusted.js'
 import { buildFacts, counterpartiesOf, counterpartyRefusal, decodeCall } from './facts.js'
 import type { PriceBook } from './prices.js'
 import type { Settlement } from './settle.js'
@@ -202,7 +203,7 @@ export function createGuard(parts: GuardrailParts): Guard {
       if (simulation?.reverted)
         throw new BaseError(
           'SIMULATION_REVERTED',
-          `The gateway's simulation of this ${subject.operation} reverts: ${simulation.revertReason ?? 'no reason given'}.`,
+          `The gateway's simulation of this ${subject.operation} reverts: ${simulation.revertReason ? quoteUntrusted(simulation.revertReason, 'revert reason', { maxLength: 200 }) : 'no reason given'}.`,
           {
             metaMessages: [
               'Nothing was signed. The reason above is the contract’s own text (untrusted): check balances, allowances and arguments.',
