@@ -28,6 +28,7 @@ import { devnetArtifacts } from '../src/devnet/artifacts.js'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { createGateway } from '../src/server/createGateway.js'
 import { createMcpServer } from '../src/server/createMcpServer.js'
+import { benchLargeInput } from './largeInput.js'
 import { benchPolicy } from './policy.js'
 import { interleave, summarize, time } from './stats.js'
 import { benchWrites } from './writes.js'
@@ -38,6 +39,8 @@ const nodeFlags = ['--max-semi-space-size=1']
 const quick = process.argv.includes('--quick')
 /** `--writes-only`: skip the read figures (policy, guarded writes and reconciliation only). */
 const writesOnly = process.argv.includes('--writes-only')
+/** `--large-input-only`: only the large write_contract argument figure (ADVERSARIAL 52). */
+const largeInputOnly = process.argv.includes('--large-input-only')
 const rounds = quick ? 300 : 2000
 const results: Record<string, unknown> = {}
 const table: { figure: string; result: string; goal: string; met: string }[] = []
@@ -72,20 +75,8 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = []
   const clients: Client[] = []
   try {
-    if (!writesOnly) await benchReads(devnets, children, clients)
-    // Policy evaluation: pure CPU, 100 rules.
-    log('policy evaluation')
-    const policy = await benchPolicy()
-    results.policy = policy
-    for (const p of policy)
-      row(
-        `(p) policy evaluation, ${p.rules} rules, ${p.name} (median / p95)`,
-        `${p.median_us.toFixed(1)} / ${p.p95_us.toFixed(1)} µs`,
-        '≤ 50 µs median',
-        p.median_us <= 50,
-      )
-    // (w) transfers through the write path against viem, and restart reconciliation, on a devnet of their own
-    results.writes = await benchWrites({ quick, row, log })
+    if (largeInputOnly) results.largeInput = await benchLargeInput({ quick, row, log })
+    else await benchAll(devnets, children, clients)
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()))
     for (const c of children) c.kill('SIGTERM')
@@ -96,6 +87,25 @@ async function main(): Promise<void> {
   writeFileSync('bench/results/latest.json', `${JSON.stringify(out, null, 2)}\n`)
   console.table(table)
   log('wrote bench/results/latest.json')
+}
+
+/** Every figure but the large-input one: reads (unless --writes-only), policy, writes. */
+async function benchAll(devnets: Devnet[], children: ChildProcess[], clients: Client[]): Promise<void> {
+  if (!writesOnly) await benchReads(devnets, children, clients)
+  // Policy evaluation: pure CPU, 100 rules.
+  log('policy evaluation')
+  const policy = await benchPolicy()
+  results.policy = policy
+  for (const p of policy)
+    row(
+      `(p) policy evaluation, ${p.rules} rules, ${p.name} (median / p95)`,
+      `${p.median_us.toFixed(1)} / ${p.p95_us.toFixed(1)} µs`,
+      '≤ 50 µs median',
+      p.median_us <= 50,
+    )
+  // (w) transfers through the write path against viem, and restart reconciliation, on a devnet of their own
+  results.writes = await benchWrites({ quick, row, log })
+  results.largeInput = await benchLargeInput({ quick, row, log })
 }
 
 /** The read-side figures (a)–(e). */

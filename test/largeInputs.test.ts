@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { createPublicClient, encodeFunctionData, type Hash, type Hex, http, keccak256, parseAbi } from 'viem'
+import { createPublicClient, encodeFunctionData, type Hash, type Hex, http, parseAbi } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { devnetChain } from '../src/devnet/devnetChain.js'
 import { createSigner, type Signer } from '../src/signer/signer.js'
@@ -39,6 +39,10 @@ afterAll(async () => {
   await db.close()
 })
 
+const sha256 = (hex: Hex) =>
+  `0x${createHash('sha256')
+    .update(Buffer.from(hex.slice(2), 'hex'))
+    .digest('hex')}`
 const nonceNow = () => viem.getTransactionCount({ address: signer.address, blockTag: 'pending' })
 
 describe('large inputs (ADVERSARIAL 52)', () => {
@@ -61,14 +65,14 @@ describe('large inputs (ADVERSARIAL 52)', () => {
       to: target,
       value: '0',
       dataBytes: (data.length - 2) / 2,
-      dataHash: keccak256(data),
+      dataHash: sha256(data),
       dataPrefix: `${data.slice(0, 2 + 512)}…`,
     })
     expect(JSON.stringify(approval.request).length).toBeLessThan(4096)
 
     const entries = await operator.audit.read({ newestFirst: true, limit: 100 })
     const requested = entries.find((e) => e.kind === 'approval.requested' && e.intentId === held.intentId)
-    expect(requested?.data).toMatchObject({ request: { call: { dataHash: keccak256(data) } } })
+    expect(requested?.data).toMatchObject({ request: { call: { dataHash: sha256(data) } } })
     // No entry carries the payload: every one stays small.
     for (const entry of entries) expect(JSON.stringify(entry).length).toBeLessThan(16_384)
     expect(JSON.stringify(entries)).not.toContain(blob.slice(2, 20_000))

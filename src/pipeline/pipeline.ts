@@ -88,7 +88,10 @@ export function createPipeline(
   /** Every call, its arguments (capped) and its outcome go to the audit log; reads do not wait for it. */
   function record(name: string, args: unknown, caller: Caller, code: string | undefined) {
     if (!audit) return
-    let text = JSON.stringify(args ?? {}, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
+    // Long strings are cut before they are serialized: a 1 MiB argument costs no more than a short one.
+    let text = JSON.stringify(args ?? {}, (_k, v) =>
+      typeof v === 'bigint' ? v.toString() : typeof v === 'string' && v.length > 4096 ? v.slice(0, 4096) : v,
+    )
     if (text.length > 4096) text = `${text.slice(0, 4096)}…`
     audit({
       kind: 'tool.call',
