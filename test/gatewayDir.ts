@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll } from 'vitest'
 import type { DevnetFixtures } from '../src/devnet/fixtures.js'
+import { storeTemplateDir } from '../src/store/useTestStore.js'
+import { tempDir } from './tempDir.js'
 
 /** The drivers a spawned gateway runs on: PGlite always, PostgreSQL when `DATABASE_URL` is set. */
 export const spawnDrivers = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])] as const
@@ -14,7 +15,10 @@ export const cli = join(import.meta.dirname, '..', 'dist', 'airlock.mjs')
 
 /**
  * A data directory and config for a gateway process attached to this worker's devnet, and its environment: on
- * PostgreSQL a schema of its own, dropped after the file. Call at the top level of a test file.
+ * PostgreSQL a schema of its own, dropped after the file. On PGlite the data directory starts with a copy of the
+ * run's migrated template store (creating one takes a gateway seconds of CPU). Call at the top level of a test file;
+ * call what it returns inside a test, or in a `beforeAll` (the directory is removed when that test, or the file,
+ * ends).
  *
  * @example
  * const gatewayDir = useGatewayDirs(fixtures, 'crash')
@@ -30,7 +34,7 @@ export function useGatewayDirs(fixtures: DevnetFixtures, prefix: string) {
     await client.end()
   })
   return (driver: (typeof spawnDrivers)[number], extra: Record<string, unknown> = {}) => {
-    const dir = mkdtempSync(join(tmpdir(), `airlock-${prefix}-`))
+    const dir = tempDir(prefix)
     writeFileSync(join(dir, 'fixtures.json'), JSON.stringify(fixtures))
     const config = join(dir, 'airlock.json')
     writeFileSync(
@@ -38,6 +42,8 @@ export function useGatewayDirs(fixtures: DevnetFixtures, prefix: string) {
       JSON.stringify({ devnet: { fixtures: join(dir, 'fixtures.json') }, dataDir: dir, ...extra }),
     )
     const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: dir }
+    const template = storeTemplateDir()
+    if (driver === 'pglite' && template) cpSync(template, join(dir, 'db'), { recursive: true })
     if (driver === 'postgres') {
       const schema = `${prefix}_${randomBytes(6).toString('hex')}`
       schemas.push(schema)

@@ -2,7 +2,8 @@ import { createPublicClient, encodeFunctionData, erc20Abi, http, maxUint256, par
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { devnetChain } from '../src/devnet/devnetChain.js'
 import { createSigner, type Signer } from '../src/signer/signer.js'
-import { openStore, type Store } from '../src/store/openStore.js'
+import type { Store } from '../src/store/openStore.js'
+import { openMemoryStore } from '../src/store/useTestStore.js'
 import { useDevnet } from './devnet.js'
 import { connectInMemory, err, ok } from './mcp.js'
 import { startRewritingProxy } from './rpcProxy.js'
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 /** A gateway with its own in-memory store and the given policy (the demo policy when undefined). */
 async function gateway(policy?: unknown, store?: Store) {
-  const s = store ?? (await openStore({ memory: true }))
+  const s = store ?? (await openMemoryStore())
   if (!store) stores.push(s)
   const mcp = await connectInMemory({
     config: {
@@ -447,7 +448,7 @@ describe('policy details', () => {
 describe('what the chain says', () => {
   it('endpoints that disagree on a write’s simulation: refused, and the kill switch engages (ADVERSARIAL 17)', async () => {
     const liar = await startRewritingProxy(fixtures.rpcUrl, 'tamper')
-    const store = await openStore({ memory: true })
+    const store = await openMemoryStore()
     stores.push(store)
     const mcp = await connectInMemory({
       config: {
@@ -477,7 +478,7 @@ describe('what the chain says', () => {
 
   it('an endpoint that cannot simulate: no automatic allow, a human approves, and it is sent', async () => {
     const blind = await startRewritingProxy(fixtures.rpcUrl, 'nothing')
-    const store = await openStore({ memory: true })
+    const store = await openMemoryStore()
     stores.push(store)
     const mcp = await connectInMemory({
       config: {
@@ -617,7 +618,7 @@ describe('kill switch', () => {
 
 describe('tool pinning', () => {
   it('publishes a hash per tool, and a changed definition on the same store engages the kill switch (ADVERSARIAL 41)', async () => {
-    const store = await openStore({ memory: true })
+    const store = await openMemoryStore()
     stores.push(store)
     const first = await gateway({ version: 1, rules: [] }, store)
     const manifest = JSON.parse(
@@ -660,7 +661,7 @@ describe('approvals through MCP elicitation', () => {
     const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js')
     const { createGateway } = await import('../src/server/createGateway.js')
     const { createMcpServer } = await import('../src/server/createMcpServer.js')
-    const store = await openStore({ memory: true })
+    const store = await openMemoryStore()
     stores.push(store)
     const gw = createGateway({
       config: { rpc: { publicFallback: false }, approvals: { elicit: true } },

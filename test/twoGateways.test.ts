@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
@@ -11,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { useDevnet } from './devnet.js'
 import { ok } from './mcp.js'
 import { allowAll } from './policies.js'
+import { tempDir } from './tempDir.js'
 
 // ADVERSARIAL 33 across processes: two gateway processes (the built CLI) share one PostgreSQL schema and one
 // wallet, and send 25 transfers each at once. Nonces come from the database: 50 consecutive, no gap, no duplicate.
@@ -20,7 +20,7 @@ const databaseUrl = process.env.DATABASE_URL
 
 describe.skipIf(!databaseUrl)('two gateway processes sharing PostgreSQL', () => {
   it('50 concurrent transfers from one wallet get 50 consecutive nonces and all mine', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'airlock-two-'))
+    const dir = tempDir('two')
     writeFileSync(join(dir, 'fixtures.json'), JSON.stringify(fixtures))
     writeFileSync(
       join(dir, 'airlock.json'),

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { devnetChain } from '../src/devnet/devnetChain.js'
 import { jsonRpc } from '../src/devnet/jsonRpc.js'
 import { createSigner } from '../src/signer/signer.js'
-import { openStore, type Store } from '../src/store/openStore.js'
+import type { Store } from '../src/store/openStore.js'
+import { openMemoryStore } from '../src/store/useTestStore.js'
 import { useDevnet } from './devnet.js'
 import { connectInMemory, err, ok } from './mcp.js'
 import { allowAll } from './policies.js'
@@ -22,7 +23,7 @@ const usdcOf = (address: `0x${string}`) =>
   viem.readContract({ address: usdc, abi: erc20Abi, functionName: 'balanceOf', args: [address] })
 
 beforeAll(async () => {
-  store = await openStore({ memory: true })
+  store = await openMemoryStore()
   const signer = await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
   wallet = signer.address
   // Tests never reach the internet: base points at a closed local port.

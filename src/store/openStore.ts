@@ -25,6 +25,12 @@ export type OpenStoreParameters = {
   /** An in-memory embedded database (tests, demos): gone when the store closes. */
   memory?: boolean | undefined
   /**
+   * With `memory`: start from this dump of a migrated embedded database (PGlite `dumpDataDir`) instead of creating
+   * one, which takes seconds of CPU (tests open many stores). Migrations still run, so an older dump is brought
+   * up to date.
+   */
+  template?: Blob | undefined
+  /**
    * The PostgreSQL schema the tables live in (default `public`): created if missing, and put first on the
    * search path of every connection. Lets several gateways (or test files) share one database apart.
    */
@@ -88,7 +94,7 @@ export async function openStore(parameters: OpenStoreParameters = {}): Promise<S
     })
   }
   if (parameters.databaseUrl !== undefined) return openPostgres(parameters.databaseUrl, schema, parameters)
-  if (parameters.memory) return openPglite(undefined, schema)
+  if (parameters.memory) return openPglite(undefined, schema, parameters)
   if (parameters.dataDir === undefined)
     throw new InvalidConfigError('The store needs a place: a data directory, memory, or a PostgreSQL URL.', {
       metaMessages: ['Pass dataDir (the CLI uses the config `dataDir`, AIRLOCK_DATA_DIR or ~/.airlock).'],
@@ -201,7 +207,11 @@ async function openPglite(
   const tighten = dir === undefined ? async () => {} : () => makePrivate(target)
   let pglite: PGlite
   try {
-    pglite = await PGlite.create({ dataDir: target, parsers: { [int8]: parseInt8 } })
+    pglite = await PGlite.create({
+      dataDir: target,
+      parsers: { [int8]: parseInt8 },
+      ...(dir === undefined && parameters.template ? { loadDataDir: parameters.template } : {}),
+    })
   } catch (error) {
     await unlock()
     throw unavailable(target, error, [

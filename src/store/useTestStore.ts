@@ -1,7 +1,41 @@
 import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { sql } from 'kysely'
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, inject } from 'vitest'
 import { openStore, type Store, type StoreDriver } from './openStore.js'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /**
+     * A migrated embedded store made once per run by test/globalSetup.ts: `dataDir` holds it on disk (`db`),
+     * `dump` is its PGlite dump. Copying or loading it is seconds faster than creating a store.
+     */
+    storeTemplate: { dataDir: string; dump: string } | undefined
+  }
+}
+
+let dump: Promise<Blob | undefined> | undefined
+
+/**
+ * An in-memory PGlite store for a test, started from the run's template (see {@link ProvidedContext.storeTemplate})
+ * when there is one. Close it after the test or file.
+ *
+ * @example const store = await openMemoryStore()
+ */
+export async function openMemoryStore(): Promise<Store> {
+  dump ??= (async () => {
+    const template = inject('storeTemplate')
+    return template ? new Blob([await readFile(template.dump)]) : undefined
+  })()
+  return openStore({ memory: true, template: await dump })
+}
+
+/** The run's on-disk template store (`<dataDir>/db`), when globalSetup made one. */
+export function storeTemplateDir(): string | undefined {
+  const template = inject('storeTemplate')
+  return template && join(template.dataDir, 'db')
+}
 
 /**
  * The drivers the store suite runs on: PGlite always, PostgreSQL too when `DATABASE_URL` is set (CI sets it).
@@ -38,7 +72,7 @@ export function useTestStore(driver: StoreDriver): TestStore {
 
   const open = async (): Promise<Store> => {
     if (driver === 'postgres' && !databaseUrl) throw new Error('The postgres test store needs DATABASE_URL.')
-    const s = await (driver === 'postgres' ? openStore({ databaseUrl, schema }) : openStore({ memory: true }))
+    const s = await (driver === 'postgres' ? openStore({ databaseUrl, schema }) : openMemoryStore())
     opened.push(s)
     return s
   }
