@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { cpSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll } from 'vitest'
 import type { DevnetFixtures } from '../src/devnet/fixtures.js'
-import { storeTemplateDir } from '../src/store/useTestStore.js'
+import { seedDataDir } from '../src/store/useTestStore.js'
 import { tempDir } from './tempDir.js'
 
 /** The drivers a spawned gateway runs on: PGlite always, PostgreSQL when `DATABASE_URL` is set. */
@@ -42,8 +42,7 @@ export function useGatewayDirs(fixtures: DevnetFixtures, prefix: string) {
       JSON.stringify({ devnet: { fixtures: join(dir, 'fixtures.json') }, dataDir: dir, ...extra }),
     )
     const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: dir }
-    const template = storeTemplateDir()
-    if (driver === 'pglite' && template) cpSync(template, join(dir, 'db'), { recursive: true })
+    if (driver === 'pglite') seedDataDir(dir)
     if (driver === 'postgres') {
       const schema = `${prefix}_${randomBytes(6).toString('hex')}`
       schemas.push(schema)

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createAuditLog } from '../audit/auditLog.js'
 import { openStore, type Store } from '../store/openStore.js'
-import { testStoreDrivers, useTestStore } from '../store/useTestStore.js'
+import { seedDataDir, testStoreDrivers, useTestStore } from '../store/useTestStore.js'
 import { createKillSwitch, KillSwitchEngagedError } from './killSwitch.js'
 
 describe.each(testStoreDrivers)('kill switch on %s', (driver) => {
@@ -97,6 +97,7 @@ describe('kill switch on a PGlite data directory', () => {
 
   it('survives closing and reopening the store (a restart), and fails closed while closed', async () => {
     dir = await mkdtemp(join(tmpdir(), 'airlock-kill-'))
+    seedDataDir(dir)
     let store: Store = await openStore({ dataDir: dir })
     const before = createKillSwitch(store)
     try {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { cpSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sql } from 'kysely'
@@ -35,6 +36,17 @@ export async function openMemoryStore(): Promise<Store> {
 export function storeTemplateDir(): string | undefined {
   const template = inject('storeTemplate')
   return template && join(template.dataDir, 'db')
+}
+
+/**
+ * Puts a copy of the run's template store in `<dataDir>/db` (when there is one), so that the first open of this
+ * data directory, by the test or by a gateway it starts, finds a store instead of creating one.
+ *
+ * @example const dataDir = tempDir('restart'); seedDataDir(dataDir); const store = await openStore({ dataDir })
+ */
+export function seedDataDir(dataDir: string): void {
+  const template = storeTemplateDir()
+  if (template) cpSync(template, join(dataDir, 'db'), { recursive: true })
 }
 
 /**

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { useDevnet } from '../../test/devnet.js'
 import { devnetMnemonic } from '../devnet/anvil.js'
 import { openStore, type Store } from '../store/openStore.js'
-import { testStoreDrivers, useTestStore } from '../store/useTestStore.js'
+import { seedDataDir, testStoreDrivers, useTestStore } from '../store/useTestStore.js'
 import { createIntentJournal, type Intent, type IntentJournal } from './intentJournal.js'
 import { createNonceManager, type NonceManager } from './nonceManager.js'
 
@@ -108,6 +108,7 @@ describe('a crash between signing and broadcast, and between broadcast and recor
 
   it('after a restart every intent is mined exactly once; nothing is signed or sent twice', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'airlock-restart-'))
+    seedDataDir(dataDir)
     dirs.push(dataDir)
     const from = mnemonicToAccount(devnetMnemonic, { addressIndex: 6 })
     const start = await chainNonce(devnet.chainId, from.address)
