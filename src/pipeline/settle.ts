@@ -143,8 +143,10 @@ async function settleOne(parts: SettleParts, row: IntentRow): Promise<void> {
   }
   if (value > (allowed.native ?? 0n)) allowed.native = value
   const excess: Excess[] = []
-  // Without a simulation (a human approved the bare call) there is nothing to compare with but the value sent.
-  if (checked?.deltas !== null)
+  // Without a simulation (a human approved the bare call, knowing no effects were shown) or without any record of
+  // a check (an intent signed before settlements existed) there is nothing to compare with; the limits still take
+  // what moved.
+  if (checked && checked.deltas !== null)
     for (const [asset, moved] of Object.entries(outflows)) {
       const limit = allowed[asset] ?? 0n
       if (moved > limit)

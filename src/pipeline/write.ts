@@ -764,6 +764,13 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         ...jsonTx(tx),
         summary,
         details: { replaces: original.id, previousMaxFeePerGas: old.maxFeePerGas ?? null },
+        // What the settlement compares the receipt with: a speed-up runs the original's checked call; a cancel
+        // (a 0-value transfer to self) moves nothing.
+        ...(operation === 'cancel_intent'
+          ? { checked: { deltas: [], approvals: [] } }
+          : (original.tx as { checked?: JsonObject } | null)?.checked
+            ? { checked: (original.tx as { checked: JsonObject }).checked }
+            : {}),
       },
       txHash: keccak256(signed),
       signedTx: signed,

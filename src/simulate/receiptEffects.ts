@@ -49,37 +49,37 @@ export async function readReceiptEffects(
     ),
   ].slice(0, 64) as Address[]
   const previous = block > 0n ? block - 1n : block
-  const [nonceBefore, nonceAfter] = await Promise.all([
+  const read = (blockNumber: bigint) =>
+    Promise.all([
+      chain.client.getBalance({ address: wallet, blockNumber }).catch(() => undefined),
+      ...tokens.map((token) =>
+        chain.client
+          .readContract({
+            address: token,
+            abi: balanceAbi,
+            functionName: 'balanceOf',
+            args: [wallet],
+            blockNumber,
+          })
+          .catch(() => undefined),
+      ),
+    ])
+  // One round trip after the receipt: the nonces say whether the balances can be attributed, read meanwhile.
+  const [nonceBefore, nonceAfter, ...around] = await Promise.all([
     chain.client.getTransactionCount({ address: wallet, blockNumber: previous }),
     chain.client.getTransactionCount({ address: wallet, blockNumber: block }),
+    read(previous),
+    read(block),
   ])
-  const balancesRead = nonceAfter - nonceBefore === 1
+  const balancesRead = (nonceAfter as number) - (nonceBefore as number) === 1
+  const balances = balancesRead ? (around as (bigint | undefined)[][]) : []
   const deltas: AssetDelta[] = []
   // Native: the value sent at least; the balance change (gas paid added back) when it is this transaction's own.
   let native = receipt.status === 'success' ? -value : 0n
-  let balances: (bigint | undefined)[][] = []
-  if (balancesRead) {
-    const read = (blockNumber: bigint) =>
-      Promise.all([
-        chain.client.getBalance({ address: wallet, blockNumber }).catch(() => undefined),
-        ...tokens.map((token) =>
-          chain.client
-            .readContract({
-              address: token,
-              abi: balanceAbi,
-              functionName: 'balanceOf',
-              args: [wallet],
-              blockNumber,
-            })
-            .catch(() => undefined),
-        ),
-      ])
-    balances = await Promise.all([read(previous), read(block)])
-    const [before, after] = [balances[0]?.[0], balances[1]?.[0]]
-    if (before !== undefined && after !== undefined) {
-      const moved = after - before + receipt.gasUsed * receipt.effectiveGasPrice
-      if (moved < native) native = moved
-    }
+  const [before, after] = [balances[0]?.[0], balances[1]?.[0]]
+  if (before !== undefined && after !== undefined) {
+    const moved = after - before + receipt.gasUsed * receipt.effectiveGasPrice
+    if (moved < native) native = moved
   }
   if (native !== 0n) deltas.push({ kind: 'native', raw: native })
   for (const [i, token] of tokens.entries()) {
