@@ -389,10 +389,10 @@ describe('createSafeFetcher: fetching through the test hooks', () => {
   })
 
   it('stops when the caller cancels', async () => {
-    const server = await serve(() => undefined)
     const controller = new AbortController()
+    // Cancelled once the request is in flight: the server has it (and never answers).
+    const server = await serve(() => controller.abort())
     const pending = local().fetchJson(`${server.url}/slow`, { signal: controller.signal })
-    setTimeout(() => controller.abort(), 20)
     await expect(pending).rejects.toThrow(/cancelled/)
   })
 
