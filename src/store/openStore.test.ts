@@ -8,7 +8,7 @@ import { type BaseError, InvalidConfigError, StoreUnavailableError } from '../er
 import { DataDirInUseError, lockDataDir, lockFileName } from './lockDataDir.js'
 import { migrations } from './migrations.js'
 import { openStore, type Store } from './openStore.js'
-import { testStoreDrivers, useTestStore } from './useTestStore.js'
+import { openMemoryStore, seedDataDir, testStoreDrivers, useTestStore } from './useTestStore.js'
 
 const migrationNames = Object.keys(migrations)
 
@@ -113,6 +113,7 @@ describe('store on pglite: one data directory, one process', () => {
 
   it('refuses a second open of a data directory in use, and frees it on close', async () => {
     const dataDir = await tempDir()
+    seedDataDir(dataDir) // about the lock, not about creating the database: start from the run's template
     const first = await openStore({ dataDir })
     const error = await openStore({ dataDir }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(StoreUnavailableError)
@@ -125,6 +126,7 @@ describe('store on pglite: one data directory, one process', () => {
 
   it('takes over a lock left by a process that no longer runs', async () => {
     const dataDir = await tempDir()
+    seedDataDir(dataDir)
     await writeFile(join(dataDir, lockFileName), JSON.stringify({ pid: 2147483646, role: 'gateway' }))
     const store = await openStore({ dataDir })
     expect(JSON.parse(await readFile(join(dataDir, lockFileName), 'utf8')).pid).toBe(process.pid)
@@ -221,7 +223,7 @@ describe('store on pglite: one data directory, one process', () => {
   })
 
   it('serializes its one connection: a rolled-back transaction never swallows a concurrent write', async () => {
-    const store = await openStore({ memory: true })
+    const store = await openMemoryStore()
     try {
       let inside!: () => void
       const entered = new Promise<void>((resolve) => {
