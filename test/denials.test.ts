@@ -2,7 +2,8 @@ import { createPublicClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { devnetChain } from '../src/devnet/devnetChain.js'
 import { createSigner, type Signer } from '../src/signer/signer.js'
-import { openStore, type Store } from '../src/store/openStore.js'
+import type { Store } from '../src/store/openStore.js'
+import { openMemoryStore } from '../src/store/useTestStore.js'
 import { useDevnet } from './devnet.js'
 import { connectInMemory, err, ok } from './mcp.js'
 
@@ -30,7 +31,7 @@ let g: Awaited<ReturnType<typeof connectInMemory>>
 
 beforeAll(async () => {
   signer = await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
-  store = await openStore({ memory: true })
+  store = await openMemoryStore()
   g = await connectInMemory({
     config: { policy, rpc: { publicFallback: false } },
     devnet: fixtures,

@@ -17,7 +17,8 @@ import artifacts from '../contracts/artifacts.json' with { type: 'json' }
 import { devnetMnemonic } from '../src/devnet/anvil.js'
 import { devnetChain } from '../src/devnet/devnetChain.js'
 import { createSigner, type Signer } from '../src/signer/signer.js'
-import { openStore, type Store } from '../src/store/openStore.js'
+import type { Store } from '../src/store/openStore.js'
+import { openMemoryStore } from '../src/store/useTestStore.js'
 import { useDevnet } from './devnet.js'
 import { connectInMemory, err, ok } from './mcp.js'
 
@@ -94,7 +95,7 @@ afterAll(async () => {
 })
 
 async function gateway(policy: unknown, config: Record<string, unknown> = {}) {
-  const store = await openStore({ memory: true })
+  const store = await openMemoryStore()
   stores.push(store)
   const mcp = await connectInMemory({
     config: { policy: policy as Record<string, unknown>, rpc: { publicFallback: false }, ...config },

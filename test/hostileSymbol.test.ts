@@ -13,7 +13,8 @@ import { type AdminServer, startAdminServer } from '../src/server/admin.js'
 import { createGateway, type Gateway } from '../src/server/createGateway.js'
 import { createMcpServer } from '../src/server/createMcpServer.js'
 import { createSigner } from '../src/signer/signer.js'
-import { openStore, type Store } from '../src/store/openStore.js'
+import type { Store } from '../src/store/openStore.js'
+import { openMemoryStore } from '../src/store/useTestStore.js'
 import { useDevnet } from './devnet.js'
 import { cli } from './gatewayDir.js'
 import { ok } from './mcp.js'
@@ -56,7 +57,7 @@ beforeAll(async () => {
   } as never)
   token = getAddress((await viem.waitForTransactionReceipt({ hash })).contractAddress!)
 
-  store = await openStore({ memory: true })
+  store = await openMemoryStore()
   gateway = createGateway({
     config: { policy, rpc: { publicFallback: false }, approvals: { elicit: true } },
     devnet: fixtures,

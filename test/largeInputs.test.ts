@@ -3,7 +3,8 @@ import { createPublicClient, encodeFunctionData, type Hash, type Hex, http, pars
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { devnetChain } from '../src/devnet/devnetChain.js'
 import { createSigner, type Signer } from '../src/signer/signer.js'
-import { openStore, type Store } from '../src/store/openStore.js'
+import type { Store } from '../src/store/openStore.js'
+import { openMemoryStore } from '../src/store/useTestStore.js'
 import { useDevnet } from './devnet.js'
 import { connectInMemory, err, ok } from './mcp.js'
 
@@ -20,7 +21,7 @@ let g: Awaited<ReturnType<typeof connectInMemory>>
 
 beforeAll(async () => {
   signer = await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
-  db = await openStore({ memory: true })
+  db = await openMemoryStore()
   g = await connectInMemory({
     config: {
       rpc: { publicFallback: false },
