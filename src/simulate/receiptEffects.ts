@@ -87,6 +87,7 @@ export async function readReceiptEffects(
     const before = balances[0]?.[i + 1]
     const after = balances[1]?.[i + 1]
     const fromBalance = before !== undefined && after !== undefined ? after - before : undefined
+    // The larger outflow counts (a lying balanceOf, a token that takes more than it logs).
     const raw = fromBalance !== undefined && fromBalance < fromLogs ? fromBalance : fromLogs
     if (raw === 0n) continue
     deltas.push({

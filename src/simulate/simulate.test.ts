@@ -205,27 +205,43 @@ describe('simulateWrite on the devnet (eth_simulateV1)', () => {
       data: transfer(a2, 1_000_000n),
       value: 0n,
     })
-    expect(sim.deltas).toEqual([{ kind: 'erc20', token: feeToken, raw: -1_000_000n, fromLogs: -980_000n }])
+    expect(sim.deltas).toEqual([
+      { kind: 'erc20', token: feeToken, raw: -1_000_000n, fromLogs: -980_000n, fromBalance: -1_000_000n },
+    ])
     expect(sim.flags).toContain(`balance-differs-from-logs:${feeToken}`)
   })
 
   it('GreedyToken: the balance shows twice the logged outflow (ADVERSARIAL 25/26)', async () => {
     const amount = parseEther('10')
     const sim = await simulateWrite(ctx, { from: a0, to: greedy, data: transfer(a2, amount), value: 0n })
-    expect(sim.deltas).toEqual([{ kind: 'erc20', token: greedy, raw: -2n * amount, fromLogs: -amount }])
+    expect(sim.deltas).toEqual([
+      { kind: 'erc20', token: greedy, raw: -2n * amount, fromLogs: -amount, fromBalance: -2n * amount },
+    ])
     expect(sim.flags).toContain(`balance-differs-from-logs:${greedy}`)
   })
 
-  it('SimulationDetector keeps the deposit under realistic block values (ADVERSARIAL 28)', async () => {
+  it('SimulationDetector does in the simulation what it does when mined (ADVERSARIAL 28)', async () => {
     const data = encodeFunctionData({
       abi: parseAbi(['function deposit() payable']),
       functionName: 'deposit',
     })
     const value = parseEther('2')
-    const sim = await simulateWrite(ctx, { from: a0, to: detector, data, value })
-    // A simulator leaving coinbase, base fee or prevRandao at zero would see the refund and a zero delta.
-    expect(sim.deltas).toEqual([{ kind: 'native', raw: -value }])
+    const sim = await simulateWrite(ctx, { from: a1, to: detector, data, value })
     expect(sim.flags).toEqual(['single-endpoint'])
+    // The simulated block carries the values of the real next one (this devnet's blocks name the zero address as
+    // fee recipient; the base fee and prevRandao are not zero): whatever the detector decides there, it decides
+    // the same when mined.
+    const sender = createWalletClient({
+      chain,
+      transport: http(devnet.rpcUrl),
+      account: mnemonicToAccount(devnetMnemonic, { addressIndex: 1 }),
+    })
+    const before = await client.getBalance({ address: a1 })
+    const hash = await sender.sendTransaction({ to: detector, data, value })
+    const receipt = await client.waitForTransactionReceipt({ hash })
+    const after = await client.getBalance({ address: a1 })
+    const moved = after - before + receipt.gasUsed * receipt.effectiveGasPrice
+    expect(sim.deltas).toEqual(moved === 0n ? [] : [{ kind: 'native', raw: moved }])
   })
 
   it('a token call that also sends native value shows both deltas (ADVERSARIAL 13)', async () => {
@@ -237,7 +253,7 @@ describe('simulateWrite on the devnet (eth_simulateV1)', () => {
     expect(sim.deltas).toEqual([
       { kind: 'native', raw: -parseEther('3') },
       // WETH9 logs a Deposit, not a Transfer: the balance read catches what the logs do not say.
-      { kind: 'erc20', token: weth, raw: parseEther('3'), fromLogs: 0n },
+      { kind: 'erc20', token: weth, raw: parseEther('3'), fromLogs: 0n, fromBalance: parseEther('3') },
     ])
   })
 
@@ -284,7 +300,7 @@ describe('simulateWrite on the devnet (eth_simulateV1)', () => {
     expect(sim.deltas).toEqual([{ kind: 'native', raw: -1n }])
   })
 
-  it('costs one block read and one eth_simulateV1 round trip; a second only for what the logs reveal', async () => {
+  it('costs one block read and one round trip of two eth_simulateV1 requests (reads before; the transaction and reads after); another only for what the logs reveal', async () => {
     const counting = await startCountingProxy(devnet.rpcUrl)
     try {
       const counted = devnetContext([counting.url])
@@ -298,19 +314,19 @@ describe('simulateWrite on the devnet (eth_simulateV1)', () => {
       expect(Object.fromEntries(counting.calls)).toEqual({
         eth_getBlockByNumber: 1,
         eth_getBalance: 1,
-        eth_simulateV1: 1,
+        eth_simulateV1: 2,
       })
       // The approval's prior state is read in the same round: approve's calldata names the spender.
       counting.reset()
       const approve = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [a5, 5n] })
       const approved = await simulateWrite(counted, { from: a0, to: usdc, data: approve, value: 0n })
       expect(approved.approvals).toHaveLength(1)
-      expect(counting.total('eth_simulateV1')).toBe(1)
+      expect(counting.total('eth_simulateV1')).toBe(2)
       // A swap paying out a token nobody named: its balance is read in a second round.
       counting.reset()
       const swap = await simulateWrite(counted, swapEthForUsdc(parseEther('0.01')))
       expect(swap.deltas.some((d) => d.kind === 'erc20' && d.token === usdc)).toBe(true)
-      expect(counting.total('eth_simulateV1')).toBe(2)
+      expect(counting.total('eth_simulateV1')).toBe(4)
     } finally {
       await counting.close()
     }
@@ -345,7 +361,7 @@ describe('simulateWrite without eth_simulateV1', () => {
     expect(ok.deltas).toEqual([{ kind: 'erc20', token: usdc, raw: -1_500_000n }])
     expect(ok.flags).toContain('deltas-from-logs')
 
-    const native = await simulateWrite(fallback, { from: a0, to: detector, data: '0xd0e30db0', value: 9n })
+    const native = await simulateWrite(fallback, { from: a0, to: a2, data: '0x', value: 9n })
     expect(native.deltas).toEqual([{ kind: 'native', raw: -9n }])
 
     const approve = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [a5, maxUint256] })

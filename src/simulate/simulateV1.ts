@@ -114,8 +114,8 @@ export async function simulateWithSimulateV1(
   if (nativeBefore !== undefined && nativeAfter !== undefined) {
     const read = nativeAfter - nativeBefore + gasUsed * round.price
     if (read !== effects.native) flags.push('native-differs-from-logs')
-    // As for tokens: the larger outflow counts.
-    if (read < effects.native) native = read
+    // As for tokens: the larger outflow counts; where both say it came in, the balance.
+    native = read < 0n || effects.native < 0n ? (read < effects.native ? read : effects.native) : read
   } else flags.push('native-from-logs')
   if (native !== 0n) deltas.push({ kind: 'native', raw: native })
 
@@ -139,7 +139,8 @@ export async function simulateWithSimulateV1(
     else {
       // The two disagree (fee-on-transfer, a token that takes more than it logs, or one whose balanceOf lies):
       // the larger outflow (the smaller inflow) counts, whichever of them says it.
-      const raw = read < fromLogs ? read : fromLogs
+      // (Where both say it came in, the balance counts, as it always has: a WETH deposit logs no Transfer.)
+      const raw = read < 0n || fromLogs < 0n ? (read < fromLogs ? read : fromLogs) : read
       deltas.push({ kind: 'erc20', token: getAddress(token), raw, fromLogs, fromBalance: read })
       flags.push(`balance-differs-from-logs:${getAddress(token)}`)
     }
