@@ -143,8 +143,10 @@ export function transactionFees(
   const maxFeePerGas = call.maxFeePerGas ?? env.baseFee + env.tip
   const maxPriorityFeePerGas = call.maxPriorityFeePerGas ?? env.tip
   const gas = call.gas ?? transactionGas(env, call, reserved)
-  const capped = env.baseFee + maxPriorityFeePerGas
-  return { gas, maxFeePerGas, maxPriorityFeePerGas, price: capped < maxFeePerGas ? capped : maxFeePerGas }
+  // EIP-1559: the wallet pays the base fee plus its tip, never more than its fee cap.
+  let price = env.baseFee + maxPriorityFeePerGas
+  if (price > maxFeePerGas) price = maxFeePerGas
+  return { gas, maxFeePerGas, maxPriorityFeePerGas, price }
 }
 
 // EIP-7825 (Osaka) caps a transaction's gas; a simulation asking for more would be refused as invalid.

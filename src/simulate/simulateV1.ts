@@ -115,7 +115,8 @@ export async function simulateWithSimulateV1(
     const read = nativeAfter - nativeBefore + gasUsed * round.price
     if (read !== effects.native) flags.push('native-differs-from-logs')
     // As for tokens: the larger outflow counts; where both say it came in, the balance.
-    native = read < 0n || effects.native < 0n ? (read < effects.native ? read : effects.native) : read
+    native = read
+    if ((read < 0n || effects.native < 0n) && effects.native < read) native = effects.native
   } else flags.push('native-from-logs')
   if (native !== 0n) deltas.push({ kind: 'native', raw: native })
 
