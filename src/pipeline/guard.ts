@@ -17,7 +17,7 @@ import type { JsonObject } from '../store/database.js'
 import { quoteUntrusted } from '../untrusted/quoteUntrusted.js'
 import { buildFacts, counterpartiesOf, counterpartyRefusal, decodeCall } from './facts.js'
 import type { PriceBook } from './prices.js'
-import type { Settlement } from './settle.js'
+import type { Settlement, SettleSubject } from './settle.js'
 
 /** The guardrail parts the write path needs (DESIGN §1): policy, simulation, limits, approvals, kill switch, audit. */
 export type GuardrailParts = {
@@ -39,9 +39,9 @@ export type GuardrailParts = {
   approvalTtlSeconds: number
   /**
    * Settles mined intents on what their receipts show (limits take what actually moved; a breach engages the kill
-   * switch) and releases reservations of intents that ended without a transaction. `intentId`: that one now.
+   * switch) and releases reservations of intents that ended without a transaction. `intent`: that mined one, now.
    */
-  settleLimits(intentId?: string): Promise<void>
+  settleLimits(intent?: SettleSubject): Promise<void>
   /** A mined intent's settlement, once it has one. */
   settlement(intentId: string): Promise<Settlement | undefined>
   /** Engage the kill switch after this many denials within the window. */

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { type Address, formatUnits, getAddress, type Hash } from 'viem'
 import type { AuditLog } from '../audit/auditLog.js'
 import type { Chains } from '../chains/chains.js'
@@ -59,18 +60,26 @@ export type SettleParts = {
  *
  * @example await settleMinedIntents(parts) // on the maintenance timer and after a write is mined
  */
-export async function settleMinedIntents(parts: SettleParts, only?: string): Promise<void> {
+export async function settleMinedIntents(parts: SettleParts): Promise<void> {
   const { db } = parts.store
-  let query = db
+  const rows = await db
     .selectFrom('intents as i')
     .leftJoin('settlements as s', 's.intent_id', 'i.id')
-    .selectAll('i')
+    .select(['i.id', 'i.chain_id', 'i.wallet', 'i.tx', 'i.tx_hash'])
     .where('i.status', '=', 'mined')
     .where('s.intent_id', 'is', null)
     .where('i.tx_hash', 'is not', null)
-  if (only) query = query.where('i.id', '=', only)
-  const rows = await query.orderBy('i.updated_at').limit(50).execute()
-  for (const row of rows) await settleOne(parts, row as never).catch(() => {})
+    .orderBy('i.updated_at')
+    .limit(50)
+    .execute()
+  for (const row of rows)
+    await settleIntent(parts, {
+      id: row.id,
+      chainId: row.chain_id,
+      wallet: row.wallet,
+      tx: row.tx,
+      txHash: row.tx_hash,
+    }).catch(() => {})
   const unreported = await db
     .selectFrom('settlements')
     .select(['intent_id', 'outcome'])
@@ -103,17 +112,25 @@ export async function listBreaches(store: Store, limit = 20): Promise<Settlement
   return rows.map((r) => r.outcome as unknown as Settlement)
 }
 
-type IntentRow = {
+/** The fields of a mined intent the settlement needs. */
+export type SettleSubject = {
   id: string
-  chain_id: number
+  chainId: number
   wallet: string
-  operation: string
   tx: JsonObject | null
-  tx_hash: string
+  txHash: string | null
 }
 
-async function settleOne(parts: SettleParts, row: IntentRow): Promise<void> {
-  const chain = parts.chains.resolve(row.chain_id)
+/**
+ * Settles one mined intent (see {@link settleMinedIntents}); a no-op when it is settled already (here or on a
+ * replica). The write path calls it as soon as a write it waits for is mined.
+ *
+ * @example await settleIntent(parts, intent)
+ * @throws whatever the chain or the store throw (the maintenance sweep tries again)
+ */
+export async function settleIntent(parts: SettleParts, row: SettleSubject): Promise<void> {
+  if (!row.txHash) return
+  const chain = parts.chains.resolve(row.chainId)
   const tx = (row.tx ?? {}) as { to?: string; value?: string; checked?: CheckedEffects }
   const wallet = getAddress(row.wallet)
   const value = BigInt(tx.value ?? '0')
@@ -121,12 +138,16 @@ async function settleOne(parts: SettleParts, row: IntentRow): Promise<void> {
   const checkedTokens = (checked?.deltas ?? [])
     .filter((d) => d.kind === 'erc20' && d.token)
     .map((d) => d.token as Address)
-  const effects = await readReceiptEffects(chain, {
-    hash: row.tx_hash as Hash,
-    wallet,
-    value,
-    tokens: checkedTokens,
-  })
+  // The reservations are read meanwhile: only a settlement changes a mined intent's, and only once.
+  const [effects, usage] = await Promise.all([
+    readReceiptEffects(chain, { hash: row.txHash as Hash, wallet, value, tokens: checkedTokens }),
+    parts.store.db
+      .selectFrom('limit_usage')
+      .select(['limit_key', 'amount'])
+      .where('intent_id', '=', row.id)
+      .where('state', '<>', 'released')
+      .execute(),
+  ])
   const outflows: Record<string, bigint> = {}
   for (const d of effects.deltas) {
     if (d.raw >= 0n) continue
@@ -169,38 +190,29 @@ async function settleOne(parts: SettleParts, row: IntentRow): Promise<void> {
   }
   const breach = excess.length > 0 || unchecked.length > 0
   const usdExcess = await excessUsd(parts, chain, excess)
-  const claimed = await parts.store.db.transaction().execute(async (trx) => {
-    const inserted = await trx
-      .insertInto('settlements')
-      .values({
-        intent_id: row.id,
-        outcome: JSON.stringify(settlement),
-        breach,
-        reported: !breach,
-      })
-      .onConflict((oc) => oc.column('intent_id').doNothing())
-      .returning('intent_id')
-      .executeTakeFirst()
-    if (!inserted) return false
-    // The limits take what actually moved: an outflow budget its token's real outflow, a USD budget what was
-    // reserved plus the excess's value. (Count budgets count the write, which happened once either way.)
-    const usage = await trx
-      .selectFrom('limit_usage')
-      .select(['limit_key', 'amount'])
-      .where('intent_id', '=', row.id)
-      .where('state', '<>', 'released')
-      .execute()
-    for (const u of usage) {
-      const amount = settledAmount(parts.policy(), u.limit_key, BigInt(u.amount), outflows, usdExcess)
-      await trx
-        .updateTable('limit_usage')
-        .set({ amount: amount.toString(), state: 'committed', updated_at: new Date() })
-        .where('intent_id', '=', row.id)
-        .where('limit_key', '=', u.limit_key)
-        .execute()
-    }
-    return true
-  })
+  // The limits take what actually moved: an outflow budget its token's real outflow, a USD budget what was
+  // reserved plus the excess's value. (Count budgets count the write, which happened once either way.) The claim
+  // and the new amounts are one statement: whoever inserts the settlement row settles the limits, once.
+  const amounts = usage.map((u) => ({
+    key: u.limit_key,
+    amount: settledAmount(parts.policy(), u.limit_key, BigInt(u.amount), outflows, usdExcess).toString(),
+  }))
+  const claim = sql`insert into settlements (intent_id, outcome, breach, reported)
+    values (${row.id}, ${JSON.stringify(settlement)}::jsonb, ${breach}, ${!breach})
+    on conflict (intent_id) do nothing returning intent_id`
+  const result = amounts.length
+    ? await sql<{ claimed: number }>`with claimed as (${claim}), settled as (
+        update limit_usage u set amount = v.amount::numeric, state = 'committed', updated_at = now()
+        from (values ${sql.join(amounts.map((a) => sql`(${a.key}, ${a.amount})`))}) as v (limit_key, amount), claimed
+        where u.intent_id = claimed.intent_id and u.limit_key = v.limit_key and u.state <> 'released'
+        returning 1
+      ) select (select count(*) from claimed)::int as claimed, (select count(*) from settled)::int as settled`.execute(
+        parts.store.db,
+      )
+    : await sql<{
+        claimed: number
+      }>`with claimed as (${claim}) select count(*)::int as claimed from claimed`.execute(parts.store.db)
+  const claimed = Number(result.rows[0]?.claimed ?? 0) > 0
   if (claimed && breach) await report(parts, settlement, tx.to)
 }
 

@@ -593,7 +593,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         ? await tracker.waitFor(intent.id, { confirmations: options.confirmations })
         : intent
     // Mined: its limits settle on what the receipt shows at once (the maintenance timer covers the rest).
-    if (done.status === 'mined') await guard.parts.settleLimits(done.id).catch(() => {})
+    if (done.status === 'mined') await guard.parts.settleLimits(done).catch(() => {})
     return describe(done)
   }
 

@@ -14,6 +14,7 @@ import {
   readSettlement,
   type Settlement,
   type SettleParts,
+  settleIntent,
   settleMinedIntents,
 } from '../pipeline/settle.js'
 import { createWritePath, type WritePath } from '../pipeline/write.js'
@@ -226,9 +227,10 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
           maxDenials: config.killSwitch?.maxDenials ?? 20,
           windowSeconds: config.killSwitch?.denialWindowSeconds ?? 60,
         },
-        settleLimits: async (intentId) => {
-          await settleMinedIntents(settleParts, intentId)
-          if (!intentId) await settleLimits(store, limits)
+        settleLimits: async (intent) => {
+          if (intent) return settleIntent(settleParts, intent)
+          await settleMinedIntents(settleParts)
+          await settleLimits(store, limits)
         },
         settlement: (intentId) => readSettlement(store, intentId),
       })
