@@ -42,7 +42,8 @@ const maxBody = 64 * 1024
  * @example const admin = await startAdminServer({ operator: gateway.operator! }) // admin.url, admin.token
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const token = options.token ?? randomBytes(32).toString('base64url')
+  // Hex, never base64url: a token starting with '-' would read as an option in `airlock … --token T`.
+  const token = options.token ?? randomBytes(32).toString('hex')
   const expected = Buffer.from(`Bearer ${token}`)
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => send(res, toBaseError(error)))
