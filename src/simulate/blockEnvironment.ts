@@ -129,6 +129,25 @@ export async function readBlockEnvironment(
 }
 
 /**
+ * The simulated transaction in the JSON-RPC shape `eth_simulateV1`, `eth_call` and `debug_traceCall` take, with the
+ * gas and fees of {@link transactionFees}.
+ *
+ * @example const tx = rpcTransaction(env, call) // { from, to, input, value, gas, maxFeePerGas, maxPriorityFeePerGas }
+ */
+export function rpcTransaction(env: BlockEnvironment, call: SimulationCall) {
+  const fees = transactionFees(env, call, 0n)
+  return {
+    from: call.from,
+    to: call.to,
+    input: call.data,
+    value: numberToHex(call.value),
+    gas: numberToHex(fees.gas),
+    maxFeePerGas: numberToHex(fees.maxFeePerGas),
+    maxPriorityFeePerGas: numberToHex(fees.maxPriorityFeePerGas),
+  }
+}
+
+/**
  * Gas and fee fields of the simulated transaction: the ones it will be signed with when the call carries them
  * (the pipeline estimates fees before simulating, so `gasleft()` and `tx.gasprice` match execution), else a
  * realistic derivation from the block. `price` is what one unit of gas costs the wallet in the simulated block.

@@ -11,7 +11,7 @@ import {
 } from 'viem'
 import { RpcError } from '../errors/index.js'
 import { approvalPreRead, newApprovals, type PreRead, predictedPreReads } from './approvals.js'
-import { type BlockEnvironment, transactionFees } from './blockEnvironment.js'
+import { type BlockEnvironment, rpcTransaction, transactionFees } from './blockEnvironment.js'
 import { revertReason } from './revertReason.js'
 import { isInvalidTransaction, jsonRpcErrorOf } from './rpcErrors.js'
 import { sortApprovals, sortDeltas } from './sortEffects.js'
@@ -256,17 +256,7 @@ async function simulateRound(
       request([
         {
           blockOverrides: env.overrides,
-          calls: [
-            {
-              from: call.from,
-              to: call.to,
-              input: call.data,
-              value: numberToHex(call.value),
-              gas: numberToHex(fees.gas),
-              maxFeePerGas: numberToHex(fees.maxFeePerGas),
-              maxPriorityFeePerGas: numberToHex(fees.maxPriorityFeePerGas),
-            },
-          ],
+          calls: [rpcTransaction(env, call)],
         },
         { blockOverrides: afterBlock, stateOverrides: readerFunds, calls: balanceReads.map(readCall) },
       ]),

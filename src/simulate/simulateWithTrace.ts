@@ -1,6 +1,6 @@
-import { type Chain, type Hex, numberToHex, type PublicClient, type Transport } from 'viem'
+import type { Chain, Hex, PublicClient, Transport } from 'viem'
 import { newApprovals } from './approvals.js'
-import { type BlockEnvironment, transactionFees } from './blockEnvironment.js'
+import { type BlockEnvironment, rpcTransaction } from './blockEnvironment.js'
 import { SimulationUnavailableError } from './errors.js'
 import { revertReason } from './revertReason.js'
 import {
@@ -52,16 +52,7 @@ export async function simulateWithTrace(
   call: SimulationCall,
   chainName: string,
 ): Promise<Simulation> {
-  const fees = transactionFees(env, call, 0n)
-  const tx = {
-    from: call.from,
-    to: call.to,
-    input: call.data,
-    value: numberToHex(call.value),
-    gas: numberToHex(fees.gas),
-    maxFeePerGas: numberToHex(fees.maxFeePerGas),
-    maxPriorityFeePerGas: numberToHex(fees.maxPriorityFeePerGas),
-  }
+  const tx = rpcTransaction(env, call)
   const request = client.request as (args: { method: string; params: unknown[] }) => Promise<unknown>
   const [callOutcome, traceOutcome] = await Promise.allSettled([
     request({ method: 'eth_call', params: [tx, env.tag, {}, env.overrides] }),
