@@ -218,12 +218,18 @@ export async function settleIntent(parts: SettleParts, row: SettleSubject): Prom
 
 /** Engages the kill switch and audits a breach; marks it reported. */
 async function report(parts: SettleParts, settlement: Settlement, contract?: string): Promise<void> {
-  const intent = await parts.store.db
-    .selectFrom('intents')
-    .select(['tx'])
-    .where('id', '=', settlement.intentId)
-    .executeTakeFirst()
-  const to = contract ?? (intent?.tx as { to?: string } | null)?.to ?? 'unknown'
+  const to =
+    contract ??
+    (
+      (
+        await parts.store.db
+          .selectFrom('intents')
+          .select(['tx'])
+          .where('id', '=', settlement.intentId)
+          .executeTakeFirst()
+      )?.tx as { to?: string } | null | undefined
+    )?.to ??
+    'unknown'
   const what = [
     ...settlement.excess.map(
       (e) =>
@@ -234,13 +240,14 @@ async function report(parts: SettleParts, settlement: Settlement, contract?: str
     ),
   ].join('; ')
   const reason = `intent ${settlement.intentId}: contract ${to} moved more than was checked (${what})`
+  // The stop first (fail closed): an audit that cannot be written must not leave the writes running.
+  await parts.killSwitch.engage(reason.slice(0, 900), 'airlock (automatic)')
   await parts.audit.append({
     kind: 'intent.breach',
     intentId: settlement.intentId,
     actor: 'airlock (automatic)',
     data: { contract: to, ...(settlement as unknown as JsonObject) },
   })
-  await parts.killSwitch.engage(reason.slice(0, 900), 'airlock (automatic)')
   await parts.store.db
     .updateTable('settlements')
     .set({ reported: true })
