@@ -1,145 +1,82 @@
-import { type CallToolResult, ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js'
-import { z } from 'zod'
+import type { RequestContext } from '../context/requestContext.js'
+import type { ToolListing, ToolResult } from '../context/tool.js'
 import { BaseError, toBaseError } from '../errors/index.js'
 import type { ToolContext } from '../tools/context.js'
 import type { ToolDefinition } from '../tools/defineTool.js'
+import { toolListing } from '../tools/listing.js'
 import type { WriteToolDefinition } from '../tools/shared/write.js'
-import { inputError } from './inputError.js'
+import { type AuditSink, auditCall } from './steps/audit.js'
+import { identify } from './steps/identify.js'
+import { price } from './steps/price.js'
+import { runTool } from './steps/run.js'
+import { settlePayment } from './steps/settlePayment.js'
+import { validate } from './steps/validate.js'
 import type { WritePath } from './write.js'
-
-/** A question put to the human through the MCP client (elicitation), when the client supports it. */
-export type Elicit = (request: {
-  message: string
-  requestedSchema: { type: 'object'; properties: Record<string, unknown>; required?: string[] }
-}) => Promise<{ action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> | undefined }>
-
-/** Who is calling. Passports replace `local` when the identity issue lands. */
-export type Caller = {
-  kind: 'local'
-  transport: 'stdio' | 'http' | 'memory'
-  /** Present when the client declared the elicitation capability. */
-  elicit?: Elicit | undefined
-}
 
 /** The one path every tool call takes (DESIGN §1). */
 export type Pipeline = {
-  /** `tools/list` entries, built once. */
-  readonly tools: readonly Tool[]
-  /** Runs a tool call end to end and always returns a result; throws only for protocol misuse (unknown tool). */
-  call(name: string, args: unknown, caller: Caller): Promise<CallToolResult>
+  /** `tools/list` entries, built once, in a fixed order. */
+  readonly tools: readonly ToolListing[]
+  /** Whether a tool of this name is served (an unknown name is a protocol error, not a tool result). */
+  has(name: string): boolean
+  /** Runs a tool call end to end and always returns a result; throws only for an unknown tool. */
+  call(name: string, args: unknown, ctx: RequestContext): Promise<ToolResult>
 }
 
 /**
- * Builds the pipeline over a set of tools and their context.
- *
- * Steps for a read: find the tool (unknown → protocol error) → validate the arguments strictly (→ a clear
- * `isError` result naming the field) → identify the caller → run the handler → return `structuredContent`.
- * Write intents (simulation, policy, approval, kill switch, signing, audit) join this file with the write path.
+ * Builds the pipeline over a set of tools: `validate → identify → price → run → settle payment → audit`, each a
+ * step in `src/pipeline/steps/`, over the request context the transport built. A write tool's draft is carried by
+ * the write path inside the run step.
  *
  * @example
- * const pipeline = createPipeline(tools, context)
- * await pipeline.call('get_balance', { chain: 'devnet', address }, { kind: 'local', transport: 'stdio' })
+ * const pipeline = createPipeline(tools, context, writes, audit)
+ * await pipeline.call('get_balance', { chain: 'devnet', address }, requestContext({ transport: 'stdio' }))
  */
 export function createPipeline(
   definitions: readonly (ToolDefinition | WriteToolDefinition)[],
   context: ToolContext,
   writes?: WritePath | undefined,
-  /** Receives one audit entry per tool call (name, caller, arguments, outcome); must not throw. */
-  audit?: ((entry: { kind: string; data: Record<string, unknown> }) => void) | undefined,
+  /** Receives one audit entry per tool call (tool, actor, arguments, outcome); must not throw. */
+  audit?: AuditSink | undefined,
 ): Pipeline {
   const byName = new Map<string, ToolDefinition | WriteToolDefinition>()
   for (const d of definitions) {
     if (byName.has(d.name)) throw new Error(`Duplicate tool ${d.name}`)
     byName.set(d.name, d)
   }
-  const accepted = new Map(definitions.map((d) => [d.name, acceptedFields(d.input)]))
-  const tools = definitions.map(listing)
+  const tools = definitions.map(toolListing)
 
   return {
     tools,
-    async call(name, args, caller) {
+    has: (name) => byName.has(name),
+    async call(name, args, ctx) {
       const tool = byName.get(name)
       if (!tool)
-        throw new McpError(
-          ErrorCode.InvalidParams,
+        throw new BaseError(
+          'INVALID_INPUT',
           `Unknown tool "${String(name).slice(0, 64)}". Call tools/list for the available tools.`,
         )
-      const parsed = tool.input.safeParse(args ?? {})
-      if (!parsed.success) {
-        const error = inputError(parsed.error, accepted.get(name) ?? [])
-        record(name, args, caller, error.code)
-        return errorResult(error)
+      const valid = validate(tool, args)
+      if (!valid.ok) {
+        auditCall(audit, ctx, name, args, valid.error.code)
+        return errorResult(valid.error)
       }
       try {
-        const output =
-          'kind' in tool
-            ? await runWrite(tool, parsed.data as Record<string, unknown>, caller)
-            : await tool.run(parsed.data, context)
-        record(name, parsed.data, caller, undefined)
+        identify(ctx)
+        const charge = price(name, ctx)
+        const output = (await runTool(tool, valid.input, context, writes, ctx)) as Record<string, unknown>
+        await settlePayment(charge, ctx)
+        auditCall(audit, ctx, name, valid.input, undefined)
         return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output }
       } catch (error) {
         const e = toBaseError(error)
-        record(name, parsed.data, caller, e.code)
+        auditCall(audit, ctx, name, valid.input, e.code)
         return errorResult(e)
       }
     },
   }
-
-  /** Every call, its arguments (capped) and its outcome go to the audit log; reads do not wait for it. */
-  function record(name: string, args: unknown, caller: Caller, code: string | undefined) {
-    if (!audit) return
-    // Long strings are cut before they are serialized: a 1 MiB argument costs no more than a short one.
-    let text = JSON.stringify(args ?? {}, (_k, v) =>
-      typeof v === 'bigint' ? v.toString() : typeof v === 'string' && v.length > 4096 ? v.slice(0, 4096) : v,
-    )
-    if (text.length > 4096) text = `${text.slice(0, 4096)}…`
-    audit({
-      kind: 'tool.call',
-      data: {
-        tool: name,
-        transport: caller.transport,
-        caller: caller.kind,
-        args: text,
-        outcome: code ?? 'ok',
-      },
-    })
-  }
-
-  function runWrite(tool: WriteToolDefinition, input: Record<string, unknown>, caller: Caller) {
-    if (!writes)
-      throw new BaseError(
-        'WALLET_NOT_CONFIGURED',
-        'This gateway has no write path (no wallet or no store).',
-        {
-          metaMessages: ['Start it with a wallet (see the README, "Wallets and writes"), or on the devnet.'],
-        },
-      )
-    return writes.execute(tool, input, caller)
-  }
 }
 
-function errorResult(error: ReturnType<typeof toBaseError>): CallToolResult {
+function errorResult(error: BaseError): ToolResult {
   return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: error.toJSON() }) }] }
-}
-
-function acceptedFields(schema: z.ZodType): string[] {
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : []
-}
-
-function listing(tool: ToolDefinition | WriteToolDefinition): Tool {
-  const schema = (s: z.ZodType, io: 'input' | 'output') => {
-    const { $schema: _, ...json } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<
-      string,
-      unknown
-    >
-    return json as Tool['inputSchema']
-  }
-  return {
-    name: tool.name,
-    title: tool.title,
-    description: tool.description,
-    inputSchema: schema(tool.input, 'input'),
-    outputSchema: schema(tool.output, 'output') as NonNullable<Tool['outputSchema']>,
-    annotations: { title: tool.title, ...tool.annotations },
-  }
 }

@@ -9,6 +9,7 @@ import {
   serializeTransaction,
   type TransactionSerializableEIP1559,
 } from 'viem'
+import type { RequestContext } from '../context/requestContext.js'
 import { BaseError, IntentConflictError, NotFoundError, toBaseError } from '../errors/index.js'
 import type { Approval } from '../policy/approvals.js'
 import { type PerWriteCap, perWriteCaps } from '../policy/perWriteCaps.js'
@@ -30,7 +31,6 @@ import type { Tracker } from '../txs/tracker.js'
 import { typedDataEffects } from './facts.js'
 import { formatEffects } from './formatEffects.js'
 import { type Guard, type GuardOutcome, intentHash, simulationJson } from './guard.js'
-import type { Caller } from './pipeline.js'
 
 /** What the write path needs: the journal, nonces, the signer and the tracker. */
 export type CreateWritePathParameters = {
@@ -41,11 +41,6 @@ export type CreateWritePathParameters = {
   tracker: Tracker
   /** Simulation, policy, limits, approvals, kill switch and audit (DESIGN §1). */
   guard: Guard
-  /**
-   * Ask the human through the MCP client (elicitation) when a rule holds an intent. Off by default: the client
-   * is the agent's own, so this is for clients whose elicitation prompts only a person can answer.
-   */
-  elicit?: boolean | undefined
   /** Fee caps by chain registry name. */
   feeCaps?: ((chain: string) => FeeCaps | undefined) | undefined
   /** Test hook (devnet only): SIGKILL this process at a named point, to prove crash safety. */
@@ -59,7 +54,7 @@ export type WritePath = {
   execute(
     tool: WriteToolDefinition,
     input: Record<string, unknown>,
-    caller: Caller,
+    ctx: RequestContext,
   ): Promise<WriteResultValue>
   /** The result shape of an intent as it stands (for get_intent and idempotent replays). */
   describe(intent: Intent): Promise<WriteResultValue>
@@ -88,7 +83,7 @@ export type WritePath = {
   preview(
     tool: WriteToolDefinition,
     input: Record<string, unknown>,
-    caller: Caller,
+    ctx: RequestContext,
   ): Promise<Record<string, unknown>>
   /**
    * Housekeeping shared by replicas: expire approvals past their time, carry on approved intents (re-simulated
@@ -175,45 +170,6 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       detail: { decision: decisionData(outcome) },
       tx: jsonSafe({ summary: what.summary, details, call, typedData: what.typedData ?? null }) as never,
     })
-  }
-
-  /**
-   * A held intent: ask the human through the MCP client when it can (elicitation), else answer `held` at once;
-   * the agent polls get_intent while the operator runs `airlock approve` (or the admin API).
-   */
-  async function askHuman(intent: Intent, caller: Caller, options: WriteOptionsValue) {
-    if (parameters.elicit === true && caller.elicit) {
-      const approval = await guard.parts.approvals.get(intent.id)
-      const answer = await caller
-        .elicit({
-          message: approvalMessage(approval),
-          requestedSchema: {
-            type: 'object',
-            properties: {
-              approve: {
-                type: 'boolean',
-                title: 'Approve this write',
-                description: 'Sign and send it as the gateway simulated it.',
-              },
-            },
-            required: ['approve'],
-          },
-        })
-        .catch(() => undefined)
-      // `cancel` (the prompt was dismissed) leaves the intent held for the operator; only an answer decides.
-      if (answer && answer.action !== 'cancel') {
-        const yes = answer.action === 'accept' && answer.content?.approve === true
-        await guard.parts.approvals
-          .decide(intent.id, yes ? 'approved' : 'denied', 'mcp-elicitation', {
-            expectHash: approval.intentHash,
-            reason: yes ? undefined : `the user answered ${answer.action}`,
-          })
-          .catch(() => {})
-        await maintain()
-        return finish(await journal.get(intent.id), options)
-      }
-    }
-    return describe(intent)
   }
 
   /** Carries on one approved intent: re-simulate, compare with what was approved, then sign and send. */
@@ -348,7 +304,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
   async function execute(
     tool: WriteToolDefinition,
     input: Record<string, unknown>,
-    caller: Caller,
+    ctx: RequestContext,
   ): Promise<WriteResultValue> {
     const signer = requireSigner()
     const options = input as WriteOptionsValue
@@ -386,7 +342,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           operation: draft.operation,
           chain: draft.chain,
           wallet: signer.address,
-          agent: agentOf(caller),
+          agent: ctx.caller.id,
           call: draft.call,
           details: draft.details,
           fees: estimated.fees,
@@ -420,7 +376,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       throw await refuse(intent, error, decided)
     }
     // Held for a human: outside the refusal path above, so nothing said after an approval claims "nothing signed".
-    if (held) return askHuman(held, caller, options)
+    if (held) return describe(held)
     const describeTx = (t: TransactionSerializableEIP1559): Record<string, unknown> => ({
       ...jsonTx(t),
       summary: draft.summary,
@@ -874,7 +830,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
             details: { primaryType: typedData.primaryType },
             typedData: jsonSafe(typedData),
           })
-          return askHuman(held, { kind: 'local', transport: 'memory' }, options)
+          return describe(held)
         }
         await guard.reserve(intent.id, outcome.decision.limits)
         return replaySignature(await signTyped(intent, chain.id, typedData, summary))
@@ -882,7 +838,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         throw await refuse(await journal.get(intent.id), error)
       }
     },
-    async preview(tool, input, caller) {
+    async preview(tool, input, ctx) {
       const signer = requireSigner()
       const draft = await tool.build(input, { ...context, wallet: signer.address })
       // Simulated as it would be signed, like the write itself: a preview that differs would mislead.
@@ -891,7 +847,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         operation: draft.operation,
         chain: draft.chain,
         wallet: signer.address,
-        agent: agentOf(caller),
+        agent: ctx.caller.id,
         call: draft.call,
         details: draft.details,
         fees: estimated.fees,
@@ -991,10 +947,6 @@ const guardCodes = new Set([
 ])
 
 /** The agent's id for policy matching: the passport subject once passports exist, `local` until then. */
-function agentOf(caller: Caller): string {
-  return caller.kind === 'local' ? 'local' : 'unknown'
-}
-
 function decisionData(outcome: GuardOutcome): JsonObject {
   const s = outcome.simulation
   return {
@@ -1022,17 +974,6 @@ function checkedEffects(outcome: GuardOutcome): JsonObject {
     deltas: s ? s.deltas : null,
     approvals: s ? s.approvals : [],
   }) as JsonObject
-}
-
-function approvalMessage(approval: Approval): string {
-  const r = approval.request
-  return [
-    `Airlock holds a ${r.operation} on ${r.chain} for your approval.`,
-    `What it does (the gateway's own decoding): ${r.summary}`,
-    `Simulated effects: ${JSON.stringify(r.simulation)}`,
-    `Why it is held: ${r.reasons.join('; ')}`,
-    `Intent ${approval.intentId}, hash ${approval.intentHash.slice(0, 16)}…, expires ${approval.expiresAt.toISOString()}.`,
-  ].join('\n')
 }
 
 /** JSON-safe copy: bigints as decimal strings. */

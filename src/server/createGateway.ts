@@ -3,11 +3,12 @@ import { type AuditLog, createAuditLog } from '../audit/auditLog.js'
 import { type Chains, createChains } from '../chains/chains.js'
 import { type KnownContracts, knownContracts } from '../chains/knownContracts.js'
 import { createTokenFacts } from '../chains/tokenFacts.js'
+import type { RequestContext } from '../context/requestContext.js'
 import { devnetChain } from '../devnet/devnetChain.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
 import { toBaseError } from '../errors/index.js'
 import { createGuard } from '../pipeline/guard.js'
-import { type Caller, createPipeline, type Pipeline } from '../pipeline/pipeline.js'
+import { createPipeline, type Pipeline } from '../pipeline/pipeline.js'
 import { createPrices } from '../pipeline/prices.js'
 import {
   listBreaches,
@@ -102,7 +103,7 @@ export type Gateway = {
   /** Hashes of every tool definition (`airlock://tools/manifest`). */
   readonly manifest: ToolManifest
   /** Runs a tool call through the pipeline. */
-  call(name: string, args: unknown, caller: Caller): ReturnType<Pipeline['call']>
+  call(name: string, args: unknown, ctx: RequestContext): ReturnType<Pipeline['call']>
   /**
    * Stops the gateway's timers and waits for work they started (a tracker pass, a maintenance pass) to let go.
    * Close the store after it resolves, never before: a pass still running would fail on it.
@@ -241,7 +242,6 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         signer,
         tracker,
         guard,
-        elicit: config.approvals?.elicit,
         feeCaps: (name) => config.chains?.[name],
         crashAt: devnet ? crashAt : undefined,
         operatorCommand: options.operatorCommand,
@@ -304,7 +304,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     writes,
     operator,
     manifest,
-    call: (name, args, caller) => pipeline.call(name, args, caller),
+    call: (name, args, ctx) => pipeline.call(name, args, ctx),
     close: async () => {
       closed = true
       for (const t of timers) clearInterval(t)

@@ -8,7 +8,7 @@ import {
   ReadResourceRequestSchema,
   type Resource,
 } from '@modelcontextprotocol/sdk/types.js'
-import type { Caller, Elicit } from '../pipeline/pipeline.js'
+import { requestContext, type Transport } from '../context/requestContext.js'
 import type { Gateway } from './createGateway.js'
 
 /** Name and version the server reports in `initialize`. */
@@ -27,25 +27,23 @@ const instructions =
  * const server = createMcpServer(gateway, { kind: 'local', transport: 'stdio' })
  * await server.connect(new StdioServerTransport())
  */
-export function createMcpServer(gateway: Gateway, caller: Caller): Server {
+export function createMcpServer(gateway: Gateway, caller: { kind: 'local'; transport: Transport }): Server {
   const server = new Server(serverInfo, {
     capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
     instructions,
   })
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: gateway.pipeline.tools as never }))
-  server.setRequestHandler(CallToolRequestSchema, (request) => {
-    // A client that can ask its user (elicitation) gets held writes put to the human directly.
-    const elicit: Elicit | undefined = server.getClientCapabilities()?.elicitation
-      ? async (question) => {
-          const answer = await server.elicitInput(question as never)
-          return { action: answer.action, content: answer.content as Record<string, unknown> | undefined }
-        }
-      : undefined
-    return gateway.call(
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    if (!gateway.pipeline.has(request.params.name))
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Unknown tool "${String(request.params.name).slice(0, 64)}". Call tools/list for the available tools.`,
+      )
+    return (await gateway.call(
       request.params.name,
       request.params.arguments,
-      elicit ? { ...caller, elicit } : caller,
-    )
+      requestContext({ transport: caller.transport, era: 'legacy' }),
+    )) as never
   })
   server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: resources(gateway) }))
   server.setRequestHandler(ReadResourceRequestSchema, (request) => {

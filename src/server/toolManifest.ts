@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Tool } from '@modelcontextprotocol/sdk/types.js'
+import type { ToolListing as Tool } from '../context/tool.js'
 
 /** One tool's pin: its name and the hash of its full definition. */
 export type ToolPin = { name: string; hash: string }

@@ -1,5 +1,6 @@
-import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
 import type { z } from 'zod'
+import type { RequestContext } from '../context/requestContext.js'
+import type { ToolAnnotations } from '../context/tool.js'
 import type { ToolContext } from './context.js'
 
 /** A tool: zod input and output schemas (the single source of truth), annotations, and a handler. */
@@ -15,7 +16,7 @@ export type ToolDefinition<
   input: I
   output: O
   /** Builds the result of a read. Throws a `BaseError` for anything the caller should see. */
-  run(input: z.output<I>, context: ToolContext): Promise<z.input<O>>
+  run(input: z.output<I>, context: ToolContext, request: RequestContext): Promise<z.input<O>>
 }
 
 /**

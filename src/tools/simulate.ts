@@ -71,7 +71,7 @@ export const simulate = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: SimulateInput,
   output: SimulateOutput,
-  async run({ tool, arguments: args }, ctx) {
+  async run({ tool, arguments: args }, ctx, request) {
     const definition = previewable[tool]
     if (!definition)
       throw new BaseError('INVALID_INPUT', `simulate cannot preview ${tool}.`, { field: 'tool' })
@@ -83,9 +83,8 @@ export const simulate = defineTool({
         metaMessages: error.metaMessages,
       })
     }
-    return (await requireWrites(ctx).preview(definition, parsed.data, {
-      kind: 'local',
-      transport: 'memory',
-    })) as z.infer<typeof SimulateOutput>
+    return (await requireWrites(ctx).preview(definition, parsed.data, request)) as z.infer<
+      typeof SimulateOutput
+    >
   },
 })

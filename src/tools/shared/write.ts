@@ -1,7 +1,7 @@
-import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
 import type { Address, Hex } from 'viem'
 import { z } from 'zod'
 import type { ChainContext } from '../../chains/chains.js'
+import type { ToolAnnotations } from '../../context/tool.js'
 import type { ToolContext } from '../context.js'
 
 /** Options every write tool accepts, spread into its input schema. */
