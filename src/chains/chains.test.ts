@@ -2,8 +2,10 @@ import { getAddress } from 'viem'
 import { describe, expect, it } from 'vitest'
 import type { BaseError } from '../errors/index.js'
 import { createChains } from './chains.js'
+import { ChainFamilyError } from './errors.js'
 import { knownContracts } from './knownContracts.js'
 import { builtinChains, rpcEnvName } from './registry.js'
+import { requireFamily } from './requireFamily.js'
 
 describe('chain registry', () => {
   it('has at least 30 mainnets plus testnets, with unique names and ids', () => {
@@ -38,6 +40,68 @@ describe('chain registry', () => {
       }
     },
   )
+
+  it('answers a Solana cluster, by name or CAIP-2, with CHAIN_NOT_FOUND saying Solana is not served yet', () => {
+    const chains = createChains()
+    for (const ref of [
+      'solana',
+      'Solana-Devnet',
+      'solana-local',
+      'solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp',
+      'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1',
+    ]) {
+      try {
+        chains.resolve(ref)
+        expect.unreachable()
+      } catch (error) {
+        const e = error as BaseError
+        expect(e.code, ref).toBe('CHAIN_NOT_FOUND')
+        expect(e.field).toBe('chain')
+        expect(e.shortMessage).toMatch(/Solana is not served yet/)
+        expect(e.message).toMatch(/later release/)
+        expect(e.message).toMatch(/list_chains/)
+      }
+    }
+    // Other unknown references keep the plain answer.
+    expect(() => chains.resolve('solanaa')).toThrow(/Unknown chain "solanaa"/)
+  })
+
+  it('every chain is of the EVM family, with its native coin and that coin’s CAIP-19 id', () => {
+    const chains = createChains()
+    for (const c of chains.list()) {
+      expect(c.family).toBe('evm')
+      expect(c.native.symbol).toBe(c.chain.nativeCurrency.symbol)
+      expect(c.native.assetId.startsWith(`${c.caip2}/`)).toBe(true)
+    }
+    expect(chains.resolve('ethereum').native.assetId).toBe('eip155:1/slip44:60')
+    expect(chains.resolve('polygon').native.assetId).toBe('eip155:137/slip44:966')
+    expect(chains.resolve('mantle').native.assetId).toBe('eip155:5000/native:MNT')
+  })
+
+  it('requireFamily passes a chain of the family and refuses another with a clear INVALID_INPUT', () => {
+    const base = createChains().resolve('base')
+    expect(requireFamily(base, 'evm', 'read_contract')).toBe(base)
+    // A Solana context, as the Solana issue will build one.
+    const cluster = {
+      family: 'solana' as const,
+      name: 'solana-devnet',
+      caip2: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1',
+      testnet: true,
+      native: { symbol: 'SOL', decimals: 9, assetId: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1/slip44:501' },
+    }
+    try {
+      requireFamily(cluster, 'evm', 'read_contract')
+      expect.unreachable()
+    } catch (error) {
+      expect(error).toBeInstanceOf(ChainFamilyError)
+      const e = error as BaseError
+      expect(e.code).toBe('INVALID_INPUT')
+      expect(e.field).toBe('chain')
+      expect(e.shortMessage).toBe(
+        'read_contract works only on EVM chains; "solana-devnet" is a Solana chain.',
+      )
+    }
+  })
 
   it('takes endpoints from config first, then AIRLOCK_RPC_<NAME>, then the public default', () => {
     const chains = createChains({

@@ -6,20 +6,25 @@ import {
   type PublicClient,
   type Transport,
 } from 'viem'
+import type { ChainContext as FamilyChainContext } from '../context/chain.js'
 import { ChainNotFoundError, InvalidConfigError, redactUrl } from '../errors/index.js'
+import { evmNativeAssetId } from './caip19.js'
+import { ChainNotServedError, solanaChainNames } from './errors.js'
 import { builtinChains, type RegistryEntry, rpcEnvName } from './registry.js'
 import { createRpcTransport, type EndpointHealth, type RpcTransportOptions } from './transport.js'
 
 /** Where a chain's endpoint list came from. */
 export type EndpointSource = 'config' | 'env' | 'devnet' | 'public-default' | 'none'
 
-/** A chain as the tools see it: names, ids and a lazily built viem client behind Airlock's RPC transport. */
-export type ChainContext = {
-  readonly name: string
+/**
+ * An EVM chain as the tools see it: the family-neutral {@link FamilyChainContext} (name, CAIP-2, native coin with
+ * its CAIP-19 id) plus the chain id, viem's definition and a lazily built viem client behind Airlock's RPC
+ * transport.
+ */
+export type EvmChainContext = FamilyChainContext & {
+  readonly family: 'evm'
   readonly id: number
-  readonly caip2: string
   readonly chain: Chain
-  readonly testnet: boolean
   readonly source: EndpointSource
   /**
    * viem public client; built on first use so that listing 50 chains costs nothing. It never follows EIP-3668
@@ -39,6 +44,12 @@ export type ChainContext = {
    */
   endpointClients?(): PublicClient<Transport, Chain>[]
 }
+
+/**
+ * The EVM chain context under its older name: what `Chains.resolve` returns while every served chain is EVM.
+ * Family-neutral code takes `ChainContext` from `src/context/chain.ts` instead.
+ */
+export type ChainContext = EvmChainContext
 
 /** Per-chain settings from the config file. */
 export type ChainSettings = {
@@ -70,8 +81,14 @@ export type CreateChainsOptions = {
 
 /** The chain registry with endpoints: resolve a `chain` argument, list chains, close transports. */
 export type Chains = {
-  resolve(ref: string | number): ChainContext
-  list(): ChainContext[]
+  /**
+   * The chain a `chain` argument names.
+   * @throws {ChainNotFoundError} no such chain in the registry
+   * @throws {ChainNotServedError} CHAIN_NOT_FOUND: a Solana cluster (`solana`, `solana-devnet`, `solana-local`,
+   *   `solana:…`), which is not served yet
+   */
+  resolve(ref: string | number): EvmChainContext
+  list(): EvmChainContext[]
   close(): void
 }
 
@@ -90,8 +107,8 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
     ...(options.extra ?? []),
     ...builtinChains,
   ]
-  const byName = new Map<string, ChainContext>()
-  const byId = new Map<number, ChainContext>()
+  const byName = new Map<string, EvmChainContext>()
+  const byId = new Map<number, EvmChainContext>()
   const transports: { close(): void }[] = []
 
   for (const name of Object.keys(options.settings ?? {}))
@@ -151,12 +168,16 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
       client = built.client
       return built.client
     }
-    const context: ChainContext = {
+    const caip2 = `eip155:${entry.chain.id}`
+    const { symbol, decimals } = entry.chain.nativeCurrency
+    const context: EvmChainContext = {
+      family: 'evm',
       name: entry.name,
       id: entry.chain.id,
-      caip2: `eip155:${entry.chain.id}`,
+      caip2,
       chain: entry.chain,
       testnet: entry.testnet,
+      native: { symbol, decimals, assetId: evmNativeAssetId(caip2, symbol) },
       source,
       get client() {
         return client ?? build()
@@ -189,8 +210,10 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
   return {
     resolve(ref) {
       const found = lookup(ref)
-      if (!found) throw new ChainNotFoundError({ chain: String(ref).slice(0, 80), field: 'chain' })
-      return found
+      if (found) return found
+      const shown = String(ref).slice(0, 80)
+      if (isSolanaRef(ref)) throw new ChainNotServedError({ chain: shown, field: 'chain' })
+      throw new ChainNotFoundError({ chain: shown, field: 'chain' })
     },
     list: () => [...byName.values()],
     close() {
@@ -198,7 +221,7 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
     },
   }
 
-  function lookup(ref: string | number): ChainContext | undefined {
+  function lookup(ref: string | number): EvmChainContext | undefined {
     if (typeof ref === 'number') return Number.isSafeInteger(ref) ? byId.get(ref) : undefined
     const text = ref.trim().toLowerCase()
     if (/^\d{1,15}$/.test(text)) return byId.get(Number(text))
@@ -206,6 +229,13 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
     if (caip) return byId.get(Number(caip[1]))
     return byName.get(text)
   }
+}
+
+/** A reference to a Solana cluster: a registry name of one, or the CAIP-2 `solana` namespace. */
+function isSolanaRef(ref: string | number): boolean {
+  if (typeof ref !== 'string') return false
+  const text = ref.trim().toLowerCase()
+  return solanaChainNames.includes(text) || /^solana:[-_a-z0-9]{1,32}$/.test(text)
 }
 
 function unknownEndpoint(url: string): EndpointHealth {
