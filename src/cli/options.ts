@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { InvalidConfigError, InvalidInputError } from '../errors/index.js'
 import { type Config, loadConfig } from '../server/config.js'
+import { parseToolsets } from '../tools/toolsets.js'
 
 /** Parsed command line of `airlock start|stdio|devnet|wallet`. */
 export type CliOptions = {
@@ -64,7 +65,9 @@ export function parseCli(
   const { values, positionals } = parsed
   const command = positionals[0] ?? 'help'
   const configPath = values.config ?? env.AIRLOCK_CONFIG
-  const config = configPath ? loadConfig(configPath) : {}
+  const loaded = configPath ? loadConfig(configPath) : {}
+  // `--tools` overrides the config's `tools`: the gateway reads its toolsets from the config alone.
+  const config = values.tools === undefined ? loaded : { ...loaded, tools: parseToolsets(values.tools) }
   const devnet = Boolean(values.devnet) || !configPath || Boolean(config.devnet)
   return {
     command,
@@ -107,6 +110,7 @@ function parse(argv: readonly string[]) {
       port: { type: 'string', short: 'p' },
       'devnet-port': { type: 'string' },
       stateless: { type: 'boolean' },
+      tools: { type: 'string' },
       json: { type: 'boolean' },
       label: { type: 'string' },
       'private-key-stdin': { type: 'boolean' },
@@ -136,9 +140,10 @@ function port(value: string | undefined, fallback: number, name: string): number
 export const usage = `airlock — MCP gateway for safe blockchain access by AI agents
 
 Usage:
-  airlock start  [--config FILE] [--devnet] [--host H] [--port P] [--stateless]
+  airlock start  [--config FILE] [--devnet] [--host H] [--port P] [--stateless] [--tools LIST]
                  MCP over Streamable HTTP at http://127.0.0.1:8402/mcp
-  airlock stdio  [--config FILE] [--devnet]     MCP over stdio (stdout carries only protocol)
+  airlock stdio  [--config FILE] [--devnet] [--tools LIST]
+                 MCP over stdio (stdout carries only protocol)
   airlock devnet [--json] [--devnet-port P]     the embedded devnet alone, fixtures printed
   airlock wallet create [--label L] [--json]    new key, encrypted at rest (Web3 Secret Storage v3)
   airlock wallet import (--private-key-stdin | --file KEYSTORE.json) [--label L] [--json]
@@ -160,6 +165,7 @@ Operator (they reach a running gateway through its data directory, or --url/--to
   airlock address-book [list | add ADDRESS --label L [--note N] | remove ADDRESS]
 
 Without a config file (--config / AIRLOCK_CONFIG) Airlock runs on the embedded devnet (demo mode).
+--tools read,write serves only those toolsets (read, write, payments, orders, solana; default all).
 Environment: AIRLOCK_CONFIG, AIRLOCK_PORT, AIRLOCK_RPC_<CHAIN>=url1,url2 (e.g. AIRLOCK_RPC_BASE).
 Wallets: keystores in $AIRLOCK_DATA_DIR/keystore (default ~/.airlock/keystore). The password comes from
 AIRLOCK_WALLET_PASSWORD, else a hidden prompt on the terminal; AIRLOCK_IMPORT_PASSWORD opens an imported file.

@@ -45,4 +45,3 @@ export const EvmAddress = z
     }
     return getAddress(value)
   })
-  .meta({ description: 'EVM address, 0x + 40 hex digits, EIP-55 checksummed or all lowercase.' })

@@ -43,7 +43,7 @@ export const AmountString = z
   // The schema accepts any JSON so that a number gets INVALID_AMOUNT, but clients are told the truth: a string.
   .meta({
     type: 'string',
-    description: 'Decimal amount in display units, as a string: "1.5". No sign, exponent or hex.',
+    description: 'Decimal, display units ("1.5")',
   })
 
 /**

@@ -6,19 +6,17 @@ import { z } from 'zod'
  *
  * @example ChainRef.parse('eip155:8453')
  */
-export const ChainRef = z
-  .union([
-    z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(
-        /^[A-Za-z0-9:_-]+$/,
-        'use a chain name, a chain id or CAIP-2 (eip155:<id>); letters, digits, ":", "-" only',
-      ),
-    z.number().int().positive(),
-  ])
-  .meta({ description: 'Chain: registry name (base), chain id (8453) or CAIP-2 (eip155:8453).' })
+export const ChainRef = z.union([
+  z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(
+      /^[A-Za-z0-9:_-]+$/,
+      'use a chain name, a chain id or CAIP-2 (eip155:<id>); letters, digits, ":", "-" only',
+    ),
+  z.number().int().positive(),
+])
 
 /** The `chain` / `caip2` pair every result carries. */
 export const ChainOut = { chain: z.string(), caip2: z.string() }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { InvalidConfigError } from '../errors/index.js'
+import { Toolsets } from '../tools/toolsets.js'
 
 const Port = z.number().int().min(0).max(65535)
 const RpcUrl = z
@@ -143,6 +144,7 @@ export const Config = z
       .strict()
       .optional()
       .describe('The operator API (approvals, kill switch, audit, address book), with its own token.'),
+    tools: Toolsets.optional(),
   })
   .strict()
 

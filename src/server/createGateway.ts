@@ -33,6 +33,7 @@ import type { MetadataFetcher, ToolContext } from '../tools/context.js'
 import type { ToolDefinition } from '../tools/defineTool.js'
 import { allTools } from '../tools/index.js'
 import type { WriteToolDefinition } from '../tools/shared/write.js'
+import { selectTools } from '../tools/toolsets.js'
 import type { Intent, TransitionData } from '../txs/intentJournal.js'
 import { createIntentJournal } from '../txs/intentJournal.js'
 import { createNonceManager } from '../txs/nonceManager.js'
@@ -162,7 +163,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   const closers: (() => unknown)[] = []
   let closed = false
   const log = options.log ?? (() => {})
-  const toolSet = options.tools ?? allTools
+  const toolSet = options.tools ?? selectTools(allTools, config.tools)
   const pipelineTools = createPipeline(toolSet, context).tools
   const manifest = toolManifest(pipelineTools)
   if (options.writes) {

@@ -11,7 +11,7 @@ export const ApproveInput = z
     chain: ChainRef,
     token: EvmAddress,
     spender: EvmAddress,
-    amount: AmountString.describe('Allowance in display units; "0" revokes.'),
+    amount: AmountString.describe('Display units; "0" revokes'),
     ...WriteOptions,
   })
   .strict()
@@ -24,7 +24,7 @@ export const approve = defineWriteTool({
   name: 'approve',
   title: 'Approve a spender',
   description:
-    'Sets how much of an ERC-20 token a spender (e.g. a DEX router) may move from the gateway wallet. "0" revokes. Amounts are exact; there is no "unlimited" shortcut.',
+    'Sets the exact ERC-20 allowance of a spender over the gateway wallet ("0" revokes; no unlimited).',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   input: ApproveInput,
   async build({ chain, token, spender, amount }, ctx) {

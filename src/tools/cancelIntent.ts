@@ -17,7 +17,7 @@ export const cancelIntent = defineTool({
   name: 'cancel_intent',
   title: 'Cancel an intent',
   description:
-    'Withdraws an intent. Not yet signed: cancelled. Sent but not mined: replaced by a 0-value transfer to self with the same nonce and higher fees (returns the replacement intent). Mined or failed: nothing to cancel.',
+    'Cancels an unsigned intent, or replaces a sent, unmined one with a 0-value self-transfer at the same nonce (returns that intent).',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: CancelIntentInput,
   output: WriteResult,

@@ -17,7 +17,7 @@ export const EstimateFeesOutput = z.object({
   gasPrice: Wei.nullable(),
   nativeTransferCost: z
     .object({ raw: z.string(), formatted: z.string(), symbol: z.string() })
-    .describe('21,000 gas at maxFeePerGas (or gasPrice).'),
+    .describe('21,000 gas at maxFeePerGas or gasPrice'),
 })
 
 const wei = (v: bigint | undefined | null) =>
@@ -30,8 +30,7 @@ const wei = (v: bigint | undefined | null) =>
 export const estimateFees = defineTool({
   name: 'estimate_fees',
   title: 'Fee estimates',
-  description:
-    'Current gas fee estimates: base fee, max fee and priority fee (EIP-1559) or gas price, and the cost of a plain transfer.',
+  description: 'Current gas fees and the cost of a plain transfer.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: EstimateFeesInput,
   output: EstimateFeesOutput,

@@ -16,7 +16,7 @@ export const GetAllowanceOutput = z.object({
   spender: z.string(),
   decimals: z.number(),
   allowance: AmountOut,
-  unlimited: z.boolean().describe('The allowance is 2^256-1 (never decreases).'),
+  unlimited: z.boolean().describe('2^256-1'),
 })
 
 /**
@@ -26,8 +26,7 @@ export const GetAllowanceOutput = z.object({
 export const getAllowance = defineTool({
   name: 'get_allowance',
   title: 'Token allowance',
-  description:
-    'How much of an ERC-20 token `spender` may move on behalf of `owner` (allowance), and whether it is unlimited.',
+  description: "ERC-20 allowance of `spender` over `owner`'s tokens.",
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetAllowanceInput,
   output: GetAllowanceOutput,

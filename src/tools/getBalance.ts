@@ -22,8 +22,7 @@ export const GetBalanceOutput = z.object({
 export const getBalance = defineTool({
   name: 'get_balance',
   title: 'Native balance',
-  description:
-    'Native-token balance (ETH, POL, …) of an address on one chain, in base units and display units.',
+  description: 'Native balance of an address.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetBalanceInput,
   output: GetBalanceOutput,

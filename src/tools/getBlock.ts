@@ -13,7 +13,7 @@ export const GetBlockInput = z
         z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 32-byte block hash'),
       ])
       .optional()
-      .describe('Block tag, decimal number or hash (default latest).'),
+      .describe('Tag, number or hash (default latest)'),
   })
   .strict()
 
@@ -23,7 +23,7 @@ export const GetBlockOutput = z.object({
   hash: z.string().nullable(),
   parentHash: z.string(),
   timestamp: z.string(),
-  time: z.string().describe('ISO-8601 UTC.'),
+  time: z.string().describe('ISO-8601'),
   baseFeePerGas: z.string().nullable(),
   gasUsed: z.string(),
   gasLimit: z.string(),
@@ -38,8 +38,7 @@ export const GetBlockOutput = z.object({
 export const getBlock = defineTool({
   name: 'get_block',
   title: 'Block',
-  description:
-    'Header of a block (by tag, number or hash): number, hash, time, base fee, gas used and transaction count.',
+  description: 'A block header.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: GetBlockInput,
   output: GetBlockOutput,

@@ -9,14 +9,14 @@ export const GetLimitsOutput = z.object({
   chain: z.string(),
   caip2: z.string(),
   wallet: z.string(),
-  policyHash: z.string().describe('Version of the policy in force ("none": no policy, reads only).'),
+  policyHash: z.string().describe('"none": no policy, reads only'),
   killSwitch: z.enum(['engaged', 'off', 'unknown']),
   limits: z.array(
     z.object({
       limit: z.string(),
       rule: z.string(),
       metric: z.enum(['outflow', 'outflowUsd', 'count']),
-      token: z.string().optional().describe('Token address, or "native".'),
+      token: z.string().optional().describe('Token address or "native"'),
       window: z.string(),
       max: z.string(),
       used: z.string(),
@@ -29,23 +29,18 @@ export const GetLimitsOutput = z.object({
         rule: z.string(),
         operations: z.array(z.string()),
         field: z.enum(['match.amount', 'match.value', 'match.simulation.outflowUsd']),
-        tokens: z
-          .array(z.string())
-          .optional()
-          .describe('Token addresses (or "native") the amount is counted in.'),
+        tokens: z.array(z.string()).optional().describe('Token addresses or "native"'),
         bounds: z.object({
           lte: z.string().optional(),
           lt: z.string().optional(),
           gte: z.string().optional(),
           gt: z.string().optional(),
         }),
-        limits: z.array(z.string()).describe('The windowed limits of the same rule, which apply as well.'),
+        limits: z.array(z.string()).describe('Windowed limits of the same rule'),
         description: z.string(),
       }),
     )
-    .describe(
-      'Caps on a single write (amount, native value, USD worth) of the allow rules that can apply on this chain. A write over every applicable cap is denied whatever the windows have left.',
-    ),
+    .describe('Caps on one write; a write over every applicable cap is denied'),
 })
 
 /**
@@ -57,7 +52,7 @@ export const getLimits = defineTool({
   name: 'get_limits',
   title: 'Get spend limits',
   description:
-    'Your spend budgets on a chain under the operator’s policy: each limit with its window, maximum, used and remaining amounts (reserved in-flight writes count), and the caps on a single write (per-transfer amounts, USD worth). Also says whether the kill switch is engaged.',
+    'Your spend limits on a chain (used and remaining, in-flight writes counted), per-write caps and the kill switch state.',
   annotations: { readOnlyHint: true, openWorldHint: false },
   input: GetLimitsInput,
   output: GetLimitsOutput,

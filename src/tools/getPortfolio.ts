@@ -9,12 +9,7 @@ import { readBalances, TokenBalance } from './shared/readBalances.js'
 export const GetPortfolioInput = z
   .object({
     address: EvmAddress,
-    chains: z
-      .array(ChainRef)
-      .min(1)
-      .max(64)
-      .optional()
-      .describe('Chains to read. Default: every chain with its own endpoints (config, env or devnet).'),
+    chains: z.array(ChainRef).min(1).max(64).optional().describe('Default: configured chains'),
   })
   .strict()
 
@@ -45,8 +40,7 @@ export const GetPortfolioOutput = z.object({
 export const getPortfolio = defineTool({
   name: 'get_portfolio',
   title: 'Portfolio across chains',
-  description:
-    'Native and known-token balances of an address across several chains at once. Chains are read in parallel; a chain that fails is reported with its error while the others still answer.',
+  description: 'Native and known-token balances of an address on several chains.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetPortfolioInput,
   output: GetPortfolioOutput,

@@ -14,8 +14,8 @@ export const GetPriceInput = z
       .string()
       .regex(/^[A-Z0-9]{1,12}\/[A-Z0-9]{1,12}$/, 'a pair like "ETH/USD"')
       .optional()
-      .describe('A pair with a known feed on this chain, e.g. "ETH/USD".'),
-    feed: EvmAddress.optional().describe('Address of a Chainlink-style AggregatorV3 feed.'),
+      .describe('e.g. "ETH/USD"'),
+    feed: EvmAddress.optional().describe('AggregatorV3 feed address'),
   })
   .strict()
 
@@ -28,9 +28,9 @@ export const GetPriceOutput = z.object({
   decimals: z.number(),
   answerRaw: z.string(),
   roundId: z.string(),
-  updatedAt: z.string().describe('ISO-8601 UTC.'),
+  updatedAt: z.string().describe('ISO-8601'),
   ageSeconds: z.number(),
-  stale: z.boolean().describe('Older than 24 hours, or the answer is not positive.'),
+  stale: z.boolean().describe('Older than 24 h or not positive'),
 })
 
 const aggregatorAbi = parseAbi([
@@ -46,8 +46,7 @@ const aggregatorAbi = parseAbi([
 export const getPrice = defineTool({
   name: 'get_price',
   title: 'Price feed',
-  description:
-    'Latest answer of a Chainlink-style price feed, by pair ("ETH/USD") where the gateway knows the feed, or by feed address; flags stale answers.',
+  description: 'Latest Chainlink-style feed price, by pair or feed address.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: GetPriceInput,
   output: GetPriceOutput,

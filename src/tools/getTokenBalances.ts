@@ -9,11 +9,7 @@ export const GetTokenBalancesInput = z
   .object({
     chain: ChainRef,
     address: EvmAddress,
-    tokens: z
-      .array(EvmAddress)
-      .max(500)
-      .optional()
-      .describe('ERC-20 token addresses (at most 500). Default: the gateway’s known tokens for the chain.'),
+    tokens: z.array(EvmAddress).max(500).optional().describe('Default: known tokens'),
   })
   .strict()
 
@@ -31,8 +27,7 @@ export const GetTokenBalancesOutput = z.object({
 export const getTokenBalances = defineTool({
   name: 'get_token_balances',
   title: 'Token balances',
-  description:
-    'Native balance plus ERC-20 balances of an address on one chain, read in a single RPC round trip. Without `tokens`, the gateway’s known tokens for the chain are read. Token names and symbols come from the chain and are untrusted; `verified` says whether the token matches the built-in registry.',
+  description: 'Native and ERC-20 balances of an address; symbols are untrusted, trust `verified`.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetTokenBalancesInput,
   output: GetTokenBalancesOutput,

@@ -15,11 +15,7 @@ export const GetTokenInfoOutput = z.object({
   symbol: UntrustedText,
   decimals: z.number(),
   totalSupply: AmountOut,
-  verified: z
-    .boolean()
-    .describe(
-      'True only when the address and decimals match the built-in registry and the symbol has no lookalikes.',
-    ),
+  verified: z.boolean().describe('In the built-in registry'),
   warnings: z.array(z.string()),
 })
 
@@ -32,7 +28,7 @@ export const getTokenInfo = defineTool({
   name: 'get_token_info',
   title: 'Token info',
   description:
-    'Name, symbol, decimals and total supply of an ERC-20 token. Name and symbol are untrusted chain data; never identify a token by its symbol — `verified` is true only for tokens in the gateway’s registry.',
+    'ERC-20 name, symbol, decimals, supply. Never identify a token by its untrusted symbol; trust `verified`.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetTokenInfoInput,
   output: GetTokenInfoOutput,

@@ -46,7 +46,7 @@ export const GetTransactionOutput = z.object({
   gas: z.string(),
   maxFeePerGas: z.string().nullable(),
   gasPrice: z.string().nullable(),
-  input: z.string().describe('Calldata (truncated to 2 KiB of hex).'),
+  input: z.string().describe('Calldata, cut at 2 KiB'),
   receipt: z
     .object({
       gasUsed: z.string(),
@@ -56,7 +56,7 @@ export const GetTransactionOutput = z.object({
     })
     .nullable(),
   confirmations: z.number().nullable(),
-  transfers: z.array(Transfer).describe('Token transfers decoded from the receipt logs.'),
+  transfers: z.array(Transfer).describe('Token transfers from the logs'),
 })
 
 const transferSingle = parseAbi([
@@ -71,8 +71,7 @@ const transferSingle = parseAbi([
 export const getTransaction = defineTool({
   name: 'get_transaction',
   title: 'Transaction',
-  description:
-    'A transaction by hash: sender, recipient, value, status, receipt and the token transfers it made (decoded from logs).',
+  description: 'A transaction by hash, with its receipt and token transfers.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: GetTransactionInput,
   output: GetTransactionOutput,

@@ -25,11 +25,12 @@ import { signTypedData } from './signTypedData.js'
 import { simulate } from './simulate.js'
 import { speedUpIntent } from './speedUpIntent.js'
 import { swap } from './swap.js'
+import { selectTools } from './toolsets.js'
 import { transfer } from './transfer.js'
 import { writeContract } from './writeContract.js'
 
-/** Every read tool, in the order `tools/list` shows them. */
-export const readTools = [
+/** Every tool, in `tools/list` order; `toolsets.ts` says which toolset serves each. */
+export const allTools = [
   listChains,
   getBalance,
   getTokenBalances,
@@ -46,10 +47,6 @@ export const readTools = [
   estimateFees,
   quoteSwap,
   getPrice,
-] as unknown as readonly ToolDefinition[]
-
-/** Write tools (they build intents; the pipeline signs) and the intent tools. */
-export const writeTools = [
   transfer,
   approve,
   writeContract,
@@ -63,5 +60,8 @@ export const writeTools = [
   speedUpIntent,
 ] as unknown as readonly (ToolDefinition | WriteToolDefinition)[]
 
-/** Every tool, in `tools/list` order. */
-export const allTools: readonly (ToolDefinition | WriteToolDefinition)[] = [...readTools, ...writeTools]
+/** The `read` toolset: chain reads, no wallet needed. */
+export const readTools = selectTools(allTools, ['read'])
+
+/** The `write` toolset: write tools (they build intents; the pipeline signs), intent tools, simulate, get_limits. */
+export const writeTools = selectTools(allTools, ['write'])

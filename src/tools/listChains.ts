@@ -3,11 +3,8 @@ import { defineTool } from './defineTool.js'
 
 export const ListChainsInput = z
   .object({
-    testnets: z.boolean().optional().describe('Include testnets (default true).'),
-    configuredOnly: z
-      .boolean()
-      .optional()
-      .describe('Only chains with endpoints from the config, env or devnet.'),
+    testnets: z.boolean().optional().describe('Default true'),
+    configuredOnly: z.boolean().optional().describe('Only configured chains'),
   })
   .strict()
 
@@ -21,7 +18,7 @@ export const ListChainsOutput = z.object({
       nativeSymbol: z.string(),
       testnet: z.boolean(),
       endpointSource: z.enum(['config', 'env', 'devnet', 'public-default', 'none']),
-      endpoints: z.number().describe('Number of configured endpoints.'),
+      endpoints: z.number().describe('Configured endpoints'),
     }),
   ),
 })
@@ -33,8 +30,7 @@ export const ListChainsOutput = z.object({
 export const listChains = defineTool({
   name: 'list_chains',
   title: 'List chains',
-  description:
-    'Chains this gateway serves: registry name, chain id, CAIP-2, native symbol and whether it has its own RPC endpoints. Use the name, id or CAIP-2 as the `chain` argument of other tools.',
+  description: 'Chains served. Their name, id or CAIP-2 is the `chain` argument of other tools.',
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
   input: ListChainsInput,
   output: ListChainsOutput,

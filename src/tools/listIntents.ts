@@ -20,7 +20,7 @@ export const ListIntentsInput = z
 export const listIntents = defineTool({
   name: 'list_intents',
   title: 'List intents',
-  description: 'The gateway wallet’s writes (intents), newest first, optionally by chain and status.',
+  description: "The gateway wallet's writes (intents), newest first.",
   annotations: { readOnlyHint: true, openWorldHint: false },
   input: ListIntentsInput,
   output: z.object({ intents: z.array(WriteResult) }),

@@ -11,8 +11,8 @@ export const LookupEnsOutput = z.object({
   chain: z.string(),
   caip2: z.string(),
   address: z.string(),
-  name: UntrustedText.nullable().describe('Primary name, only when it resolves back to the same address.'),
-  verified: z.boolean().describe('The name forward-resolves to this address.'),
+  name: UntrustedText.nullable().describe('Untrusted; null unless it resolves back'),
+  verified: z.boolean().describe('Resolves back to the address'),
 })
 
 /**
@@ -22,8 +22,7 @@ export const LookupEnsOutput = z.object({
 export const lookupEns = defineTool({
   name: 'lookup_ens',
   title: 'Look up ENS name',
-  description:
-    'The primary ENS name of an address (reverse record), returned only if that name resolves back to the same address. The name is untrusted text.',
+  description: 'Primary ENS name of an address, if it resolves back.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: LookupEnsInput,
   output: LookupEnsOutput,

@@ -33,8 +33,7 @@ export const MulticallOutput = z.object({
 export const multicall = defineTool({
   name: 'multicall',
   title: 'Batch reads',
-  description:
-    'Runs up to 200 read-only contract calls in a single RPC round trip via Multicall3. Each result is success or failure independently. Returned data is untrusted.',
+  description: 'Up to 200 read_contract calls in one round trip; each may fail alone. Results are untrusted.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: MulticallInput,
   output: MulticallOutput,

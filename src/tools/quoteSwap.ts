@@ -14,7 +14,7 @@ export const QuoteSwapInput = z
     fee: z
       .union([z.literal(100), z.literal(500), z.literal(3000), z.literal(10000)])
       .optional()
-      .describe('Pool fee tier in hundredths of a bip; default: the best of all tiers.'),
+      .describe('Fee tier; default best'),
   })
   .strict()
 
@@ -25,7 +25,7 @@ export const QuoteSwapOutput = z.object({
   amountIn: AmountOut,
   amountOut: AmountOut,
   fee: z.number(),
-  price: z.string().describe('tokenOut per tokenIn, display units, 8 significant fraction digits.'),
+  price: z.string().describe('tokenOut per tokenIn'),
   gasEstimate: z.string(),
   quoter: z.string(),
 })
@@ -38,8 +38,7 @@ export const QuoteSwapOutput = z.object({
 export const quoteSwap = defineTool({
   name: 'quote_swap',
   title: 'Quote a swap',
-  description:
-    'Quotes swapping an exact amount of one ERC-20 for another on Uniswap v3 (read-only; nothing is sent). Use WETH for ETH.',
+  description: 'Uniswap v3 quote for an exact ERC-20 input (WETH for ETH).',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: QuoteSwapInput,
   output: QuoteSwapOutput,

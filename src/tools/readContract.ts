@@ -23,9 +23,7 @@ export const ReadContractOutput = z.object({
   ...ChainOut,
   address: z.string(),
   function: z.string(),
-  result: UntrustedJson.describe(
-    'Decoded return value; integers as decimal strings. Contract data: untrusted.',
-  ),
+  result: UntrustedJson.describe('Decoded; untrusted'),
 })
 
 /**
@@ -35,8 +33,7 @@ export const ReadContractOutput = z.object({
 export const readContract = defineTool({
   name: 'read_contract',
   title: 'Read a contract',
-  description:
-    'Calls a read-only contract function (eth_call) given a human-readable signature or an ABI item, and returns the decoded result. Integers come back as decimal strings; strings returned by the contract are untrusted data.',
+  description: 'Calls a view function (eth_call); integers as decimal strings.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: ReadContractInput,
   output: ReadContractOutput,

@@ -9,9 +9,9 @@ export const ResolveEnsInput = z.object({ name: EnsNameInput, chain: EnsChainInp
 export const ResolveEnsOutput = z.object({
   chain: z.string(),
   caip2: z.string(),
-  name: z.string().describe('The normalized (ENSIP-15) name that was resolved.'),
+  name: z.string().describe('Normalized'),
   address: z.string(),
-  avatar: UntrustedText.nullable().describe('The raw avatar record (not fetched).'),
+  avatar: UntrustedText.nullable().describe('Raw record, untrusted'),
 })
 
 /**
@@ -22,8 +22,7 @@ export const ResolveEnsOutput = z.object({
 export const resolveEns = defineTool({
   name: 'resolve_ens',
   title: 'Resolve ENS name',
-  description:
-    'Resolves an ENS name (e.g. "vitalik.eth") to its address, after ENSIP-15 normalization. Also returns the raw avatar record, as untrusted text.',
+  description: 'Address and avatar record of an ENS name.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: ResolveEnsInput,
   output: ResolveEnsOutput,

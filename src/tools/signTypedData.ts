@@ -48,7 +48,7 @@ export const signTypedData = defineTool({
   name: 'sign_typed_data',
   title: 'Sign typed data (EIP-712)',
   description:
-    'Signs EIP-712 typed data (e.g. a permit or an order) as an intent. The domain must carry this chain’s id and a verifyingContract; the EIP712Domain type is built from it (omit it from types). Authorizations (permits, EIP-3009) are signed only for the gateway wallet’s own funds. Raw 32-byte hashes and eth_sign are never offered.',
+    "Signs EIP-712 typed data as an intent. The domain needs this chain's id and a verifyingContract; omit EIP712Domain from types. Permits only over the wallet's own funds.",
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   input: SignTypedDataInput,
   output: WriteResult.extend({ signature: z.string().optional() }),

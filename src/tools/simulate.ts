@@ -17,12 +17,8 @@ const previewable = { transfer, approve, write_contract: writeContract, swap } a
 
 export const SimulateInput = z
   .object({
-    tool: z
-      .enum(['transfer', 'approve', 'write_contract', 'swap'])
-      .describe('The write tool whose call to preview.'),
-    arguments: z
-      .record(z.string(), z.unknown())
-      .describe('The arguments you would pass to that tool (validated by it).'),
+    tool: z.enum(['transfer', 'approve', 'write_contract', 'swap']).describe('Write tool to preview'),
+    arguments: z.record(z.string(), z.unknown()).describe('Its arguments'),
   })
   .strict()
 
@@ -30,17 +26,15 @@ export const SimulateOutput = z.object({
   chain: z.string(),
   caip2: z.string(),
   operation: z.string(),
-  summary: z.string().describe("What the write would do, in the gateway's own words."),
+  summary: z.string().describe("In the gateway's words"),
   details: z.record(z.string(), z.unknown()),
   from: z.string(),
   call: z.object({ to: z.string(), data: z.string(), value: z.string() }),
   simulation: z
     .record(z.string(), z.unknown())
     .nullable()
-    .describe('Asset changes of the wallet (raw base units, negative = out), new approvals, revert, flags.'),
-  effects: FormattedEffects.nullable().describe(
-    'The same balance changes and approvals with amounts in display units, decimals and symbol (untrusted); a token without usable decimals says so.',
-  ),
+    .describe('Raw asset changes (negative = out), approvals, revert'),
+  effects: FormattedEffects.nullable().describe('Display units; symbols untrusted'),
   simulationUnavailable: z.string().optional(),
   policy: z.object({
     effect: z.enum(['allow', 'deny', 'require_approval']),
@@ -67,7 +61,7 @@ export const simulate = defineTool({
   name: 'simulate',
   title: 'Simulate a write',
   description:
-    'Previews transfer, approve, write_contract or swap without sending: the gateway simulates it (asset changes, new approvals, revert reason) and says what the policy would decide. Nothing is signed or recorded.',
+    'Previews a transfer, approve, write_contract or swap: simulated effects and the policy decision. Signs nothing.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: SimulateInput,
   output: SimulateOutput,

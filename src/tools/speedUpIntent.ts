@@ -7,13 +7,7 @@ import { WriteOptions, WriteResult } from './shared/write.js'
 export const SpeedUpIntentInput = z
   .object({
     intentId: IntentId,
-    feeBumpPercent: z
-      .number()
-      .int()
-      .min(10)
-      .max(300)
-      .optional()
-      .describe('Fee increase, percent (default 15).'),
+    feeBumpPercent: z.number().int().min(10).max(300).optional().describe('Percent (default 15)'),
     wait: WriteOptions.wait,
     idempotencyKey: WriteOptions.idempotencyKey,
   })
@@ -26,8 +20,7 @@ export const SpeedUpIntentInput = z
 export const speedUpIntent = defineTool({
   name: 'speed_up_intent',
   title: 'Speed up an intent',
-  description:
-    'Replaces a sent but unmined transaction with the same one at higher fees (same nonce). The original ends as replaced when the new one is mined.',
+  description: 'Resends an unmined transaction at higher fees, same nonce.',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   input: SpeedUpIntentInput,
   output: WriteResult,

@@ -14,15 +14,7 @@ export const SwapInput = z
     tokenIn: EvmAddress,
     tokenOut: EvmAddress,
     amountIn: AmountString,
-    maxSlippageBps: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .optional()
-      .describe(
-        'Largest accepted shortfall from a fresh quote, in basis points (default 50 = 0.5%, at most 10%).',
-      ),
+    maxSlippageBps: z.number().int().min(1).max(1000).optional().describe('Default 50 (0.5%), max 1000'),
     ...WriteOptions,
   })
   .strict()
@@ -43,7 +35,7 @@ export const swap = defineWriteTool({
   name: 'swap',
   title: 'Swap on Uniswap v3',
   description:
-    'Swaps an exact amount of tokenIn for tokenOut on Uniswap v3 (best fee tier), paying out to the gateway wallet. The minimum output comes from a fresh quote less maxSlippageBps, and the swap expires after 10 minutes. Approve the router for tokenIn first.',
+    'Swaps an exact tokenIn amount on Uniswap v3 to the gateway wallet; minimum out is a fresh quote less slippage. Approve the router first.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: SwapInput,
   async build({ chain, tokenIn, tokenOut, amountIn, maxSlippageBps = 50 }, ctx) {

@@ -13,9 +13,7 @@ export const TransferInput = z
     chain: ChainRef,
     to: RecipientInput,
     amount: AmountString,
-    token: EvmAddress.optional().describe(
-      'ERC-20 token address; leave out for the native token (ETH, POL, …).',
-    ),
+    token: EvmAddress.optional().describe('ERC-20; omit for native'),
     ...WriteOptions,
   })
   .strict()
@@ -27,8 +25,7 @@ export const TransferInput = z
 export const transfer = defineWriteTool({
   name: 'transfer',
   title: 'Transfer',
-  description:
-    'Sends native tokens, or an ERC-20 token when `token` is given, from the gateway wallet to an address or ENS name. Every write is recorded as an intent before signing; with mode "unsigned" the unsigned transaction is returned instead.',
+  description: 'Sends native tokens or an ERC-20 from the gateway wallet.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: TransferInput,
   async build({ chain, to, amount, token }, ctx) {

@@ -12,9 +12,7 @@ export const WriteContractInput = z
     address: EvmAddress,
     function: FunctionRef,
     args: CallArgs,
-    value: AmountString.optional().describe(
-      'Native value to send with the call, in display units (e.g. "0.1").',
-    ),
+    value: AmountString.optional().describe('Native value, display units'),
     ...WriteOptions,
   })
   .strict()
@@ -26,8 +24,7 @@ export const WriteContractInput = z
 export const writeContract = defineWriteTool({
   name: 'write_contract',
   title: 'Call a contract',
-  description:
-    'Calls a contract function that changes state (human-readable signature or ABI item), optionally sending native value. Arguments use the same conventions as read_contract.',
+  description: 'Calls a state-changing contract function (arguments as in read_contract).',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: WriteContractInput,
   async build({ chain, address, function: ref, args = [], value }, ctx) {

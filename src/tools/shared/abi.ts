@@ -38,9 +38,7 @@ export const FunctionRef = z
       outputs: z.array(z.any()).max(64),
     }),
   ])
-  .describe(
-    'Human-readable signature, e.g. "function balanceOf(address owner) view returns (uint256)" ("function" and "view" optional), or one ABI item.',
-  )
+  .describe('Signature ("balanceOf(address) view returns (uint256)") or ABI item')
 
 /**
  * Call arguments as JSON: integers as decimal strings, addresses as hex, bytes as 0x-hex, tuples as arrays or objects.
@@ -63,7 +61,7 @@ export const CallArgs = z
       })
   })
   .optional()
-  .describe('Arguments in order. uint/int as decimal strings.')
+  .describe('In order; integers as decimal strings')
 
 /**
  * The call data of `fn` with `args`, refused above {@link maxCallDataBytes}.

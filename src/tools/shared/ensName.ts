@@ -22,12 +22,10 @@ export const EnsNameInput = z
     else if (!v.includes('.'))
       ctx.addIssue({ code: 'custom', message: 'an ENS name has a dot, like "alice.eth"' })
   })
-  .describe('ENS name, e.g. "vitalik.eth".')
+  .describe('e.g. "vitalik.eth"')
 
 /** Optional chain of the ENS registry (default: ethereum, or the devnet in demo mode). */
-export const EnsChainInput = ChainRef.optional().describe(
-  'Chain holding the ENS registry (default: ethereum; devnet in demo mode).',
-)
+export const EnsChainInput = ChainRef.optional().describe('ENS registry chain (default ethereum)')
 
 /**
  * ENSIP-15 normalization with a clear error.

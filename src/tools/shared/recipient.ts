@@ -25,7 +25,7 @@ export const RecipientInput = z
       if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { airlock: 'INVALID_ADDRESS' } })
     }
   })
-  .describe('Recipient: an EVM address (checksummed or lowercase) or an ENS name such as "alice.eth".')
+  .describe('0x address or ENS name')
 
 /**
  * Resolves a recipient to an address and refuses the recipients that are always a mistake (ADVERSARIAL 4):
