@@ -1,5 +1,6 @@
 import { type Address, getAddress, type Hash, parseAbi } from 'viem'
 import type { ChainContext } from '../chains/chains.js'
+import { withAssetIds } from './assetIds.js'
 import type { ApprovalExposure, AssetDelta } from './types.js'
 import { type RawLog, walletLogEffects } from './walletLogs.js'
 
@@ -9,7 +10,7 @@ const balanceAbi = parseAbi(['function balanceOf(address owner) view returns (ui
 export type ReceiptEffects = {
   blockNumber: bigint
   status: 'success' | 'reverted'
-  /** Native and ERC-20 changes (larger outflow of logs and balances), NFT moves from the logs. */
+  /** Native and ERC-20 changes (larger outflow of logs and balances), NFT moves from the logs; with `assetId`. */
   deltas: AssetDelta[]
   /** Approvals the wallet granted, as its `Approval` / `ApprovalForAll` logs say (not compared with before). */
   approvals: ApprovalExposure[]
@@ -133,5 +134,5 @@ export async function readReceiptEffects(
         unlimited: false,
       })
   }
-  return { blockNumber: block, status: receipt.status, deltas, approvals, balancesRead }
+  return withAssetIds(chain, { blockNumber: block, status: receipt.status, deltas, approvals, balancesRead })
 }

@@ -25,8 +25,9 @@ import { type ChainContext, createChains } from '../chains/chains.js'
 import { devnetMnemonic } from '../devnet/anvil.js'
 import { devnetChain } from '../devnet/devnetChain.js'
 import { BaseError } from '../errors/index.js'
-import { simulateWrite } from './simulate.js'
-import type { Simulation, SimulationCall } from './types.js'
+import { approvalAssetId, deltaAssetId } from './assetIds.js'
+import { simulateWrite as simulateWithIds } from './simulate.js'
+import type { ApprovalExposure, AssetDelta, Simulation, SimulationCall } from './types.js'
 
 const devnet = useDevnet({ isolate: true })
 const chain = devnetChain(devnet)
@@ -37,6 +38,21 @@ const [a0, a1, a2, , , a5] = devnet.accounts as [Address, Address, Address, Addr
 const usdc = devnet.tokens.USDC.address
 const weth = devnet.tokens.WETH.address
 const contracts = artifacts.contracts as unknown as Record<string, { abi: Abi; bytecode: Hex }>
+
+/**
+ * `simulateWrite`, checking that every delta and approval carries its CAIP-19 id, then returning the effects without
+ * the ids: the assertions below are about what moves (the ids have their own test).
+ */
+async function simulateWrite(...args: Parameters<typeof simulateWithIds>): Promise<Simulation> {
+  const sim = await simulateWithIds(...args)
+  for (const d of sim.deltas) expect(d.assetId).toBe(deltaAssetId(args[0], d))
+  for (const a of sim.approvals) expect(a.assetId).toBe(approvalAssetId(args[0], a))
+  return {
+    ...sim,
+    deltas: sim.deltas.map(({ assetId: _, ...d }) => d as AssetDelta),
+    approvals: sim.approvals.map(({ assetId: _, ...a }) => a as ApprovalExposure),
+  }
+}
 
 const chainsToClose: { close(): void }[] = []
 /** A ChainContext over the given endpoints, as the gateway builds it. */
@@ -118,6 +134,20 @@ afterAll(async () => {
 })
 
 describe('simulateWrite on the devnet (eth_simulateV1)', () => {
+  it('names every asset it shows by its CAIP-19 id', async () => {
+    const transferSim = await simulateWithIds(ctx, { from: a0, to: usdc, data: transfer(a2, 1n), value: 0n })
+    expect(transferSim.deltas.map((d) => d.assetId)).toEqual([
+      `eip155:${devnet.chainId}/erc20:${usdc.toLowerCase()}`,
+    ])
+    const native = await simulateWithIds(ctx, { from: a0, to: a2, data: '0x', value: 1n })
+    expect(native.deltas.map((d) => d.assetId)).toEqual([`eip155:${devnet.chainId}/slip44:60`])
+    const approve = encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [a5, 7n] })
+    const approval = await simulateWithIds(ctx, { from: a0, to: usdc, data: approve, value: 0n })
+    expect(approval.approvals.map((a) => a.assetId)).toEqual([
+      `eip155:${devnet.chainId}/erc20:${usdc.toLowerCase()}`,
+    ])
+  })
+
   it('shows a USDC transfer as the exact ERC-20 outflow, with no approval', async () => {
     const call = { from: a0, to: usdc, data: transfer(a2, 1_500_000n), value: 0n }
     const sim = await simulateWrite(ctx, call, { tokens: [usdc] })

@@ -1,5 +1,6 @@
 import type { Address, Chain, PublicClient, Transport } from 'viem'
 import type { ChainContext } from '../chains/chains.js'
+import { withAssetIds } from './assetIds.js'
 import { type BlockEnvironment, readBlockEnvironment } from './blockEnvironment.js'
 import { EndpointDisagreementError, SimulationUnavailableError } from './errors.js'
 import { isUnsupportedMethod } from './rpcErrors.js'
@@ -19,7 +20,7 @@ export type SimulateWriteOptions = {
 /**
  * Simulates a write as the wallet would send it and says what it does to the wallet: native, ERC-20, ERC-721
  * and ERC-1155 changes (balance reads win over logs), approvals it grants, and whether it reverts (reason
- * sanitized). Pinned to one block, with block values a contract cannot tell from the real next block.
+ * sanitized). Every delta and approval carries its asset's CAIP-19 id (`assetId`). Pinned to one block, with block values a contract cannot tell from the real next block.
  *
  * - `eth_simulateV1` (validation on) in one round trip after one block read; a second round only when the logs
  *   name a token or an approval that was not read.
@@ -39,6 +40,15 @@ export async function simulateWrite(
   chain: ChainContext,
   call: SimulationCall,
   options: SimulateWriteOptions = {},
+): Promise<Simulation> {
+  // Ids are added after the endpoints' answers were compared: they follow from the chain, not from an endpoint.
+  return withAssetIds(chain, await simulateAcrossEndpoints(chain, call, options))
+}
+
+async function simulateAcrossEndpoints(
+  chain: ChainContext,
+  call: SimulationCall,
+  options: SimulateWriteOptions,
 ): Promise<Simulation> {
   const env = await readBlockEnvironment(chain, call, options.blockNumber)
   const tokens = options.tokens ?? []

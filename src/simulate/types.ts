@@ -1,4 +1,5 @@
 import type { Address, Hex } from 'viem'
+import type { AssetId } from '../context/chain.js'
 
 /**
  * The call to simulate, as the pipeline will sign it. The gas limit and fee fields are the ones the transaction
@@ -19,8 +20,12 @@ export type SimulationCall = {
  * One change of the wallet's holdings. `raw` is signed: negative is an outflow. Balance reads and logs are both
  * taken, and where they differ the larger outflow counts (fee-on-transfer and re-entrant pulls show in the
  * balance, a lying `balanceOf` in the logs); `fromLogs` / `fromBalance` keep what each said.
+ *
+ * `assetId` is the asset's CAIP-19 id (`eip155:1/erc20:0x…`, `eip155:1/slip44:60`, `eip155:1/erc721:0x…/7`):
+ * `simulateWrite` and `readReceiptEffects` set it on every delta; a delta built without a chain at hand
+ * (decoded typed data) may lack it.
  */
-export type AssetDelta =
+export type AssetDelta = (
   | { kind: 'native'; raw: bigint }
   | {
       kind: 'erc20'
@@ -33,6 +38,7 @@ export type AssetDelta =
     }
   | { kind: 'erc721'; token: Address; tokenId: bigint; raw: 1n | -1n }
   | { kind: 'erc1155'; token: Address; tokenId: bigint; raw: bigint }
+) & { assetId?: AssetId | undefined }
 
 /**
  * A permission the call grants over the wallet's assets, counted as exposure at its full allowance.
@@ -46,6 +52,11 @@ export type ApprovalExposure = {
   amount: bigint | null
   tokenId?: bigint | undefined
   unlimited: boolean
+  /**
+   * CAIP-19 id of what the permission covers: the token (`erc20`, `permit2`), the one NFT (`erc721`), or the
+   * whole collection (`erc721-all`, `eip155:1/erc721:0x…`). Set where the chain is known, like {@link AssetDelta}.
+   */
+  assetId?: AssetId | undefined
 }
 
 /** What simulating a call says it would do to the wallet. */
