@@ -1,4 +1,5 @@
 import type { AssetId } from '../context/chain.js'
+import { builtinChains } from './registry.js'
 
 /**
  * CAIP-19 asset ids for EVM chains (`eip155:<chain id>/<namespace>:<reference>`), the ids assets carry in policy
@@ -69,6 +70,17 @@ export function evmNativeAssetId(caip2: string, symbol: string): AssetId {
   if (slip44 !== undefined) return `${caip2}/slip44:${slip44}`
   const reference = symbol.replace(/[^-.a-zA-Z0-9]/g, '').slice(0, 128) || 'unknown'
   return `${caip2}/native:${reference}`
+}
+
+/**
+ * The native coin's CAIP-19 id of a built-in registry chain, by chain id; undefined for a chain the registry does
+ * not define (the devnet, a custom chain: ask its chain context, `native.assetId`).
+ *
+ * @example registryNativeAssetId(137) // 'eip155:137/slip44:966'
+ */
+export function registryNativeAssetId(chainId: number): AssetId | undefined {
+  const entry = builtinChains.find((e) => e.chain.id === chainId)
+  return entry && evmNativeAssetId(`eip155:${chainId}`, entry.chain.nativeCurrency.symbol)
 }
 
 /**

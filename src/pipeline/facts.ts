@@ -12,6 +12,8 @@ import {
   toFunctionSignature,
   zeroAddress,
 } from 'viem'
+import { erc20AssetId, registryNativeAssetId } from '../chains/caip19.js'
+import type { AssetId } from '../context/chain.js'
 import { InvalidInputError, SigningRefusedError } from '../errors/index.js'
 import type { FactAmount, PolicyFacts, PolicyOperation } from '../policy/types.js'
 import type { ApprovalExposure, Simulation } from '../simulate/types.js'
@@ -126,7 +128,18 @@ function nonCanonical(signature: string, why: string): InvalidInputError {
 /** What the pipeline knows about a write besides the call: from the tool's own resolved details. */
 export type FactsInput = {
   operation: PolicyOperation
-  chain: { name: string; id: number; nativeDecimals: number }
+  chain: {
+    name: string
+    id: number
+    nativeDecimals: number
+    /** CAIP-2 id; `eip155:<id>` when absent. */
+    caip2?: string | undefined
+    /**
+     * The native coin's CAIP-19 id (the chain context's `native.assetId`). When absent, the simulation's native
+     * delta or the built-in registry's answer is used, else native amounts carry no id (never a guessed one).
+     */
+    nativeAssetId?: AssetId | undefined
+  }
   wallet: Address
   agent: string
   call?: { to: Address; data: Hex; value: bigint } | undefined
@@ -202,7 +215,12 @@ export function buildFacts(input: FactsInput): PolicyFacts {
     }
   }
   const value: FactAmount = { raw: call?.value ?? 0n, decimals: nativeDecimals }
-  const outflows = outflowsOf(simulation, value, input)
+  const ids = assetIdsOf(input)
+  const outflows = outflowsOf(simulation, value, input).map((o) => {
+    const assetId = o.token ? ids.token(o.token) : ids.native
+    return assetId ? { ...o, assetId } : o
+  })
+  const assetId = token ? ids.token(token) : input.operation === 'transfer' ? ids.native : undefined
   let outflowMicroUsd: bigint | undefined = 0n
   for (const o of outflows) {
     const price = input.priceMicroUsd(o.token ?? 'native')
@@ -220,6 +238,7 @@ export function buildFacts(input: FactsInput): PolicyFacts {
     agent: input.agent,
     to: to ? getAddress(to) : undefined,
     token: token ? getAddress(token) : undefined,
+    ...(assetId ? { assetId } : {}),
     contract: call?.to,
     functions: decoded.functions,
     selectors: decoded.selectors,
@@ -230,6 +249,16 @@ export function buildFacts(input: FactsInput): PolicyFacts {
     outflows,
     outflowMicroUsd,
     now: input.now,
+  }
+}
+
+/** CAIP-19 ids for the facts: tokens' from the chain's CAIP-2 id; the native coin's as {@link FactsInput} says. */
+function assetIdsOf(input: FactsInput): { token(token: Address): AssetId; native: AssetId | undefined } {
+  const caip2 = input.chain.caip2 ?? `eip155:${input.chain.id}`
+  const simulated = input.simulation?.deltas.find((d) => d.kind === 'native')?.assetId
+  return {
+    token: (token) => erc20AssetId(caip2, token),
+    native: input.chain.nativeAssetId ?? simulated ?? registryNativeAssetId(input.chain.id),
   }
 }
 

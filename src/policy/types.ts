@@ -1,4 +1,5 @@
 import type { Address } from 'viem'
+import type { AssetId } from '../context/chain.js'
 import type { Simulation } from '../simulate/types.js'
 
 /** The operations a policy rule can name. */
@@ -37,6 +38,11 @@ export type PolicyFacts = {
   to?: Address | undefined
   /** The token moved or approved (absent for the native coin). */
   token?: Address | undefined
+  /**
+   * CAIP-19 id of the asset the operation moves or approves: `token`'s (`eip155:1/erc20:0x…`), or the native
+   * coin's for a native transfer (`eip155:1/slip44:60`). Informational: rules match `token`, not this.
+   */
+  assetId?: AssetId | undefined
   /** The transaction's `to` (the contract called), absent for typed data. */
   contract?: Address | undefined
   /**
@@ -61,7 +67,13 @@ export type PolicyFacts = {
    * Every outflow of the wallet: simulated deltas (balance reads) plus native value sent, per asset. `token`
    * absent = native. A token call that also sends native value lists both (ADVERSARIAL 13).
    */
-  outflows: { token?: Address | undefined; raw: bigint; decimals: number }[]
+  outflows: {
+    token?: Address | undefined
+    raw: bigint
+    decimals: number
+    /** The asset's CAIP-19 id, when the chain's ids are known (see {@link PolicyFacts.assetId}). */
+    assetId?: AssetId | undefined
+  }[]
   /** Total outflow priced in USD, micro-dollars (1 USD = 1,000,000); `undefined` when some asset has no price. */
   outflowMicroUsd?: bigint | undefined
   /** The decision time. */
