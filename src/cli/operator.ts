@@ -1,19 +1,19 @@
+import { randomBytes } from 'node:crypto'
 import { createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BaseError, InvalidInputError } from '../errors/index.js'
-import type { Settlement } from '../pipeline/settle.js'
+import type { AdminClient, AdminFetch } from '../server/admin/adminClient.js'
+import type { Approval, Breach, ListApprovalsQuery } from '../server/admin/schemas.js'
 import { sanitizeText } from '../untrusted/sanitizeText.js'
 import { cliCommand } from './cliCommand.js'
 import { dataDirOf } from './dataDir.js'
 import type { CliOptions } from './options.js'
 
-/** What the operator commands act on: a running gateway's admin API, or the store itself. */
-type OperatorClient = {
+/** What the operator commands act on: a running gateway's admin API, or the same API in process over the store. */
+type Connection = {
   /** How the command reached the state (said on stderr). */
   via: string
-  request(method: 'GET' | 'POST' | 'DELETE', path: string, body?: Record<string, unknown>): Promise<unknown>
-  /** JSONL export, line by line. */
-  exportAudit(write: (line: string) => void | Promise<void>): Promise<number>
+  admin: AdminClient
   close(): Promise<void>
 }
 
@@ -37,13 +37,9 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
     switch (options.command) {
       case 'approvals': {
         const status = options.status ?? 'pending'
-        const { approvals, breaches = [] } = (await client.request(
-          'GET',
-          `/approvals?status=${encodeURIComponent(status)}`,
-        )) as {
-          approvals: ApprovalView[]
-          breaches?: Settlement[]
-        }
+        const { approvals, breaches = [] } = await client.admin.listApprovals({
+          status: status as ListApprovalsQuery['status'],
+        })
         // --json keeps its shape (the list of approvals); breaches are in the text and the admin API's answer.
         out(approvals, () =>
           [
@@ -58,15 +54,11 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
       case 'approve':
       case 'deny': {
         const id = need(sub, `airlock ${options.command} INTENT_ID`)
-        const { approval } = (await client.request(
-          'POST',
-          `/approvals/${encodeURIComponent(id)}/${options.command}`,
-          {
-            by: `cli:${env.USER ?? 'operator'}`,
-            ...(options.reason ? { reason: options.reason } : {}),
-            ...(options.hash ? { hash: options.hash } : {}),
-          },
-        )) as { approval: ApprovalView }
+        const { approval } = await client.admin[options.command](id, {
+          by: `cli:${env.USER ?? 'operator'}`,
+          ...(options.reason ? { reason: options.reason } : {}),
+          ...(options.hash ? { hash: options.hash } : {}),
+        })
         out(approval, () =>
           options.command === 'approve'
             ? `Approved intent ${id}. ${client.via.includes('directly') ? 'The next gateway to start on this store' : 'The gateway'} re-simulates it and, if nothing changed, signs and sends it.`
@@ -75,7 +67,7 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
         return 0
       }
       case 'kill': {
-        const state = await client.request('POST', '/kill', {
+        const state = await client.admin.kill({
           reason: options.reason ?? 'engaged by the operator',
           by: `cli:${env.USER ?? 'operator'}`,
         })
@@ -87,7 +79,7 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
         return 0
       }
       case 'unkill': {
-        const state = await client.request('POST', '/unkill', { by: `cli:${env.USER ?? 'operator'}` })
+        const state = await client.admin.unkill({ by: `cli:${env.USER ?? 'operator'}` })
         out(state, () => 'Kill switch released: writes go through the policy again.')
         return 0
       }
@@ -96,12 +88,7 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
           // A head kept elsewhere (what `audit export` printed): the newest entries cannot vanish unnoticed.
           const head = options.head
           if (head !== undefined) (await import('../audit/auditLog.js')).parseAuditHead(head)
-          const result = (await client.request(
-            'GET',
-            `/audit/verify${head === undefined ? '' : `?head=${encodeURIComponent(head.trim())}`}`,
-          )) as
-            | { ok: true; entries: number; head: string; kept?: { seq: number } }
-            | { ok: false; entries: number; brokenAt: number; reason: string }
+          const result = await client.admin.verifyAudit(head === undefined ? {} : { head: head.trim() })
           out(result, () =>
             result.ok
               ? `Audit log intact: ${result.entries} entries, head ${result.entries}:${result.head}.${result.kept ? ` It still holds the head you kept (entry ${result.kept.seq}).` : ''}`
@@ -113,7 +100,7 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
           const file = options.out
           const stream = file ? createWriteStream(file, { mode: 0o600 }) : undefined
           let last: string | undefined
-          const count = await client.exportAudit((line) => {
+          const count = await client.admin.exportAudit((line) => {
             last = line
             if (stream) stream.write(`${line}\n`)
             else process.stdout.write(`${line}\n`)
@@ -134,7 +121,7 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
       case 'address-book': {
         if (sub === 'add') {
           const address = need(arg, 'airlock address-book add ADDRESS --label LABEL')
-          const entry = await client.request('POST', '/address-book', {
+          const entry = await client.admin.addAddress({
             address,
             label: need(options.label, 'airlock address-book add ADDRESS --label LABEL'),
             ...(options.note ? { note: options.note } : {}),
@@ -145,14 +132,12 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
         }
         if (sub === 'remove') {
           const address = need(arg, 'airlock address-book remove ADDRESS')
-          await client.request('DELETE', `/address-book/${encodeURIComponent(address)}`)
+          await client.admin.removeAddress(address)
           out({ removed: address }, () => `Removed ${address}.`)
           return 0
         }
         if (sub === undefined || sub === 'list') {
-          const { entries } = (await client.request('GET', '/address-book')) as {
-            entries: { address: string; label: string; addedBy: string }[]
-          }
+          const { entries } = await client.admin.listAddressBook()
           out(entries, () =>
             entries.length
               ? entries.map((e) => `${e.address}  ${e.label}  (added by ${e.addedBy})`).join('\n')
@@ -172,16 +157,8 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
   }
 }
 
-type ApprovalView = {
-  intentId: string
-  intentHash: string
-  status: string
-  expiresAt: string
-  request: { summary: string; chain: string; operation: string; reasons: string[]; simulation: unknown }
-}
-
 /** Breaches as the operator reads them: which intent, which contract, what moved beyond the check. */
-function showBreaches(breaches: readonly Settlement[]): string {
+function showBreaches(breaches: readonly Breach[]): string {
   const lines = ['Breaches (mined writes that moved more than was checked; the kill switch engaged):']
   for (const b of breaches) {
     const what = [
@@ -201,7 +178,7 @@ function showBreaches(breaches: readonly Settlement[]): string {
  * marked when they are written); each line is sanitized again here, so nothing read back from the store can move
  * the cursor, recolour the terminal or reorder what the operator reads.
  */
-function showApproval(a: ApprovalView, cli: string): string {
+function showApproval(a: Approval, cli: string): string {
   return [
     `${a.intentId}  ${a.status}  ${a.request.operation} on ${a.request.chain}  (expires ${a.expiresAt})`,
     `  what:   ${a.request.summary}`,
@@ -219,16 +196,16 @@ function need(value: string | undefined, usage: string): string {
   return value
 }
 
-async function connect(options: CliOptions, env: NodeJS.ProcessEnv): Promise<OperatorClient> {
+async function connect(options: CliOptions, env: NodeJS.ProcessEnv): Promise<Connection> {
   const url = options.url ?? env.AIRLOCK_ADMIN_URL
   if (url) {
     const token = options.token ?? env.AIRLOCK_ADMIN_TOKEN
     if (!token) throw new InvalidInputError('--url needs the admin token: --token or AIRLOCK_ADMIN_TOKEN.')
-    return httpClient(url, token, `admin API at ${url}`)
+    return overHttp(url, token, `admin API at ${url}`)
   }
   const dataDir = dataDirOf(options.config, env)
   const announced = readAnnouncement(join(dataDir, adminFileName))
-  if (announced) return httpClient(announced.url, announced.token, `running gateway (pid ${announced.pid})`)
+  if (announced) return overHttp(announced.url, announced.token, `running gateway (pid ${announced.pid})`)
   // No gateway here. Act on the store directly only where one exists: never leave a new, empty store behind
   // (an operator looking for pending approvals would be told there are none).
   if (!env.DATABASE_URL && !existsSync(join(dataDir, 'db', 'PG_VERSION')))
@@ -243,7 +220,7 @@ async function connect(options: CliOptions, env: NodeJS.ProcessEnv): Promise<Ope
         ],
       },
     )
-  return directClient(dataDir, env)
+  return onStore(dataDir, env)
 }
 
 function readAnnouncement(file: string): { url: string; token: string; pid: number } | undefined {
@@ -262,19 +239,12 @@ function readAnnouncement(file: string): { url: string; token: string; pid: numb
   }
 }
 
-function httpClient(url: string, token: string, via: string): OperatorClient {
-  const base = url.replace(/\/+$/, '')
-  const call = async (method: string, path: string, body?: Record<string, unknown>) => {
-    let response: Response
+/** A running gateway: its admin API over HTTP. */
+async function overHttp(url: string, token: string, via: string): Promise<Connection> {
+  const { createAdminClient } = await import('../server/admin/adminClient.js')
+  const reach: AdminFetch = async (input, init) => {
     try {
-      response = await fetch(`${base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      })
+      return await fetch(input, init)
     } catch (error) {
       throw new BaseError(
         'STORE_UNAVAILABLE',
@@ -284,51 +254,24 @@ function httpClient(url: string, token: string, via: string): OperatorClient {
         },
       )
     }
-    return response
   }
   return {
     via: `acting through the ${via}`,
-    async request(method, path, body) {
-      const response = await call(method, path, body)
-      const value = (await response.json().catch(() => ({}))) as Record<string, unknown>
-      if (!response.ok) {
-        const e = (value.error ?? {}) as { code?: string; message?: string; hints?: string[] }
-        throw new BaseError(
-          (e.code as never) ?? 'INTERNAL',
-          e.message ?? `The admin API answered ${response.status}.`,
-          { metaMessages: e.hints ?? [] },
-        )
-      }
-      return value
-    },
-    async exportAudit(write) {
-      const response = await call('GET', '/audit/export')
-      if (!response.ok) throw new BaseError('INTERNAL', `The admin API answered ${response.status}.`)
-      const text = await response.text()
-      const lines = text.split('\n').filter(Boolean)
-      for (const line of lines) await write(line)
-      return lines.length
-    },
+    admin: createAdminClient({ url, token, fetch: reach }),
     async close() {},
   }
 }
 
-/** No gateway running: open the store and act on it with the same modules the gateway uses. */
-async function directClient(dataDir: string, env: NodeJS.ProcessEnv): Promise<OperatorClient> {
-  const [
-    { openStore },
-    { createAuditLog },
-    { createKillSwitch },
-    { createApprovals },
-    { createAddressBook },
-    { listBreaches },
-  ] = await Promise.all([
+/**
+ * No gateway running: open the store and serve the admin API in process over it (the same app, the same modules
+ * the gateway uses), so a command does the same thing with or without a gateway.
+ */
+async function onStore(dataDir: string, env: NodeJS.ProcessEnv): Promise<Connection> {
+  const [{ openStore }, { createAdminApp }, { storeOperator }, { createAdminClient }] = await Promise.all([
     import('../store/openStore.js'),
-    import('../audit/auditLog.js'),
-    import('../policy/killSwitch.js'),
-    import('../policy/approvals.js'),
-    import('../policy/addressBook.js'),
-    import('../pipeline/settle.js'),
+    import('../server/admin/createAdminApp.js'),
+    import('../server/admin/storeOperator.js'),
+    import('../server/admin/adminClient.js'),
   ])
   // On PGlite the directory is this command's while it runs (a gateway starting meanwhile is refused).
   const lock = env.DATABASE_URL
@@ -345,65 +288,18 @@ async function directClient(dataDir: string, env: NodeJS.ProcessEnv): Promise<Op
     await lock?.release()
     throw error
   })
-  const audit = createAuditLog(store)
-  const killSwitch = createKillSwitch(store, { audit })
-  const approvals = createApprovals(store, { audit })
-  const addressBook = createAddressBook(store, { audit })
+  // The app wants a token; in process, one nobody else ever sees.
+  const token = randomBytes(32).toString('hex')
+  const app = createAdminApp({ operator: storeOperator(store), token })
   return {
     via: env.DATABASE_URL
       ? 'no gateway announced here: acting on the PostgreSQL store directly'
       : 'no gateway running on this data directory: acting on its store directly',
-    async request(method, path, body = {}) {
-      const [route, query] = path.split('?')
-      const parts = (route ?? '').split('/').filter(Boolean).map(decodeURIComponent)
-      const by = typeof body.by === 'string' ? body.by : 'cli'
-      switch (`${method} /${parts[0]}`) {
-        case 'GET /approvals': {
-          const status = new URLSearchParams(query).get('status') ?? undefined
-          return {
-            approvals: await approvals.list(status ? { status: status as never } : {}),
-            breaches: await listBreaches(store),
-          }
-        }
-        case 'POST /approvals':
-          return {
-            approval: await approvals.decide(
-              parts[1] ?? '',
-              parts[2] === 'approve' ? 'approved' : 'denied',
-              by,
-              {
-                ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
-                ...(typeof body.hash === 'string' ? { expectHash: body.hash } : {}),
-              },
-            ),
-          }
-        case 'POST /kill':
-          return killSwitch.engage(String(body.reason ?? 'engaged by the operator'), by)
-        case 'POST /unkill':
-          return killSwitch.release(by)
-        case 'GET /audit': {
-          const head = new URLSearchParams(query).get('head')
-          const { parseAuditHead } = await import('../audit/auditLog.js')
-          return audit.verify(head ? { head: parseAuditHead(head) } : {})
-        }
-        case 'GET /address-book':
-          return { entries: await addressBook.list() }
-        case 'POST /address-book':
-          return addressBook.add({
-            address: String(body.address ?? ''),
-            label: String(body.label ?? ''),
-            ...(typeof body.note === 'string' ? { note: body.note } : {}),
-            addedBy: by,
-          })
-        case 'DELETE /address-book':
-          if (!(await addressBook.remove(parts[1] ?? '')))
-            throw new BaseError('NOT_FOUND', `No address-book entry ${String(parts[1]).slice(0, 64)}.`)
-          return { removed: true }
-        default:
-          throw new BaseError('INTERNAL', `No direct route for ${method} ${path}.`)
-      }
-    },
-    exportAudit: (write) => audit.exportJsonl(write),
+    admin: createAdminClient({
+      url: 'http://airlock.invalid/admin',
+      token,
+      fetch: (input, init) => app.request(input, init),
+    }),
     close: async () => {
       await store.close()
       await lock?.release()

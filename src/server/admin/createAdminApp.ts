@@ -1,0 +1,277 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { type Context, Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { AuditLog } from '../../audit/auditLog.js'
+import { BaseError, InvalidConfigError, NotFoundError, toBaseError } from '../../errors/index.js'
+import type { AddressBook } from '../../policy/addressBook.js'
+import type { Approvals } from '../../policy/approvals.js'
+import type { KillSwitch } from '../../policy/killSwitch.js'
+import type { PolicySource } from '../../policy/loadPolicy.js'
+import {
+  AddAddressBody,
+  AddressParams,
+  ApprovalParams,
+  DecideApprovalBody,
+  KillBody,
+  ListApprovalsQuery,
+  VerifyAuditQuery,
+} from './schemas.js'
+import { validate } from './validate.js'
+
+/**
+ * The levers the admin API pulls: a gateway's `Operator`, or the same modules opened over a store by the CLI
+ * when no gateway runs (then without a policy, and `maintain` does nothing: the next gateway carries decisions out).
+ */
+export type AdminOperator = {
+  audit: Pick<AuditLog, 'verify' | 'exportJsonl'>
+  killSwitch: Pick<KillSwitch, 'state' | 'engage' | 'release'>
+  approvals: Pick<Approvals, 'list' | 'decide'>
+  addressBook: Pick<AddressBook, 'list' | 'add' | 'remove'>
+  /** The policy in force, for `GET /admin/status`; absent: `policy: null`. */
+  policy?: Pick<PolicySource, 'current'> | undefined
+  /** Carries a decision out (resume or cancel the intent) before the decision's answer goes back. */
+  maintain(): Promise<unknown>
+  /** Recent breaches, newest first. */
+  breaches(): Promise<unknown[]>
+}
+
+/** Options of {@link createAdminApp}. */
+export type CreateAdminAppOptions = {
+  /** The levers, or a promise of them (a gateway opens its store in the background). */
+  operator: AdminOperator | Promise<AdminOperator>
+  /** The bearer token every request must carry: printable ASCII, no spaces. */
+  token: string
+  /** Largest request body, in bytes (64 KiB by default). */
+  maxBodyBytes?: number | undefined
+}
+
+/** The base path every admin route sits under. */
+export const adminBasePath = '/admin'
+
+const tokenPattern = /^[\x21-\x7e]{1,512}$/
+const jsonl = 'application/jsonl; charset=utf-8'
+
+/**
+ * The operator's HTTP API as a Hono app, separate from `/mcp` and with its own bearer token: approvals, the kill
+ * switch, the audit log and the address book. Every request and answer has a zod schema (`./schemas.ts`); bad
+ * input is a 400 naming the field, an unknown field included. Every answer is JSON (export is JSONL); every
+ * failure is `{ "error": { code, message, hints?, field? } }` with the code's status. Serve it with
+ * {@link startAdminServer}, or call it in process with `app.request(…)` (tests, the CLI on a store).
+ *
+ * | method | path                                  | does                                         |
+ * | ------ | ------------------------------------- | -------------------------------------------- |
+ * | GET    | /admin/status                         | kill switch, pending approvals, policy hash  |
+ * | GET    | /admin/approvals?status=pending       | held intents with the gateway's simulation   |
+ * | POST   | /admin/approvals/:id/approve          | `{ "hash"?, "reason"?, "by"? }`              |
+ * | POST   | /admin/approvals/:id/deny             | `{ "hash"?, "reason"?, "by"? }`              |
+ * | GET    | /admin/kill                           | kill switch state                            |
+ * | POST   | /admin/kill, /admin/unkill            | `{ "reason"?, "by"? }`                       |
+ * | GET    | /admin/audit/verify?head=SEQ:HASH     | walks the hash chain (and finds a kept head) |
+ * | GET    | /admin/audit/export                   | every entry as JSON lines                    |
+ * | GET    | /admin/address-book                   | entries                                      |
+ * | POST   | /admin/address-book                   | `{ "address", "label", "note"?, "by"? }`     |
+ * | DELETE | /admin/address-book/:address          | removes one                                  |
+ *
+ * @example
+ * const app = createAdminApp({ operator: gateway.operator!, token })
+ * const res = await app.request('/admin/status', { headers: { authorization: `Bearer ${token}` } })
+ * @throws {InvalidConfigError} the token is empty, too long or not printable ASCII; `maxBodyBytes` is not positive
+ */
+export function createAdminApp(options: CreateAdminAppOptions): Hono {
+  const { token, operator } = options
+  if (typeof token !== 'string' || !tokenPattern.test(token))
+    throw new InvalidConfigError('The admin token must be 1–512 printable ASCII characters without spaces.', {
+      field: 'token',
+    })
+  const maxBody = options.maxBodyBytes ?? 64 * 1024
+  if (!Number.isInteger(maxBody) || maxBody < 1)
+    throw new InvalidConfigError('maxBodyBytes must be a positive integer.', { field: 'maxBodyBytes' })
+  if (!operator || typeof (operator as { then?: unknown }).then !== 'function') checkOperator(operator)
+  // Compared as digests: equal lengths, so the comparison takes the same time whatever was sent.
+  const expected = digest(`Bearer ${token}`)
+  const levers = async () => {
+    const op = await operator
+    checkOperator(op)
+    return op
+  }
+
+  const app = new Hono()
+  app.onError((error, c) => fail(c, toBaseError(error)))
+  app.notFound((c) =>
+    fail(c, new NotFoundError(`No admin route ${c.req.method} ${c.req.path.slice(0, 80)}.`)),
+  )
+  // Before routing: a request without the token learns nothing, not even which routes exist.
+  app.use('*', async (c, next) => {
+    if (!timingSafeEqual(digest(c.req.header('authorization') ?? ''), expected))
+      return fail(
+        c,
+        new BaseError('UNAUTHORIZED', 'The admin API needs its bearer token.', {
+          metaMessages: [
+            'Send "Authorization: Bearer <token>" (from <dataDir>/admin.json or AIRLOCK_ADMIN_TOKEN).',
+          ],
+        }),
+      )
+    await next()
+  })
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBody,
+      onError: () => {
+        throw new BaseError('INVALID_INPUT', `The request body is too large (${maxBody / 1024} KiB at most).`)
+      },
+    }),
+  )
+
+  // Routes under /admin; the checks above run for every path, also outside it.
+  const admin = app.basePath(adminBasePath)
+
+  admin.get('/status', async (c) => {
+    const op = await levers()
+    const [kill, pending] = await Promise.all([
+      op.killSwitch.state(),
+      op.approvals.list({ status: 'pending' }),
+    ])
+    const policy = op.policy?.current()
+    return send(c, {
+      killSwitch: kill,
+      pendingApprovals: pending.length,
+      policy: policy ? { hash: policy.policyHash, rules: policy.rules.length } : null,
+    })
+  })
+
+  admin.get('/approvals', validate('query', ListApprovalsQuery), async (c) => {
+    const op = await levers()
+    const { status } = c.req.valid('query')
+    const [approvals, breaches] = await Promise.all([
+      op.approvals.list(status ? { status } : {}),
+      op.breaches(),
+    ])
+    return send(c, { approvals, breaches })
+  })
+
+  for (const action of ['approve', 'deny'] as const)
+    admin.post(
+      `/approvals/:id/${action}`,
+      validate('param', ApprovalParams),
+      validate('json', DecideApprovalBody),
+      async (c) => {
+        const op = await levers()
+        const { id } = c.req.valid('param')
+        const { hash, reason, by } = c.req.valid('json')
+        const approval = await op.approvals.decide(
+          id,
+          action === 'approve' ? 'approved' : 'denied',
+          by ?? 'admin-api',
+          {
+            ...(reason !== undefined ? { reason } : {}),
+            ...(hash !== undefined ? { expectHash: hash } : {}),
+          },
+        )
+        await op.maintain()
+        return send(c, { approval })
+      },
+    )
+
+  admin.get('/kill', async (c) => send(c, await (await levers()).killSwitch.state()))
+
+  admin.post('/kill', validate('json', KillBody), async (c) => {
+    const { reason, by } = c.req.valid('json')
+    return send(
+      c,
+      await (await levers()).killSwitch.engage(reason ?? 'engaged by the operator', by ?? 'admin-api'),
+    )
+  })
+
+  admin.post('/unkill', validate('json', KillBody), async (c) => {
+    const { by } = c.req.valid('json')
+    return send(c, await (await levers()).killSwitch.release(by ?? 'admin-api'))
+  })
+
+  admin.get('/audit/verify', validate('query', VerifyAuditQuery), async (c) => {
+    const { head } = c.req.valid('query')
+    return send(c, await (await levers()).audit.verify(head ? { head } : {}))
+  })
+
+  admin.get('/audit/export', async () => {
+    const op = await levers()
+    // Written as read, page by page, at the reader's pace. A failure half-way errors the stream (the reader sees
+    // a broken body, never a shorter log that looks whole).
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
+    const writer = writable.getWriter()
+    const encoder = new TextEncoder()
+    void (async () => {
+      try {
+        await op.audit.exportJsonl(async (line) => {
+          await writer.ready
+          await writer.write(encoder.encode(`${line}\n`))
+        })
+        await writer.close()
+      } catch (error) {
+        await writer.abort(error).catch(() => {})
+      }
+    })()
+    return new Response(readable, { status: 200, headers: { 'content-type': jsonl } })
+  })
+
+  admin.get('/address-book', async (c) => send(c, { entries: await (await levers()).addressBook.list() }))
+
+  admin.post('/address-book', validate('json', AddAddressBody), async (c) => {
+    const { address, label, note, by } = c.req.valid('json')
+    return send(
+      c,
+      await (await levers()).addressBook.add({
+        address,
+        label,
+        ...(note !== undefined ? { note } : {}),
+        addedBy: by ?? 'admin-api',
+      }),
+    )
+  })
+
+  admin.delete('/address-book/:address', validate('param', AddressParams), async (c) => {
+    const { address } = c.req.valid('param')
+    const removed = await (await levers()).addressBook.remove(address, 'admin-api')
+    if (!removed) throw new NotFoundError(`No address-book entry ${address.slice(0, 64)}.`)
+    return send(c, { removed: true })
+  })
+
+  return app
+}
+
+function checkOperator(op: unknown): asserts op is AdminOperator {
+  const o = op as Partial<Record<keyof AdminOperator, unknown>> | undefined
+  if (
+    !o?.audit ||
+    !o.killSwitch ||
+    !o.approvals ||
+    !o.addressBook ||
+    typeof o.maintain !== 'function' ||
+    typeof o.breaches !== 'function'
+  )
+    throw new InvalidConfigError(
+      'The admin API needs the operator levers: audit, killSwitch, approvals, addressBook, maintain, breaches.',
+      { field: 'operator' },
+    )
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+/** JSON with bigints as decimal strings (simulations carry them) and dates as ISO strings. */
+function send(c: Context, value: unknown, status = 200): Response {
+  return c.body(
+    JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v)),
+    status as 200,
+    {
+      'content-type': 'application/json',
+    },
+  )
+}
+
+function fail(c: Context, error: BaseError): Response {
+  const status = error.status
+  // 1xx and 202 (APPROVAL_REQUIRED) are not failures on the wire: a refusal the admin API cannot place is a 400.
+  return send(c, { error: error.toJSON() }, status < 200 || status === 202 ? 400 : status)
+}

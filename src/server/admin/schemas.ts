@@ -1,0 +1,232 @@
+import { z } from 'zod'
+import { parseAuditHead } from '../../audit/auditLog.js'
+import { toBaseError } from '../../errors/index.js'
+
+// The admin API's wire format, route by route: the request schemas are what the app validates (strict: an unknown
+// field is refused), the response schemas are what the client checks (loose: a newer gateway may add fields, and
+// `--json` prints them). Dates travel as ISO 8601 strings, amounts as decimal strings.
+
+const isoDate = z.iso.datetime({ offset: true })
+/** Who acts: a name for the audit log, cut to 64 characters (`admin-api` when absent). */
+const by = z.string().transform((s) => s.slice(0, 64))
+const approvalStatuses = ['pending', 'approved', 'denied', 'expired'] as const
+
+/** `:id` of `/admin/approvals/:id/approve|deny`: the held intent's id. */
+export const ApprovalParams = z.object({ id: z.string().min(1).max(200) }).strict()
+
+/** Query of `GET /admin/approvals`. */
+export const ListApprovalsQuery = z
+  .object({
+    status: z
+      .enum(approvalStatuses, { error: 'status must be pending, approved, denied or expired' })
+      .optional(),
+  })
+  .strict()
+
+/** Body of `POST /admin/approvals/:id/approve|deny`. */
+export const DecideApprovalBody = z
+  .object({
+    /** The intent hash the approver saw: the decision applies to that exact intent only. */
+    hash: z
+      .string()
+      .regex(/^(0x)?[0-9a-fA-F]{16,128}$/, 'hash must be the hex intent hash shown with the approval')
+      .optional(),
+    reason: z
+      .string()
+      .transform((s) => s.slice(0, 500))
+      .optional(),
+    by: by.optional(),
+  })
+  .strict()
+
+/** Body of `POST /admin/kill` and `POST /admin/unkill` (a reason only matters when engaging). */
+export const KillBody = z
+  .object({
+    reason: z
+      .string()
+      .transform((s) => s.slice(0, 500))
+      .optional(),
+    by: by.optional(),
+  })
+  .strict()
+
+/** Query of `GET /admin/audit/verify`: a head kept elsewhere (`SEQ:HASH` or `HASH`). */
+export const VerifyAuditQuery = z
+  .object({
+    head: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return parseAuditHead(text)
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: toBaseError(error).shortMessage })
+          return z.NEVER
+        }
+      })
+      .optional(),
+  })
+  .strict()
+
+/** Body of `POST /admin/address-book` (the address book checks the address and the label's text). */
+export const AddAddressBody = z
+  .object({
+    address: z.string().max(200),
+    label: z.string().max(200),
+    note: z.string().max(2000).optional(),
+    by: by.optional(),
+  })
+  .strict()
+
+/** `:address` of `DELETE /admin/address-book/:address`. */
+export const AddressParams = z.object({ address: z.string().min(1).max(200) }).strict()
+
+/** The kill switch (`GET|POST /admin/kill`, `POST /admin/unkill`). */
+export const KillState = z
+  .object({
+    engaged: z.boolean(),
+    reason: z.string().nullable(),
+    actor: z.string().nullable(),
+    updatedAt: isoDate,
+  })
+  .loose()
+
+/** `GET /admin/status`. */
+export const AdminStatus = z
+  .object({
+    killSwitch: KillState,
+    pendingApprovals: z.number().int().nonnegative(),
+    policy: z.object({ hash: z.string(), rules: z.number().int().nonnegative() }).loose().nullable(),
+  })
+  .loose()
+
+/** A held intent and its human decision, with the gateway's own summary and simulation. */
+export const Approval = z
+  .object({
+    intentId: z.string(),
+    intentHash: z.string(),
+    status: z.enum(approvalStatuses),
+    request: z
+      .object({
+        summary: z.string(),
+        simulation: z.unknown(),
+        reasons: z.array(z.string()),
+        ruleIds: z.array(z.string()),
+        chain: z.string(),
+        operation: z.string(),
+        call: z.unknown().optional(),
+      })
+      .loose(),
+    expiresAt: isoDate,
+    decidedBy: z.string().nullable(),
+    reason: z.string().nullable(),
+    decidedAt: isoDate.nullable(),
+    createdAt: isoDate,
+  })
+  .loose()
+
+/** A mined write that moved more than was checked (the kill switch engaged for it). */
+export const Breach = z
+  .object({
+    intentId: z.string(),
+    blockNumber: z.string(),
+    status: z.enum(['success', 'reverted']),
+    outflows: z.record(z.string(), z.string()),
+    excess: z.array(
+      z
+        .object({
+          asset: z.string(),
+          moved: z.string(),
+          checked: z.string(),
+          formatted: z.object({ moved: z.string(), checked: z.string() }).optional(),
+        })
+        .loose(),
+    ),
+    unchecked: z.array(
+      z.object({ token: z.string(), spender: z.string(), amount: z.string().nullable() }).loose(),
+    ),
+    balancesRead: z.boolean(),
+  })
+  .loose()
+
+/** `GET /admin/approvals`: the approvals, newest first, and recent breaches. */
+export const ApprovalList = z
+  .object({
+    approvals: z.array(Approval),
+    /** Always sent; absent from gateways older than the breach report. */
+    breaches: z.array(Breach).optional(),
+  })
+  .loose()
+
+/** `POST /admin/approvals/:id/approve|deny`. */
+export const DecidedApproval = z.object({ approval: Approval }).loose()
+
+/** `GET /admin/audit/verify`: the chain holds up to `head`, or where it breaks. */
+export const AuditVerification = z.union([
+  z
+    .object({
+      ok: z.literal(true),
+      entries: z.number().int().nonnegative(),
+      head: z.string(),
+      kept: z.object({ seq: z.number().int(), hash: z.string() }).loose().optional(),
+    })
+    .loose(),
+  z
+    .object({
+      ok: z.literal(false),
+      entries: z.number().int().nonnegative(),
+      brokenAt: z.number().int(),
+      reason: z.string(),
+    })
+    .loose(),
+])
+
+/** One address-book entry. */
+export const AddressBookEntry = z
+  .object({
+    address: z.string(),
+    label: z.string(),
+    note: z.string().nullable(),
+    addedBy: z.string(),
+    createdAt: isoDate,
+  })
+  .loose()
+
+/** `GET /admin/address-book`. */
+export const AddressBookList = z.object({ entries: z.array(AddressBookEntry) }).loose()
+
+/** `DELETE /admin/address-book/:address`. */
+export const AddressRemoved = z.object({ removed: z.literal(true) }).loose()
+
+/** Every failure: `{ error: { code, message, hints?, field? } }`, with the code's HTTP status. */
+export const AdminError = z
+  .object({
+    error: z
+      .object({
+        code: z.string(),
+        message: z.string(),
+        hints: z.array(z.string()).optional(),
+        field: z.string().optional(),
+      })
+      .loose(),
+  })
+  .loose()
+
+/** Response types, as they arrive (dates as strings). */
+export type KillState = z.infer<typeof KillState>
+export type AdminStatus = z.infer<typeof AdminStatus>
+export type Approval = z.infer<typeof Approval>
+export type Breach = z.infer<typeof Breach>
+export type ApprovalList = z.infer<typeof ApprovalList>
+export type DecidedApproval = z.infer<typeof DecidedApproval>
+export type AuditVerification = z.infer<typeof AuditVerification>
+export type AddressBookEntry = z.infer<typeof AddressBookEntry>
+export type AddressBookList = z.infer<typeof AddressBookList>
+export type AddressRemoved = z.infer<typeof AddressRemoved>
+export type AdminError = z.infer<typeof AdminError>
+
+/** Request types, as a client sends them. */
+export type ListApprovalsQuery = z.input<typeof ListApprovalsQuery>
+export type DecideApprovalBody = z.input<typeof DecideApprovalBody>
+export type KillBody = z.input<typeof KillBody>
+export type VerifyAuditQuery = z.input<typeof VerifyAuditQuery>
+export type AddAddressBody = z.input<typeof AddAddressBody>
