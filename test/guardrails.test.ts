@@ -1,4 +1,12 @@
-import { createPublicClient, encodeFunctionData, erc20Abi, http, maxUint256, parseUnits } from 'viem'
+import {
+  type Address,
+  createPublicClient,
+  encodeFunctionData,
+  erc20Abi,
+  http,
+  maxUint256,
+  parseUnits,
+} from 'viem'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { devnetChain } from '../src/devnet/devnetChain.js'
 import { createSigner, type Signer } from '../src/signer/signer.js'
@@ -89,7 +97,9 @@ describe('the demo policy', () => {
     const held = ok(await g.call('transfer', { chain: 'devnet', to: carol, amount: '0.5' }))
     expect(held.status).toBe('held')
     expect(held.approval.reasons.join(' ')).toMatch(/hold-new-recipients/)
-    expect(held.approval.simulation.deltas).toEqual([{ kind: 'native', raw: '-500000000000000000' }])
+    expect(held.approval.simulation.deltas).toEqual([
+      { kind: 'native', raw: '-500000000000000000', assetId: `eip155:${fixtures.chainId}/slip44:60` },
+    ])
     const [pending] = await g.operator.approvals.list({ status: 'pending' })
     expect(pending?.intentId).toBe(held.intentId)
     await g.operator.approvals.decide(held.intentId, 'approved', 'test', {
@@ -196,7 +206,9 @@ describe('the demo policy', () => {
       }),
     )
     expect(preview.policy.effect).toBe('allow')
-    expect(preview.simulation.deltas).toEqual([{ kind: 'erc20', token: usdc, raw: '-5000000' }])
+    expect(preview.simulation.deltas).toEqual([
+      { kind: 'erc20', token: usdc, raw: '-5000000', assetId: `eip155:${fixtures.chainId}/erc20:${usdc.toLowerCase()}` },
+    ])
     expect(await nonceNow()).toBe(before)
   })
 })
@@ -655,53 +667,66 @@ describe('tool pinning', () => {
 })
 
 describe('approvals through MCP elicitation', () => {
-  it('a client that can ask its user gets the held write put to the human, and the answer is final', async () => {
-    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js')
-    const { InMemoryTransport } = await import('@modelcontextprotocol/sdk/inMemory.js')
-    const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js')
-    const { createGateway } = await import('../src/server/createGateway.js')
-    const { createMcpServer } = await import('../src/server/createMcpServer.js')
-    const store = await openMemoryStore()
-    stores.push(store)
-    const gw = createGateway({
-      config: { rpc: { publicFallback: false }, approvals: { elicit: true } },
-      devnet: fixtures,
-      writes: { store, signer, trackerIntervalMs: 100 },
+  for (const era of ['2026-07-28 (input-required result)', '2025-11-25 (form elicitation)'] as const)
+    it(`a client that can ask its user gets the held write put to the human, and the answer is final: ${era}`, async () => {
+      const { createGateway } = await import('../src/server/createGateway.js')
+      const { connectLegacyInMemory, connectModern } = await import('./mcp.js')
+      const store = await openMemoryStore()
+      stores.push(store)
+      const gw = createGateway({
+        config: { rpc: { publicFallback: false }, approvals: { elicit: true } },
+        devnet: fixtures,
+        writes: { store, signer, trackerIntervalMs: 100 },
+      })
+      await gw.ready
+      const questions: string[] = []
+      let answer: 'yes' | 'no' | 'dismiss' = 'yes'
+      const respond = async (message: string) => {
+        questions.push(message)
+        if (answer === 'dismiss') return { action: 'cancel' as const }
+        return answer === 'yes'
+          ? { action: 'accept' as const, content: { approve: true } }
+          : { action: 'decline' as const }
+      }
+      const mcp = era.startsWith('2026')
+        ? await connectModern(gw, { capabilities: { elicitation: {} } })
+        : await connectLegacyInMemory(gw, { capabilities: { elicitation: {} } })
+      if ('setRequestHandler' in mcp.client && era.startsWith('2026')) {
+        const { Client } = await import('@modelcontextprotocol/client')
+        ;(mcp.client as InstanceType<typeof Client>).setRequestHandler('elicitation/create', (request) =>
+          respond(request.params.message),
+        )
+      } else {
+        const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js')
+        const { Client } = await import('@modelcontextprotocol/sdk/client/index.js')
+        ;(mcp.client as InstanceType<typeof Client>).setRequestHandler(ElicitRequestSchema, (request) =>
+          respond(request.params.message),
+        )
+      }
+      try {
+        const to = fixtures.accounts[9] as Address
+        const before = await viem.getBalance({ address: to })
+        const call = (args: Record<string, unknown>) => mcp.call('transfer', args)
+        const yes = ok(await call({ chain: 'devnet', to, amount: '0.01', wait: true }))
+        expect(yes.status).toBe('mined')
+        expect(await viem.getBalance({ address: to })).toBe(before + 10_000_000_000_000_000n)
+        expect(questions[0]).toMatch(/hold-new-recipients/)
+        expect(questions[0]).toMatch(/-10000000000000000/) // the gateway's own simulation, not the agent's words
+        expect((await (await gw.operator)!.approvals.get(yes.intentId)).decidedBy).toBe('mcp-elicitation')
+        answer = 'no'
+        const no = ok(await call({ chain: 'devnet', to, amount: '0.02' }))
+        expect(no.status).toBe('cancelled')
+        // A dismissed prompt decides nothing: the intent stays held for the operator.
+        answer = 'dismiss'
+        const later = ok(await call({ chain: 'devnet', to, amount: '0.03' }))
+        expect(later.status).toBe('held')
+        expect(later.approval.status).toBe('pending')
+        expect(await viem.getBalance({ address: to })).toBe(before + 10_000_000_000_000_000n)
+      } finally {
+        await mcp.close()
+        await gw.close()
+      }
     })
-    await gw.ready
-    const server = createMcpServer(gw, { kind: 'local', transport: 'memory' })
-    const client = new Client({ name: 'asks-user', version: '0' }, { capabilities: { elicitation: {} } })
-    const questions: string[] = []
-    let answer: 'yes' | 'no' | 'dismiss' = 'yes'
-    client.setRequestHandler(ElicitRequestSchema, async (request) => {
-      questions.push(request.params.message)
-      if (answer === 'dismiss') return { action: 'cancel' }
-      return answer === 'yes' ? { action: 'accept', content: { approve: true } } : { action: 'decline' }
-    })
-    const [a, b] = InMemoryTransport.createLinkedPair()
-    await Promise.all([server.connect(b), client.connect(a)])
-    try {
-      const call = async (args: Record<string, unknown>) =>
-        (await client.callTool({ name: 'transfer', arguments: args })) as Parameters<typeof ok>[0]
-      const yes = ok(await call({ chain: 'devnet', to: fixtures.accounts[9], amount: '0.01', wait: true }))
-      expect(yes.status).toBe('mined')
-      expect(questions[0]).toMatch(/hold-new-recipients/)
-      expect(questions[0]).toMatch(/-10000000000000000/) // the gateway's own simulation, not the agent's words
-      expect((await (await gw.operator)!.approvals.get(yes.intentId)).decidedBy).toBe('mcp-elicitation')
-      answer = 'no'
-      const no = ok(await call({ chain: 'devnet', to: fixtures.accounts[9], amount: '0.02' }))
-      expect(no.status).toBe('cancelled')
-      // A dismissed prompt decides nothing: the intent stays held for the operator.
-      answer = 'dismiss'
-      const later = ok(await call({ chain: 'devnet', to: fixtures.accounts[9], amount: '0.03' }))
-      expect(later.status).toBe('held')
-      expect(later.approval.status).toBe('pending')
-    } finally {
-      await client.close()
-      await server.close()
-      await gw.close()
-    }
-  })
 })
 
 describe('admin API', () => {

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { createPublicClient, createWalletClient, getAddress, http } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
@@ -11,13 +10,12 @@ import { devnetMnemonic } from '../src/devnet/anvil.js'
 import { devnetChain } from '../src/devnet/devnetChain.js'
 import { type AdminServer, startAdminServer } from '../src/server/admin.js'
 import { createGateway, type Gateway } from '../src/server/createGateway.js'
-import { createMcpServer } from '../src/server/createMcpServer.js'
 import { createSigner } from '../src/signer/signer.js'
 import type { Store } from '../src/store/openStore.js'
 import { openMemoryStore } from '../src/store/useTestStore.js'
 import { useDevnet } from './devnet.js'
 import { cli } from './gatewayDir.js'
-import { ok } from './mcp.js'
+import { connectLegacyInMemory, ok } from './mcp.js'
 
 // A token whose symbol is a prompt injection with line breaks, a right-to-left override and a zero-width space
 // (ADVERSARIAL 39's cousin): the text a human approver reads — the write's summary, the MCP elicitation prompt,
@@ -68,15 +66,14 @@ beforeAll(async () => {
     },
   })
   await gateway.ready
-  const server = createMcpServer(gateway, { kind: 'local', transport: 'memory' })
-  client = new Client({ name: 'approver', version: '0' }, { capabilities: { elicitation: {} } })
+  // A 2025-era client on a connection: the held write is put to its user as form elicitation.
+  const connected = await connectLegacyInMemory(gateway, { capabilities: { elicitation: {} } })
+  client = connected.client
   // The human sees the prompt and dismisses it: the intent stays held for the operator.
   client.setRequestHandler(ElicitRequestSchema, async (request) => {
     prompts.push(request.params.message)
     return { action: 'cancel' }
   })
-  const [c, s] = InMemoryTransport.createLinkedPair()
-  await Promise.all([server.connect(s), client.connect(c)])
   admin = await startAdminServer({ operator: gateway.operator! })
 })
 afterAll(async () => {

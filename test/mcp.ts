@@ -1,21 +1,82 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js'
+import { InMemoryTransport as LegacyInMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
+import { createMcpHandler } from '@modelcontextprotocol/server'
 import { type CreateGatewayOptions, createGateway, type Gateway } from '../src/server/createGateway.js'
-import { createMcpServer } from '../src/server/createMcpServer.js'
+import { approvalCodec, createMcpServerFactory } from '../src/server/mcpServer.js'
 
-/** An MCP SDK client connected in process to a fresh gateway. */
-export async function connectInMemory(options: CreateGatewayOptions): Promise<{
-  client: Client
+/** The current MCP revision (stateless, `server/discover`, per-request `_meta`). */
+export const modernRevision = '2026-07-28'
+
+/** A tool result as both SDK clients return it. */
+export type CallToolResult = {
+  content: { type: string; text?: string }[]
+  structuredContent?: Record<string, unknown> | undefined
+  isError?: boolean | undefined
+}
+
+/** What {@link connectInMemory} and {@link connectLegacyInMemory} give a test. */
+export type Connected = {
+  client: Client | LegacyClient
   gateway: Gateway
   call(name: string, args: Record<string, unknown>): Promise<CallToolResult>
   close(): Promise<void>
-}> {
+}
+
+/**
+ * An MCP SDK v2 client (protocol 2026-07-28) connected in process to a fresh gateway through the real HTTP handler
+ * (`createMcpHandler`'s `fetch`; no port, no socket).
+ */
+export async function connectInMemory(
+  options: CreateGatewayOptions,
+  clientOptions: ConstructorParameters<typeof Client>[1] = {},
+): Promise<Connected & { client: Client }> {
   const gateway = createGateway(options)
-  const server = createMcpServer(gateway, { kind: 'local', transport: 'memory' })
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
-  const client = new Client({ name: 'airlock-test', version: '0.0.0' })
-  await Promise.all([server.connect(serverSide), client.connect(clientSide)])
+  return connectModern(gateway, clientOptions, async () => gateway.close())
+}
+
+/** A v2 client over the in-process HTTP handler of an existing gateway (closing it leaves the gateway open). */
+export async function connectModern(
+  gateway: Gateway,
+  clientOptions: ConstructorParameters<typeof Client>[1] = {},
+  onClose: () => Promise<void> = async () => {},
+): Promise<Connected & { client: Client }> {
+  const codec = await approvalCodec(gateway)
+  const handler = createMcpHandler(createMcpServerFactory(gateway, { transport: 'memory', codec }))
+  const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1/mcp'), {
+    fetch: (url, init) => handler.fetch(new Request(url, init)),
+  })
+  const client = new Client(
+    { name: 'airlock-test', version: '0.0.0' },
+    { versionNegotiation: { mode: { pin: modernRevision } }, ...clientOptions },
+  )
+  await client.connect(transport)
+  if (client.getProtocolEra() !== 'modern') throw new Error('the v2 client did not negotiate 2026-07-28')
+  return {
+    client,
+    gateway,
+    call: async (name, args) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+    async close() {
+      await client.close()
+      await handler.close()
+      await onClose()
+    },
+  }
+}
+
+/**
+ * A 2025-era client (the v1 SDK) connected in process to a gateway over an in-memory pair, pinned to the legacy
+ * era as a 2025-era stdio connection is.
+ */
+export async function connectLegacyInMemory(
+  gateway: Gateway,
+  clientOptions: ConstructorParameters<typeof LegacyClient>[1] = {},
+): Promise<Connected & { client: LegacyClient }> {
+  const codec = await approvalCodec(gateway)
+  const server = await createMcpServerFactory(gateway, { transport: 'memory', codec })({ era: 'legacy' })
+  const [clientSide, serverSide] = LegacyInMemoryTransport.createLinkedPair()
+  const client = new LegacyClient({ name: 'airlock-test-2025', version: '0.0.0' }, clientOptions)
+  await Promise.all([server.connect(serverSide as never), client.connect(clientSide)])
   return {
     client,
     gateway,
@@ -23,7 +84,6 @@ export async function connectInMemory(options: CreateGatewayOptions): Promise<{
     async close() {
       await client.close()
       await server.close()
-      await gateway.close()
     },
   }
 }
@@ -44,5 +104,5 @@ export function err(result: CallToolResult): {
 } {
   if (!result.isError) throw new Error(`expected an error, got ${JSON.stringify(result.structuredContent)}`)
   const first = result.content[0]
-  return JSON.parse(first && first.type === 'text' ? first.text : '{}').error
+  return JSON.parse(first && first.type === 'text' ? (first.text ?? '{}') : '{}').error
 }

@@ -37,7 +37,7 @@ export async function start(options: CliOptions, env: NodeJS.ProcessEnv): Promis
   })
   const out: string[] = [
     '',
-    `Airlock is running${options.stateless ? ' (stateless)' : ''}.`,
+    'Airlock is running.',
     `  MCP endpoint (Streamable HTTP): ${http.url}`,
     '',
     'MCP client config (paste into your client):',

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import { createMcpHandler } from '@modelcontextprotocol/server'
 import type { Gateway } from './createGateway.js'
-import { createMcpServer } from './createMcpServer.js'
+import { approvalCodec, createMcpServerFactory } from './mcpServer.js'
 
 /** Options of {@link startHttpServer}. */
 export type HttpServerOptions = {
@@ -16,30 +15,22 @@ export type HttpServerOptions = {
   allowedHosts?: readonly string[] | undefined
   /** Browser Origins accepted besides the loopback origins of this server. */
   allowedOrigins?: readonly string[] | undefined
-  /** No sessions: each POST is served by a fresh server (replicas behind a load balancer). */
-  stateless?: boolean | undefined
   /**
-   * Most concurrent sessions kept (default 1000). At the cap, a new session first closes the oldest session that
-   * never made a request after `initialize`, then the least recently used one idle for `activeSessionMs`; when
-   * every session is in use, the new one is refused (503) and no existing client loses its session.
+   * Accepted for compatibility and ignored: every request is served on its own (MCP 2026-07-28 is stateless, and
+   * 2025-era clients are served without sessions), so any replica behind a load balancer can answer any request.
    */
-  maxSessions?: number | undefined
-  /** Idle time after which a session is closed (default 30 min). */
-  sessionIdleMs?: number | undefined
-  /** A session that made a request within this time is never closed to make room (default 10 min). */
-  activeSessionMs?: number | undefined
+  stateless?: boolean | undefined
 }
 
-type Session = { transport: StreamableHTTPServerTransport; lastSeen: number }
-
 /** A running HTTP server. */
-export type HttpServer = { url: string; port: number; sessions(): number; close(): Promise<void> }
+export type HttpServer = { url: string; port: number; close(): Promise<void> }
 
 const maxBodyBytes = 1024 * 1024
 
 /**
- * Serves MCP over Streamable HTTP at `/mcp` (and `GET /healthz`), with Host/Origin checks against DNS rebinding,
- * many concurrent sessions, and an optional stateless mode.
+ * Serves MCP over Streamable HTTP at `/mcp` (and `GET /healthz`) for both protocol eras from one server factory:
+ * 2026-07-28 requests (per-request `_meta`, `server/discover`) and 2025-era ones (`initialize`, answered without a
+ * session). Host and Origin are checked first, against DNS rebinding; the body is capped at 1 MiB.
  *
  * @example
  * const http = await startHttpServer({ gateway, port: 8402 })
@@ -47,15 +38,6 @@ const maxBodyBytes = 1024 * 1024
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const host = options.host ?? '127.0.0.1'
-  const maxSessions = options.maxSessions ?? 1000
-  const idleMs = options.sessionIdleMs ?? 30 * 60_000
-  const activeMs = Math.min(options.activeSessionMs ?? 10 * 60_000, idleMs)
-  // Every session is in exactly one of these, each in eviction order (a Map keeps insertion order): `fresh` holds
-  // sessions that made no request after initialize, oldest first — what an unauthenticated flood creates;
-  // `used` the others, least recently used first (moved to the end on each request). Eviction is O(1).
-  const fresh = new Map<string, Session>()
-  const used = new Map<string, Session>()
-  const sessionCount = () => fresh.size + used.size
   let port = options.port ?? 8402
   const hosts = () =>
     new Set(
@@ -73,6 +55,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   let allowedHosts = hosts()
   let allowedOrigins = origins()
 
+  const codec = await approvalCodec(options.gateway)
+  const handler = createMcpHandler(createMcpServerFactory(options.gateway, { transport: 'http', codec }), {
+    legacy: 'stateless',
+    maxRequestBodySize: maxBodyBytes,
+    onerror: () => {}, // rejected requests are answered to their client; nothing to log per request
+  })
+
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) reply(res, 500, jsonRpcError(-32603, 'Internal error'))
@@ -84,7 +73,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]
-    if (!allowedHosts.has((req.headers.host ?? '').toLowerCase()))
+    const hostHeader = (req.headers.host ?? '').toLowerCase()
+    if (!allowedHosts.has(hostHeader))
       return reply(
         res,
         403,
@@ -96,101 +86,24 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (path === '/healthz' && req.method === 'GET') return reply(res, 200, { ok: true })
     if (path !== '/mcp') return reply(res, 404, jsonRpcError(-32000, 'Not found: the MCP endpoint is /mcp.'))
 
-    let body: unknown
+    let parsedBody: unknown
     if (req.method === 'POST') {
       const parsed = await readJson(req)
       if (!parsed.ok) return reply(res, parsed.status, jsonRpcError(parsed.code, parsed.message))
-      body = parsed.value
+      parsedBody = parsed.value
     }
-
-    if (options.stateless) {
-      if (req.method !== 'POST')
-        return reply(
-          res,
-          405,
-          jsonRpcError(-32000, 'Method not allowed: this server is stateless; use POST.'),
-        )
-      const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true })
-      const mcp = createMcpServer(options.gateway, { kind: 'local', transport: 'http' })
-      res.on('close', () => {
-        void transport.close()
-        void mcp.close()
-      })
-      await mcp.connect(transport)
-      return transport.handleRequest(req, res, body)
-    }
-
-    const id = req.headers['mcp-session-id']
-    if (typeof id === 'string') {
-      const session = fresh.get(id) ?? used.get(id)
-      if (!session)
-        return reply(res, 404, jsonRpcError(-32001, 'Session not found: initialize a new session.'))
-      session.lastSeen = Date.now()
-      fresh.delete(id)
-      used.delete(id)
-      used.set(id, session)
-      return session.transport.handleRequest(req, res, body)
-    }
-    if (req.method !== 'POST' || !isInitialize(body))
-      return reply(
-        res,
-        400,
-        jsonRpcError(-32000, 'Bad request: no mcp-session-id header; start with an initialize request.'),
-      )
-    if (!makeRoom()) {
-      res.setHeader('retry-after', '60')
-      return reply(
-        res,
-        503,
-        jsonRpcError(-32000, 'Too many active sessions: no new session now; retry later.'),
-      )
-    }
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: randomUUID,
-      enableJsonResponse: true,
-      onsessioninitialized: (sid) => {
-        fresh.set(sid, { transport, lastSeen: Date.now() })
-      },
-      onsessionclosed: forget,
+    const abort = new AbortController()
+    res.once('close', () => abort.abort())
+    const headers = new Headers()
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2)
+      headers.append(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string)
+    const request = new Request(`http://${hostHeader}${req.url ?? '/mcp'}`, {
+      method: req.method ?? 'GET',
+      headers,
+      signal: abort.signal,
     })
-    transport.onclose = () => {
-      if (transport.sessionId) forget(transport.sessionId)
-    }
-    const mcp = createMcpServer(options.gateway, { kind: 'local', transport: 'http' })
-    await mcp.connect(transport)
-    return transport.handleRequest(req, res, body)
-  }
-
-  function forget(sid: string): void {
-    fresh.delete(sid)
-    used.delete(sid)
-  }
-
-  function close(sid: string, session: Session): void {
-    forget(sid)
-    void session.transport.close()
-  }
-
-  /** The oldest entry of an eviction-ordered map. */
-  function first(map: Map<string, Session>): [string, Session] | undefined {
-    for (const entry of map) return entry
-    return undefined
-  }
-
-  /**
-   * Closes idle sessions, then makes room for one more: the oldest never-used session, else the least recently
-   * used one if it has been quiet for `activeMs`. False when every session is in active use.
-   */
-  function makeRoom(): boolean {
-    const now = Date.now()
-    for (const map of [fresh, used])
-      for (let e = first(map); e && now - e[1].lastSeen > idleMs; e = first(map)) close(e[0], e[1])
-    while (sessionCount() >= maxSessions) {
-      const oldest = first(fresh) ?? first(used)
-      if (!oldest || (!fresh.has(oldest[0]) && now - oldest[1].lastSeen <= activeMs)) return false
-      close(oldest[0], oldest[1])
-    }
-    return true
+    const response = await handler.fetch(request, parsedBody === undefined ? undefined : { parsedBody })
+    await send(res, response)
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -207,23 +120,40 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   return {
     url: `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}/mcp`,
     port,
-    sessions: sessionCount,
     async close() {
-      const all = [...fresh.values(), ...used.values()]
-      fresh.clear()
-      used.clear()
-      await Promise.all(all.map((s) => s.transport.close()))
+      await handler.close()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
 }
 
-function isInitialize(body: unknown): boolean {
-  const first = Array.isArray(body) ? body[0] : body
-  return (
-    typeof first === 'object' && first !== null && (first as { method?: unknown }).method === 'initialize'
-  )
+/** Writes a web `Response` to a Node response, streaming an SSE body as it comes. */
+async function send(res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string> = {}
+  response.headers.forEach((value, name) => {
+    headers[name] = value
+  })
+  if (!response.body) {
+    res.writeHead(response.status, headers).end()
+    return
+  }
+  if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    const body = Buffer.from(await response.arrayBuffer())
+    headers['content-length'] = String(body.length)
+    res.writeHead(response.status, headers).end(body)
+    return
+  }
+  res.writeHead(response.status, headers)
+  res.flushHeaders()
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      if (res.destroyed) break
+      res.write(chunk)
+    }
+  } finally {
+    res.end()
+  }
 }
 
 function jsonRpcError(code: number, message: string) {
