@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Store } from '../store/openStore.js'
 import { testStoreDrivers, useTestStore } from '../store/useTestStore.js'
+import { createIntentJournal } from '../txs/intentJournal.js'
 import { type AuditEntry, canonicalJson, createAuditLog, genesisHash, parseAuditHead } from './auditLog.js'
 
 const privateKey = `0x${'ab12'.repeat(16)}`
@@ -375,5 +376,41 @@ describe.each(testStoreDrivers)('audit log on %s', (driver) => {
         expect(result.ok || result.reason).toMatch(/past the head/)
       })
     })
+  })
+})
+
+describe.each(testStoreDrivers)('audit actors on %s', (driver) => {
+  const t = useTestStore(driver)
+
+  it("an entry about an intent, with no actor given, is the intent's caller's; a given actor is kept", async () => {
+    const audit = createAuditLog(t.store)
+    const { intent } = await createIntentJournal(t.store).create({
+      chainId: 31337,
+      wallet: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+      operation: 'transfer',
+      request: {},
+      caller: { kind: 'order', id: 'o9', agent: 'operator:local' },
+      origin: 'order',
+    })
+    await Promise.all([
+      audit.append({ kind: 'policy.denied', intentId: intent.id, data: {} }),
+      audit.append({ kind: 'approval.approved', actor: 'ops', intentId: intent.id, data: {} }),
+      audit.append({ kind: 'test.unknown', intentId: 'int_nobody', data: {} }),
+    ])
+    await t.store.db
+      .transaction()
+      .execute((trx) =>
+        audit.appendWithin(trx, { kind: 'approval.requested', intentId: intent.id, data: {} }),
+      )
+    const entries = (await audit.read({ limit: 1000 })).filter(
+      (e) => e.intentId === intent.id || e.intentId === 'int_nobody',
+    )
+    expect(entries.map((e) => [e.kind, e.actor])).toEqual([
+      ['policy.denied', 'order:o9'],
+      ['approval.approved', 'ops'],
+      ['test.unknown', undefined],
+      ['approval.requested', 'order:o9'],
+    ])
+    expect(await audit.verify()).toMatchObject({ ok: true })
   })
 })

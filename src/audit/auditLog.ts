@@ -8,7 +8,11 @@ import type { Store } from '../store/openStore.js'
 export type AuditEntryInput = {
   /** Dotted lowercase name of what happened, 1–64 characters: `approval.approved`. */
   kind: string
-  /** Who did it: `local`, an agent id, an operator name, `airlock (automatic)`. */
+  /**
+   * Who did it: the caller (`operator:local`, `agent:did:key:z…`), an operator name, `airlock (automatic)`. Left
+   * out on an entry about an intent, it is the intent's caller (its `agent`): a denial, a hold, an expiry or a
+   * breach is recorded as the doing of whoever asked for the write.
+   */
   actor?: string | undefined
   intentId?: string | undefined
   /** Detail; bigints become decimal strings, `undefined` is dropped, secrets are redacted before storing. */
@@ -345,6 +349,7 @@ async function insertEntries(
   trx: Transaction<Database>,
   entries: readonly Prepared[],
 ): Promise<{ seq: number; hash: string }[]> {
+  const callers = await intentCallers(trx, entries)
   const head = await trx
     .selectFrom('audit_head')
     .select(['seq', 'hash'])
@@ -359,7 +364,7 @@ async function insertEntries(
       seq,
       at: entry.at,
       kind: entry.kind,
-      actor: entry.actor,
+      actor: entry.actor ?? (entry.intentId === null ? null : (callers.get(entry.intentId) ?? null)),
       intent_id: entry.intentId,
       data: entry.data,
       prev_hash: prevHash,
@@ -376,6 +381,24 @@ async function insertEntries(
     .where('id', '=', 1)
     .execute()
   return rows.map((r) => ({ seq: r.seq, hash: r.hash }))
+}
+
+/** The callers (`intents.agent`) of the intents that entries without an actor are about: one read per batch. */
+async function intentCallers(
+  trx: Transaction<Database>,
+  entries: readonly Prepared[],
+): Promise<Map<string, string>> {
+  const ids = new Set<string>()
+  for (const e of entries) if (e.actor === null && e.intentId !== null) ids.add(e.intentId)
+  if (ids.size === 0) return new Map()
+  const rows = await trx
+    .selectFrom('intents')
+    .select(['id', 'agent'])
+    .where('id', 'in', [...ids])
+    .execute()
+  const out = new Map<string, string>()
+  for (const r of rows) if (r.agent !== null) out.set(r.id, r.agent)
+  return out
 }
 
 /**

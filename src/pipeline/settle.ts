@@ -244,8 +244,8 @@ async function report(parts: SettleParts, settlement: Settlement, contract?: str
   await parts.killSwitch.engage(reason.slice(0, 900), 'airlock (automatic)')
   await parts.audit.append({
     kind: 'intent.breach',
+    // No actor: the entry is the intent's caller's (the audit log fills it in); the stop above is the gateway's own.
     intentId: settlement.intentId,
-    actor: 'airlock (automatic)',
     data: { contract: to, ...(settlement as unknown as JsonObject) },
   })
   await parts.store.db

@@ -9,6 +9,7 @@ import {
   serializeTransaction,
   type TransactionSerializableEIP1559,
 } from 'viem'
+import { type Caller, localOperator } from '../context/caller.js'
 import type { RequestContext } from '../context/requestContext.js'
 import { BaseError, IntentConflictError, NotFoundError, toBaseError } from '../errors/index.js'
 import type { Approval } from '../policy/approvals.js'
@@ -67,17 +68,19 @@ export type WritePath = {
     limit?: number | undefined
   }): Promise<WriteResultValue[]>
   /** Withdraws an intent: before signing it is cancelled; in flight it is replaced by a 0-value self-transfer. */
-  cancel(id: string, options: WriteOptionsValue): Promise<WriteResultValue>
+  cancel(id: string, options: WriteOptionsValue, ctx: RequestContext): Promise<WriteResultValue>
   /** Re-sends an in-flight intent's transaction with higher fees (same nonce). */
   speedUp(
     id: string,
     options: WriteOptionsValue & { feeBumpPercent?: number | undefined },
+    ctx: RequestContext,
   ): Promise<WriteResultValue>
-  /** Signs EIP-712 typed data as an intent (never a raw hash). */
+  /** Signs EIP-712 typed data as an intent (never a raw hash), for the caller who asked. */
   signTypedData(
     chainRef: string | number,
     typedData: TypedDataToSign,
     options: WriteOptionsValue,
+    ctx: RequestContext,
   ): Promise<WriteResultValue & { signature?: string }>
   /** What a write would do and what the policy says, without recording or sending anything. */
   preview(
@@ -212,13 +215,15 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       if (!stored.call) throw new BaseError('INTERNAL', 'The held intent lost its call.')
       const call = { ...stored.call, value: BigInt(stored.call.value) }
       const estimated = await feesFor(chain, signer.address, call)
+      // The caller who asked, not whoever runs this pass (a timer, another replica): the policy sees the same agent.
+      const caller = callerOf(intent)
       // The whole guard again: a fresh simulation (its effects must be the ones approved) and the policy as it is
       // now (a deny rule added meanwhile still wins; an allow that applies now reserves its limits).
       const outcome = await guard.check({
         operation: intent.operation as PolicyOperation,
         chain,
         wallet: signer.address,
-        agent: 'local',
+        agent: caller.id,
         call,
         details: stored.details ?? {},
         fees: estimated.fees,
@@ -317,6 +322,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       chainId: chain.id,
       wallet: signer.address,
       operation: tool.name,
+      caller: ctx.caller,
+      origin: ctx.origin,
       // What the idempotency key stands for: the write itself, not how long the caller waits for it.
       request: JSON.parse(
         JSON.stringify({ tool: tool.name, args: { ...input, wait: undefined, confirmations: undefined } }),
@@ -565,6 +572,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       summary: tx.summary ?? `${intent.operation} (not built)`,
       details: tx.details ?? {},
       from: intent.wallet,
+      ...(intent.agent ? { agent: intent.agent } : {}),
+      ...(intent.origin ? { origin: intent.origin } : {}),
       ...(intent.txHash ? { txHash: intent.txHash } : {}),
       ...(intent.nonce !== null ? { nonce: intent.nonce } : {}),
       ...(intent.error
@@ -649,6 +658,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     original: Intent,
     operation: 'cancel_intent' | 'speed_up_intent',
     options: WriteOptionsValue & { feeBumpPercent?: number | undefined },
+    ctx: RequestContext,
   ): Promise<WriteResultValue> {
     const signer = requireSigner()
     const chain = context.chains.resolve(original.chainId)
@@ -699,6 +709,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       wallet: signer.address,
       operation,
       request: { tool: operation, args: { intentId: original.id } },
+      caller: ctx.caller,
+      origin: ctx.origin,
     })
     if (intent.status !== 'created') return finish(intent, options)
     const summary =
@@ -761,7 +773,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       })
       return Promise.all(intents.map(describe))
     },
-    async cancel(id, options) {
+    async cancel(id, options, ctx) {
       const intent = await own(id)
       if (intent.status === 'created') {
         const done = await journal.transition(id, 'created', 'cancelled', {
@@ -770,16 +782,16 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         return describe(done)
       }
       if (intent.status === 'broadcast' || intent.status === 'dropped')
-        return replace(intent, 'cancel_intent', options)
+        return replace(intent, 'cancel_intent', options, ctx)
       throw new BaseError('CONFLICT', `Intent ${id} is ${intent.status}; there is nothing to cancel.`, {
         field: 'intentId',
         metaMessages: ['Only intents not yet signed, or sent but not mined, can be cancelled.'],
       })
     },
-    async speedUp(id, options) {
+    async speedUp(id, options, ctx) {
       const intent = await own(id)
       if (intent.status === 'broadcast' || intent.status === 'dropped')
-        return replace(intent, 'speed_up_intent', options)
+        return replace(intent, 'speed_up_intent', options, ctx)
       throw new BaseError(
         'CONFLICT',
         `Intent ${id} is ${intent.status}; only a sent, unmined intent can be sped up.`,
@@ -788,7 +800,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         },
       )
     },
-    async signTypedData(chainRef, typedData, options) {
+    async signTypedData(chainRef, typedData, options, ctx) {
       const signer = requireSigner()
       const chain = context.chains.resolve(chainRef)
       const { intent, created } = await journal.create({
@@ -799,6 +811,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         request: JSON.parse(
           JSON.stringify({ tool: 'sign_typed_data', args: { chain: chainRef, typedData } }),
         ),
+        caller: ctx.caller,
+        origin: ctx.origin,
       })
       if (!created) return replaySignature(intent)
       const summary = `Sign EIP-712 "${typedData.primaryType}" for ${typedData.domain.verifyingContract ?? 'no contract'} on ${chain.name}.`
@@ -812,7 +826,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           operation: 'sign_typed_data',
           chain,
           wallet: signer.address,
-          agent: 'local',
+          agent: ctx.caller.id,
           details: {
             verifyingContract: typedData.domain.verifyingContract,
             primaryType: typedData.primaryType,
@@ -933,6 +947,11 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     const signature = replay.details.signature
     return typeof signature === 'string' ? { ...replay, signature } : replay
   }
+}
+
+/** The caller an intent was recorded for; intents written without one are the local operator's. */
+function callerOf(intent: Intent): Caller {
+  return intent.caller ?? localOperator
 }
 
 /** Codes of a guardrail's refusal: the intent ends `cancelled`, not `failed`. */

@@ -1,5 +1,6 @@
 import type { Address } from 'viem'
 import { type AuditLog, createAuditLog } from '../audit/auditLog.js'
+import { auditTransitions } from '../audit/auditTransitions.js'
 import { type Chains, createChains } from '../chains/chains.js'
 import { type KnownContracts, knownContracts } from '../chains/knownContracts.js'
 import { createTokenFacts } from '../chains/tokenFacts.js'
@@ -34,7 +35,6 @@ import type { ToolDefinition } from '../tools/defineTool.js'
 import { allTools } from '../tools/index.js'
 import type { WriteToolDefinition } from '../tools/shared/write.js'
 import { selectTools } from '../tools/toolsets.js'
-import type { Intent, TransitionData } from '../txs/intentJournal.js'
 import { createIntentJournal } from '../txs/intentJournal.js'
 import { createNonceManager } from '../txs/nonceManager.js'
 import { createTracker, type Tracker } from '../txs/tracker.js'
@@ -387,27 +387,6 @@ async function seedDemoAddressBook(book: AddressBook, devnet: DevnetFixtures): P
   if ((await book.list()).length > 0) return
   for (const [name, address] of Object.entries(devnet.ens))
     await book.add({ address, label: name, note: 'devnet demo', addedBy: 'demo' })
-}
-
-/** Writes each status change to the audit log inside the change's own transaction (signatures, receipts, failures). */
-function auditTransitions(audit: AuditLog) {
-  return (
-    trx: Parameters<AuditLog['appendWithin']>[0],
-    { intent, from, to, data }: { intent: Intent; from: string; to: string; data: TransitionData },
-  ) =>
-    audit.appendWithin(trx, {
-      kind: `intent.${to}`,
-      intentId: intent.id,
-      data: {
-        from,
-        chainId: intent.chainId,
-        operation: intent.operation,
-        ...(intent.txHash ? { txHash: intent.txHash } : {}),
-        ...(intent.nonce !== null ? { nonce: intent.nonce } : {}),
-        ...(data.error ? { error: data.error } : {}),
-        ...(data.detail ? { detail: data.detail } : {}),
-      },
-    })
 }
 
 function devnetContracts(f: DevnetFixtures): KnownContracts {

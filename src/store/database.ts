@@ -42,6 +42,12 @@ export type IntentsTable = {
   error: ColumnType<JsonObject | null, string | null | undefined, string | null>
   created_at: TimestampColumn
   updated_at: TimestampColumn
+  /** Who asked for it, as one string (`operator:local`); null only on rows written without the journal. */
+  agent: ColumnType<string | null, string | null | undefined, string | null>
+  /** What started it: `tool`, `order` or `payout`. */
+  origin: ColumnType<string | null, string | null | undefined, string | null>
+  /** The whole caller (a `Caller`), so a held intent resumes as the one who asked. */
+  caller: ColumnType<JsonObject | null, string | null | undefined, string | null>
 }
 
 /** One mined intent's settlement on what its receipt showed (see src/pipeline/settle.ts). */

@@ -183,6 +183,23 @@ const m0003: Migration = {
   },
 }
 
+// Callers (DESIGN §1): every intent names who asked for it — `agent` is the caller as one string (`operator:local`,
+// `agent:did:key:z…`, `order:<id>`), `caller` the whole caller (so a held intent resumes as the one who asked), and
+// `origin` what started it (a tool call, a standing order firing, a revenue payout). Intents recorded before this
+// migration were all asked by the local operator through a tool, and say so. Nullable: a row written by hand (or by
+// a store tool) without a caller stays readable, and the journal always writes them.
+const m0004: Migration = {
+  async up(db) {
+    await run(db, [
+      'alter table intents add column agent text',
+      "alter table intents add column origin text check (origin in ('tool', 'order', 'payout'))",
+      'alter table intents add column caller jsonb',
+      `update intents set agent = 'operator:local', origin = 'tool', caller = '{"kind":"operator","id":"local"}'::jsonb`,
+      'create index intents_agent on intents (agent, created_at desc)',
+    ])
+  },
+}
+
 /**
  * Every migration, by name, in the order they run.
  *
@@ -192,6 +209,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0001_intents_and_nonces': m0001,
   '0002_guardrails': m0002,
   '0003_settlements': m0003,
+  '0004_callers': m0004,
 }
 
 /**

@@ -21,7 +21,7 @@ export const cancelIntent = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: CancelIntentInput,
   output: WriteResult,
-  async run({ intentId, ...options }, ctx) {
-    return requireWrites(ctx).cancel(intentId, options)
+  async run({ intentId, ...options }, ctx, request) {
+    return requireWrites(ctx).cancel(intentId, options, request)
   },
 })

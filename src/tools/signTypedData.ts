@@ -52,7 +52,7 @@ export const signTypedData = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   input: SignTypedDataInput,
   output: WriteResult.extend({ signature: z.string().optional() }),
-  async run({ chain, typedData, idempotencyKey }, ctx) {
+  async run({ chain, typedData, idempotencyKey }, ctx, request) {
     const domain = { ...typedData.domain, chainId: Number(typedData.domain.chainId) }
     // The domain type is the gateway's, built from the domain it checks (ADVERSARIAL 53): one brought along is
     // dropped when it is that same list, and refused otherwise (it could leave the chain or the contract out of
@@ -71,8 +71,11 @@ export const signTypedData = defineTool({
           },
         )
     }
-    return requireWrites(ctx).signTypedData(chain, { ...typedData, domain, types } as TypedDataToSign, {
-      idempotencyKey,
-    })
+    return requireWrites(ctx).signTypedData(
+      chain,
+      { ...typedData, domain, types } as TypedDataToSign,
+      { idempotencyKey },
+      request,
+    )
   },
 })

@@ -24,7 +24,7 @@ export const speedUpIntent = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   input: SpeedUpIntentInput,
   output: WriteResult,
-  async run({ intentId, ...options }, ctx) {
-    return requireWrites(ctx).speedUp(intentId, options)
+  async run({ intentId, ...options }, ctx, request) {
+    return requireWrites(ctx).speedUp(intentId, options, request)
   },
 })

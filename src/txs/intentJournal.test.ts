@@ -185,6 +185,60 @@ describe.each(testStoreDrivers)('intent journal on %s', (driver) => {
     expect(events[3]).toMatchObject({ from: 'broadcast', to: winner })
   })
 
+  it('records who asked (agent, caller) and what started it (origin); without a caller, the local operator', async () => {
+    const j = journal()
+    const order = { kind: 'order', id: 'o1', agent: 'operator:local' } as const
+    const { intent } = await j.create({
+      chainId: 31337,
+      wallet,
+      operation: 'transfer',
+      request,
+      caller: order,
+      origin: 'order',
+    })
+    expect(intent).toMatchObject({ agent: 'order:o1', origin: 'order', caller: order })
+    expect(await j.get(intent.id)).toMatchObject({ agent: 'order:o1', origin: 'order', caller: order })
+    const moved = await j.transition(intent.id, 'created', 'held')
+    expect(moved).toMatchObject({ agent: 'order:o1', caller: order })
+    const plain = (await j.create({ chainId: 31337, wallet, operation: 'transfer', request })).intent
+    expect(plain).toMatchObject({
+      agent: 'operator:local',
+      origin: 'tool',
+      caller: { kind: 'operator', id: 'local' },
+    })
+    const bad = await j
+      .create({ chainId: 31337, wallet, operation: 'transfer', request, origin: 'nope' as never })
+      .catch((e: unknown) => e)
+    expect(bad).toBeInstanceOf(InvalidInputError)
+  })
+
+  it("an idempotency key is its caller's: the same request from another caller is refused", async () => {
+    const j = journal()
+    const idempotencyKey = uniqueKey('caller')
+    const order = { kind: 'order', id: 'o2', agent: 'operator:local' } as const
+    const first = await j.create({
+      idempotencyKey,
+      chainId: 31337,
+      wallet,
+      operation: 'transfer',
+      request,
+      caller: order,
+    })
+    const again = await j.create({
+      idempotencyKey,
+      chainId: 31337,
+      wallet,
+      operation: 'transfer',
+      request,
+      caller: order,
+    })
+    expect(again).toEqual({ intent: first.intent, created: false })
+    const error = await j
+      .create({ idempotencyKey, chainId: 31337, wallet, operation: 'transfer', request })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(IdempotencyKeyReusedError)
+  })
+
   it('the same idempotency key and request return the same intent; a different request is refused', async () => {
     const j = journal()
     const idempotencyKey = uniqueKey('same')

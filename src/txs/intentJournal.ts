@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { type Selectable, sql, type Transaction } from 'kysely'
 import { z } from 'zod'
+import { actorOf, type Caller, localOperator } from '../context/caller.js'
+import type { Origin } from '../context/requestContext.js'
 import {
   IdempotencyKeyReusedError,
   IllegalTransitionError,
@@ -44,6 +46,12 @@ export type Intent = {
   error: JsonObject | null
   createdAt: Date
   updatedAt: Date
+  /** Who asked for it, as one string (`operator:local`): the `actor` of its audit entries. Null: written by hand. */
+  agent: string | null
+  /** What started it: a tool call, a standing order firing, a revenue payout. */
+  origin: Origin | null
+  /** The whole caller, so a held intent resumes as the one who asked (null: written by hand). */
+  caller: Caller | null
 }
 
 /** One row of an intent's history. `from` is `null` for the creation; `from === to` for a non-move (a nonce given back). */
@@ -80,6 +88,13 @@ export type CreateIntentParameters = {
   operation: string
   /** The tool input (JSON). Compared on a repeated key: a different request under the same key is refused. */
   request: JsonValue
+  /**
+   * Who asks for it (DESIGN §1). The write path always says; left out (store tools, tests) it is the local
+   * operator. A repeated key from another caller is refused like a different request.
+   */
+  caller?: Caller | undefined
+  /** What started it; default `tool`. */
+  origin?: Origin | undefined
 }
 
 /** Result of {@link IntentJournal.create}: `created` is false when the idempotency key already had an intent. */
@@ -174,6 +189,14 @@ export function createIntentJournal(
       const input = parsed.data
       const wallet = walletKey(input.wallet)
       const key = input.idempotencyKey ?? null
+      const caller = parameters.caller ?? localOperator
+      const agent = actorOf(caller)
+      const origin = parameters.origin ?? 'tool'
+      if (!origins.has(origin))
+        throw new InvalidInputError(`"${String(origin).slice(0, 20)}" is not an intent origin.`, {
+          field: 'origin',
+          metaMessages: ['Nothing was recorded.'],
+        })
       return db.transaction().execute(async (trx) => {
         const insert = trx.insertInto('intents').values({
           id: newIntentId(),
@@ -183,6 +206,9 @@ export function createIntentJournal(
           operation: input.operation,
           status: 'created',
           request: JSON.stringify(input.request),
+          agent,
+          origin,
+          caller: JSON.stringify(caller),
         })
         const inserted = await (key === null
           ? insert
@@ -205,6 +231,8 @@ export function createIntentJournal(
           existing.chain_id === input.chainId &&
           existing.wallet === wallet &&
           existing.operation === input.operation &&
+          // Another caller's key is not this caller's: it never hands out someone else's intent.
+          (existing.agent ?? actorOf(localOperator)) === agent &&
           canonicalJson(existing.request) === canonicalJson(input.request)
         if (!same) throw new IdempotencyKeyReusedError({ key: key as string, intentId: existing.id })
         return { intent: toIntent(existing), created: false }
@@ -406,8 +434,13 @@ function toIntent(row: Selectable<IntentsTable>): Intent {
     error: row.error,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    agent: row.agent,
+    origin: origins.has(row.origin as Origin) ? (row.origin as Origin) : null,
+    caller: (row.caller as Caller | null) ?? null,
   }
 }
+
+const origins = new Set<Origin>(['tool', 'order', 'payout'])
 
 function toEvent(row: Selectable<IntentEventsTable>): IntentEvent {
   return {

@@ -20,6 +20,9 @@ const intent = (id: string): Intent => ({
   error: null,
   createdAt: new Date(0),
   updatedAt: new Date(0),
+  agent: 'operator:local',
+  origin: 'tool',
+  caller: { kind: 'operator', id: 'local' },
 })
 
 describe('tracker lifecycle', () => {

@@ -63,6 +63,8 @@ export const WriteResult = z.object({
     .describe('What the gateway will do / did, in words, from its own decoding of the call.'),
   details: z.record(z.string(), z.unknown()),
   from: z.string(),
+  agent: z.string().optional().describe('Who asked for it (e.g. "operator:local").'),
+  origin: z.enum(['tool', 'order', 'payout']).optional().describe('What started it.'),
   txHash: z.string().optional(),
   nonce: z.number().optional(),
   unsignedTransaction: z
