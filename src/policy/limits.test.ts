@@ -9,6 +9,7 @@ import {
   describeCharge,
   type LimitLedger,
   LimitReservationConflictError,
+  withBudgetAssetIds,
 } from './limits.js'
 import type { LimitCharge } from './types.js'
 
@@ -397,5 +398,25 @@ describe('describeCharge', () => {
       remaining: '1',
       needs: '1',
     })
+  })
+})
+
+describe('get_limits budgets with CAIP-19 asset ids', () => {
+  const chain = { caip2: 'eip155:1', native: { assetId: 'eip155:1/slip44:60' } }
+  const common = { limit: 'l', rule: 'r', window: '24h', max: '1', used: '0', remaining: '1' }
+
+  it('gives outflow budgets their asset’s id, and USD or count budgets none; other fields unchanged', () => {
+    const budgets = [
+      { ...common, metric: 'outflow' as const, token: 'native' },
+      { ...common, metric: 'outflow' as const, token: '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48' },
+      { ...common, metric: 'outflowUsd' as const },
+      { ...common, metric: 'count' as const },
+    ]
+    expect(withBudgetAssetIds(chain, budgets)).toEqual([
+      { ...budgets[0], assetId: 'eip155:1/slip44:60' },
+      { ...budgets[1], assetId: 'eip155:1/erc20:0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48' },
+      budgets[2],
+      budgets[3],
+    ])
   })
 })

@@ -1,5 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import { formatUnits, maxUint256 } from 'viem'
+import { evmAssetId } from '../chains/caip19.js'
+import type { AssetId } from '../context/chain.js'
 import {
   BaseError,
   type BaseErrorParameters,
@@ -362,4 +364,23 @@ function formatWindow(seconds: number): string {
   if (seconds % 3_600 === 0) return `${seconds / 3_600}h`
   if (seconds % 60 === 0) return `${seconds / 60}m`
   return `${seconds}s`
+}
+
+/**
+ * Budgets as `get_limits` lists them, each `outflow` budget with the CAIP-19 id of the asset it counts (`token`
+ * is a token address or `native`); USD and count budgets count no single asset and get none. Every other field
+ * stays as it was.
+ *
+ * @example
+ * withBudgetAssetIds(chains.resolve('ethereum'), [{ metric: 'outflow', token: 'native', … }])[0].assetId // 'eip155:1/slip44:60'
+ */
+export function withBudgetAssetIds<B extends { metric: string; token?: string | undefined }>(
+  chain: { caip2: string; native: { assetId: AssetId } },
+  budgets: readonly B[],
+): (B & { assetId?: AssetId })[] {
+  return budgets.map((b) => {
+    if (b.metric !== 'outflow' || !b.token) return b
+    if (b.token !== 'native' && !/^0x[0-9a-fA-F]{40}$/.test(b.token)) return b
+    return { ...b, assetId: evmAssetId(chain.caip2, b.token, chain.native.assetId) }
+  })
 }
