@@ -23,8 +23,7 @@ export const ApproveInput = z
 export const approve = defineWriteTool({
   name: 'approve',
   title: 'Approve a spender',
-  description:
-    'Sets the exact ERC-20 allowance of a spender over the gateway wallet ("0" revokes; no unlimited).',
+  description: 'Sets the exact ERC-20 allowance of a spender ("0" revokes).',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   input: ApproveInput,
   async build({ chain, token, spender, amount }, ctx) {

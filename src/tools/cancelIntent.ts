@@ -16,8 +16,7 @@ export const CancelIntentInput = z
 export const cancelIntent = defineTool({
   name: 'cancel_intent',
   title: 'Cancel an intent',
-  description:
-    'Cancels an unsigned intent, or replaces a sent, unmined one with a 0-value self-transfer at the same nonce (returns that intent).',
+  description: 'Cancels an intent; a sent, unmined one is replaced by a 0-value self-transfer (returned).',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: CancelIntentInput,
   output: WriteResult,

@@ -14,7 +14,7 @@ export const GetIntentInput = z.object({ intentId: IntentId }).strict()
 export const getIntent = defineTool({
   name: 'get_intent',
   title: 'Get an intent',
-  description: 'Where a write (intent) stands, with its transaction and receipt.',
+  description: 'Where a write (intent) stands.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: GetIntentInput,
   output: WriteResult,

@@ -50,9 +50,8 @@ export const GetLimitsOutput = z.object({
  */
 export const getLimits = defineTool({
   name: 'get_limits',
-  title: 'Get spend limits',
-  description:
-    'Your spend limits on a chain (used and remaining, in-flight writes counted), per-write caps and the kill switch state.',
+  title: 'Spend limits',
+  description: 'Your spend limits on a chain (used, remaining), per-write caps and the kill switch.',
   annotations: { readOnlyHint: true, openWorldHint: false },
   input: GetLimitsInput,
   output: GetLimitsOutput,

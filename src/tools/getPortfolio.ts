@@ -39,7 +39,7 @@ export const GetPortfolioOutput = z.object({
  */
 export const getPortfolio = defineTool({
   name: 'get_portfolio',
-  title: 'Portfolio across chains',
+  title: 'Portfolio',
   description: 'Native and known-token balances of an address on several chains.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetPortfolioInput,

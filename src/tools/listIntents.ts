@@ -9,7 +9,7 @@ export const ListIntentsInput = z
   .object({
     chain: ChainRef.optional(),
     status: z.enum(intentStatuses).optional(),
-    limit: z.number().int().min(1).max(100).optional().describe('Default 20.'),
+    limit: z.number().int().min(1).max(100).optional().describe('Default 20, max 100'),
   })
   .strict()
 

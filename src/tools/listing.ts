@@ -13,9 +13,9 @@ const untrustedNote = 'untrusted'
  *
  * The entry is sized for a model's context (the README's budget), and derived from the zod schemas, which stay
  * the single source of truth and types:
- * - input: the structure, enums and small bounds a caller needs; patterns, length caps and safe-integer bounds
- *   are left to the server's strict parse, which names the field it refuses. Objects nested two levels down, and
- *   open objects, are outlined as `object`.
+ * - input: the structure, types, enums and descriptions a caller needs; patterns, lengths and bounds are left to
+ *   the server's strict parse, which names the field it refuses. Objects nested two levels down, and open
+ *   objects, are outlined as `object`.
  * - output: the top-level field names, untrusted envelopes marked. Nothing nested, nothing required: a loosening
  *   of the zod output schema, so every real result still validates (clients check `structuredContent` against
  *   it), and the result itself shows the shape.
@@ -38,15 +38,22 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return json
 }
 
-/** Keywords only the server's parse needs (caps a caller meets only by mistake, and names in the error). */
+/**
+ * Keywords left to the server's strict parse: patterns, formats, lengths and numeric bounds are limits a caller
+ * meets only by mistake, and the refusal names the field and the limit (descriptions state the ones that matter).
+ */
 const serverOnly = new Set([
   'pattern',
+  'format',
+  'propertyNames',
   'minLength',
   'maxLength',
   'minItems',
   'maxItems',
-  'propertyNames',
-  'format',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
 ])
 
 /** An input schema at object nesting `depth` (the arguments object is 0; arrays and unions add none). */
@@ -56,8 +63,6 @@ function listedInput(schema: JsonSchema, depth: number): JsonSchema {
   const out: JsonSchema = {}
   for (const [key, value] of Object.entries(schema)) {
     if (serverOnly.has(key)) continue
-    if ((key === 'maximum' || key === 'minimum') && Math.abs(value as number) >= Number.MAX_SAFE_INTEGER)
-      continue
     if (key === 'properties')
       out[key] = Object.fromEntries(
         Object.entries(value as Record<string, JsonSchema>).map(([k, v]) => [k, listedInput(v, depth + 1)]),
@@ -85,8 +90,9 @@ function brief(schema: JsonSchema, type: string): JsonSchema {
 }
 
 /**
- * Folds an `anyOf` into one `type` or `enum` where only bounds are lost: constants of one type become an `enum`;
- * plain types become a `type` list (`['string', 'integer']`). Anything else stays as it is.
+ * Folds an `anyOf` of plain members: constants of one type become an `enum`, types become one `type` or a list
+ * (`['string', 'integer']`). A union that still has a plain member of its only type is that type (`block`: a tag
+ * from an enum, a number or a hash, all strings). Anything else stays as it is.
  */
 function foldUnion(schema: JsonSchema): JsonSchema {
   const union = schema.anyOf as JsonSchema[] | undefined
@@ -95,13 +101,11 @@ function foldUnion(schema: JsonSchema): JsonSchema {
   const types = [...new Set(union.map((s) => s.type as string))]
   if (types.length === 1 && union.every((s) => s.const !== undefined && Object.keys(s).length === 2))
     return { ...rest, type: types[0], enum: union.map((s) => s.const) }
-  const plain = (s: JsonSchema) => Object.keys(s).every((k) => bounds.has(k))
+  const plain = (s: JsonSchema) => Object.keys(s).length === 1
   if ((types.length === 1 && union.some(plain)) || union.every(plain))
     return { ...rest, type: types.length === 1 ? types[0] : types }
   return schema
 }
-
-const bounds = new Set(['type', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'])
 
 /** The output's top-level fields, each admitting any value; untrusted envelopes (maybe nullable) say so. */
 function listedOutput(schema: JsonSchema): Record<string, JsonSchema> {

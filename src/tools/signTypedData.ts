@@ -46,9 +46,9 @@ export const SignTypedDataInput = z
  */
 export const signTypedData = defineTool({
   name: 'sign_typed_data',
-  title: 'Sign typed data (EIP-712)',
+  title: 'Sign typed data',
   description:
-    "Signs EIP-712 typed data as an intent. The domain needs this chain's id and a verifyingContract; omit EIP712Domain from types. Permits only over the wallet's own funds.",
+    "Signs EIP-712 typed data. The domain needs this chain's id and a verifyingContract; omit EIP712Domain. Permits only over the wallet's own funds.",
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   input: SignTypedDataInput,
   output: WriteResult.extend({ signature: z.string().optional() }),

@@ -17,8 +17,8 @@ const previewable = { transfer, approve, write_contract: writeContract, swap } a
 
 export const SimulateInput = z
   .object({
-    tool: z.enum(['transfer', 'approve', 'write_contract', 'swap']).describe('Write tool to preview'),
-    arguments: z.record(z.string(), z.unknown()).describe('Its arguments'),
+    tool: z.enum(['transfer', 'approve', 'write_contract', 'swap']),
+    arguments: z.record(z.string(), z.unknown()).describe("The tool's arguments"),
   })
   .strict()
 
@@ -60,8 +60,7 @@ export const SimulateOutput = z.object({
 export const simulate = defineTool({
   name: 'simulate',
   title: 'Simulate a write',
-  description:
-    'Previews a transfer, approve, write_contract or swap: simulated effects and the policy decision. Signs nothing.',
+  description: 'Previews a write: simulated effects and the policy decision. Signs nothing.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: SimulateInput,
   output: SimulateOutput,

@@ -7,7 +7,7 @@ import { WriteOptions, WriteResult } from './shared/write.js'
 export const SpeedUpIntentInput = z
   .object({
     intentId: IntentId,
-    feeBumpPercent: z.number().int().min(10).max(300).optional().describe('Percent (default 15)'),
+    feeBumpPercent: z.number().int().min(10).max(300).optional().describe('Percent, 10-300 (default 15)'),
     wait: WriteOptions.wait,
     idempotencyKey: WriteOptions.idempotencyKey,
   })

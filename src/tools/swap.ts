@@ -33,9 +33,9 @@ const deadlineSeconds = 600n
  */
 export const swap = defineWriteTool({
   name: 'swap',
-  title: 'Swap on Uniswap v3',
+  title: 'Swap',
   description:
-    'Swaps an exact tokenIn amount on Uniswap v3 to the gateway wallet; minimum out is a fresh quote less slippage. Approve the router first.',
+    'Swaps an exact ERC-20 amount on Uniswap v3; minimum out is a fresh quote less slippage. Approve the router first.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: SwapInput,
   async build({ chain, tokenIn, tokenOut, amountIn, maxSlippageBps = 50 }, ctx) {

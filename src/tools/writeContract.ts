@@ -24,7 +24,7 @@ export const WriteContractInput = z
 export const writeContract = defineWriteTool({
   name: 'write_contract',
   title: 'Call a contract',
-  description: 'Calls a state-changing contract function (arguments as in read_contract).',
+  description: 'Calls a contract function that changes state (as read_contract).',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: WriteContractInput,
   async build({ chain, address, function: ref, args = [], value }, ctx) {

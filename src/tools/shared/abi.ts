@@ -38,7 +38,7 @@ export const FunctionRef = z
       outputs: z.array(z.any()).max(64),
     }),
   ])
-  .describe('Signature ("balanceOf(address) view returns (uint256)") or ABI item')
+  .describe('"balanceOf(address) returns (uint256)" or ABI item')
 
 /**
  * Call arguments as JSON: integers as decimal strings, addresses as hex, bytes as 0x-hex, tuples as arrays or objects.

@@ -22,7 +22,6 @@ export const EnsNameInput = z
     else if (!v.includes('.'))
       ctx.addIssue({ code: 'custom', message: 'an ENS name has a dot, like "alice.eth"' })
   })
-  .describe('e.g. "vitalik.eth"')
 
 /** Optional chain of the ENS registry (default: ethereum, or the devnet in demo mode). */
 export const EnsChainInput = ChainRef.optional().describe('ENS registry chain (default ethereum)')
