@@ -30,7 +30,8 @@ function checksumProblem(value: string): string | undefined {
 
 /**
  * An EVM address: EIP-55 checksummed or all lowercase; normalized to the checksummed form.
- * Broken checksums, all-uppercase hex, invisible characters and names are rejected with the reason.
+ * Broken checksums, all-uppercase hex, invisible characters and names are rejected with the reason. No field
+ * description: `tools/list` would repeat it for every address field, and the refusal explains the rule.
  *
  * @example EvmAddress.parse('0xd8da6bf26964af9d7eed9e10e89a5ed2d02c1f0e') // '0xd8dA6BF2…'
  */

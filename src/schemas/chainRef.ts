@@ -2,7 +2,8 @@ import { z } from 'zod'
 
 /**
  * A `chain` argument: registry name (`base`), chain id as string or number (`8453`), or CAIP-2 (`eip155:8453`).
- * Resolved against the registry by the tool (unknown chains get `CHAIN_NOT_FOUND`).
+ * Resolved against the registry by the tool (unknown chains get `CHAIN_NOT_FOUND`). No field description: it is
+ * on every tool, and the server's instructions and `list_chains` say it once.
  *
  * @example ChainRef.parse('eip155:8453')
  */
