@@ -3,12 +3,13 @@ import { writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { Client as ModernClient } from '@modelcontextprotocol/client'
+import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ok } from './mcp.js'
+import { type CallToolResult, modernRevision, ok } from './mcp.js'
 import { tempDir } from './tempDir.js'
 
 // These run the built CLI (`npm test` builds first), exactly as a user or an MCP client starts it.
@@ -165,37 +166,53 @@ describe('airlock start: port taken / airlock devnet --json', () => {
 })
 
 describe('airlock stdio', () => {
-  it(
-    'writes nothing but JSON-RPC to stdout and serves an MCP client',
-    async () => {
-      const dir = tempDir('stdio')
-      const config = join(dir, 'airlock.json')
-      // No devnet: a config with one chain that is not reachable proves startup needs no network.
-      writeFileSync(config, JSON.stringify({ rpc: { publicFallback: false } }))
-      const transport = new StdioClientTransport({
-        command: process.execPath,
-        args: [cli, 'stdio', '--config', config],
-        env: envIn(dir),
-        stderr: 'pipe',
-      })
-      const client = new Client({ name: 'stdio-test', version: '0.0.0' })
-      const nonProtocol: string[] = []
-      transport.onerror = (e) => nonProtocol.push(String(e))
-      await client.connect(transport)
-      const { tools } = await client.listTools()
-      expect(tools.length).toBeGreaterThanOrEqual(16)
-      const chains = ok((await client.callTool({ name: 'list_chains', arguments: {} })) as CallToolResult)
-      expect(chains.chains.length).toBeGreaterThanOrEqual(40)
-      const err = (await client.callTool({
-        name: 'get_balance',
-        arguments: { chain: 'base', address: '0x12' },
-      })) as CallToolResult
-      expect(err.isError).toBe(true)
-      await client.close()
-      expect(nonProtocol).toEqual([])
-    },
-    processTimeout,
-  )
+  for (const era of ['2026-07-28', '2025-11-25'] as const)
+    it(
+      `writes nothing but JSON-RPC to stdout and serves an MCP client (${era})`,
+      async () => {
+        const dir = tempDir('stdio')
+        const config = join(dir, 'airlock.json')
+        // No devnet: a config with one chain that is not reachable proves startup needs no network.
+        writeFileSync(config, JSON.stringify({ rpc: { publicFallback: false } }))
+        const parameters = {
+          command: process.execPath,
+          args: [cli, 'stdio', '--config', config],
+          env: envIn(dir),
+          stderr: 'pipe' as const,
+        }
+        const nonProtocol: string[] = []
+        let client: Pick<Client, 'listTools' | 'callTool' | 'close'>
+        if (era === '2026-07-28') {
+          const transport = new ModernStdioTransport(parameters)
+          transport.onerror = (e) => nonProtocol.push(String(e))
+          const modern = new ModernClient(
+            { name: 'stdio-test', version: '0.0.0' },
+            { versionNegotiation: { mode: { pin: modernRevision } } },
+          )
+          await modern.connect(transport)
+          expect(modern.getProtocolEra()).toBe('modern')
+          client = modern as unknown as typeof client
+        } else {
+          const transport = new StdioClientTransport(parameters)
+          transport.onerror = (e) => nonProtocol.push(String(e))
+          const legacy = new Client({ name: 'stdio-test', version: '0.0.0' })
+          await legacy.connect(transport)
+          client = legacy
+        }
+        const { tools } = await client.listTools()
+        expect(tools.length).toBeGreaterThanOrEqual(16)
+        const chains = ok((await client.callTool({ name: 'list_chains', arguments: {} })) as CallToolResult)
+        expect(chains.chains.length).toBeGreaterThanOrEqual(40)
+        const err = (await client.callTool({
+          name: 'get_balance',
+          arguments: { chain: 'base', address: '0x12' },
+        })) as CallToolResult
+        expect(err.isError).toBe(true)
+        await client.close()
+        expect(nonProtocol).toEqual([])
+      },
+      processTimeout,
+    )
 
   it(
     'in demo mode, logs the devnet on stderr only and answers reads on it',
