@@ -3,17 +3,19 @@ import { type Address, formatUnits, type Hex } from 'viem'
 import type { AuditLog } from '../audit/auditLog.js'
 import type { ChainContext } from '../chains/chains.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
+import { type JsonObject, stringifyJson, toJson } from '../context/json.js'
 import { BaseError, toBaseError } from '../errors/index.js'
 import { type AddressBook, isLookalike } from '../policy/addressBook.js'
 import type { Approvals } from '../policy/approvals.js'
 import type { CompiledPolicy } from '../policy/compilePolicy.js'
 import { toBaseUnitsFloor } from '../policy/decimal.js'
 import { evaluatePolicy } from '../policy/evaluate.js'
+import { chainKeys, limitKey } from '../policy/keys.js'
 import type { KillSwitch } from '../policy/killSwitch.js'
 import { describeCharge, type LimitLedger } from '../policy/limits.js'
 import type { LimitCharge, PolicyDecision, PolicyFacts, PolicyOperation } from '../policy/types.js'
+import type { BudgetValue } from '../schemas/budget.js'
 import type { Simulation, SimulationCall } from '../simulate/types.js'
-import type { JsonObject } from '../store/database.js'
 import { quoteUntrusted } from '../untrusted/quoteUntrusted.js'
 import { buildFacts, counterpartiesOf, counterpartyRefusal, decodeCall } from './facts.js'
 import type { PriceBook } from './prices.js'
@@ -99,16 +101,7 @@ export type Guard = {
 }
 
 /** One budget as get_limits shows it (amounts in display units). */
-export type Budget = {
-  limit: string
-  rule: string
-  metric: 'outflow' | 'outflowUsd' | 'count'
-  token?: string | undefined
-  window: string
-  max: string
-  used: string
-  remaining: string
-}
+export type Budget = BudgetValue
 
 /**
  * Builds the guard over its parts.
@@ -338,7 +331,7 @@ export function createGuard(parts: GuardrailParts): Guard {
     async budgets(chain, wallet) {
       const policy = parts.policy()
       if (!policy) return []
-      const keys = [chain.name.toLowerCase(), String(chain.id), `eip155:${chain.id}`]
+      const keys = chainKeys(chain.name, chain.id)
       const rows: {
         budget: Omit<Budget, 'max' | 'used' | 'remaining'>
         key: string
@@ -351,7 +344,13 @@ export function createGuard(parts: GuardrailParts): Guard {
         const chains = rule.rule.match?.chain
         if (chains && !chains.some((c) => keys.includes(String(c).toLowerCase()))) continue
         for (const [i, limit] of rule.limits.entries()) {
-          const base = `${rule.id}/${limit.id}/${chain.id}/${wallet.toLowerCase()}`
+          const key = limitKey({
+            ruleId: rule.id,
+            limitId: limit.id,
+            chainId: chain.id,
+            wallet,
+            ...(limit.metric === 'outflow' ? { token: limit.tokenKey } : {}),
+          })
           let decimals = 0
           if (limit.metric === 'outflowUsd') decimals = 6
           else if (limit.metric === 'outflow')
@@ -368,7 +367,7 @@ export function createGuard(parts: GuardrailParts): Guard {
               ...(limit.metric === 'outflow' ? { token: limit.token ?? 'native' } : {}),
               window: rule.rule.limits?.[i]?.window ?? `${limit.windowSeconds}s`,
             },
-            key: limit.metric === 'outflow' ? `${base}/${limit.tokenKey}` : base,
+            key,
             windowSeconds: limit.windowSeconds,
             max: toBaseUnitsFloor(limit.max, decimals),
             decimals,
@@ -437,16 +436,13 @@ export function intentHash(input: {
         reverted: input.simulation.reverted,
       }
     : null
-  const text = JSON.stringify(
-    {
-      chainId: input.chainId,
-      from: input.from.toLowerCase(),
-      call: input.call ?? null,
-      typedData: input.typedData ?? null,
-      effects,
-    },
-    (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
-  )
+  const text = stringifyJson({
+    chainId: input.chainId,
+    from: input.from.toLowerCase(),
+    call: input.call ?? null,
+    typedData: input.typedData ?? null,
+    effects,
+  })
   return createHash('sha256').update(text).digest('hex')
 }
 
@@ -457,7 +453,5 @@ export function intentHash(input: {
  */
 export function simulationJson(simulation: Simulation | undefined): Record<string, unknown> | null {
   if (!simulation) return null
-  return JSON.parse(
-    JSON.stringify(simulation, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
-  ) as Record<string, unknown>
+  return toJson<JsonObject>(simulation)
 }

@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/auditLog.js'
 import type { Chains } from '../chains/chains.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
 import type { CompiledPolicy } from '../policy/compilePolicy.js'
+import { parseLimitKey } from '../policy/keys.js'
 import type { KillSwitch } from '../policy/killSwitch.js'
 import { readReceiptEffects } from '../simulate/receiptEffects.js'
 import type { ApprovalExposure, AssetDelta } from '../simulate/types.js'
@@ -319,10 +320,6 @@ async function excessUsd(
   return total
 }
 
-// Limit keys are `rule/limit/chainId/wallet` (count and USD budgets) or `…/wallet/tokenKey` (outflow budgets).
-const outflowKey = /^[a-z0-9._-]+\/[a-z0-9._-]+\/\d+\/0x[0-9a-f]{40}\/(native|0x[0-9a-f]{40})$/
-const budgetKey = /^([a-z0-9._-]+)\/([a-z0-9._-]+)\/\d+\/0x[0-9a-f]{40}$/
-
 /** What one reservation settles at, given what actually moved. */
 function settledAmount(
   policy: CompiledPolicy | undefined,
@@ -331,11 +328,10 @@ function settledAmount(
   outflows: Record<string, bigint>,
   usdExcess: bigint | undefined,
 ): bigint {
-  const outflow = outflowKey.exec(key)
-  if (outflow) return outflows[outflow[1] as string] ?? 0n
-  const budget = budgetKey.exec(key)
-  if (!budget) return reserved
-  const limit = policy?.rules.find((r) => r.id === budget[1])?.limits.find((l) => l.id === budget[2])
+  const parts = parseLimitKey(key)
+  if (!parts) return reserved
+  if (parts.token !== undefined) return outflows[parts.token] ?? 0n
+  const limit = policy?.rules.find((r) => r.id === parts.ruleId)?.limits.find((l) => l.id === parts.limitId)
   // A USD budget: the reservation plus the value of the excess (unpriced excess: the kill switch has engaged).
   if (limit?.metric === 'outflowUsd') return reserved + (usdExcess ?? 0n)
   return reserved

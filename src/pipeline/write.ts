@@ -10,13 +10,14 @@ import {
   type TransactionSerializableEIP1559,
 } from 'viem'
 import { type Caller, localOperator } from '../context/caller.js'
+import { type JsonObject, toJson } from '../context/json.js'
 import type { RequestContext } from '../context/requestContext.js'
 import { BaseError, IntentConflictError, NotFoundError, toBaseError } from '../errors/index.js'
 import type { Approval } from '../policy/approvals.js'
+import { chainKeys } from '../policy/keys.js'
 import { type PerWriteCap, perWriteCaps } from '../policy/perWriteCaps.js'
 import type { PolicyOperation } from '../policy/types.js'
 import { type Signer, type TypedDataToSign, withDomainType } from '../signer/signer.js'
-import type { JsonObject } from '../store/database.js'
 import type { ToolContext } from '../tools/context.js'
 import type {
   WriteDraft,
@@ -31,7 +32,7 @@ import { sendRaw } from '../txs/sendRaw.js'
 import type { Tracker } from '../txs/tracker.js'
 import { typedDataEffects } from './facts.js'
 import { formatEffects } from './formatEffects.js'
-import { type Guard, type GuardOutcome, intentHash, simulationJson } from './guard.js'
+import { type Budget, type Guard, type GuardOutcome, intentHash, simulationJson } from './guard.js'
 
 /** What the write path needs: the journal, nonces, the signer and the tracker. */
 export type CreateWritePathParameters = {
@@ -61,6 +62,8 @@ export type WritePath = {
   describe(intent: Intent): Promise<WriteResultValue>
   /** One intent, as it stands (re-checked against the chain when in flight). */
   get(id: string): Promise<WriteResultValue>
+  /** One intent's result once it is past where a write answers (its receipt when `options.wait`). */
+  follow(id: string, options: WriteOptionsValue): Promise<WriteResultValue>
   /** Intents of the gateway wallet, newest first. */
   list(filter: {
     chainId?: number | undefined
@@ -94,25 +97,19 @@ export type WritePath = {
    */
   maintain(): Promise<{ resumed: number; expired: number }>
   /** The wallet's budgets on a chain under the policy in force (get_limits). */
-  limits(chainRef: string | number): Promise<{
-    chain: string
-    caip2: string
-    wallet: string
-    policyHash: string
-    killSwitch: 'engaged' | 'off' | 'unknown'
-    limits: {
-      limit: string
-      rule: string
-      metric: 'outflow' | 'outflowUsd' | 'count'
-      token?: string | undefined
-      window: string
-      max: string
-      used: string
-      remaining: string
-    }[]
-    /** The per-write caps (amount, value, USD worth) of the allow rules that can apply on the chain. */
-    perWrite: PerWriteCap[]
-  }>
+  limits(chainRef: string | number): Promise<LimitsReport>
+}
+
+/** What get_limits answers: the wallet's budgets on a chain, the per-write caps and the kill switch. */
+export type LimitsReport = {
+  chain: string
+  caip2: string
+  wallet: string
+  policyHash: string
+  killSwitch: 'engaged' | 'off' | 'unknown'
+  limits: Budget[]
+  /** The per-write caps (amount, value, USD worth) of the allow rules that can apply on the chain. */
+  perWrite: PerWriteCap[]
 }
 
 const maxNonceRetries = 3
@@ -151,7 +148,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       simulation: outcome.simulation,
     })
     const chain = context.chains.resolve(intent.chainId)
-    const details = jsonSafe(what.details) as Record<string, unknown>
+    const details = toJson(what.details) as Record<string, unknown>
     const call = what.call
       ? { to: what.call.to, data: what.call.data, value: what.call.value.toString() }
       : undefined
@@ -171,7 +168,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     )
     return journal.transition(intent.id, 'created', 'held', {
       detail: { decision: decisionData(outcome) },
-      tx: jsonSafe({ summary: what.summary, details, call, typedData: what.typedData ?? null }) as never,
+      tx: toJson({ summary: what.summary, details, call, typedData: what.typedData ?? null }) as never,
     })
   }
 
@@ -325,9 +322,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       caller: ctx.caller,
       origin: ctx.origin,
       // What the idempotency key stands for: the write itself, not how long the caller waits for it.
-      request: JSON.parse(
-        JSON.stringify({ tool: tool.name, args: { ...input, wait: undefined, confirmations: undefined } }),
-      ),
+      request: toJson({ tool: tool.name, args: { ...input, wait: undefined, confirmations: undefined } }),
     })
     if (!created) return finish(intent, options)
 
@@ -387,9 +382,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     const describeTx = (t: TransactionSerializableEIP1559): Record<string, unknown> => ({
       ...jsonTx(t),
       summary: draft.summary,
-      details: JSON.parse(
-        JSON.stringify(draft.details, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
-      ),
+      details: toJson(draft.details),
       // What the guard checked, kept with the transaction: the settlement compares the receipt with it.
       ...(checked ? { checked } : {}),
     })
@@ -758,6 +751,9 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
   return {
     execute,
     describe,
+    async follow(id, options) {
+      return finish(await journal.get(id), options)
+    },
     async get(id) {
       let intent = await own(id)
       if (['signed', 'broadcast', 'dropped', 'mined'].includes(intent.status))
@@ -808,9 +804,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         chainId: chain.id,
         wallet: signer.address,
         operation: 'sign_typed_data',
-        request: JSON.parse(
-          JSON.stringify({ tool: 'sign_typed_data', args: { chain: chainRef, typedData } }),
-        ),
+        request: toJson({ tool: 'sign_typed_data', args: { chain: chainRef, typedData } }),
         caller: ctx.caller,
         origin: ctx.origin,
       })
@@ -842,7 +836,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
           const held = await hold(intent, outcome, {
             summary,
             details: { primaryType: typedData.primaryType },
-            typedData: jsonSafe(typedData),
+            typedData: toJson(typedData),
           })
           return describe(held)
         }
@@ -872,7 +866,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         caip2: draft.chain.caip2,
         operation: draft.operation,
         summary: draft.summary,
-        details: jsonSafe(draft.details) as Record<string, unknown>,
+        details: toJson(draft.details) as Record<string, unknown>,
         from: signer.address,
         call: { to: draft.call.to, data: draft.call.data, value: draft.call.value.toString() },
         simulation: simulationJson(outcome.simulation),
@@ -914,7 +908,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         policyHash: policy?.policyHash ?? 'none',
         killSwitch: kill,
         limits: budgets,
-        perWrite: policy ? perWriteCaps(policy, [chain.name, String(chain.id), `eip155:${chain.id}`]) : [],
+        perWrite: policy ? perWriteCaps(policy, chainKeys(chain.name, chain.id)) : [],
       }
     },
   }
@@ -933,7 +927,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     // signer signs it), the domain and the primary type. `detail` goes into the audit entry of this change.
     const signed = {
       primaryType: typedData.primaryType,
-      domain: jsonSafe(typedData.domain) as never,
+      domain: toJson(typedData.domain) as never,
       digest: hashTypedData(withDomainType(typedData) as never),
     }
     return journal.transition(intent.id, 'created', 'completed', {
@@ -977,8 +971,8 @@ function decisionData(outcome: GuardOutcome): JsonObject {
       ? {
           method: s.method,
           block: s.blockNumber.toString(),
-          deltas: jsonSafe(s.deltas),
-          approvals: jsonSafe(s.approvals),
+          deltas: toJson(s.deltas),
+          approvals: toJson(s.approvals),
           flags: s.flags,
         }
       : { unavailable: outcome.simulationUnavailable ?? 'not applicable' },
@@ -989,15 +983,10 @@ function decisionData(outcome: GuardOutcome): JsonObject {
 /** What the guard checked, as the intent keeps it for the settlement (null deltas: there was no simulation). */
 function checkedEffects(outcome: GuardOutcome): JsonObject {
   const s = outcome.simulation
-  return jsonSafe({
+  return toJson({
     deltas: s ? s.deltas : null,
     approvals: s ? s.approvals : [],
   }) as JsonObject
-}
-
-/** JSON-safe copy: bigints as decimal strings. */
-function jsonSafe(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value ?? null, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)))
 }
 
 function jsonTx(tx: TransactionSerializableEIP1559) {

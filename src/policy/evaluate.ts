@@ -2,6 +2,7 @@ import { formatAmount } from '../schemas/amount.js'
 import { quoteUntrusted } from '../untrusted/quoteUntrusted.js'
 import type { CheckField, CompiledLimit, CompiledPolicy, CompiledRule, FactsView } from './compilePolicy.js'
 import { compareRaw, parseDecimal, pow10, toBaseUnitsFloor } from './decimal.js'
+import { chainKeys, limitKey } from './keys.js'
 import { type PolicyBounds, policyWeekdays } from './policySchema.js'
 import type { LimitCharge, NearestRule, PolicyDecision, PolicyFacts, PolicyOperation } from './types.js'
 
@@ -270,7 +271,7 @@ function viewOf(facts: PolicyFacts): FactsView {
   const now = facts.now
   return {
     facts,
-    chainKeys: [facts.chain.toLowerCase(), String(facts.chainId), `eip155:${facts.chainId}`],
+    chainKeys: chainKeys(facts.chain, facts.chainId),
     wallet: facts.wallet.toLowerCase(),
     to: facts.to?.toLowerCase(),
     token: facts.token
@@ -307,7 +308,7 @@ function chargeOf(
   facts: PolicyFacts,
   view: FactsView,
 ): LimitCharge | 'unpriced' | undefined {
-  const base = `${rule.id}/${limit.id}/${facts.chainId}/${view.wallet}`
+  const base = limitKey({ ruleId: rule.id, limitId: limit.id, chainId: facts.chainId, wallet: view.wallet })
   const common = { ruleId: rule.id, limitId: limit.id, windowSeconds: limit.windowSeconds }
   if (limit.metric === 'count')
     return {
@@ -343,7 +344,13 @@ function chargeOf(
     else return undefined
   }
   return {
-    key: `${base}/${tokenKey}`,
+    key: limitKey({
+      ruleId: rule.id,
+      limitId: limit.id,
+      chainId: facts.chainId,
+      wallet: view.wallet,
+      token: tokenKey,
+    }),
     ...common,
     metric: 'outflow',
     token: limit.token,

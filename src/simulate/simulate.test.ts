@@ -22,6 +22,7 @@ import artifacts from '../../contracts/artifacts.json' with { type: 'json' }
 import { useDevnet } from '../../test/devnet.js'
 import { type ProxyMode, startCountingProxy, startRewritingProxy } from '../../test/rpcProxy.js'
 import { type ChainContext, createChains } from '../chains/chains.js'
+import { toJson } from '../context/json.js'
 import { devnetMnemonic } from '../devnet/anvil.js'
 import { devnetChain } from '../devnet/devnetChain.js'
 import { BaseError } from '../errors/index.js'
@@ -105,8 +106,7 @@ async function proxy(mode: ProxyMode): Promise<string> {
   return url
 }
 
-const json = (s: Simulation) =>
-  JSON.parse(JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)))
+const json = (s: Simulation) => toJson(s)
 
 let ctx: ChainContext
 let feeToken: Address

@@ -1,3 +1,4 @@
+import { stringifyJson } from '../context/json.js'
 import type { ApprovalExposure, AssetDelta, Simulation } from './types.js'
 
 const kindOrder = { native: 0, erc20: 1, erc721: 2, erc1155: 3 } as const
@@ -34,8 +35,7 @@ export function sortApprovals(approvals: ApprovalExposure[]): ApprovalExposure[]
   )
 }
 
-const json = (value: unknown): string =>
-  JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
+const json = stringifyJson
 
 /**
  * Where two simulations of one call disagree on what it does, or undefined when they agree: whether it reverts,

@@ -1,10 +1,9 @@
 import type { ColumnType } from 'kysely'
 
-/** A JSON value as it comes out of a `jsonb` column. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+import type { JsonObject, JsonValue } from '../context/json.js'
 
-/** A JSON object as it comes out of a `jsonb` column. */
-export type JsonObject = { [key: string]: JsonValue }
+/** A JSON value as it comes out of a `jsonb` column, and a JSON object (defined once, in src/context/json.ts). */
+export type { JsonObject, JsonValue }
 
 /**
  * A `jsonb` column: read as parsed JSON, written as JSON text. Writing text (never a JS object) matters: `pg`

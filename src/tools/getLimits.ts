@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { Budget } from '../schemas/budget.js'
 import { ChainRef } from '../schemas/chainRef.js'
 import { defineTool } from './defineTool.js'
 import { requireWrites } from './shared/requireWrites.js'
@@ -11,18 +12,7 @@ export const GetLimitsOutput = z.object({
   wallet: z.string(),
   policyHash: z.string().describe('"none": no policy, reads only'),
   killSwitch: z.enum(['engaged', 'off', 'unknown']),
-  limits: z.array(
-    z.object({
-      limit: z.string(),
-      rule: z.string(),
-      metric: z.enum(['outflow', 'outflowUsd', 'count']),
-      token: z.string().optional().describe('Token address or "native"'),
-      window: z.string(),
-      max: z.string(),
-      used: z.string(),
-      remaining: z.string(),
-    }),
-  ),
+  limits: z.array(Budget),
   perWrite: z
     .array(
       z.object({

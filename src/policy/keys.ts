@@ -1,0 +1,54 @@
+/**
+ * The strings a chain and a limit are known by in the policy and the limit ledger: one definition, used where a
+ * decision charges a limit (evaluate), where get_limits reads it back (the guard's budgets) and where the
+ * settlement takes apart a key to settle it on what moved.
+ */
+
+/**
+ * The names a policy's `chain` condition may use for one chain: its registry name (lowercased), decimal id and
+ * CAIP-2 id.
+ *
+ * @example chainKeys('Base', 8453) // ['base', '8453', 'eip155:8453']
+ */
+export function chainKeys(name: string, chainId: number): [string, string, string] {
+  return [name.toLowerCase(), String(chainId), `eip155:${chainId}`]
+}
+
+/** What a limit key is made of. `token` only for outflow limits: `native` or a lowercase token address. */
+export type LimitKeyParts = {
+  ruleId: string
+  limitId: string
+  chainId: number
+  wallet: string
+  token?: string | undefined
+}
+
+/**
+ * The limit ledger's key of one limit of one rule, per chain and wallet (and per token for outflow limits):
+ * `<rule>/<limit>/<chain id>/<wallet>[/<token>]`, lowercase.
+ *
+ * @example limitKey({ ruleId: 'small', limitId: 'daily', chainId: 1, wallet, token: 'native' }) // 'small/daily/1/0xf39f…/native'
+ */
+export function limitKey(parts: LimitKeyParts): string {
+  const base = `${parts.ruleId}/${parts.limitId}/${parts.chainId}/${parts.wallet.toLowerCase()}`
+  return parts.token === undefined ? base : `${base}/${parts.token.toLowerCase()}`
+}
+
+const keyPattern = /^([a-z0-9._-]+)\/([a-z0-9._-]+)\/(\d+)\/(0x[0-9a-f]{40})(?:\/(native|0x[0-9a-f]{40}))?$/
+
+/**
+ * The parts of a key {@link limitKey} made, or undefined for any other string.
+ *
+ * @example parseLimitKey('small/daily/1/0xf39f…/native')?.token // 'native'
+ */
+export function parseLimitKey(key: string): LimitKeyParts | undefined {
+  const m = keyPattern.exec(key)
+  if (!m) return undefined
+  return {
+    ruleId: m[1] as string,
+    limitId: m[2] as string,
+    chainId: Number(m[3]),
+    wallet: m[4] as string,
+    ...(m[5] === undefined ? {} : { token: m[5] }),
+  }
+}
