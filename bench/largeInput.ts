@@ -3,14 +3,13 @@
 // in-memory transports, so the figure is the gateway's own work, not a socket's); the write session sends, one
 // after another, calls with a 1 MiB argument (refused at validation: beyond what a node accepts) and calls with
 // the largest argument accepted (~127 KiB of call data, simulated, held for approval and audited).
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
+import type { Client } from '@modelcontextprotocol/client'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { startDevnet } from '../src/devnet/startDevnet.js'
 import { createGateway, type Gateway } from '../src/server/createGateway.js'
-import { createMcpServer } from '../src/server/createMcpServer.js'
 import { createSigner } from '../src/signer/signer.js'
 import { openStore } from '../src/store/openStore.js'
+import { connectInProcess } from './connectInProcess.js'
 import { summarize } from './stats.js'
 import type { WriteBenchReport } from './writes.js'
 
@@ -21,11 +20,7 @@ const signerAccount = 1
 const ms = (v: number) => `${v.toFixed(1)} ms`
 
 async function session(gateway: Gateway): Promise<Client> {
-  const [a, b] = InMemoryTransport.createLinkedPair()
-  await createMcpServer(gateway, { kind: 'local', transport: 'memory' }).connect(b)
-  const client = new Client({ name: 'bench', version: '0.0.0' })
-  await client.connect(a)
-  return client
+  return (await connectInProcess(gateway)).client
 }
 
 /** Reads in a loop on every reader session until `stop`; returns each read's latency in ms. */

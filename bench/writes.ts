@@ -3,9 +3,6 @@
 // reconciliation of 1,000 unfinished intents. Everything runs on a devnet of its own, so the read figures are
 // unaffected, and each side sends from its own account, so their nonces never meet.
 import { randomBytes } from 'node:crypto'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { sql } from 'kysely'
 import {
   type Address,
@@ -21,17 +18,18 @@ import {
 } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import type { Chains } from '../src/chains/chains.js'
+import type { ToolResult as CallToolResult } from '../src/context/tool.js'
 import { devnetMnemonic } from '../src/devnet/anvil.js'
 import { devnetChain } from '../src/devnet/devnetChain.js'
 import type { DevnetFixtures } from '../src/devnet/fixtures.js'
 import { startDevnet } from '../src/devnet/startDevnet.js'
 import { createGateway } from '../src/server/createGateway.js'
-import { createMcpServer } from '../src/server/createMcpServer.js'
 import { createSigner } from '../src/signer/signer.js'
 import { openStore, type Store, type StoreDriver } from '../src/store/openStore.js'
 import { createIntentJournal } from '../src/txs/intentJournal.js'
 import { createNonceManager } from '../src/txs/nonceManager.js'
 import { createTracker } from '../src/txs/tracker.js'
+import { connectInProcess } from './connectInProcess.js'
 import { interleave, summarize, time } from './stats.js'
 
 /** How the write figures report: the table row and progress line helpers of bench/run.ts. */
@@ -124,11 +122,7 @@ async function benchDriver(
   })
   await gateway.ready
   await (await gateway.operator)!.addressBook.add({ address: to, label: 'bench recipient', addedBy: 'bench' })
-  const [a, b] = InMemoryTransport.createLinkedPair()
-  const server = createMcpServer(gateway, { kind: 'local', transport: 'memory' })
-  await server.connect(b)
-  const client = new Client({ name: 'bench', version: '0.0.0' })
-  await client.connect(a)
+  const { client, close } = await connectInProcess(gateway)
   const transfer = async (token: Address | undefined, wait: boolean) => {
     const result = (await client.callTool({
       name: 'transfer',
@@ -234,7 +228,7 @@ async function benchDriver(
     const agentsOut = await agentsAgainstLimit(driver, `${schema}_a`, f, quick)
     out.agents = agentsOut
     row(
-      `(g) guarded USDC transfers, ${agents} concurrent agents (MCP sessions), ${label}: mined/s; limit respected`,
+      `(g) guarded USDC transfers, ${agents} concurrent agents (an MCP client each), ${label}: mined/s; limit respected`,
       `${agentsOut.perSecond.toFixed(0)}/s; ${agentsOut.allowed} allowed = cap, ${agentsOut.denied} LIMIT_EXCEEDED, committed ${agentsOut.committed} of ${agentsOut.cap} (${agentsOut.exact ? 'exact' : 'WRONG'})`,
       `≥ ${goalAgentsPerSecond}/s, limit exact`,
       agentsOut.perSecond >= goalAgentsPerSecond && agentsOut.exact,
@@ -253,8 +247,7 @@ async function benchDriver(
     )
     return out
   } finally {
-    await client.close()
-    await server.close()
+    await close()
     await gateway.close()
   }
 }
@@ -492,12 +485,7 @@ async function agentsAgainstLimit(driver: StoreDriver, schema: string, f: Devnet
     await operator.addressBook.add({ address: to, label: 'bench recipient', addedBy: 'bench' })
     const sessions = await Promise.all(
       Array.from({ length: agents }, async () => {
-        const [a, b] = InMemoryTransport.createLinkedPair()
-        const server = createMcpServer(gateway, { kind: 'local', transport: 'memory' })
-        await server.connect(b)
-        const client = new Client({ name: 'agent', version: '0.0.0' })
-        await client.connect(a)
-        return { client, server }
+        return connectInProcess(gateway, 'agent')
       }),
     )
     const before = await balance()
@@ -528,12 +516,7 @@ async function agentsAgainstLimit(driver: StoreDriver, schema: string, f: Devnet
       },
     ])
     const moved = (await balance()) - before
-    await Promise.all(
-      sessions.map(async (x) => {
-        await x.client.close()
-        await x.server.close()
-      }),
-    )
+    await Promise.all(sessions.map((x) => x.close()))
     return {
       agents,
       asked: total,
