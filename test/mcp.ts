@@ -23,15 +23,31 @@ export type Connected = {
   close(): Promise<void>
 }
 
+/** The previous MCP revision, as 2025-era clients speak it. */
+export const legacyRevision = '2025-11-25'
+
 /**
  * An MCP SDK v2 client (protocol 2026-07-28) connected in process to a fresh gateway through the real HTTP handler
- * (`createMcpHandler`'s `fetch`; no port, no socket).
+ * (`createMcpHandler`'s `fetch`; no port, no socket). With `AIRLOCK_TEST_ERA=2025-11-25` (see
+ * `test/legacyEra.test.ts`), a 2025-era client (SDK v1) on an in-memory connection instead, so the same test file
+ * proves the same behaviour on both revisions.
  */
 export async function connectInMemory(
   options: CreateGatewayOptions,
   clientOptions: ConstructorParameters<typeof Client>[1] = {},
 ): Promise<Connected & { client: Client }> {
   const gateway = createGateway(options)
+  if (process.env.AIRLOCK_TEST_ERA === legacyRevision) {
+    const legacy = await connectLegacyInMemory(gateway, clientOptions as never)
+    return {
+      ...legacy,
+      client: legacy.client as unknown as Client,
+      async close() {
+        await legacy.close()
+        await gateway.close()
+      },
+    }
+  }
   return connectModern(gateway, clientOptions, async () => gateway.close())
 }
 
