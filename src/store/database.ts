@@ -160,6 +160,19 @@ export type AuditHeadTable = { id: number; seq: number; hash: string }
 /** Small gateway-wide facts shared by replicas, e.g. `tools.manifest` (the pinned tool definitions). */
 export type SettingsTable = { key: string; value: JsonColumn; updated_at: TimestampColumn }
 
+/**
+ * Who runs a service that only one replica may run (see src/server/services.ts): taken and renewed with one
+ * conditional upsert, lapsed when `expires_at` (database clock) has passed, released by its holder on stop.
+ */
+export type ServiceLeasesTable = {
+  name: string
+  /** The replica holding it (a random id per gateway process). */
+  holder: string
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  /** When the current holder took it (kept across its renewals). */
+  acquired_at: TimestampColumn
+}
+
 /** Every table of the store, as Kysely sees it. */
 export type Database = {
   intents: IntentsTable
@@ -175,4 +188,5 @@ export type Database = {
   audit_head: AuditHeadTable
   settings: SettingsTable
   settlements: SettlementsTable
+  service_leases: ServiceLeasesTable
 }

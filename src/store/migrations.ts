@@ -200,6 +200,22 @@ const m0004: Migration = {
   },
 }
 
+// Services with a lifecycle (DESIGN §5): background work that only one replica may run at a time (the standing
+// orders' firing service, payouts) holds a lease here. Taking and renewing one is a single conditional upsert, by
+// the database clock, so replicas never disagree on who holds it or when it lapses.
+const m0005: Migration = {
+  async up(db) {
+    await run(db, [
+      `create table service_leases (
+        name text primary key,
+        holder text not null,
+        expires_at timestamptz not null,
+        acquired_at timestamptz not null default now()
+      )`,
+    ])
+  },
+}
+
 /**
  * Every migration, by name, in the order they run.
  *
@@ -210,6 +226,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0002_guardrails': m0002,
   '0003_settlements': m0003,
   '0004_callers': m0004,
+  '0005_service_leases': m0005,
 }
 
 /**
