@@ -29,6 +29,7 @@ import { createMcpServerFactory } from '../src/server/mcpServer.js'
 import { benchLargeInput } from './largeInput.js'
 import { benchPolicy } from './policy.js'
 import { interleave, summarize, time } from './stats.js'
+import { benchToolsList } from './toolsList.js'
 import { benchWrites } from './writes.js'
 
 const cli = join(import.meta.dirname, 'airlock.mjs')
@@ -96,6 +97,21 @@ async function main(): Promise<void> {
 
 /** Every figure but the large-input one: reads (unless --writes-only), policy, writes. */
 async function benchAll(devnets: Devnet[], children: ChildProcess[], clients: Client[]): Promise<void> {
+  // tools/list: what a model's context pays for the tool definitions.
+  const list = benchToolsList()
+  results.toolsList = list
+  row(
+    '(t) tools/list, full set (per tool)',
+    `${(list.full_bytes / 1000).toFixed(1)} KB, ${list.full_tools} tools (${list.per_tool_bytes} B each)`,
+    '≤ 20 KB',
+    list.full_bytes <= 20_000,
+  )
+  row(
+    '(t) tools/list, read toolset',
+    `${(list.read_bytes / 1000).toFixed(1)} KB, ${list.read_tools} tools`,
+    '≤ 10 KB',
+    list.read_bytes <= 10_000,
+  )
   if (!writesOnly) await benchReads(devnets, children, clients)
   // Policy evaluation: pure CPU, 100 rules.
   log('policy evaluation')
