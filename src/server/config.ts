@@ -43,7 +43,7 @@ export const Config = z
         stateless: z
           .boolean()
           .optional()
-          .describe('No MCP sessions: every request stands alone (for replicas behind a load balancer).'),
+          .describe('Accepted for compatibility; every request already stands alone (no MCP sessions).'),
       })
       .strict()
       .optional(),
