@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { type Context, Hono } from 'hono'
+import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { AuditLog } from '../../audit/auditLog.js'
 import { BaseError, InvalidConfigError, NotFoundError, toBaseError } from '../../errors/index.js'
@@ -96,15 +96,12 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
   }
 
   const app = new Hono()
-  app.onError((error, c) => fail(c, toBaseError(error)))
-  app.notFound((c) =>
-    fail(c, new NotFoundError(`No admin route ${c.req.method} ${c.req.path.slice(0, 80)}.`)),
-  )
+  app.onError((error) => fail(toBaseError(error)))
+  app.notFound((c) => fail(new NotFoundError(`No admin route ${c.req.method} ${c.req.path.slice(0, 80)}.`)))
   // Before routing: a request without the token learns nothing, not even which routes exist.
   app.use('*', async (c, next) => {
     if (!timingSafeEqual(digest(c.req.header('authorization') ?? ''), expected))
       return fail(
-        c,
         new BaseError('UNAUTHORIZED', 'The admin API needs its bearer token.', {
           metaMessages: [
             'Send "Authorization: Bearer <token>" (from <dataDir>/admin.json or AIRLOCK_ADMIN_TOKEN).',
@@ -118,7 +115,7 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
     bodyLimit({
       maxSize: maxBody,
       onError: () => {
-        throw new BaseError('INVALID_INPUT', `The request body is too large (${maxBody / 1024} KiB at most).`)
+        throw new BaseError('INVALID_INPUT', `The request body is too large (${size(maxBody)} at most).`)
       },
     }),
   )
@@ -126,14 +123,14 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
   // Routes under /admin; the checks above run for every path, also outside it.
   const admin = app.basePath(adminBasePath)
 
-  admin.get('/status', async (c) => {
+  admin.get('/status', async () => {
     const op = await levers()
     const [kill, pending] = await Promise.all([
       op.killSwitch.state(),
       op.approvals.list({ status: 'pending' }),
     ])
     const policy = op.policy?.current()
-    return send(c, {
+    return send({
       killSwitch: kill,
       pendingApprovals: pending.length,
       policy: policy ? { hash: policy.policyHash, rules: policy.rules.length } : null,
@@ -147,7 +144,7 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
       op.approvals.list(status ? { status } : {}),
       op.breaches(),
     ])
-    return send(c, { approvals, breaches })
+    return send({ approvals, breaches })
   })
 
   for (const action of ['approve', 'deny'] as const)
@@ -169,28 +166,27 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
           },
         )
         await op.maintain()
-        return send(c, { approval })
+        return send({ approval })
       },
     )
 
-  admin.get('/kill', async (c) => send(c, await (await levers()).killSwitch.state()))
+  admin.get('/kill', async () => send(await (await levers()).killSwitch.state()))
 
   admin.post('/kill', validate('json', KillBody), async (c) => {
     const { reason, by } = c.req.valid('json')
     return send(
-      c,
       await (await levers()).killSwitch.engage(reason ?? 'engaged by the operator', by ?? 'admin-api'),
     )
   })
 
   admin.post('/unkill', validate('json', KillBody), async (c) => {
     const { by } = c.req.valid('json')
-    return send(c, await (await levers()).killSwitch.release(by ?? 'admin-api'))
+    return send(await (await levers()).killSwitch.release(by ?? 'admin-api'))
   })
 
   admin.get('/audit/verify', validate('query', VerifyAuditQuery), async (c) => {
     const { head } = c.req.valid('query')
-    return send(c, await (await levers()).audit.verify(head ? { head } : {}))
+    return send(await (await levers()).audit.verify(head ? { head } : {}))
   })
 
   admin.get('/audit/export', async () => {
@@ -214,12 +210,11 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
     return new Response(readable, { status: 200, headers: { 'content-type': jsonl } })
   })
 
-  admin.get('/address-book', async (c) => send(c, { entries: await (await levers()).addressBook.list() }))
+  admin.get('/address-book', async () => send({ entries: await (await levers()).addressBook.list() }))
 
   admin.post('/address-book', validate('json', AddAddressBody), async (c) => {
     const { address, label, note, by } = c.req.valid('json')
     return send(
-      c,
       await (await levers()).addressBook.add({
         address,
         label,
@@ -233,7 +228,7 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
     const { address } = c.req.valid('param')
     const removed = await (await levers()).addressBook.remove(address, 'admin-api')
     if (!removed) throw new NotFoundError(`No address-book entry ${address.slice(0, 64)}.`)
-    return send(c, { removed: true })
+    return send({ removed: true })
   })
 
   return app
@@ -260,18 +255,17 @@ function digest(text: string): Buffer {
 }
 
 /** JSON with bigints as decimal strings (simulations carry them) and dates as ISO strings. */
-function send(c: Context, value: unknown, status = 200): Response {
-  return c.body(
-    JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v)),
-    status as 200,
-    {
-      'content-type': 'application/json',
-    },
-  )
+function send(value: unknown, status = 200): Response {
+  const body = JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v))
+  return new Response(body, { status, headers: { 'content-type': 'application/json' } })
 }
 
-function fail(c: Context, error: BaseError): Response {
+function fail(error: BaseError): Response {
   const status = error.status
   // 1xx and 202 (APPROVAL_REQUIRED) are not failures on the wire: a refusal the admin API cannot place is a 400.
-  return send(c, { error: error.toJSON() }, status < 200 || status === 202 ? 400 : status)
+  return send({ error: error.toJSON() }, status < 200 || status === 202 ? 400 : status)
+}
+
+function size(bytes: number): string {
+  return bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`
 }
