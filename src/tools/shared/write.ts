@@ -9,27 +9,25 @@ export const WriteOptions = {
   mode: z
     .enum(['send', 'unsigned'])
     .optional()
-    .describe(
-      '"send" (default): sign and broadcast. "unsigned": return the unsigned transaction for your own wallet.',
-    ),
+    .describe('Default "send"; "unsigned" returns it unsigned for your own wallet'),
   wait: z
     .boolean()
     .optional()
-    .describe('Wait for the receipt (and `confirmations`) before answering. Default false.'),
+    .describe('Wait for the receipt'),
   confirmations: z
     .number()
     .int()
     .min(1)
     .max(64)
     .optional()
-    .describe('Blocks to wait for with `wait` (default 1).'),
+    .describe('With `wait`; default 1'),
   idempotencyKey: z
     .string()
     .min(1)
     .max(128)
     .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only')
     .optional()
-    .describe('The same key returns the same intent, never a second transaction.'),
+    .describe('Same key, same intent: never a second transaction'),
 }
 
 /** The write options as the pipeline receives them. */
