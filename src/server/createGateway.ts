@@ -41,6 +41,7 @@ import { createTracker, type Tracker } from '../txs/tracker.js'
 import { createCcipRead } from '../untrusted/ccipRead.js'
 import { createSafeFetcher, type SafeFetcher } from '../untrusted/safeFetch.js'
 import type { Config } from './config.js'
+import { createServices, periodicService } from './services.js'
 import { diffManifest, type ToolManifest, toolManifest } from './toolManifest.js'
 
 /** Options of {@link createGateway}. */
@@ -106,7 +107,7 @@ export type Gateway = {
   /** Runs a tool call through the pipeline. */
   call(name: string, args: unknown, ctx: RequestContext): ReturnType<Pipeline['call']>
   /**
-   * Stops the gateway's timers and waits for work they started (a tracker pass, a maintenance pass) to let go.
+   * Stops the gateway's services and waits for work they started (a tracker pass, a maintenance pass) to let go.
    * Close the store after it resolves, never before: a pass still running would fail on it.
    */
   close(): Promise<void>
@@ -159,9 +160,11 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   let ready: Promise<unknown> = Promise.resolve()
   let operator: Promise<Operator> | undefined
   let auditLog: AuditLog | undefined
-  const timers: NodeJS.Timeout[] = []
+  // Background work (tracker, approval maintenance; later order firing and payouts), started once the store is
+  // open, stopped by close(). Work only one replica may run takes a lease (periodicService's `lease`); these two
+  // run on every replica, see below.
+  const services = createServices()
   const closers: (() => unknown)[] = []
-  let closed = false
   const log = options.log ?? (() => {})
   const toolSet = options.tools ?? selectTools(allTools, config.tools)
   const pipelineTools = createPipeline(toolSet, context).tools
@@ -203,7 +206,11 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         mayBroadcast: () => killSwitch.state().then((k) => !k.engaged),
       })
       const report = await tracker.reconcileAll()
-      if (!closed) tracker.start()
+      // On every replica, no lease: its transitions are conditional (another replica's move wins), re-sending the
+      // same signed bytes is harmless, and a lease lapsing after a crash would leave intents untracked meanwhile.
+      const watching = tracker
+      const trackerService = { name: 'tracker', start: () => watching.start(), stop: () => watching.stop() }
+      if (services.add(trackerService)) await services.start(trackerService)
       const prices = createPrices(context.tokens)
       const settleParts: SettleParts = {
         store,
@@ -247,35 +254,21 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         crashAt: devnet ? crashAt : undefined,
         operatorCommand: options.operatorCommand,
       })
-      // One pass at a time; a failing pass (store briefly away) is retried on the next tick.
-      let running: Promise<unknown> | undefined
-      let queued: Promise<unknown> | undefined
-      const pass = () => {
-        running = path
-          .maintain()
-          .catch((error: unknown) => log(`maintenance: ${toBaseError(error).message}`))
-          .finally(() => {
-            running = undefined
-          })
-        return running
-      }
+      // One pass at a time; a failing pass (store briefly away) is retried on the next tick. On every replica, no
+      // lease: expiring, cancelling and resuming approvals are conditional transitions (one replica's wins, the
+      // others' find nothing to do), and the replica where the operator decided must carry the decision out.
+      const maintenance = periodicService({
+        name: 'approval-maintenance',
+        intervalMs: options.writes?.maintainIntervalMs ?? 1000,
+        run: () => path.maintain(),
+        onError: (error) => log(`maintenance: ${toBaseError(error).message}`),
+      })
       // The operator's pass (after deciding an approval) starts after the call, never joins one already under
       // way that read the approvals before the decision: when it resolves, the decision has been carried out.
-      const maintain = () => {
-        if (!running) return pass()
-        queued ??= running.then(() => {
-          queued = undefined
-          return running ?? pass()
-        })
-        return queued
-      }
-      closers.push(() => queued ?? running)
-      if (!closed) {
-        const timer = setInterval(() => running ?? pass(), options.writes?.maintainIntervalMs ?? 1000)
-        timer.unref()
-        timers.push(timer)
-      }
-      await pass()
+      const maintain = () => maintenance.runNow()
+      // The first pass runs before the levers are handed out; closed meanwhile, nothing runs on the closing store.
+      if (services.add(maintenance)) await services.start(maintenance)
+      else await maintenance.stop()
       const levers: Operator = {
         audit,
         killSwitch,
@@ -307,9 +300,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     manifest,
     call: (name, args, ctx) => pipeline.call(name, args, ctx),
     close: async () => {
-      closed = true
-      for (const t of timers) clearInterval(t)
-      await Promise.all([tracker?.stop(), ...closers.map((c) => c())])
+      await Promise.all([services.stop(), ...closers.map((c) => c())])
       chains.close()
     },
   }
