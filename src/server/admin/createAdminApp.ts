@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { AuditLog } from '../../audit/auditLog.js'
+import { stringifyJson } from '../../context/json.js'
 import { BaseError, InvalidConfigError, NotFoundError, toBaseError } from '../../errors/index.js'
 import type { AddressBook } from '../../policy/addressBook.js'
 import type { Approvals } from '../../policy/approvals.js'
@@ -256,8 +257,7 @@ function digest(text: string): Buffer {
 
 /** JSON with bigints as decimal strings (simulations carry them) and dates as ISO strings. */
 function send(value: unknown, status = 200): Response {
-  const body = JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v))
-  return new Response(body, { status, headers: { 'content-type': 'application/json' } })
+  return new Response(stringifyJson(value), { status, headers: { 'content-type': 'application/json' } })
 }
 
 function fail(error: BaseError): Response {
