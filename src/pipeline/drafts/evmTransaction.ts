@@ -1,0 +1,289 @@
+import {
+  type Address,
+  type Hex,
+  keccak256,
+  serializeTransaction,
+  type TransactionSerializableEIP1559,
+} from 'viem'
+import type { ChainContext } from '../../chains/chains.js'
+import type { PreparedDraft } from '../../context/draft.js'
+import { type JsonObject, toJson } from '../../context/json.js'
+import { BaseError, toBaseError } from '../../errors/index.js'
+import type { WriteOptionsValue, WriteResultValue, WriteToolDefinition } from '../../tools/shared/write.js'
+import type { TxFees } from '../../txs/fees.js'
+import type { Intent } from '../../txs/intentJournal.js'
+import { sendRaw } from '../../txs/sendRaw.js'
+import { refuse, type WriteDraftKind, type WriteEnvironment } from '../executor.js'
+import type { IntentQueries } from '../intents.js'
+import { feesFor, markBroadcast, requireSigner, type WriteParts } from '../writeParts.js'
+
+/** A write tool's call: the tool and its validated input. */
+export type EvmTransactionRequest = { tool: WriteToolDefinition; input: Record<string, unknown> }
+
+/** An EVM transaction draft: the call, and the gas and fees it will be signed with (or why they are missing). */
+type EvmPrepared = PreparedDraft<WriteEnvironment> & {
+  bound: { call: { to: Address; data: Hex; value: bigint } }
+  estimated: { fees?: TxFees | undefined; error?: unknown }
+}
+
+const maxNonceRetries = 3
+
+/**
+ * The EVM transaction draft kind: a write tool builds the call; fees are estimated first, so the simulation runs
+ * the transaction with the gas limit and fees it will be signed with; delivery takes a nonce from the database,
+ * signs, persists the signed bytes and broadcasts (or hands the unsigned transaction to an external wallet).
+ *
+ * @example executor.execute(createEvmTransactionKind(parts, intents), { tool: transfer, input }, input, ctx)
+ */
+export function createEvmTransactionKind(
+  parts: WriteParts,
+  intents: IntentQueries,
+): WriteDraftKind<EvmTransactionRequest> {
+  const { context, journal, nonces, guard } = parts
+
+  /** The EIP-1559 transaction of a draft whose fees are known. */
+  function transactionOf(prepared: EvmPrepared): TransactionSerializableEIP1559 {
+    const fees = prepared.estimated.fees as TxFees
+    const { call } = prepared.bound
+    return {
+      type: 'eip1559',
+      chainId: prepared.chain.id,
+      to: call.to,
+      data: call.data,
+      value: call.value,
+      gas: fees.gas,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    }
+  }
+
+  /** The intent's record of its transaction: fields, summary, details and what the guard checked. */
+  function record(
+    prepared: EvmPrepared,
+    tx: TransactionSerializableEIP1559,
+    evidence: { checked?: JsonObject | undefined; approvedBy?: string | undefined },
+  ) {
+    return toJson<JsonObject>({
+      ...jsonTx(tx),
+      summary: prepared.summary,
+      details: prepared.details,
+      ...(evidence.approvedBy !== undefined ? { approvedBy: evidence.approvedBy } : {}),
+      // What the guard checked, kept with the transaction: the settlement compares the receipt with it.
+      ...(evidence.checked ? { checked: evidence.checked } : {}),
+    })
+  }
+
+  async function draftOf(
+    chain: ChainContext,
+    wallet: Address,
+    summary: string,
+    details: Record<string, unknown>,
+    operation: string,
+    call: EvmPrepared['bound']['call'],
+  ): Promise<EvmPrepared> {
+    // Fees first: the simulation runs the transaction with the gas limit and fees it will be signed with.
+    const estimated = await feesFor(parts, chain, wallet, call)
+    return {
+      chain,
+      summary,
+      // Kept and shown as JSON; the guard reads the tool's own values.
+      details: toJson<JsonObject>(details),
+      check: { operation: operation as never, call, details, fees: estimated.fees },
+      bound: { call },
+      estimated,
+    }
+  }
+
+  /** Nonce → kill-switch re-check → sign → persist → kill-switch re-check → broadcast, retrying on a taken nonce. */
+  async function send(
+    intent: Intent,
+    prepared: EvmPrepared,
+    evidence: Parameters<typeof record>[2] & { decision?: JsonObject | undefined },
+  ): Promise<Intent> {
+    const signer = requireSigner(parts)
+    const chain = prepared.chain
+    const tx = transactionOf(prepared)
+    let current: Intent = intent
+    for (let attempt = 0; ; attempt++) {
+      const nonce = await nonces.reserve(chain.id, signer.address, current.id)
+      try {
+        // The kill switch, read again immediately before signing (DESIGN §1): an operator's stop wins over
+        // anything already decided.
+        await guard.assertLive()
+      } catch (error) {
+        throw await refuse(parts, current, error)
+      }
+      const signed = await signer.signTransaction({ ...tx, nonce })
+      current = await journal.transition(current.id, 'created', 'signed', {
+        tx: record(prepared, { ...tx, nonce }, evidence),
+        txHash: keccak256(signed),
+        signedTx: signed,
+        ...(evidence.decision ? { detail: { decision: evidence.decision } } : {}),
+      })
+      if (parts.crashAt === 'after-sign') process.kill(process.pid, 'SIGKILL')
+      // And again immediately before the bytes leave (ADVERSARIAL 37): a stop engaged while this was being signed
+      // means they never do. Nobody else has them, so the intent fails here and its nonce goes back.
+      const live = await guard.assertLive().then(
+        () => undefined,
+        (error: unknown) => toBaseError(error),
+      )
+      if (live) {
+        current = await journal.transition(current.id, 'signed', 'failed', {
+          error: {
+            code: live.code,
+            message: `${live.shortMessage} Signed, but never broadcast: nothing was sent.`,
+          },
+        })
+        await guard.parts.limits.release(current.id).catch(() => {})
+        throw new BaseError(live.code, live.shortMessage, {
+          metaMessages: [
+            ...live.metaMessages,
+            `Intent ${current.id} is recorded as failed; it was signed but never broadcast, so nothing was sent.`,
+          ],
+          cause: live,
+        })
+      }
+      const outcome = await sendRaw(chain, signed)
+      if (outcome.kind === 'accepted' || outcome.kind === 'known') {
+        current = await markBroadcast(journal, current)
+        if (parts.crashAt === 'after-broadcast') process.kill(process.pid, 'SIGKILL')
+        break
+      }
+      if (outcome.kind === 'unknown') break // stays signed: the tracker re-sends the same bytes or finds them
+      if (outcome.kind === 'nonce-taken' && (await ownTransactionSeen(chain, current.txHash as Hex))) {
+        // The nonce is taken by these very bytes (re-sent by a tracker, here or on a replica): not a conflict.
+        current = await markBroadcast(journal, current)
+        break
+      }
+      if (outcome.kind === 'nonce-taken' && attempt < maxNonceRetries) {
+        // Someone else's transaction holds this nonce: move up to the chain's view and sign again.
+        await nonces.resync(chain.id, signer.address)
+        current = await journal.transition(current.id, 'signed', 'created', {
+          detail: { reason: outcome.message },
+        })
+        continue
+      }
+      current = await journal.transition(current.id, 'signed', 'failed', {
+        error: {
+          code: outcome.kind === 'refused' ? outcome.code : 'NONCE_CONFLICT',
+          message: outcome.message,
+        },
+      })
+      await guard.parts.limits.release(current.id).catch(() => {})
+      break
+    }
+    return current
+  }
+
+  /** Unsigned mode: the transaction with the pending nonce, for an external wallet; the gateway sends nothing. */
+  async function handOff(intent: Intent, prepared: EvmPrepared, evidence: Parameters<typeof record>[2]) {
+    const signer = requireSigner(parts)
+    const tx = transactionOf(prepared)
+    const nonce = await prepared.chain.client.getTransactionCount({
+      address: signer.address,
+      blockTag: 'pending',
+    })
+    const unsigned = { ...tx, nonce }
+    const done = await journal.transition(intent.id, 'created', 'completed', {
+      tx: record(prepared, unsigned, evidence),
+      detail: { handedOff: 'returned unsigned for an external wallet; the gateway sends nothing' },
+    })
+    const { call } = prepared.bound
+    const answer: WriteResultValue = {
+      ...(await intents.describe(done)),
+      unsignedTransaction: {
+        type: 'eip1559',
+        chainId: tx.chainId,
+        from: signer.address,
+        to: call.to,
+        value: call.value.toString(),
+        data: call.data,
+        nonce,
+        gas: (tx.gas as bigint).toString(),
+        maxFeePerGas: (tx.maxFeePerGas as bigint).toString(),
+        maxPriorityFeePerGas: (tx.maxPriorityFeePerGas as bigint).toString(),
+        serialized: serializeTransaction(unsigned),
+      },
+    }
+    return { intent: done, answer }
+  }
+
+  return {
+    name: 'evm-transaction',
+    recheckOnResume: true,
+    carries(intent) {
+      return intent.operation !== 'sign_typed_data' && Boolean((intent.tx as { call?: unknown } | null)?.call)
+    },
+    identify({ tool, input }) {
+      return {
+        chain: context.chains.resolve(input.chain as string | number),
+        operation: tool.name,
+        // What the idempotency key stands for: the write itself, not how long the caller waits for it.
+        record: toJson({ tool: tool.name, args: { ...input, wait: undefined, confirmations: undefined } }),
+      }
+    },
+    guarded(options: WriteOptionsValue) {
+      // Unsigned mode signs nothing and sends nothing: the external wallet is the guard there.
+      return options.mode !== 'unsigned'
+    },
+    async prepare({ tool, input }, wallet) {
+      const draft = await tool.build(input, { ...context, wallet })
+      return draftOf(draft.chain, wallet, draft.summary, draft.details, draft.operation, draft.call)
+    },
+    async restore(intent, wallet) {
+      const stored = (intent.tx ?? {}) as {
+        summary?: string
+        details?: Record<string, unknown>
+        call?: { to: Address; data: Hex; value: string }
+      }
+      if (!stored.call) throw new BaseError('INTERNAL', 'The held intent lost its call.')
+      const call = { ...stored.call, value: BigInt(stored.call.value) }
+      return draftOf(
+        context.chains.resolve(intent.chainId),
+        wallet,
+        stored.summary ?? '',
+        stored.details ?? {},
+        intent.operation,
+        call,
+      )
+    },
+    ready(prepared) {
+      const { estimated } = prepared as EvmPrepared
+      if (!estimated.fees) throw estimated.error
+    },
+    async deliver(intent, prepared, evidence, options) {
+      const draft = prepared as EvmPrepared
+      if (options.mode === 'unsigned') return handOff(intent, draft, evidence)
+      return { intent: await send(intent, draft, evidence) }
+    },
+    answer(intent, options) {
+      return intents.finish(intent, options)
+    },
+  }
+}
+
+/** Whether the chain has these bytes (mined or pending): then "nonce too low" was about our own transaction. */
+async function ownTransactionSeen(chain: ChainContext, hash: Hex): Promise<boolean> {
+  const receipt = await chain.client.getTransactionReceipt({ hash }).catch(() => null)
+  if (receipt) return true
+  return (await chain.client.getTransaction({ hash }).catch(() => null)) !== null
+}
+
+/**
+ * An EIP-1559 transaction's fields as the intent keeps them (amounts as decimal strings).
+ *
+ * @example journal.transition(id, 'created', 'signed', { tx: jsonTx(tx), txHash, signedTx })
+ */
+export function jsonTx(tx: TransactionSerializableEIP1559) {
+  return {
+    type: 'eip1559',
+    chainId: tx.chainId,
+    to: tx.to ?? null,
+    data: tx.data ?? '0x',
+    value: (tx.value ?? 0n).toString(),
+    gas: (tx.gas ?? 0n).toString(),
+    maxFeePerGas: (tx.maxFeePerGas ?? 0n).toString(),
+    maxPriorityFeePerGas: (tx.maxPriorityFeePerGas ?? 0n).toString(),
+    ...(tx.nonce === undefined ? {} : { nonce: tx.nonce }),
+  }
+}

@@ -1,0 +1,141 @@
+import type { Hex } from 'viem'
+import { NotFoundError } from '../errors/index.js'
+import type { WriteOptionsValue, WriteResultValue } from '../tools/shared/write.js'
+import type { Intent } from '../txs/intentJournal.js'
+import { requireSigner, type WriteParts } from './writeParts.js'
+
+/** Filters of {@link IntentQueries.list}. */
+export type ListIntentsFilter = {
+  chainId?: number | undefined
+  status?: Intent['status'] | undefined
+  limit?: number | undefined
+}
+
+/** Reading intents as tools show them (get_intent, list_intents, every write's answer). */
+export type IntentQueries = {
+  /** The result shape of an intent as it stands (for get_intent and idempotent replays). */
+  describe(intent: Intent): Promise<WriteResultValue>
+  /** One intent of the gateway wallet, as it stands (re-checked against the chain when in flight). */
+  get(id: string): Promise<WriteResultValue>
+  /** Intents of the gateway wallet, newest first. */
+  list(filter: ListIntentsFilter): Promise<WriteResultValue[]>
+  /**
+   * One intent of the gateway wallet.
+   * @throws {NotFoundError} no such intent, or another wallet's
+   */
+  own(id: string): Promise<Intent>
+  /** A write's answer: waits for the receipt when asked to (not for a held intent), settles a mined one. */
+  finish(intent: Intent, options: WriteOptionsValue): Promise<WriteResultValue>
+  /** One intent's result once it is past where a write answers (its receipt when `options.wait`). */
+  follow(id: string, options: WriteOptionsValue): Promise<WriteResultValue>
+}
+
+/**
+ * Intent queries over the write path's parts.
+ *
+ * @example const intents = createIntentQueries(parts); await intents.get(intentId)
+ */
+export function createIntentQueries(parts: WriteParts): IntentQueries {
+  const { context, journal, tracker, guard } = parts
+
+  async function describe(intent: Intent): Promise<WriteResultValue> {
+    const chain = context.chains.resolve(intent.chainId)
+    const tx = (intent.tx ?? {}) as { summary?: string; details?: Record<string, unknown> }
+    const result: WriteResultValue = {
+      intentId: intent.id,
+      status: intent.status,
+      chain: chain.name,
+      caip2: chain.caip2,
+      operation: intent.operation,
+      summary: tx.summary ?? `${intent.operation} (not built)`,
+      details: tx.details ?? {},
+      from: intent.wallet,
+      ...(intent.agent ? { agent: intent.agent } : {}),
+      ...(intent.origin ? { origin: intent.origin } : {}),
+      ...(intent.txHash ? { txHash: intent.txHash } : {}),
+      ...(intent.nonce !== null ? { nonce: intent.nonce } : {}),
+      ...(intent.error
+        ? { error: { code: String(intent.error.code), message: String(intent.error.message) } }
+        : {}),
+    }
+    if (intent.status === 'mined' && intent.txHash) {
+      const [receipt, head, settlement] = await Promise.all([
+        chain.client.getTransactionReceipt({ hash: intent.txHash as Hex }).catch(() => null),
+        chain.client.getBlockNumber({ cacheTime: 0 }),
+        guard.parts.settlement(intent.id).catch(() => undefined),
+      ])
+      if (settlement)
+        result.settlement = {
+          blockNumber: settlement.blockNumber,
+          status: settlement.status,
+          outflows: settlement.outflows,
+          excess: settlement.excess,
+          unchecked: settlement.unchecked,
+        }
+      if (receipt)
+        result.receipt = {
+          blockNumber: receipt.blockNumber.toString(),
+          gasUsed: receipt.gasUsed.toString(),
+          status: receipt.status,
+          confirmations: Number(head - receipt.blockNumber + 1n),
+        }
+    }
+    if (intent.status === 'held') {
+      const approval = await guard.parts.approvals.get(intent.id).catch(() => undefined)
+      if (approval)
+        result.approval = {
+          status: approval.status,
+          reasons: approval.request.reasons,
+          intentHash: approval.intentHash,
+          expiresAt: approval.expiresAt.toISOString(),
+          simulation: (approval.request.simulation ?? null) as Record<string, unknown> | null,
+          how: `Waiting for a human: \`${parts.operatorCommand ?? 'airlock'} approve ${intent.id}\` (or \`… deny ${intent.id}\`), the admin API, or the MCP client's prompt. Poll get_intent.`,
+        }
+    }
+    return result
+  }
+
+  async function own(id: string): Promise<Intent> {
+    const intent = await journal.get(id)
+    if (intent.wallet !== parts.signer?.address)
+      throw new NotFoundError(`No intent ${id.slice(0, 64)} for this gateway's wallet.`, {
+        field: 'intentId',
+      })
+    return intent
+  }
+
+  async function finish(intent: Intent, options: WriteOptionsValue): Promise<WriteResultValue> {
+    // A held intent waits for a human, not for a block: answer at once (the agent polls get_intent).
+    const done =
+      options.wait && intent.status !== 'held'
+        ? await tracker.waitFor(intent.id, { confirmations: options.confirmations })
+        : intent
+    // Mined: its limits settle on what the receipt shows at once (the maintenance timer covers the rest).
+    if (done.status === 'mined') await guard.parts.settleLimits(done).catch(() => {})
+    return describe(done)
+  }
+
+  return {
+    describe,
+    own,
+    finish,
+    async follow(id, options) {
+      return finish(await journal.get(id), options)
+    },
+    async get(id) {
+      let intent = await own(id)
+      if (['signed', 'broadcast', 'dropped', 'mined'].includes(intent.status))
+        intent = await tracker.check(intent)
+      return describe(intent)
+    },
+    async list(filter) {
+      const intents = await journal.list({
+        wallet: requireSigner(parts).address,
+        chainId: filter.chainId,
+        status: filter.status,
+        limit: filter.limit ?? 20,
+      })
+      return Promise.all(intents.map(describe))
+    },
+  }
+}
