@@ -29,6 +29,7 @@ const envIn = (dir: string) => ({ PATH: process.env.PATH ?? '', HOME: dir })
 // embedded database, and waits for it to stop: seconds of CPU, which on a loaded 2-core machine come near the
 // default 20 s. The work is what is under test, so these get a longer limit.
 const processTimeout = 60_000
+const fixturesAddress = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
 
 function waitFor(
   child: ChildProcess,
@@ -213,6 +214,65 @@ describe('airlock stdio', () => {
       },
       processTimeout,
     )
+
+  it(
+    'answers malformed 2026-07-28 messages on stdio with protocol errors and keeps serving (ADVERSARIAL 44)',
+    async () => {
+      const dir = tempDir('stdio-bad')
+      const config = join(dir, 'airlock.json')
+      writeFileSync(config, JSON.stringify({ rpc: { publicFallback: false } }))
+      const child = spawn(process.execPath, [cli, 'stdio', '--config', config], {
+        env: envIn(dir),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+      children.push(child)
+      const answers = new Map<number, { result?: Record<string, unknown>; error?: { code: number } }>()
+      const waiting = new Map<number, () => void>()
+      let buffer = ''
+      child.stdout!.on('data', (c: Buffer) => {
+        buffer += c.toString()
+        const parts = buffer.split('\n')
+        buffer = parts.pop()!
+        for (const line of parts) {
+          const m = JSON.parse(line) // stdout carries nothing but JSON-RPC
+          if (typeof m.id === 'number') {
+            answers.set(m.id, m)
+            waiting.get(m.id)?.()
+          }
+        }
+      })
+      const meta = (version = modernRevision) => ({
+        'io.modelcontextprotocol/protocolVersion': version,
+        'io.modelcontextprotocol/clientCapabilities': {},
+      })
+      const ask = (id: number, method: string, params: Record<string, unknown>) => {
+        const answered = new Promise<void>((resolve) => waiting.set(id, resolve))
+        child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`)
+        return answered.then(() => answers.get(id)!)
+      }
+      // The opening message picks the era: a 2026-07-28 discover.
+      expect((await ask(1, 'server/discover', { _meta: meta() })).result?.supportedVersions).toContain(
+        modernRevision,
+      )
+      child.stdin!.write('{"jsonrpc": "2.0", "id": \n') // not JSON: answered or dropped, never fatal
+      expect((await ask(2, 'tools/list', { _meta: meta('2099-01-01') })).error?.code).toBe(-32022)
+      expect(
+        (await ask(3, 'tools/call', { name: 'no_such_tool', arguments: {}, _meta: meta() })).error,
+      ).toBeDefined()
+      const extra = await ask(4, 'tools/call', {
+        name: 'get_balance',
+        arguments: { chain: 'base', address: fixturesAddress, sneaky: 1 },
+        _meta: meta(),
+      })
+      expect(extra.result?.isError).toBe(true)
+      expect(JSON.stringify(extra.result)).toMatch(/sneaky/)
+      const listed = await ask(5, 'tools/list', { _meta: meta() })
+      expect((listed.result?.tools as unknown[] | undefined)?.length).toBeGreaterThanOrEqual(16)
+      child.stdin!.end()
+      expect(await new Promise((r) => child.once('exit', r))).toBe(0)
+    },
+    processTimeout,
+  )
 
   it(
     'in demo mode, logs the devnet on stderr only and answers reads on it',
