@@ -76,7 +76,13 @@ describe('a denial says which rule and cap, and what is left', () => {
   it('get_limits lists the per-transfer cap beside the windowed budget', async () => {
     const limits = ok(await g.call('get_limits', { chain: 'devnet' }))
     expect(limits.limits).toEqual([
-      expect.objectContaining({ limit: 'small-daily', rule: 'small-usdc', max: '250', remaining: '50' }),
+      expect.objectContaining({
+        limit: 'small-daily',
+        rule: 'small-usdc',
+        max: '250',
+        remaining: '50',
+        assetId: `eip155:${fixtures.chainId}/erc20:${usdc.toLowerCase()}`,
+      }),
     ])
     expect(limits.perWrite).toEqual([
       {
@@ -102,6 +108,7 @@ describe('a denial says which rule and cap, and what is left', () => {
       {
         kind: 'erc20',
         token: usdc,
+        assetId: `eip155:${fixtures.chainId}/erc20:${usdc.toLowerCase()}`,
         amount: {
           raw: '-20500000',
           formatted: '-20.5',
@@ -126,6 +133,7 @@ describe('a denial says which rule and cap, and what is left', () => {
       {
         kind: 'erc20',
         token: rdec,
+        assetId: `eip155:${fixtures.chainId}/erc20:${rdec.toLowerCase()}`,
         amount: { raw: '-1000', note: expect.stringMatching(/no usable decimals\(\): raw base units only/) },
       },
     ])

@@ -29,6 +29,7 @@ export const FormattedEffects = z.object({
       kind: z.string(),
       token: z.string().optional(),
       tokenId: z.string().optional(),
+      assetId: z.string().optional().describe('CAIP-19 id of the asset'),
       amount: FormattedAmount,
     }),
   ),
@@ -38,6 +39,7 @@ export const FormattedEffects = z.object({
       token: z.string(),
       spender: z.string(),
       tokenId: z.string().optional(),
+      assetId: z.string().optional().describe('CAIP-19 id of what it covers'),
       unlimited: z.boolean(),
       amount: FormattedAmount.nullable().describe('null: all of a collection (setApprovalForAll).'),
     }),
@@ -74,11 +76,13 @@ export async function formatEffects(
       symbol: facts.symbol,
     }
   }
+  const id = (assetId: string | undefined) => (assetId === undefined ? {} : { assetId })
   const deltas = await Promise.all(
     simulation.deltas.map(async (d) => {
       if (d.kind === 'native')
         return {
           kind: d.kind,
+          ...id(d.assetId),
           amount: {
             raw: d.raw.toString(),
             formatted: formatAmount(d.raw, native.decimals),
@@ -86,11 +90,13 @@ export async function formatEffects(
             symbol: native.symbol,
           },
         }
-      if (d.kind === 'erc20') return { kind: d.kind, token: d.token, amount: await fungible(d.token, d.raw) }
+      if (d.kind === 'erc20')
+        return { kind: d.kind, token: d.token, ...id(d.assetId), amount: await fungible(d.token, d.raw) }
       return {
         kind: d.kind,
         token: d.token,
         tokenId: d.tokenId.toString(),
+        ...id(d.assetId),
         amount: { raw: d.raw.toString(), note: 'items of a collection, no decimals' },
       }
     }),
@@ -102,6 +108,7 @@ export async function formatEffects(
         token: a.token,
         spender: a.spender,
         ...(a.tokenId === undefined ? {} : { tokenId: a.tokenId.toString() }),
+        ...id(a.assetId),
         unlimited: a.unlimited,
       }
       if (a.amount === null) return { ...base, amount: null }

@@ -10,6 +10,7 @@ export const Budget = z.object({
   rule: z.string(),
   metric: z.enum(['outflow', 'outflowUsd', 'count']),
   token: z.string().optional().describe('Token address or "native"'),
+  assetId: z.string().optional().describe('CAIP-19 id of that asset'),
   window: z.string(),
   max: z.string(),
   used: z.string(),

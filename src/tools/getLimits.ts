@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { withBudgetAssetIds } from '../policy/limits.js'
 import { Budget } from '../schemas/budget.js'
 import { ChainRef } from '../schemas/chainRef.js'
 import { defineTool } from './defineTool.js'
@@ -46,6 +47,8 @@ export const getLimits = defineTool({
   input: GetLimitsInput,
   output: GetLimitsOutput,
   async run({ chain }, ctx) {
-    return requireWrites(ctx).limits(chain)
+    const out = await requireWrites(ctx).limits(chain)
+    // Each outflow budget also names its asset by CAIP-19 id.
+    return { ...out, limits: withBudgetAssetIds(ctx.chains.resolve(chain), out.limits) }
   },
 })
