@@ -4,6 +4,7 @@ import type { RequestContext } from '../context/requestContext.js'
 import { chainKeys } from '../policy/keys.js'
 import { type PerWriteCap, perWriteCaps } from '../policy/perWriteCaps.js'
 import type { TypedDataToSign } from '../signer/signer.js'
+import type { ToolContext } from '../tools/context.js'
 import type { WriteOptionsValue, WriteResultValue, WriteToolDefinition } from '../tools/shared/write.js'
 import type { Intent } from '../txs/intentJournal.js'
 import { createApprovalRunner } from './approvalRunner.js'
@@ -171,5 +172,22 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         perWrite: policy ? perWriteCaps(policy, chainKeys(chain.name, chain.id)) : [],
       }
     },
+  }
+}
+
+/**
+ * The narrow capabilities tools get from the write path (DESIGN §1, STYLE 5): intent queries, budgets, a preview and
+ * typed-data signing, each only the functions its tools call; never the write path itself.
+ *
+ * @example Object.assign(context, toolCapabilities(writes))
+ */
+export function toolCapabilities(
+  writes: WritePath,
+): Pick<ToolContext, 'intents' | 'budgets' | 'preview' | 'typedData'> {
+  return {
+    intents: { get: writes.get, list: writes.list, cancel: writes.cancel, speedUp: writes.speedUp },
+    budgets: { limits: writes.limits },
+    preview: { preview: writes.preview },
+    typedData: { sign: writes.signTypedData },
   }
 }

@@ -19,7 +19,7 @@ import {
   settleIntent,
   settleMinedIntents,
 } from '../pipeline/settle.js'
-import { createWritePath, type WritePath } from '../pipeline/write.js'
+import { createWritePath, toolCapabilities, type WritePath } from '../pipeline/write.js'
 import { type AddressBook, createAddressBook } from '../policy/addressBook.js'
 import { createApprovals } from '../policy/approvals.js'
 import { demoPolicy } from '../policy/demoPolicy.js'
@@ -285,7 +285,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     writes = lazyWritePath(built.then((b) => b.path))
     operator = built.then((b) => b.levers)
     operator.catch(() => {})
-    context.writes = writes
+    Object.assign(context, toolCapabilities(writes))
   }
   const pipeline = createPipeline(toolSet, context, writes, (entry) => {
     auditLog?.append(entry).catch((error: unknown) => log(`audit: ${toBaseError(error).message}`))

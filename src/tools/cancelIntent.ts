@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { defineTool } from './defineTool.js'
 import { IntentId } from './getIntent.js'
-import { requireWrites } from './shared/requireWrites.js'
+import { requireCapability } from './shared/requireCapability.js'
 import { WriteOptions, WriteResult } from './shared/write.js'
 
 export const CancelIntentInput = z
@@ -21,6 +21,6 @@ export const cancelIntent = defineTool({
   input: CancelIntentInput,
   output: WriteResult,
   async run({ intentId, ...options }, ctx, request) {
-    return requireWrites(ctx).cancel(intentId, options, request)
+    return requireCapability(ctx.intents).cancel(intentId, options, request)
   },
 })

@@ -1,16 +1,66 @@
+import type { z } from 'zod'
 import type { Chains } from '../chains/chains.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
+import type { RequestContext } from '../context/requestContext.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
-import type { WritePath } from '../pipeline/write.js'
+import type { TypedDataToSign } from '../signer/signer.js'
+import type { IntentStatus } from '../txs/intentStatus.js'
+import type { GetLimitsOutput } from './getLimits.js'
+import type { WriteOptionsValue, WriteResultValue, WriteToolDefinition } from './shared/write.js'
 
 /** Fetches remote JSON (NFT metadata, avatars) through the SSRF guard. */
 export type MetadataFetcher = {
   fetchJson(url: string): Promise<{ url: string; contentType: string; json: unknown }>
 }
 
+/** The gateway wallet's intents, for get_intent, list_intents, cancel_intent and speed_up_intent. */
+export type IntentsCapability = {
+  /** One intent, as it stands (re-checked against the chain when in flight). */
+  get(id: string): Promise<WriteResultValue>
+  /** Intents of the gateway wallet, newest first. */
+  list(filter: {
+    chainId?: number | undefined
+    status?: IntentStatus | undefined
+    limit?: number | undefined
+  }): Promise<WriteResultValue[]>
+  /** Withdraws an intent (cancelled before signing; replaced by a 0-value self-transfer in flight). */
+  cancel(id: string, options: WriteOptionsValue, ctx: RequestContext): Promise<WriteResultValue>
+  /** Re-sends an in-flight intent's transaction with higher fees (same nonce). */
+  speedUp(
+    id: string,
+    options: WriteOptionsValue & { feeBumpPercent?: number | undefined },
+    ctx: RequestContext,
+  ): Promise<WriteResultValue>
+}
+
+/** The wallet's spend budgets under the policy in force, for get_limits. */
+export type BudgetsCapability = {
+  limits(chain: string | number): Promise<z.input<typeof GetLimitsOutput>>
+}
+
+/** A write's simulation and the policy's answer, recording nothing, for simulate. */
+export type PreviewCapability = {
+  preview(
+    tool: WriteToolDefinition,
+    input: Record<string, unknown>,
+    ctx: RequestContext,
+  ): Promise<Record<string, unknown>>
+}
+
+/** EIP-712 signing as a guarded intent, for sign_typed_data. */
+export type TypedDataCapability = {
+  sign(
+    chain: string | number,
+    typedData: TypedDataToSign,
+    options: WriteOptionsValue,
+    ctx: RequestContext,
+  ): Promise<WriteResultValue & { signature?: string }>
+}
+
 /**
- * What a tool handler receives besides its input. Tools never see keys, the signer or payments: the
- * pipeline owns those (DESIGN §1).
+ * What a tool handler receives besides its input: its reads, and the narrow capabilities of the write side it needs
+ * (intent queries, budgets, a preview, typed-data signing). Tools never see keys, the signer, payments or the write
+ * path itself: the pipeline owns those (DESIGN §1). The write capabilities are absent without a wallet and a store.
  */
 export type ToolContext = {
   chains: Chains
@@ -20,6 +70,8 @@ export type ToolContext = {
   ensChain: string
   /** The embedded devnet's fixtures, in devnet mode. */
   devnet: DevnetFixtures | undefined
-  /** The write path (journal, signer, tracker), when the gateway has a wallet and a store. */
-  writes?: WritePath | undefined
+  intents?: IntentsCapability | undefined
+  budgets?: BudgetsCapability | undefined
+  preview?: PreviewCapability | undefined
+  typedData?: TypedDataCapability | undefined
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defineTool } from './defineTool.js'
-import { requireWrites } from './shared/requireWrites.js'
+import { requireCapability } from './shared/requireCapability.js'
 import { WriteResult } from './shared/write.js'
 
 export const IntentId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an intent id as returned by a write tool')
@@ -19,6 +19,6 @@ export const getIntent = defineTool({
   input: GetIntentInput,
   output: WriteResult,
   async run({ intentId }, ctx) {
-    return requireWrites(ctx).get(intentId)
+    return requireCapability(ctx.intents).get(intentId)
   },
 })

@@ -3,7 +3,7 @@ import { withBudgetAssetIds } from '../policy/limits.js'
 import { Budget } from '../schemas/budget.js'
 import { ChainRef } from '../schemas/chainRef.js'
 import { defineTool } from './defineTool.js'
-import { requireWrites } from './shared/requireWrites.js'
+import { requireCapability } from './shared/requireCapability.js'
 
 export const GetLimitsInput = z.object({ chain: ChainRef }).strict()
 
@@ -47,7 +47,7 @@ export const getLimits = defineTool({
   input: GetLimitsInput,
   output: GetLimitsOutput,
   async run({ chain }, ctx) {
-    const out = await requireWrites(ctx).limits(chain)
+    const out = await requireCapability(ctx.budgets).limits(chain)
     // Each outflow budget also names its asset by CAIP-19 id.
     return { ...out, limits: withBudgetAssetIds(ctx.chains.resolve(chain), out.limits) }
   },

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { ChainRef } from '../schemas/chainRef.js'
 import { intentStatuses } from '../txs/intentStatus.js'
 import { defineTool } from './defineTool.js'
-import { requireWrites } from './shared/requireWrites.js'
+import { requireCapability } from './shared/requireCapability.js'
 import { WriteResult } from './shared/write.js'
 
 export const ListIntentsInput = z
@@ -26,6 +26,6 @@ export const listIntents = defineTool({
   output: z.object({ intents: z.array(WriteResult) }),
   async run({ chain, status, limit }, ctx) {
     const chainId = chain === undefined ? undefined : ctx.chains.resolve(chain).id
-    return { intents: await requireWrites(ctx).list({ chainId, status, limit }) }
+    return { intents: await requireCapability(ctx.intents).list({ chainId, status, limit }) }
   },
 })

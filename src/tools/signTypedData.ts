@@ -4,7 +4,7 @@ import { ChainRef } from '../schemas/chainRef.js'
 import { jsonSizeProblem } from '../schemas/jsonSize.js'
 import { eip712DomainType, sameFields, type TypedDataToSign } from '../signer/signer.js'
 import { defineTool } from './defineTool.js'
-import { requireWrites } from './shared/requireWrites.js'
+import { requireCapability } from './shared/requireCapability.js'
 import { WriteOptions, WriteResult } from './shared/write.js'
 
 const TypedData = z
@@ -71,7 +71,7 @@ export const signTypedData = defineTool({
           },
         )
     }
-    return requireWrites(ctx).signTypedData(
+    return requireCapability(ctx.typedData).sign(
       chain,
       { ...typedData, domain, types } as TypedDataToSign,
       { idempotencyKey },

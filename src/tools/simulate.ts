@@ -4,7 +4,7 @@ import { FormattedEffects } from '../pipeline/formatEffects.js'
 import { inputError } from '../pipeline/inputError.js'
 import { approve } from './approve.js'
 import { defineTool } from './defineTool.js'
-import { requireWrites } from './shared/requireWrites.js'
+import { requireCapability } from './shared/requireCapability.js'
 import type { WriteToolDefinition } from './shared/write.js'
 import { swap } from './swap.js'
 import { transfer } from './transfer.js'
@@ -76,7 +76,7 @@ export const simulate = defineTool({
         metaMessages: error.metaMessages,
       })
     }
-    return (await requireWrites(ctx).preview(definition, parsed.data, request)) as z.infer<
+    return (await requireCapability(ctx.preview).preview(definition, parsed.data, request)) as z.infer<
       typeof SimulateOutput
     >
   },

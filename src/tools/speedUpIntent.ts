@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { defineTool } from './defineTool.js'
 import { IntentId } from './getIntent.js'
-import { requireWrites } from './shared/requireWrites.js'
+import { requireCapability } from './shared/requireCapability.js'
 import { WriteOptions, WriteResult } from './shared/write.js'
 
 export const SpeedUpIntentInput = z
@@ -25,6 +25,6 @@ export const speedUpIntent = defineTool({
   input: SpeedUpIntentInput,
   output: WriteResult,
   async run({ intentId, ...options }, ctx, request) {
-    return requireWrites(ctx).speedUp(intentId, options, request)
+    return requireCapability(ctx.intents).speedUp(intentId, options, request)
   },
 })
