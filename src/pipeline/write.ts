@@ -1,9 +1,9 @@
 import { formatUnits } from 'viem'
-import { toJson } from '../context/json.js'
 import type { RequestContext } from '../context/requestContext.js'
 import { chainKeys } from '../policy/keys.js'
 import { type PerWriteCap, perWriteCaps } from '../policy/perWriteCaps.js'
 import type { TypedDataToSign } from '../signer/signer.js'
+import { formatEffects } from '../simulate/formatEffects.js'
 import type { ToolContext } from '../tools/context.js'
 import type { WriteOptionsValue, WriteResultValue, WriteToolDefinition } from '../tools/shared/write.js'
 import type { Intent } from '../txs/intentJournal.js'
@@ -11,11 +11,10 @@ import { createApprovalRunner } from './approvalRunner.js'
 import { createEvmTransactionKind } from './drafts/evmTransaction.js'
 import { createTypedDataKind } from './drafts/typedData.js'
 import { createExecutor } from './executor.js'
-import { formatEffects } from './formatEffects.js'
 import { type Budget, simulationJson } from './guard.js'
 import { createIntentQueries, type ListIntentsFilter } from './intents.js'
 import { createReplacements, type SpeedUpOptions } from './replacements.js'
-import { feesFor, requireSigner, type WriteParts } from './writeParts.js'
+import { requireSigner, type WriteParts } from './writeParts.js'
 
 /** What the write path needs: the journal, nonces, the signer, the tracker and the guard. */
 export type CreateWritePathParameters = WriteParts
@@ -108,30 +107,21 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     maintain: runner.maintain,
 
     async preview(tool, input, ctx) {
-      const signer = requireSigner(parts)
-      const draft = await tool.build(input, { ...context, wallet: signer.address })
-      // Simulated as it would be signed, like the write itself: a preview that differs would mislead.
-      const estimated = await feesFor(parts, draft.chain, signer.address, draft.call)
-      const outcome = await guard.check({
-        operation: draft.operation,
-        chain: draft.chain,
-        wallet: signer.address,
-        agent: ctx.caller.id,
-        call: draft.call,
-        details: draft.details,
-        fees: estimated.fees,
-      })
+      // Prepared and checked exactly as the write would be (simulated with the fees it would be signed with): a
+      // preview that differs would mislead.
+      const { prepared, outcome, wallet } = await executor.check(evmTransaction, { tool, input }, ctx)
+      const call = prepared.bound.call as NonNullable<typeof prepared.bound.call>
       const remaining = await guard.parts.limits.usage(outcome.decision.limits)
       return {
-        chain: draft.chain.name,
-        caip2: draft.chain.caip2,
-        operation: draft.operation,
-        summary: draft.summary,
-        details: toJson(draft.details),
-        from: signer.address,
-        call: { to: draft.call.to, data: draft.call.data, value: draft.call.value.toString() },
+        chain: prepared.chain.name,
+        caip2: prepared.chain.caip2,
+        operation: prepared.check.operation,
+        summary: prepared.summary,
+        details: prepared.details,
+        from: wallet,
+        call: { to: call.to, data: call.data, value: call.value.toString() },
         simulation: simulationJson(outcome.simulation),
-        effects: await formatEffects(draft.chain, outcome.simulation, guard.parts.tokens),
+        effects: await formatEffects(prepared.chain, outcome.simulation, guard.parts.tokens),
         ...(outcome.simulationUnavailable ? { simulationUnavailable: outcome.simulationUnavailable } : {}),
         policy: {
           effect: outcome.decision.effect,

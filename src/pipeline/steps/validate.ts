@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import type { BaseError } from '../../errors/index.js'
+import { inputError } from '../../errors/inputError.js'
 import type { ToolDefinition } from '../../tools/defineTool.js'
 import type { WriteToolDefinition } from '../../tools/shared/write.js'
-import { inputError } from '../inputError.js'
 
 /** The outcome of {@link validate}: the parsed input, or one clear error naming the field. */
 export type Validated = { ok: true; input: Record<string, unknown> } | { ok: false; error: BaseError }

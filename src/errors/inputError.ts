@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { BaseError, type ErrorCode } from '../errors/index.js'
+import { BaseError, type ErrorCode } from './index.js'
 
 const hints: Partial<Record<ErrorCode, string>> = {
   INVALID_ADDRESS: 'Give a 0x-prefixed 40-hex-digit address, EIP-55 checksummed or all lowercase.',

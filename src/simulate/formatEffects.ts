@@ -3,8 +3,8 @@ import { z } from 'zod'
 import type { ChainContext } from '../chains/chains.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
 import { formatAmount } from '../schemas/amount.js'
-import type { Simulation } from '../simulate/types.js'
 import { UntrustedText } from '../untrusted/untrusted.js'
+import type { Simulation } from './types.js'
 
 /** An amount of one asset: raw base units, and in display units when the asset's decimals are known. */
 export const FormattedAmount = z.object({
