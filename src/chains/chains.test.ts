@@ -62,6 +62,9 @@ describe('chain registry', () => {
         expect(e.message).toMatch(/list_chains/)
       }
     }
+    expect(() => createChains({ settings: { 'solana-devnet': { rpc: ['https://x.example'] } } })).toThrow(
+      /chains\.solana-devnet" names a Solana cluster; Solana is not served yet/,
+    )
     // Other unknown references keep the plain answer.
     expect(() => chains.resolve('solanaa')).toThrow(/Unknown chain "solanaa"/)
   })

@@ -113,10 +113,15 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
 
   for (const name of Object.keys(options.settings ?? {}))
     if (!entries.some((e) => e.name === name))
-      throw new InvalidConfigError(`Config field "chains.${name}" names no known chain.`, {
-        field: `chains.${name}`,
-        metaMessages: ['Use a registry name such as ethereum, base, arbitrum (see list_chains).'],
-      })
+      throw new InvalidConfigError(
+        solanaChainNames.includes(name)
+          ? `Config field "chains.${name}" names a Solana cluster; Solana is not served yet (it lands in a later release).`
+          : `Config field "chains.${name}" names no known chain.`,
+        {
+          field: `chains.${name}`,
+          metaMessages: ['Use a registry name such as ethereum, base, arbitrum (see list_chains).'],
+        },
+      )
 
   for (const entry of entries) {
     if (byName.has(entry.name) || byId.has(entry.chain.id)) continue // extras shadow built-ins
