@@ -43,6 +43,12 @@ export type Executor = {
   ): Promise<WriteResultValue>
   /** Carries on one approved intent: check again (when its kind does), compare with what was approved, deliver. */
   resume(approval: Approval): Promise<void>
+  /** What a write would do and what the guard says, as the caller in `ctx`: records, reserves and signs nothing. */
+  check<R>(
+    kind: WriteDraftKind<R>,
+    request: R,
+    ctx: RequestContext,
+  ): Promise<{ prepared: PreparedDraft<WriteEnvironment>; outcome: GuardOutcome; wallet: Address }>
 }
 
 /**
@@ -59,6 +65,11 @@ export function createExecutor(
   kinds: readonly WriteDraftKind<never>[],
 ): Executor {
   const { journal, guard } = parts
+
+  /** The guard's question about a prepared draft: its own check, the chain, the wallet and the caller's id. */
+  function ask(prepared: PreparedDraft<WriteEnvironment>, wallet: Address, caller: Caller) {
+    return guard.check({ ...prepared.check, chain: prepared.chain, wallet, agent: caller.id })
+  }
 
   /**
    * Holds an intent for a human: the approval row first (bound to the intent's hash: call or message + simulated
@@ -125,12 +136,7 @@ export function createExecutor(
       try {
         prepared = await kind.prepare(request, signer.address)
         if (guarded) {
-          const outcome = await guard.check({
-            ...prepared.check,
-            chain: prepared.chain,
-            wallet: signer.address,
-            agent: ctx.caller.id,
-          })
+          const outcome = await ask(prepared, signer.address, ctx.caller)
           evidence.decision = decisionData(outcome)
           evidence.checked = checkedEffects(outcome)
           if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
@@ -145,6 +151,12 @@ export function createExecutor(
       if (held) return intents.describe(held)
       const delivered = await kind.deliver(intent, prepared, evidence, options)
       return delivered.answer ?? kind.answer(delivered.intent, options)
+    },
+
+    async check(kind, request, ctx) {
+      const wallet = requireSigner(parts).address
+      const prepared = await kind.prepare(request, wallet)
+      return { prepared, outcome: await ask(prepared, wallet, ctx.caller), wallet }
     },
 
     async resume(approval) {
@@ -180,13 +192,7 @@ export function createExecutor(
           // The whole guard again: a fresh simulation (its effects must be the ones approved) and the policy as it
           // is now (a deny rule added meanwhile still wins; an allow that applies now reserves its limits), as the
           // caller who asked, not whoever runs this pass (a timer, another replica).
-          const caller = callerOf(intent)
-          const outcome = await guard.check({
-            ...prepared.check,
-            chain: prepared.chain,
-            wallet: signer.address,
-            agent: caller.id,
-          })
+          const outcome = await ask(prepared, signer.address, callerOf(intent))
           const now = intentHash({
             chainId: prepared.chain.id,
             from: signer.address,

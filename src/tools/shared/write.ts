@@ -10,17 +10,8 @@ export const WriteOptions = {
     .enum(['send', 'unsigned'])
     .optional()
     .describe('Default "send"; "unsigned" returns it unsigned for your own wallet'),
-  wait: z
-    .boolean()
-    .optional()
-    .describe('Wait for the receipt'),
-  confirmations: z
-    .number()
-    .int()
-    .min(1)
-    .max(64)
-    .optional()
-    .describe('With `wait`; default 1'),
+  wait: z.boolean().optional().describe('Wait for the receipt'),
+  confirmations: z.number().int().min(1).max(64).optional().describe('With `wait`; default 1'),
   idempotencyKey: z
     .string()
     .min(1)
