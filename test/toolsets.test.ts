@@ -55,3 +55,27 @@ describe('a gateway serving only the read toolset', () => {
     expect(gateway.manifest.tools.map((t) => t.name).sort()).toEqual([...toolsets.read].sort())
   })
 })
+
+describe('toolsets and the pinned tool manifest', () => {
+  it('turning a toolset off and on again on one store does not engage the kill switch', async () => {
+    const { openMemoryStore } = await import('../src/store/useTestStore.js')
+    const { createSigner } = await import('../src/signer/signer.js')
+    const store = await openMemoryStore()
+    const signer = await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
+    try {
+      for (const tools of [['read'], ['read', 'write'], ['read']] as const) {
+        const g = createGateway({
+          config: { tools: [...tools], rpc: { publicFallback: false } },
+          devnet: fixtures,
+          writes: { store, signer },
+        })
+        await g.ready
+        const state = await (await g.operator)!.killSwitch.state()
+        await g.close()
+        expect([tools.join('+'), state.engaged]).toEqual([tools.join('+'), false])
+      }
+    } finally {
+      await store.close()
+    }
+  })
+})

@@ -30,6 +30,7 @@ import { settleLimits } from '../policy/settleLimits.js'
 import type { Signer } from '../signer/signer.js'
 import { simulateWrite } from '../simulate/simulate.js'
 import type { Store } from '../store/openStore.js'
+import { sharedSecret } from '../store/sharedSecret.js'
 import type { MetadataFetcher, ToolContext } from '../tools/context.js'
 import type { ToolDefinition } from '../tools/defineTool.js'
 import { allTools } from '../tools/index.js'
@@ -89,6 +90,8 @@ export type Operator = {
   maintain(): Promise<unknown>
   /** Recent breaches: mined intents that moved more than was checked, newest first. */
   breaches(): Promise<Settlement[]>
+  /** A random secret every replica on this store shares (created on first use). */
+  secret(name: string): Promise<Uint8Array>
 }
 
 /** The transport-independent core: chains, tools and the pipeline. One per process, shared by all MCP sessions. */
@@ -104,6 +107,8 @@ export type Gateway = {
   readonly operator: Promise<Operator> | undefined
   /** Hashes of every tool definition (`airlock://tools/manifest`). */
   readonly manifest: ToolManifest
+  /** Put held writes to the human through the MCP client when it can ask (config `approvals.elicit`). */
+  readonly askHumans: boolean
   /** Runs a tool call through the pipeline. */
   call(name: string, args: unknown, ctx: RequestContext): ReturnType<Pipeline['call']>
   /**
@@ -169,6 +174,10 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   const toolSet = options.tools ?? selectTools(allTools, config.tools)
   const pipelineTools = createPipeline(toolSet, context).tools
   const manifest = toolManifest(pipelineTools)
+  // The store pins every tool this build defines, whichever toolsets are served: turning a toolset on or off is not a
+  // changed definition, and a definition changed while its toolset was off is still caught when it comes back.
+  const defined = options.tools ?? allTools
+  const pinned = defined === toolSet ? manifest : toolManifest(createPipeline(defined, context).tools)
   if (options.writes) {
     const { signer, crashAt, trackerIntervalMs } = options.writes
     // The policy: the config's (inline or its own file, reloaded on change); on the devnet with none, the demo
@@ -190,7 +199,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       const limits = createLimitLedger(store)
       const approvals = createApprovals(store, { audit })
       const addressBook = cachedAddressBook(createAddressBook(store, { audit }))
-      await pinManifest(store, manifest, killSwitch, audit, log)
+      await pinManifest(store, pinned, killSwitch, audit, log)
       if (devnet && config.policy === undefined) await seedDemoAddressBook(addressBook, devnet)
       const journal = createIntentJournal(store, { onTransition: auditTransitions(audit) })
       const nonces = createNonceManager(store, {
@@ -278,6 +287,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         policy,
         maintain,
         breaches: () => listBreaches(store),
+        secret: (name) => sharedSecret(store, name),
       }
       return { path, report, levers }
     })
@@ -298,6 +308,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     writes,
     operator,
     manifest,
+    askHumans: config.approvals?.elicit === true,
     call: (name, args, ctx) => pipeline.call(name, args, ctx),
     close: async () => {
       await Promise.all([services.stop(), ...closers.map((c) => c())])
@@ -409,6 +420,7 @@ function lazyWritePath(path: Promise<WritePath>): WritePath {
     execute: async (...args) => (await path).execute(...args),
     describe: async (...args) => (await path).describe(...args),
     get: async (...args) => (await path).get(...args),
+    follow: async (...args) => (await path).follow(...args),
     list: async (...args) => (await path).list(...args),
     cancel: async (...args) => (await path).cancel(...args),
     speedUp: async (...args) => (await path).speedUp(...args),
