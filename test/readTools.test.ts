@@ -70,6 +70,8 @@ describe('list_chains', () => {
     expect(chains.filter((c: { testnet: boolean }) => !c.testnet).length).toBeGreaterThanOrEqual(30)
     expect(chains.find((c: { chain: string }) => c.chain === 'devnet')).toMatchObject({
       caip2: 'eip155:31337',
+      family: 'evm',
+      nativeAssetId: 'eip155:31337/slip44:60',
       endpointSource: 'devnet',
     })
     const configured = ok(await mcp.call('list_chains', { configuredOnly: true })).chains
@@ -106,6 +108,12 @@ describe('get_balance', () => {
     const unknown = err(await mcp.call('get_balance', { chain: 'narnia', address }))
     expect(unknown.code).toBe('CHAIN_NOT_FOUND')
     expect(unknown.hints?.join(' ')).toMatch(/list_chains/)
+    for (const chain of ['solana-devnet', 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1']) {
+      const solana = err(await mcp.call('get_balance', { chain, address }))
+      expect(solana).toMatchObject({ code: 'CHAIN_NOT_FOUND', field: 'chain' })
+      expect(solana.message).toMatch(/Solana is not served yet/)
+      expect(solana.hints?.join(' ')).toMatch(/later release/)
+    }
     const extra = err(await mcp.call('get_balance', { chain: 'devnet', address, block: 'latest' }))
     expect(extra).toMatchObject({ code: 'INVALID_INPUT' })
     expect(extra.message).toMatch(/"block"/)
