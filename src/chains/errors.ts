@@ -40,9 +40,7 @@ export class ChainFamilyError extends BaseError {
       `${what} only on ${familyName(expected)} chains; "${chain}" is a ${familyName(family)} chain.`,
       {
         field: 'chain',
-        metaMessages: [
-          `Pass an ${familyName(expected)} chain; list_chains shows the chains this gateway serves.`,
-        ],
+        metaMessages: [`Pass an ${familyName(expected)} chain; list_chains shows each chain's family.`],
       },
     )
   }
