@@ -155,7 +155,11 @@ export function periodicService(options: PeriodicServiceOptions): PeriodicServic
       controller = new AbortController()
     }
     held = now
-    options.onLease?.(now)
+    try {
+      options.onLease?.(now)
+    } catch (error) {
+      onError(error)
+    }
     return now
   }
 
