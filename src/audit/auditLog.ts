@@ -137,7 +137,7 @@ type Queued = Prepared & {
  *
  * @example
  * const audit = createAuditLog(store)
- * await audit.append({ kind: 'policy.denied', actor: 'local', intentId, data: { ruleIds: ['cap'] } })
+ * await audit.append({ kind: 'policy.denied', actor: 'operator:local', intentId, data: { ruleIds: ['cap'] } })
  * const result = await audit.verify() // { ok: true, entries: 1, head: '…' }
  */
 export function createAuditLog(store: Store): AuditLog {

@@ -1,17 +1,17 @@
 import { formatUnits } from 'viem'
 import type { RequestContext } from '../context/requestContext.js'
 import { chainKeys } from '../policy/keys.js'
-import { type PerWriteCap, perWriteCaps } from '../policy/perWriteCaps.js'
+import { perWriteCaps } from '../policy/perWriteCaps.js'
 import type { TypedDataToSign } from '../signer/signer.js'
 import { formatEffects } from '../simulate/formatEffects.js'
-import type { ToolContext } from '../tools/context.js'
+import type { BudgetsCapability, ToolContext } from '../tools/context.js'
 import type { WriteOptionsValue, WriteResultValue, WriteToolDefinition } from '../tools/shared/write.js'
 import type { Intent } from '../txs/intentJournal.js'
 import { createApprovalRunner } from './approvalRunner.js'
 import { createEvmTransactionKind } from './drafts/evmTransaction.js'
 import { createTypedDataKind } from './drafts/typedData.js'
 import { createExecutor } from './executor.js'
-import { type Budget, simulationJson } from './guard.js'
+import { simulationJson } from './guard.js'
 import { createIntentQueries, type ListIntentsFilter } from './intents.js'
 import { createReplacements, type SpeedUpOptions } from './replacements.js'
 import { requireSigner, type WriteParts } from './writeParts.js'
@@ -19,17 +19,11 @@ import { requireSigner, type WriteParts } from './writeParts.js'
 /** What the write path needs: the journal, nonces, the signer, the tracker and the guard. */
 export type CreateWritePathParameters = WriteParts
 
-/** What get_limits answers: the wallet's budgets on a chain, the per-write caps and the kill switch. */
-export type LimitsReport = {
-  chain: string
-  caip2: string
-  wallet: string
-  policyHash: string
-  killSwitch: 'engaged' | 'off' | 'unknown'
-  limits: Budget[]
-  /** The per-write caps (amount, value, USD worth) of the allow rules that can apply on the chain. */
-  perWrite: PerWriteCap[]
-}
+/**
+ * What get_limits answers: the wallet's budgets on a chain, the per-write caps and the kill switch (the shape is the
+ * tool's output schema).
+ */
+export type LimitsReport = Awaited<ReturnType<BudgetsCapability['limits']>>
 
 /**
  * The write half of the pipeline (DESIGN §1), as one object over its modules: the executor and its draft kinds
