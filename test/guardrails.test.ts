@@ -207,7 +207,12 @@ describe('the demo policy', () => {
     )
     expect(preview.policy.effect).toBe('allow')
     expect(preview.simulation.deltas).toEqual([
-      { kind: 'erc20', token: usdc, raw: '-5000000', assetId: `eip155:${fixtures.chainId}/erc20:${usdc.toLowerCase()}` },
+      {
+        kind: 'erc20',
+        token: usdc,
+        raw: '-5000000',
+        assetId: `eip155:${fixtures.chainId}/erc20:${usdc.toLowerCase()}`,
+      },
     ])
     expect(await nonceNow()).toBe(before)
   })
