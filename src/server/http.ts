@@ -92,14 +92,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       if (!parsed.ok) return reply(res, parsed.status, jsonRpcError(parsed.code, parsed.message))
       parsedBody = parsed.value
     }
+    // A client that goes away mid-request cancels it; a response that was written has nothing left to cancel.
     const abort = new AbortController()
-    res.once('close', () => abort.abort())
-    const headers = new Headers()
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2)
-      headers.append(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string)
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort()
+    })
     const request = new Request(`http://${hostHeader}${req.url ?? '/mcp'}`, {
       method: req.method ?? 'GET',
-      headers,
+      headers: req.headers as Record<string, string>,
       signal: abort.signal,
     })
     const response = await handler.fetch(request, parsedBody === undefined ? undefined : { parsedBody })
@@ -139,8 +139,8 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
     return
   }
   if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-    const body = Buffer.from(await response.arrayBuffer())
-    headers['content-length'] = String(body.length)
+    const body = await response.text()
+    headers['content-length'] = String(Buffer.byteLength(body))
     res.writeHead(response.status, headers).end(body)
     return
   }
