@@ -216,7 +216,13 @@ export function createGuard(parts: GuardrailParts): Guard {
       const prices = await parts.prices(chain)
       const facts = buildFacts({
         operation: subject.operation,
-        chain: { name: chain.name, id: chain.id, nativeDecimals: chain.chain.nativeCurrency.decimals },
+        chain: {
+          name: chain.name,
+          id: chain.id,
+          caip2: chain.caip2,
+          nativeDecimals: chain.chain.nativeCurrency.decimals,
+          nativeAssetId: chain.native.assetId,
+        },
         wallet: subject.wallet,
         agent: subject.agent,
         call,

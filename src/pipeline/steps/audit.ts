@@ -1,4 +1,5 @@
 import { actorOf } from '../../context/caller.js'
+import { bigintReplacer } from '../../context/json.js'
 import type { RequestContext } from '../../context/requestContext.js'
 
 /** Where {@link auditCall} writes; must not throw. */
@@ -19,8 +20,8 @@ export function auditCall(
   code: string | undefined,
 ): void {
   if (!sink) return
-  let text = JSON.stringify(args ?? {}, (_k, v) =>
-    typeof v === 'bigint' ? v.toString() : typeof v === 'string' && v.length > 4096 ? v.slice(0, 4096) : v,
+  let text = JSON.stringify(args ?? {}, (key, v) =>
+    typeof v === 'string' && v.length > 4096 ? v.slice(0, 4096) : bigintReplacer(key, v),
   )
   if (text.length > 4096) text = `${text.slice(0, 4096)}…`
   sink({
