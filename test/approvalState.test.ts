@@ -141,6 +141,24 @@ describe('the requestState of a held write', () => {
     expect(await viem.getBalance({ address: to })).toBe(before)
   })
 
+  it('polling get_intent on a held write asks nothing (only a write is put to the human), and retries are audited', async () => {
+    const { intentId, state, args } = await held('0.05')
+    const polled = await call({ intentId }, {}, 'get_intent')
+    expect(polled.result?.resultType).not.toBe('input_required')
+    expect(polled.result?.structuredContent?.status).toBe('held')
+    await call(args, { inputResponses: { approve: { action: 'cancel' } }, requestState: state })
+    // Tool calls are audited without making the caller wait; the log is one chain, so once a later entry is in,
+    // every earlier one is too.
+    const audit = (await gateway.operator)!.audit
+    await audit.append({ kind: 'test.marker', data: {} })
+    const entries = await audit.read({ newestFirst: true, limit: 50 })
+    const calls = entries.filter(
+      (e) => e.kind === 'tool.call' && (e.data as { tool?: string; args?: string }).args?.includes('0.05'),
+    )
+    expect(calls.length).toBeGreaterThanOrEqual(2) // the call that was held, and the answer that continued it
+    for (const e of calls) expect(e.actor).toBe('operator:local')
+  })
+
   it('a no cancels the write; a dismissed prompt leaves it held for the operator', async () => {
     const before = await viem.getBalance({ address: to })
     const first = await held('0.03')

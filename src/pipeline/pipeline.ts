@@ -19,8 +19,19 @@ export type Pipeline = {
   readonly tools: readonly ToolListing[]
   /** Whether a tool of this name is served (an unknown name is a protocol error, not a tool result). */
   has(name: string): boolean
-  /** Runs a tool call end to end and always returns a result; throws only for an unknown tool. */
-  call(name: string, args: unknown, ctx: RequestContext): Promise<ToolResult>
+  /** Whether the tool builds a draft (a write): only a write can be held for a human. */
+  isWrite(name: string): boolean
+  /**
+   * Runs a tool call end to end and always returns a result; throws only for an unknown tool. `run` replaces the
+   * run step for a call that continues an earlier one (the human's answer to a held write): the arguments are still
+   * validated, the caller identified and the call audited.
+   */
+  call(
+    name: string,
+    args: unknown,
+    ctx: RequestContext,
+    run?: ((input: Record<string, unknown>) => Promise<unknown>) | undefined,
+  ): Promise<ToolResult>
 }
 
 /**
@@ -49,7 +60,11 @@ export function createPipeline(
   return {
     tools,
     has: (name) => byName.has(name),
-    async call(name, args, ctx) {
+    isWrite: (name) => {
+      const tool = byName.get(name)
+      return tool !== undefined && 'kind' in tool
+    },
+    async call(name, args, ctx, run) {
       const tool = byName.get(name)
       if (!tool)
         throw new BaseError(
@@ -64,7 +79,9 @@ export function createPipeline(
       try {
         identify(ctx)
         const charge = price(name, ctx)
-        const output = (await runTool(tool, valid.input, context, writes, ctx)) as Record<string, unknown>
+        const output = (await (run
+          ? run(valid.input)
+          : runTool(tool, valid.input, context, writes, ctx))) as Record<string, unknown>
         await settlePayment(charge, ctx)
         auditCall(audit, ctx, name, valid.input, undefined)
         return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output }
@@ -77,6 +94,11 @@ export function createPipeline(
   }
 }
 
-function errorResult(error: BaseError): ToolResult {
+/**
+ * A failure as a tool result the model can read: `{ error: { code, message, hints?, field? } }`, `isError`.
+ *
+ * @example errorResult(toBaseError(error))
+ */
+export function errorResult(error: BaseError): ToolResult {
   return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: error.toJSON() }) }] }
 }

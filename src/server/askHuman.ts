@@ -11,6 +11,7 @@ import type { ToolResult } from '../context/tool.js'
 import { BaseError } from '../errors/index.js'
 import type { Approval } from '../policy/approvals.js'
 import type { Gateway, Operator } from './createGateway.js'
+import { sortedJson } from './toolManifest.js'
 
 /**
  * What a `requestState` for a held write carries (signed, not encrypted: nothing secret). It binds the answer to
@@ -91,14 +92,21 @@ export async function askForApproval(
  * prompt leaves it held for the operator. An answer is accepted once: the approval leaves `pending` atomically,
  * so a replay finds it decided and is refused.
  *
- * @throws {BaseError} FORBIDDEN (another caller's or another call's state), CONFLICT (already answered or expired)
+ * Runs as the run step of the retried call, so the call is still validated, its caller identified and audited.
+ *
+ * @throws {BaseError} FORBIDDEN (another caller's or another call's state, or approvals through the client are
+ *   off), CONFLICT (already answered or expired)
  */
 export async function answerApproval(
   gateway: Gateway,
   operator: Operator,
   state: ApprovalState,
   parameters: { ctx: RequestContext; server: ServerContext; tool: string; args: unknown },
-): Promise<ToolResult> {
+): Promise<Record<string, unknown>> {
+  if (!gateway.askHumans)
+    throw new BaseError('FORBIDDEN', 'This gateway does not take approvals through the MCP client.', {
+      metaMessages: ['Call get_intent to see where the write stands; the operator decides held writes.'],
+    })
   if (
     state.kind !== 'approval' ||
     state.actor !== actorOf(parameters.ctx.caller) ||
@@ -125,16 +133,15 @@ export async function answerApproval(
     // Throws when another answer (the operator, a replay) got there first: that one decided.
     await operator.approvals.decide(state.intentId, yes ? 'approved' : 'denied', 'mcp-elicitation', {
       expectHash: state.intentHash,
-      reason: yes ? undefined : `the user answered ${answer.action}`,
+      reason: yes ? undefined : `the user ${answer.action === 'accept' ? 'did not approve' : 'declined'}`,
     })
     await operator.maintain()
   }
   const options = (parameters.args ?? {}) as { wait?: boolean; confirmations?: number }
-  const output = (await writes.follow(state.intentId, {
+  return (await writes.follow(state.intentId, {
     wait: options.wait === true,
     confirmations: options.confirmations,
   })) as unknown as Record<string, unknown>
-  return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output }
 }
 
 /** The question put to the human: the gateway's own decoding and simulation, never the agent's words. */
@@ -149,8 +156,9 @@ export function approvalMessage(approval: Approval): string {
   ].join('\n')
 }
 
+/** The call's arguments as one hash, independent of key order (a client may rebuild them for the retry). */
 function argsHash(args: unknown): string {
   return createHash('sha256')
-    .update(JSON.stringify(args ?? {}))
+    .update(sortedJson(args ?? {}))
     .digest('base64url')
 }

@@ -109,8 +109,8 @@ export type Gateway = {
   readonly manifest: ToolManifest
   /** Put held writes to the human through the MCP client when it can ask (config `approvals.elicit`). */
   readonly askHumans: boolean
-  /** Runs a tool call through the pipeline. */
-  call(name: string, args: unknown, ctx: RequestContext): ReturnType<Pipeline['call']>
+  /** Runs a tool call through the pipeline (see {@link Pipeline.call} for `run`). */
+  call: Pipeline['call']
   /**
    * Stops the gateway's services and waits for work they started (a tracker pass, a maintenance pass) to let go.
    * Close the store after it resolves, never before: a pass still running would fail on it.
@@ -309,7 +309,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     operator,
     manifest,
     askHumans: config.approvals?.elicit === true,
-    call: (name, args, ctx) => pipeline.call(name, args, ctx),
+    call: (name, args, ctx, run) => pipeline.call(name, args, ctx, run),
     close: async () => {
       await Promise.all([services.stop(), ...closers.map((c) => c())])
       chains.close()

@@ -71,18 +71,14 @@ export function createMcpServerFactory(gateway: Gateway, options: McpServerFacto
       if (state !== undefined) {
         if (typeof state === 'string' || !operator)
           throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState')
-        const answered = await answerApproval(gateway, operator, state, {
-          ctx,
-          server: sctx,
-          tool: name,
-          args,
-        })
-          .then((r) => r)
-          .catch((error: unknown) => errorResult(error))
+        // The human's answer continues the held call: same steps (validate, identify, audit), another run step.
+        const answered = await gateway.call(name, args, ctx, () =>
+          answerApproval(gateway, operator, state, { ctx, server: sctx, tool: name, args }),
+        )
         return server.projectCallToolResult(answered as never, listing.outputSchema as never) as never
       }
       const result = await gateway.call(name, args, ctx)
-      if (codec && operator && gateway.askHumans && canElicit(server, sctx, era)) {
+      if (codec && operator && gateway.pipeline.isWrite(name) && canElicit(server, sctx, era)) {
         const asked = await askForApproval(result, { operator, codec, ctx, server: sctx, tool: name, args })
         if (asked !== result) return asked as never
       }
@@ -137,14 +133,6 @@ function envelopeOf(sctx: ServerContext): Record<string, unknown> {
   return (sctx.mcpReq.envelope ?? {}) as Record<string, unknown>
 }
 
-function errorResult(error: unknown) {
-  const e =
-    error instanceof Error && 'toJSON' in error
-      ? (error as { toJSON(): unknown }).toJSON()
-      : { code: 'INTERNAL', message: 'Internal error.' }
-  return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: e }) }] }
-}
-
 function resources(gateway: Gateway) {
   const list = [
     {
@@ -195,12 +183,13 @@ function readResource(gateway: Gateway, uri: string): unknown {
 /**
  * The codec sealing the `requestState` of held writes, keyed by a secret every replica on the store shares (a
  * retry may reach another replica), valid 10 minutes and bound to `tools/call` and the caller. None without a
- * store: such a gateway has no writes to hold.
+ * store (no writes to hold) or with `approvals.elicit` off (held writes are decided by the operator only; a state
+ * issued before that change is then refused).
  *
  * @example const codec = await approvalCodec(gateway)
  */
 export async function approvalCodec(gateway: Gateway): Promise<RequestStateCodec<ApprovalState> | undefined> {
-  if (!gateway.operator) return undefined
+  if (!gateway.operator || !gateway.askHumans) return undefined
   const operator = await gateway.operator.catch(() => undefined)
   if (!operator) return undefined
   return createRequestStateCodec<ApprovalState>({
