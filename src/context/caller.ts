@@ -24,8 +24,3 @@ export const localOperator: Caller = Object.freeze({ kind: 'operator', id: 'loca
 export function actorOf(caller: Caller): string {
   return `${caller.kind}:${caller.id}`
 }
-
-/** Whether two callers are the same principal (a resumed approval must be answered by the one who asked). */
-export function sameCaller(a: Caller, b: Caller): boolean {
-  return a.kind === b.kind && a.id === b.id
-}
