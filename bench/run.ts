@@ -3,7 +3,7 @@
 // Every comparison interleaves its two sides so machine noise hits both. Goals are from the issue; a miss is
 // printed, never hidden.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -139,6 +139,7 @@ async function benchReads(devnets: Devnet[], children: ChildProcess[], clients: 
     devnets.push(eth)
     const dir = join(tmpdir(), `airlock-bench-${process.pid}`)
     mkdirSync(dir, { recursive: true })
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
     const config = join(dir, 'airlock.json')
     writeFileSync(config, JSON.stringify({ rpc: { publicFallback: false } }))
     const env = { ...process.env, AIRLOCK_RPC_ETHEREUM: eth.rpcUrl }
