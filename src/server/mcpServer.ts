@@ -10,7 +10,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server'
 import { actorOf, type Caller, localOperator } from '../context/caller.js'
-import { type ProtocolEra, requestContext, type Transport } from '../context/requestContext.js'
+import { requestContext, type Transport } from '../context/requestContext.js'
 import { type ApprovalState, answerApproval, askForApproval } from './askHuman.js'
 import type { Gateway } from './createGateway.js'
 
@@ -67,8 +67,10 @@ export function createMcpServerFactory(gateway: Gateway, options: McpServerFacto
       const args = request.params.arguments
       const ctx = contextOf(sctx, era, options.transport)
       const state = sctx.mcpReq.requestState<ApprovalState | string>()
-      const operator = gateway.operator ? await gateway.operator : undefined
+      // The operator's levers are needed only to ask the human or take the answer, not on every call.
+      const levers = () => (gateway.operator ? gateway.operator : Promise.resolve(undefined))
       if (state !== undefined) {
+        const operator = await levers()
         if (typeof state === 'string' || !operator)
           throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState')
         // The human's answer continues the held call: same steps (validate, identify, audit), another run step.
@@ -78,8 +80,11 @@ export function createMcpServerFactory(gateway: Gateway, options: McpServerFacto
         return server.projectCallToolResult(answered as never, listing.outputSchema as never) as never
       }
       const result = await gateway.call(name, args, ctx)
-      if (codec && operator && gateway.pipeline.isWrite(name) && canElicit(server, sctx, era)) {
-        const asked = await askForApproval(result, { operator, codec, ctx, server: sctx, tool: name, args })
+      if (codec && gateway.pipeline.isWrite(name) && canElicit(server, sctx, era)) {
+        const operator = await levers()
+        const asked = operator
+          ? await askForApproval(result, { operator, codec, ctx, server: sctx, tool: name, args })
+          : result
         if (asked !== result) return asked as never
       }
       return server.projectCallToolResult(result as never, listing.outputSchema as never) as never
@@ -105,11 +110,10 @@ function contextOf(sctx: ServerContext, era: 'legacy' | 'modern', transport: Tra
   const text = (v: unknown) => (typeof v === 'string' && v.length <= 512 ? v : undefined)
   const traceparent = text(meta.traceparent)
   const tracestate = text(meta.tracestate)
-  const protocolEra: ProtocolEra = era
   return requestContext({
     caller: callerOf(sctx),
     transport,
-    era: protocolEra,
+    era,
     protocolVersion: text(envelopeOf(sctx)[PROTOCOL_VERSION_META_KEY]),
     ...(traceparent || tracestate ? { trace: { traceparent, tracestate } } : {}),
   })
