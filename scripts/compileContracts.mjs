@@ -86,6 +86,9 @@ function findImport(path) {
   }
 }
 
+/** Contracts whose runtime code the gateway checks on chain, so the artifact keeps it. */
+const withRuntime = new Set(['AirlockGuard'])
+
 function compileOwnContracts() {
   const solc = require('solc')
   const sources = {}
@@ -97,7 +100,7 @@ function compileOwnContracts() {
     sources,
     settings: {
       ...compilerSettings,
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
     },
   }
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport }))
@@ -113,6 +116,8 @@ function compileOwnContracts() {
       if (!bytecode) continue // interfaces and abstract contracts
       if (contracts[name]) fail(`duplicate contract name ${name}`)
       contracts[name] = { abi: c.abi, bytecode: `0x${bytecode}` }
+      // The guard's runtime code is checked on chain (its code hash) before a wallet delegates to it.
+      if (withRuntime.has(name)) contracts[name].runtime = `0x${c.evm.deployedBytecode.object}`
     }
   }
   return { contracts, compiler: solc.version() }
@@ -165,7 +170,11 @@ const sorted = Object.fromEntries(
     .sort()
     .map((name) => [
       name,
-      { abi: stripInternalTypes(contracts[name].abi), bytecode: contracts[name].bytecode },
+      {
+        abi: stripInternalTypes(contracts[name].abi),
+        bytecode: contracts[name].bytecode,
+        ...(contracts[name].runtime ? { runtime: contracts[name].runtime } : {}),
+      },
     ]),
 )
 const artifacts = {
