@@ -17,6 +17,8 @@ export type DraftEnvironment = {
   options: unknown
   /** A write's answer. */
   result: unknown
+  /** What the guard decided about a draft (its simulation, decision and limits). */
+  outcome: unknown
 }
 
 /** What was decided for a draft, kept with what is signed (the audit and the settlement read it). */
@@ -67,8 +69,12 @@ export type DraftKind<
   prepare(request: Request, wallet: `0x${string}`): Promise<Prepared>
   /** The draft of a held intent again, from what the intent kept, to carry it on once approved. */
   restore(intent: E['intent'], wallet: `0x${string}`): Promise<Prepared>
-  /** Throws what must stop an allowed draft before signing (e.g. its fees could not be estimated). */
-  ready(prepared: Prepared): void
+  /**
+   * Throws what must stop an allowed draft before signing (e.g. its fees could not be estimated), and binds what
+   * the guard decided to what is signed where the kind can (an EVM transaction's on-chain post-conditions).
+   * `outcome` is absent when the guard did not check the draft (unsigned mode).
+   */
+  ready(prepared: Prepared, outcome?: E['outcome']): void
   /** Signs and delivers; the intent as it then stands, and the answer when the kind has a special one. */
   deliver(
     intent: E['intent'],

@@ -20,6 +20,7 @@ export type WriteEnvironment = DraftEnvironment & {
   check: Omit<GuardSubject, 'chain' | 'wallet' | 'agent'>
   options: WriteOptionsValue
   result: WriteResultValue
+  outcome: GuardOutcome
 }
 
 /** A draft kind the executor carries (an EVM transaction, typed data, …). */
@@ -133,17 +134,18 @@ export function createExecutor(
       let prepared: PreparedDraft<WriteEnvironment>
       const evidence: DraftEvidence = {}
       let held: Intent | undefined
+      let outcome: GuardOutcome | undefined
       try {
         prepared = await kind.prepare(request, signer.address)
         if (guarded) {
-          const outcome = await ask(prepared, signer.address, ctx.caller)
+          outcome = await ask(prepared, signer.address, ctx.caller)
           evidence.decision = decisionData(outcome)
           evidence.checked = checkedEffects(outcome)
           if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
           if (outcome.decision.effect === 'require_approval') held = await hold(intent, outcome, prepared)
           else await guard.reserve(intent.id, outcome.decision.limits)
         }
-        if (!held) kind.ready(prepared)
+        if (!held) kind.ready(prepared, outcome)
       } catch (error) {
         throw await refuse(parts, intent, error, evidence.decision)
       }
@@ -208,7 +210,7 @@ export function createExecutor(
             )
           if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
           if (outcome.decision.effect === 'allow') await guard.reserve(intent.id, outcome.decision.limits)
-          kind.ready(prepared)
+          kind.ready(prepared, outcome)
           evidence.decision = { ...decisionData(outcome), approvedBy: approval.decidedBy }
           evidence.checked = checkedEffects(outcome)
         }

@@ -1,5 +1,5 @@
 import type { Hex } from 'viem'
-import { NotFoundError } from '../errors/index.js'
+import { BaseError, NotFoundError } from '../errors/index.js'
 import type { WriteOptionsValue, WriteResultValue } from '../tools/shared/write.js'
 import type { Intent } from '../txs/intentJournal.js'
 import { requireSigner, type WriteParts } from './writeParts.js'
@@ -40,7 +40,11 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
 
   async function describe(intent: Intent): Promise<WriteResultValue> {
     const chain = context.chains.resolve(intent.chainId)
-    const tx = (intent.tx ?? {}) as { summary?: string; details?: Record<string, unknown> }
+    const tx = (intent.tx ?? {}) as {
+      summary?: string
+      details?: Record<string, unknown>
+      guard?: WriteResultValue['guard']
+    }
     const result: WriteResultValue = {
       intentId: intent.id,
       status: intent.status,
@@ -57,6 +61,7 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
       ...(intent.error
         ? { error: { code: String(intent.error.code), message: String(intent.error.message) } }
         : {}),
+      ...(tx.guard ? { guard: tx.guard } : {}),
     }
     if (intent.status === 'mined' && intent.txHash) {
       const [receipt, head, settlement] = await Promise.all([
@@ -71,6 +76,12 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
           outflows: settlement.outflows,
           excess: settlement.excess,
           unchecked: settlement.unchecked,
+          ...(settlement.postcondition ? { postcondition: settlement.postcondition } : {}),
+        }
+      if (settlement?.postcondition)
+        result.error = {
+          code: 'POSTCONDITION_FAILED',
+          message: postconditionMessage(settlement.postcondition),
         }
       if (receipt)
         result.receipt = {
@@ -112,7 +123,16 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
         : intent
     // Mined: its limits settle on what the receipt shows at once (the maintenance timer covers the rest).
     if (done.status === 'mined') await guard.parts.settleLimits(done).catch(() => {})
-    return describe(done)
+    const result = await describe(done)
+    // The guard reverted it on chain: the caller gets the failure, not a "mined".
+    if (result.error?.code === 'POSTCONDITION_FAILED')
+      throw new BaseError('POSTCONDITION_FAILED', result.error.message, {
+        metaMessages: [
+          `Intent ${done.id} was mined reverted (${done.txHash}): nothing moved, only gas was paid.`,
+          'The contract tried to move more than was checked, so writes to it are stopped until the operator releases them. Call get_intent for the conditions.',
+        ],
+      })
+    return result
   }
 
   return {
@@ -138,4 +158,13 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
       return Promise.all(intents.map(describe))
     },
   }
+}
+
+/**
+ * The agent's sentence for a write the guard reverted.
+ *
+ * @example postconditionMessage(settlement.postcondition)
+ */
+export function postconditionMessage(failure: { reason: string; contract: string }): string {
+  return `The on-chain guard reverted this write to ${failure.contract}: ${failure.reason}.`
 }

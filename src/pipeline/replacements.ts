@@ -77,9 +77,17 @@ export function createReplacements(parts: WriteParts, intents: IntentQueries): R
           ],
         },
       )
+    // A wallet with code (its EIP-7702 delegation to the guard) runs it on a transfer to itself: more than 21,000.
+    const walletCode =
+      operation === 'cancel_intent' ? await chain.client.getCode({ address: signer.address }) : '0x'
     const call =
       operation === 'cancel_intent'
-        ? { to: signer.address as Address, data: '0x' as Hex, value: 0n, gas: 21_000n }
+        ? {
+            to: signer.address as Address,
+            data: '0x' as Hex,
+            value: 0n,
+            gas: walletCode && walletCode !== '0x' ? 50_000n : 21_000n,
+          }
         : {
             to: old.to as Address,
             data: (old.data ?? '0x') as Hex,
@@ -115,13 +123,11 @@ export function createReplacements(parts: WriteParts, intents: IntentQueries): R
         ...jsonTx(tx),
         summary,
         details: { replaces: original.id, previousMaxFeePerGas: old.maxFeePerGas ?? null },
-        // What the settlement compares the receipt with: a speed-up runs the original's checked call; a cancel
-        // (a 0-value transfer to self) moves nothing.
+        // What the settlement compares the receipt with: a speed-up runs the original's checked call (and its
+        // post-conditions: the same calldata); a cancel (a 0-value transfer to self) moves nothing.
         ...(operation === 'cancel_intent'
           ? { checked: { deltas: [], approvals: [] } }
-          : (original.tx as { checked?: JsonObject } | null)?.checked
-            ? { checked: (original.tx as { checked: JsonObject }).checked }
-            : {}),
+          : pick(original.tx, ['checked', 'call', 'guard'])),
       },
       txHash: keccak256(signed),
       signedTx: signed,
@@ -166,4 +172,11 @@ export function createReplacements(parts: WriteParts, intents: IntentQueries): R
       )
     },
   }
+}
+
+/** The fields of a stored transaction record that a speed-up carries over. */
+function pick(tx: JsonObject | null, keys: readonly string[]): JsonObject {
+  const out: JsonObject = {}
+  for (const key of keys) if (tx?.[key] !== undefined) out[key] = tx[key] as JsonObject
+  return out
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { type Address, formatUnits, getAddress, type Hash } from 'viem'
 import type { AuditLog } from '../audit/auditLog.js'
 import type { Chains } from '../chains/chains.js'
+import { describeGuardRevert, type GuardRevert, readGuardRevert } from '../chains/evm/guard.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
 import type { CompiledPolicy } from '../policy/compilePolicy.js'
 import { parseLimitKey } from '../policy/keys.js'
@@ -39,6 +40,25 @@ export type Settlement = {
   /** Approvals granted that were not checked (or above what was checked). */
   unchecked: { token: string; spender: string; amount: string | null }[]
   balancesRead: boolean
+  /**
+   * The on-chain guard reverted the write (POSTCONDITION_FAILED): which condition failed and why, and the
+   * contract the write called. Nothing moved; only gas was paid.
+   */
+  postcondition?: PostconditionFailure | undefined
+}
+
+/** A post-condition the guard enforced and the write broke, as the settlement keeps it. */
+export type PostconditionFailure = {
+  /** The contract the write called (the guard reverted its effects). */
+  contract: string
+  /** One sentence: which condition, its bound and what would have moved. */
+  reason: string
+  error: GuardRevert['error']
+  index?: number | undefined
+  kind?: string | undefined
+  token?: string | undefined
+  bound?: string | undefined
+  actual?: string | undefined
 }
 
 /** The parts settlement uses. */
@@ -50,6 +70,11 @@ export type SettleParts = {
   policy(): CompiledPolicy | undefined
   prices(chain: ReturnType<Chains['resolve']>): Promise<PriceBook>
   tokens: TokenFactsService
+  /**
+   * Stops writes to one contract on one chain (the kill switch for that contract), after the guard reverted a write
+   * to it. Absent: the whole kill switch engages instead (fail closed).
+   */
+  stopContract?: ((chainId: number, contract: string, reason: string) => Promise<void>) | undefined
 }
 
 /**
@@ -132,9 +157,17 @@ export type SettleSubject = {
 export async function settleIntent(parts: SettleParts, row: SettleSubject): Promise<void> {
   if (!row.txHash) return
   const chain = parts.chains.resolve(row.chainId)
-  const tx = (row.tx ?? {}) as { to?: string; value?: string; checked?: CheckedEffects }
+  const tx = (row.tx ?? {}) as {
+    to?: string
+    value?: string
+    checked?: CheckedEffects
+    call?: { to?: string; value?: string }
+    guard?: unknown
+  }
   const wallet = getAddress(row.wallet)
-  const value = BigInt(tx.value ?? '0')
+  // A guarded write is the wallet calling itself with the checked call: the call's value and contract count.
+  const value = BigInt(tx.call?.value ?? tx.value ?? '0')
+  const contract = tx.call?.to ?? tx.to
   const checked = tx.checked
   const checkedTokens = (checked?.deltas ?? [])
     .filter((d) => d.kind === 'erc20' && d.token)
@@ -180,6 +213,13 @@ export async function settleIntent(parts: SettleParts, row: SettleSubject): Prom
         })
     }
   const unchecked = uncheckedApprovals(effects.approvals, checked)
+  // A guarded write that reverted: was it the guard (a post-condition failed), and which one?
+  const revert =
+    effects.status === 'reverted' && tx.guard
+      ? await readGuardRevert(chain, row.txHash as Hash, effects.blockNumber).catch(() => undefined)
+      : undefined
+  const postcondition: PostconditionFailure | undefined =
+    revert && revert.error !== 'NotWallet' ? toJsonFailure(contract ?? 'unknown', revert) : undefined
   const settlement: Settlement = {
     intentId: row.id,
     blockNumber: effects.blockNumber.toString(),
@@ -188,15 +228,24 @@ export async function settleIntent(parts: SettleParts, row: SettleSubject): Prom
     excess,
     unchecked,
     balancesRead: effects.balancesRead,
+    ...(postcondition ? { postcondition } : {}),
   }
-  const breach = excess.length > 0 || unchecked.length > 0
+  // A post-condition that failed is reported like a breach (its contract stops), though nothing moved.
+  const breach = excess.length > 0 || unchecked.length > 0 || postcondition !== undefined
   const usdExcess = await excessUsd(parts, chain, excess)
   // The limits take what actually moved: an outflow budget its token's real outflow, a USD budget what was
   // reserved plus the excess's value. (Count budgets count the write, which happened once either way.) The claim
   // and the new amounts are one statement: whoever inserts the settlement row settles the limits, once.
   const amounts = usage.map((u) => ({
     key: u.limit_key,
-    amount: settledAmount(parts.policy(), u.limit_key, BigInt(u.amount), outflows, usdExcess).toString(),
+    amount: settledAmount(
+      parts.policy(),
+      u.limit_key,
+      BigInt(u.amount),
+      outflows,
+      usdExcess,
+      effects.status === 'reverted',
+    ).toString(),
   }))
   const claim = sql`insert into settlements (intent_id, outcome, breach, reported)
     values (${row.id}, ${JSON.stringify(settlement)}::jsonb, ${breach}, ${!breach})
@@ -214,11 +263,34 @@ export async function settleIntent(parts: SettleParts, row: SettleSubject): Prom
         claimed: number
       }>`with claimed as (${claim}) select count(*)::int as claimed from claimed`.execute(parts.store.db)
   const claimed = Number(result.rows[0]?.claimed ?? 0) > 0
-  if (claimed && breach) await report(parts, settlement, tx.to)
+  if (claimed && breach) await report(parts, settlement, contract)
 }
 
-/** Engages the kill switch and audits a breach; marks it reported. */
+/** A guard revert as the settlement keeps it (amounts as decimal strings). */
+function toJsonFailure(contract: string, revert: GuardRevert): PostconditionFailure {
+  return {
+    contract,
+    reason: describeGuardRevert(revert),
+    error: revert.error,
+    ...('index' in revert ? { index: revert.index } : {}),
+    ...(revert.error === 'ConditionFailed'
+      ? {
+          kind: revert.kind,
+          token: revert.token,
+          bound: revert.bound.toString(),
+          actual: revert.actual.toString(),
+        }
+      : {}),
+    ...(revert.error === 'Unreadable' ? { token: revert.token } : {}),
+  }
+}
+
+/**
+ * Engages the kill switch and audits a breach; marks it reported. A write the guard reverted stops its contract
+ * only (the kill switch for that contract): nothing moved, but the contract tried to take more than was checked.
+ */
 async function report(parts: SettleParts, settlement: Settlement, contract?: string): Promise<void> {
+  if (settlement.postcondition) return reportPostcondition(parts, settlement, settlement.postcondition)
   const to =
     contract ??
     (
@@ -248,6 +320,34 @@ async function report(parts: SettleParts, settlement: Settlement, contract?: str
     // No actor: the entry is the intent's caller's (the audit log fills it in); the stop above is the gateway's own.
     intentId: settlement.intentId,
     data: { contract: to, ...(settlement as unknown as JsonObject) },
+  })
+  await parts.store.db
+    .updateTable('settlements')
+    .set({ reported: true })
+    .where('intent_id', '=', settlement.intentId)
+    .execute()
+}
+
+/** Stops the contract a guarded write called (or everything, when contracts cannot be stopped one by one). */
+async function reportPostcondition(
+  parts: SettleParts,
+  settlement: Settlement,
+  failure: PostconditionFailure,
+): Promise<void> {
+  const reason = `intent ${settlement.intentId}: the guard reverted a write to contract ${failure.contract} on chain (${failure.reason}); nothing moved`
+  const row = await parts.store.db
+    .selectFrom('intents')
+    .select(['chain_id'])
+    .where('id', '=', settlement.intentId)
+    .executeTakeFirst()
+  // The stop first (fail closed), as for a breach.
+  if (parts.stopContract && row && /^0x[0-9a-fA-F]{40}$/.test(failure.contract))
+    await parts.stopContract(row.chain_id, failure.contract, reason.slice(0, 900))
+  else await parts.killSwitch.engage(reason.slice(0, 900), 'airlock (automatic)')
+  await parts.audit.append({
+    kind: 'intent.postcondition_failed',
+    intentId: settlement.intentId,
+    data: settlement as unknown as JsonObject,
   })
   await parts.store.db
     .updateTable('settlements')
@@ -327,12 +427,14 @@ function settledAmount(
   reserved: bigint,
   outflows: Record<string, bigint>,
   usdExcess: bigint | undefined,
+  reverted = false,
 ): bigint {
   const parts = parseLimitKey(key)
   if (!parts) return reserved
   if (parts.token !== undefined) return outflows[parts.token] ?? 0n
   const limit = policy?.rules.find((r) => r.id === parts.ruleId)?.limits.find((l) => l.id === parts.limitId)
   // A USD budget: the reservation plus the value of the excess (unpriced excess: the kill switch has engaged).
-  if (limit?.metric === 'outflowUsd') return reserved + (usdExcess ?? 0n)
-  return reserved
+  // A reverted write moved nothing: a USD budget takes nothing (a count budget still counts the write).
+  if (limit?.metric === 'outflowUsd') return reverted ? 0n : reserved + (usdExcess ?? 0n)
+  return reverted && limit?.metric !== 'count' ? 0n : reserved
 }

@@ -5,6 +5,7 @@ import {
   decodeErrorResult,
   encodeFunctionData,
   getContractAddress,
+  type Hash,
   type Hex,
   isAddressEqual,
   keccak256,
@@ -209,4 +210,78 @@ export function delegationTarget(code: Hex): Address | undefined {
   const lower = code.toLowerCase()
   if (lower.length !== 2 + 2 * 23 || !lower.startsWith('0xef0100')) return undefined
   return `0x${lower.slice(8)}` as Address
+}
+
+/**
+ * Why a mined transaction reverted, when it was the guard: the top call frame's output from `debug_traceTransaction`
+ * (geth's callTracer), or, where the endpoint has no tracing, the transaction replayed on its parent block.
+ * Undefined when the revert was not the guard's own (the inner call's revert, out of gas) or cannot be told.
+ *
+ * @example const why = await readGuardRevert(chain, hash, receipt.blockNumber)
+ */
+export async function readGuardRevert(
+  chain: Pick<ChainContext, 'client'>,
+  hash: Hash,
+  blockNumber: bigint,
+): Promise<GuardRevert | undefined> {
+  const request = chain.client.request as (args: { method: string; params: unknown[] }) => Promise<unknown>
+  const trace = (await request({
+    method: 'debug_traceTransaction',
+    params: [hash, { tracer: 'callTracer', tracerConfig: { onlyTopCall: true } }],
+  }).catch(() => undefined)) as { output?: Hex } | undefined
+  if (trace) return decodeGuardRevert(trace.output)
+  const tx = await chain.client.getTransaction({ hash }).catch(() => undefined)
+  if (!tx?.to) return undefined
+  try {
+    await chain.client.call({
+      account: tx.from,
+      to: tx.to,
+      data: tx.input,
+      value: tx.value,
+      gas: tx.gas,
+      blockNumber: blockNumber - 1n,
+    })
+    return undefined
+  } catch (error) {
+    let data: Hex | undefined
+    let cause = error as { data?: unknown; cause?: unknown } | undefined
+    for (let depth = 0; cause && depth < 8; depth++, cause = cause.cause as typeof cause)
+      if (typeof cause.data === 'string' && cause.data.startsWith('0x')) {
+        data = cause.data as Hex
+        break
+      }
+    return decodeGuardRevert(data)
+  }
+}
+
+/**
+ * One sentence about a failed post-condition, in the gateway's words (token addresses and numbers only).
+ *
+ * @example describeGuardRevert(revert, conditions) // 'condition 2 failed: token 0x… may leave at most 10000000, 1000000000 would have'
+ */
+export function describeGuardRevert(revert: GuardRevert): string {
+  if (revert.error === 'NotWallet') return 'the guard was called by an account other than the wallet'
+  if (revert.error === 'UnknownCondition')
+    return `condition ${revert.index} has a kind the guard does not know`
+  if (revert.error === 'Unreadable')
+    return `condition ${revert.index} could not read token ${revert.token} (no balance or allowance answer)`
+  const { index, kind, token, bound, actual } = revert
+  switch (kind) {
+    case 'nativeMaxOutflow':
+      return `condition ${index} failed: at most ${bound} wei of the native coin may leave the wallet, ${actual} would have`
+    case 'tokenMaxOutflow':
+    case 'multiMaxOutflow':
+      return `condition ${index} failed: at most ${bound} (base units) of token ${token} may leave the wallet, ${actual} would have`
+    case 'tokenMinInflow':
+    case 'multiMinInflow':
+      return `condition ${index} failed: at least ${bound} (base units) of token ${token} must arrive, ${actual} would have`
+    case 'maxAllowance':
+      return `condition ${index} failed: the allowance of token ${token} may be at most ${bound}, it would have been ${actual}`
+    case 'nftOwned':
+      return `condition ${index} failed: NFT ${bound} of ${token} must be the wallet's afterwards, and would not have been`
+    case 'noOperator':
+      return `condition ${index} failed: an operator would have stayed approved for all of ${token}`
+    default:
+      return `condition ${index} failed on token ${token}`
+  }
 }

@@ -6,6 +6,14 @@ import {
   type TransactionSerializableEIP1559,
 } from 'viem'
 import type { ChainContext } from '../../chains/chains.js'
+import {
+  encodeGuardedCall,
+  type GuardMode,
+  guardAddress,
+  guardGasOverhead,
+  type PostCondition,
+  readGuardStatus,
+} from '../../chains/evm/guard.js'
 import type { PreparedDraft } from '../../context/draft.js'
 import { type JsonObject, toJson } from '../../context/json.js'
 import { BaseError, toBaseError } from '../../errors/index.js'
@@ -14,16 +22,25 @@ import type { TxFees } from '../../txs/fees.js'
 import type { Intent } from '../../txs/intentJournal.js'
 import { sendRaw } from '../../txs/sendRaw.js'
 import { refuse, type WriteDraftKind, type WriteEnvironment } from '../executor.js'
+import type { GuardOutcome } from '../guard.js'
 import type { IntentQueries } from '../intents.js'
+import { postConditions } from '../postConditions.js'
 import { feesFor, markBroadcast, requireSigner, type WriteParts } from '../writeParts.js'
 
 /** A write tool's call: the tool and its validated input. */
 export type EvmTransactionRequest = { tool: WriteToolDefinition; input: Record<string, unknown> }
 
-/** An EVM transaction draft: the call, and the gas and fees it will be signed with (or why they are missing). */
+/**
+ * An EVM transaction draft: the call, the gas and fees it will be signed with (or why they are missing), and
+ * whether the wallet runs its writes through Airlock's guard on this chain. Once the guard allowed it, a guarded
+ * draft carries its post-conditions: the wallet then sends `execute([call], conditions)` to itself.
+ */
 type EvmPrepared = PreparedDraft<WriteEnvironment> & {
   bound: { call: { to: Address; data: Hex; value: bigint } }
   estimated: { fees?: TxFees | undefined; error?: unknown }
+  wallet: Address
+  guardMode: GuardMode
+  conditions?: PostCondition[] | undefined
 }
 
 const maxNonceRetries = 3
@@ -41,10 +58,24 @@ export function createEvmTransactionKind(
 ): WriteDraftKind<EvmTransactionRequest> {
   const { context, journal, nonces, guard } = parts
 
-  /** The EIP-1559 transaction of a draft whose fees are known. */
+  /**
+   * The EIP-1559 transaction of a draft whose fees are known: the call itself, or, with post-conditions, the
+   * wallet calling itself (its delegated code is the guard) with the call and the conditions.
+   */
   function transactionOf(prepared: EvmPrepared): TransactionSerializableEIP1559 {
     const fees = prepared.estimated.fees as TxFees
     const { call } = prepared.bound
+    if (prepared.conditions)
+      return {
+        type: 'eip1559',
+        chainId: prepared.chain.id,
+        to: prepared.wallet,
+        data: encodeGuardedCall(call, prepared.conditions),
+        value: 0n,
+        gas: fees.gas + guardGasOverhead(prepared.conditions),
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      }
     return {
       type: 'eip1559',
       chainId: prepared.chain.id,
@@ -63,10 +94,16 @@ export function createEvmTransactionKind(
     tx: TransactionSerializableEIP1559,
     evidence: { checked?: JsonObject | undefined; approvedBy?: string | undefined },
   ) {
+    const { call, value } = { call: prepared.bound.call, value: prepared.bound.call.value }
     return toJson<JsonObject>({
       ...jsonTx(tx),
       summary: prepared.summary,
       details: prepared.details,
+      // The call the guard checked; with post-conditions the transaction is the wallet calling itself with it.
+      call: { to: call.to, data: call.data, value: value.toString() },
+      ...(prepared.conditions
+        ? { guard: { address: guardAddress, conditions: conditionsJson(prepared.conditions) } }
+        : {}),
       ...(evidence.approvedBy !== undefined ? { approvedBy: evidence.approvedBy } : {}),
       // What the guard checked, kept with the transaction: the settlement compares the receipt with it.
       ...(evidence.checked ? { checked: evidence.checked } : {}),
@@ -81,8 +118,12 @@ export function createEvmTransactionKind(
     operation: string,
     call: EvmPrepared['bound']['call'],
   ): Promise<EvmPrepared> {
-    // Fees first: the simulation runs the transaction with the gas limit and fees it will be signed with.
-    const estimated = await feesFor(parts, chain, wallet, call)
+    // Fees first: the simulation runs the transaction with the gas limit and fees it will be signed with. The
+    // wallet's code says meanwhile whether its writes go through the guard here.
+    const [estimated, status] = await Promise.all([
+      feesFor(parts, chain, wallet, call),
+      readGuardStatus(chain, wallet),
+    ])
     return {
       chain,
       summary,
@@ -91,6 +132,8 @@ export function createEvmTransactionKind(
       check: { operation: operation as never, call, details, fees: estimated.fees },
       bound: { call },
       estimated,
+      wallet,
+      guardMode: status.mode,
     }
   }
 
@@ -118,7 +161,14 @@ export function createEvmTransactionKind(
         tx: record(prepared, { ...tx, nonce }, evidence),
         txHash: keccak256(signed),
         signedTx: signed,
-        ...(evidence.decision ? { detail: { decision: evidence.decision } } : {}),
+        ...(evidence.decision || prepared.conditions
+          ? {
+              detail: {
+                ...(evidence.decision ? { decision: evidence.decision } : {}),
+                ...(prepared.conditions ? { postConditions: conditionsJson(prepared.conditions) } : {}),
+              },
+            }
+          : {}),
       })
       if (parts.crashAt === 'after-sign') process.kill(process.pid, 'SIGKILL')
       // And again immediately before the bytes leave (ADVERSARIAL 37): a stop engaged while this was being signed
@@ -247,9 +297,11 @@ export function createEvmTransactionKind(
         call,
       )
     },
-    ready(prepared) {
-      const { estimated } = prepared as EvmPrepared
-      if (!estimated.fees) throw estimated.error
+    ready(prepared, outcome) {
+      const draft = prepared as EvmPrepared
+      if (!draft.estimated.fees) throw draft.estimated.error
+      // Where the wallet delegates to the guard, what was checked becomes what the transaction enforces.
+      if (outcome && draft.guardMode === 'enforced') draft.conditions = conditionsOf(draft, outcome)
     },
     async deliver(intent, prepared, evidence, options) {
       const draft = prepared as EvmPrepared
@@ -260,6 +312,25 @@ export function createEvmTransactionKind(
       return intents.finish(intent, options)
     },
   }
+}
+
+/** The post-conditions of a checked draft: from the simulation, the limits reserved and the tool's details. */
+function conditionsOf(draft: EvmPrepared, outcome: GuardOutcome): PostCondition[] {
+  return postConditions({
+    call: draft.bound.call,
+    simulation: outcome.simulation,
+    limits: outcome.decision.limits,
+    details: (draft.check as { details: Record<string, unknown> }).details,
+  })
+}
+
+/**
+ * Post-conditions as the intent, the audit and the agent see them (amounts as decimal strings).
+ *
+ * @example conditionsJson([{ kind: 'tokenMaxOutflow', token, amount: 10n }]) // [{ kind, token, amount: '10' }]
+ */
+export function conditionsJson(conditions: readonly PostCondition[]): JsonObject[] {
+  return conditions.map((c) => toJson<JsonObject>(c))
 }
 
 /** Whether the chain has these bytes (mined or pending): then "nonce too low" was about our own transaction. */

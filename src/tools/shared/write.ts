@@ -95,12 +95,42 @@ export const WriteResult = z.object({
         )
         .describe('Assets that moved more than the simulation (and any approval) showed: a breach.'),
       unchecked: z.array(z.object({ token: z.string(), spender: z.string(), amount: z.string().nullable() })),
+      postcondition: z
+        .object({
+          contract: z.string(),
+          reason: z.string(),
+          error: z.string(),
+          index: z.number().optional(),
+          kind: z.string().optional(),
+          token: z.string().optional(),
+          bound: z.string().optional(),
+          actual: z.string().optional(),
+        })
+        .optional()
+        .describe('The on-chain guard reverted the write: which post-condition failed. Nothing moved.'),
     })
     .optional()
     .describe(
       'Once mined: what the receipt shows actually moved. Any excess over what was checked engages the kill switch.',
     ),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  guard: z
+    .object({
+      address: z.string().describe("The guard contract the wallet's code delegates to (EIP-7702)."),
+      conditions: z.array(
+        z.object({
+          kind: z.string(),
+          token: z.string().optional(),
+          spender: z.string().optional(),
+          id: z.string().optional(),
+          amount: z.string().describe('The bound, in base units.'),
+        }),
+      ),
+    })
+    .optional()
+    .describe(
+      'On-chain post-conditions the transaction enforces (the wallet runs the call through its guard): it reverts if more leaves, less arrives or a larger allowance remains than was checked.',
+    ),
   approval: z
     .object({
       status: z.enum(['pending', 'approved', 'denied', 'expired']),
