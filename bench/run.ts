@@ -26,6 +26,7 @@ import { devnetArtifacts } from '../src/devnet/artifacts.js'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { createGateway } from '../src/server/createGateway.js'
 import { createMcpServerFactory } from '../src/server/mcpServer.js'
+import { benchGuard } from './guardGas.js'
 import { benchLargeInput } from './largeInput.js'
 import { benchPolicy } from './policy.js'
 import { interleave, summarize, time } from './stats.js'
@@ -40,6 +41,8 @@ const quick = process.argv.includes('--quick')
 const writesOnly = process.argv.includes('--writes-only')
 /** `--large-input-only`: only the large write_contract argument figure (ADVERSARIAL 52). */
 const largeInputOnly = process.argv.includes('--large-input-only')
+/** `--guard-gas-only`: only the gas the on-chain guard adds to a write (issue 10). */
+const guardGasOnly = process.argv.includes('--guard-gas-only')
 const rounds = quick ? 300 : 2000
 const results: Record<string, unknown> = {}
 const table: { figure: string; result: string; goal: string; met: string }[] = []
@@ -82,6 +85,7 @@ async function main(): Promise<void> {
   const clients: Client[] = []
   try {
     if (largeInputOnly) results.largeInput = await benchLargeInput({ quick, row, log })
+    else if (guardGasOnly) results.guardGas = await benchGuard({ quick, row, log })
     else await benchAll(devnets, children, clients)
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()))
@@ -127,6 +131,8 @@ async function benchAll(devnets: Devnet[], children: ChildProcess[], clients: Cl
   // (w) transfers through the write path against viem, and restart reconciliation, on a devnet of their own
   results.writes = await benchWrites({ quick, row, log })
   results.largeInput = await benchLargeInput({ quick, row, log })
+  // (g) gas the on-chain guard adds to a write, on a devnet of its own (about a second)
+  results.guardGas = await benchGuard({ quick, row, log })
 }
 
 /** The read-side figures (a)–(e). */

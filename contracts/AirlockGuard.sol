@@ -59,73 +59,144 @@ contract AirlockGuard {
 
     /// @notice Runs `calls` in order as the wallet, then checks `conditions`; reverts if any call or condition fails
     /// (a failing call's own revert data is passed on unchanged).
+    /// @dev Written in assembly because every guarded write pays for it: an ERC-20 transfer with two conditions
+    /// costs about 3,300 gas less than the same logic in plain Solidity (bench/guardGas.ts). The ABI decoder has
+    /// already checked that both arrays lie within the calldata; what is not re-checked (the offsets inside a call)
+    /// can only spoil the wallet's own transaction, as nobody else may call this. Memory only, nothing stored:
+    /// `before` holds one word per condition, view calls are built in `request`, a call's data is copied after it.
     function execute(Call[] calldata calls, Condition[] calldata conditions) external {
         if (msg.sender != address(this)) revert NotWallet();
-        uint256 n = conditions.length;
-        uint256[] memory before = new uint256[](n);
-        for (uint256 i; i < n; ++i) {
-            Condition calldata c = conditions[i];
-            if (c.kind <= MULTI_MIN_INFLOW && c.kind != MAX_ALLOWANCE) before[i] = _balance(i, c);
-            else if (c.kind > NO_OPERATOR) revert UnknownCondition(i, c.kind);
-        }
-        for (uint256 i; i < calls.length; ++i) {
-            Call calldata call = calls[i];
-            bytes calldata data = call.data;
-            address target = call.target;
-            uint256 value = call.value;
-            assembly ("memory-safe") {
-                let ptr := mload(0x40)
-                calldatacopy(ptr, data.offset, data.length)
-                if iszero(call(gas(), target, value, ptr, data.length, 0, 0)) {
-                    returndatacopy(ptr, 0, returndatasize())
-                    revert(ptr, returndatasize())
-                }
-            }
-        }
-        for (uint256 i; i < n; ++i) {
-            Condition calldata c = conditions[i];
-            uint8 kind = c.kind;
-            if (kind == MAX_ALLOWANCE) {
-                uint256 left = _read(i, c.token, abi.encodeWithSelector(0xdd62ed3e, address(this), c.spender));
-                if (left > c.amount) revert ConditionFailed(i, kind, c.token, c.amount, left);
-            } else if (kind == NFT_OWNED) {
-                uint256 owner = _read(i, c.token, abi.encodeWithSelector(0x6352211e, c.id));
-                if (owner != uint256(uint160(address(this)))) revert ConditionFailed(i, kind, c.token, c.id, owner);
-            } else if (kind == NO_OPERATOR) {
-                uint256 approved = _read(i, c.token, abi.encodeWithSelector(0xe985e9c5, address(this), c.spender));
-                if (approved != 0) revert ConditionFailed(i, kind, c.token, 0, approved);
-            } else {
-                uint256 was = before[i];
-                uint256 now_ = _balance(i, c);
-                if (kind == TOKEN_MIN_INFLOW || kind == MULTI_MIN_INFLOW) {
-                    uint256 inflow = now_ > was ? now_ - was : 0;
-                    if (inflow < c.amount) revert ConditionFailed(i, kind, c.token, c.amount, inflow);
-                } else {
-                    uint256 outflow = was > now_ ? was - now_ : 0;
-                    if (outflow > c.amount) revert ConditionFailed(i, kind, c.token, c.amount, outflow);
-                }
-            }
-        }
-    }
-
-    /// The wallet's balance a condition watches: ETH, `balanceOf(wallet)` or `balanceOf(wallet, id)`.
-    function _balance(uint256 i, Condition calldata c) internal view returns (uint256) {
-        if (c.kind == NATIVE_MAX_OUTFLOW) return address(this).balance;
-        if (c.kind == MULTI_MAX_OUTFLOW || c.kind == MULTI_MIN_INFLOW)
-            return _read(i, c.token, abi.encodeWithSelector(0x00fdd58e, address(this), c.id));
-        return _read(i, c.token, abi.encodeWithSelector(0x70a08231, address(this)));
-    }
-
-    /// One word from a view call to `token`; reverts `Unreadable` when there is none.
-    function _read(uint256 i, address token, bytes memory data) internal view returns (uint256 word) {
-        bool ok;
-        uint256 size;
         assembly ("memory-safe") {
-            ok := staticcall(gas(), token, add(data, 0x20), mload(data), 0, 0x20)
-            size := returndatasize()
-            word := mload(0)
+            /// One word from the view call at `request` (`size` bytes) to `token`; reverts `Unreadable(i, token)`
+            /// when there is none (no code, no such function, a revert, a short answer): fail closed.
+            function read(i, token, request, size) -> word {
+                let ok := staticcall(gas(), token, request, size, 0, 0x20)
+                if iszero(and(ok, gt(returndatasize(), 0x1f))) {
+                    mstore(request, shl(224, 0x7d0f6052)) // Unreadable(uint256,address)
+                    mstore(add(request, 0x04), i)
+                    mstore(add(request, 0x24), token)
+                    revert(request, 0x44)
+                }
+                word := mload(0)
+            }
+
+            /// The wallet's balance condition `i` (at `c`) watches: ETH, `balanceOf(wallet)` (kinds 1, 2) or
+            /// `balanceOf(wallet, id)` (kinds 4, 5).
+            function watched(i, kind, c, request) -> value {
+                switch kind
+                case 0 { value := selfbalance() }
+                default {
+                    // The selector's word first: it clears the bytes after it.
+                    switch gt(kind, 3)
+                    case 0 {
+                        mstore(request, shl(224, 0x70a08231)) // balanceOf(address)
+                        mstore(add(request, 0x04), address())
+                        value := read(i, calldataload(add(c, 0x20)), request, 0x24)
+                    }
+                    default {
+                        mstore(request, shl(224, 0x00fdd58e)) // balanceOf(address,uint256)
+                        mstore(add(request, 0x04), address())
+                        mstore(add(request, 0x24), calldataload(add(c, 0x60)))
+                        value := read(i, calldataload(add(c, 0x20)), request, 0x44)
+                    }
+                }
+            }
+
+            let n := conditions.length
+            let before := mload(0x40)
+            let request := add(before, shl(5, n))
+            mstore(0x40, add(request, 0x60))
+
+            // 1. Each condition's kind and addresses are checked (a malformed one fails the write), and the
+            // balances the balance conditions (kinds 0, 1, 2, 4, 5: bits of 0x37) watch are taken.
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let c := add(conditions.offset, mul(i, 0xa0))
+                let kind := calldataload(c)
+                if or(shr(160, calldataload(add(c, 0x20))), shr(160, calldataload(add(c, 0x40)))) { revert(0, 0) }
+                if gt(kind, 7) {
+                    if gt(kind, 0xff) { revert(0, 0) }
+                    mstore(request, shl(224, 0xf08372fe)) // UnknownCondition(uint256,uint8)
+                    mstore(add(request, 0x04), i)
+                    mstore(add(request, 0x24), kind)
+                    revert(request, 0x44)
+                }
+                if and(shr(kind, 0x37), 1) { mstore(add(before, shl(5, i)), watched(i, kind, c, request)) }
+            }
+
+            // 2. The calls, in order, as the wallet; a failing one's revert data is passed on.
+            for { let i := 0 } lt(i, calls.length) { i := add(i, 1) } {
+                let call_ := add(calls.offset, calldataload(add(calls.offset, shl(5, i))))
+                let data := add(call_, calldataload(add(call_, 0x40)))
+                let size := calldataload(data)
+                let m := mload(0x40)
+                calldatacopy(m, add(data, 0x20), size)
+                if iszero(call(gas(), calldataload(call_), calldataload(add(call_, 0x20)), m, size, 0, 0)) {
+                    returndatacopy(m, 0, returndatasize())
+                    revert(m, returndatasize())
+                }
+            }
+
+            // 3. Each condition against what the calls did; the first that fails reverts
+            // ConditionFailed(i, kind, token, bound, actual).
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let c := add(conditions.offset, mul(i, 0xa0))
+                let kind := calldataload(c)
+                let token := calldataload(add(c, 0x20))
+                let bound := calldataload(add(c, 0x80))
+                let actual := 0
+                let failed := 0
+                switch kind
+                case 3 {
+                    // MAX_ALLOWANCE: allowance(wallet, spender) <= amount
+                    mstore(request, shl(224, 0xdd62ed3e))
+                    mstore(add(request, 0x04), address())
+                    mstore(add(request, 0x24), calldataload(add(c, 0x40)))
+                    actual := read(i, token, request, 0x44)
+                    failed := gt(actual, bound)
+                }
+                case 6 {
+                    // NFT_OWNED: ownerOf(id) == wallet; the bound reported is the id
+                    bound := calldataload(add(c, 0x60))
+                    mstore(request, shl(224, 0x6352211e))
+                    mstore(add(request, 0x04), bound)
+                    actual := read(i, token, request, 0x24)
+                    failed := iszero(eq(actual, address()))
+                }
+                case 7 {
+                    // NO_OPERATOR: isApprovedForAll(wallet, spender) is false
+                    bound := 0
+                    mstore(request, shl(224, 0xe985e9c5))
+                    mstore(add(request, 0x04), address())
+                    mstore(add(request, 0x24), calldataload(add(c, 0x40)))
+                    actual := read(i, token, request, 0x44)
+                    failed := iszero(iszero(actual))
+                }
+                default {
+                    let was := mload(add(before, shl(5, i)))
+                    let now_ := watched(i, kind, c, request)
+                    switch or(eq(kind, 2), eq(kind, 5))
+                    case 1 {
+                        // TOKEN_MIN_INFLOW, MULTI_MIN_INFLOW: the rise is at least amount
+                        if gt(now_, was) { actual := sub(now_, was) }
+                        failed := lt(actual, bound)
+                    }
+                    default {
+                        // NATIVE_MAX_OUTFLOW, TOKEN_MAX_OUTFLOW, MULTI_MAX_OUTFLOW: the drop is at most amount
+                        if gt(was, now_) { actual := sub(was, now_) }
+                        failed := gt(actual, bound)
+                    }
+                }
+                if failed {
+                    mstore(request, shl(224, 0x6865c6fe)) // ConditionFailed(uint256,uint8,address,uint256,uint256)
+                    mstore(add(request, 0x04), i)
+                    mstore(add(request, 0x24), kind)
+                    mstore(add(request, 0x44), token)
+                    mstore(add(request, 0x64), bound)
+                    mstore(add(request, 0x84), actual)
+                    revert(request, 0xa4)
+                }
+            }
         }
-        if (!ok || size < 0x20) revert Unreadable(i, token);
     }
 
     /// @notice ERC-1271: valid when the wallet's own key signed `hash` (65-byte r, s, v; low s).
