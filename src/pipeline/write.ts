@@ -1,4 +1,5 @@
-import { formatUnits } from 'viem'
+import { type Address, formatUnits } from 'viem'
+import { type GuardMode, guardAddress, readGuardStatus } from '../chains/evm/guard.js'
 import type { RequestContext } from '../context/requestContext.js'
 import { chainKeys } from '../policy/keys.js'
 import { perWriteCaps } from '../policy/perWriteCaps.js'
@@ -69,6 +70,15 @@ export type WritePath = {
   maintain(): Promise<{ resumed: number; expired: number }>
   /** The wallet's budgets on a chain under the policy in force (get_limits). */
   limits(chainRef: string | number): Promise<LimitsReport>
+  /** Whether the wallet's writes on a chain run through the on-chain guard (read from the chain, cached 15 s). */
+  guardMode(chainRef: string | number): Promise<GuardModeReport>
+}
+
+/** Where a chain stands with the on-chain guard, as get_limits and list_chains show it. */
+export type GuardModeReport = {
+  mode: GuardMode | 'unknown'
+  address: Address
+  description: string
 }
 
 /**
@@ -86,8 +96,27 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
   const executor = createExecutor(parts, intents, [evmTransaction, typedData])
   const replacements = createReplacements(parts, intents)
   const runner = createApprovalRunner(parts, executor)
+  const modes = new Map<number, { at: number; report: Promise<GuardModeReport> }>()
+
+  /** The guard's mode on a chain for this wallet; a read the chain cannot answer is `unknown`, never cached. */
+  function guardMode(chainRef: string | number): Promise<GuardModeReport> {
+    const chain = context.chains.resolve(chainRef)
+    const wallet = requireSigner(parts).address
+    const cached = modes.get(chain.id)
+    if (cached && Date.now() - cached.at < guardModeCacheMs) return cached.report
+    const report = readGuardStatus(chain, wallet).then(
+      (status) => ({ mode: status.mode, address: guardAddress, description: guardModeText[status.mode] }),
+      () => {
+        modes.delete(chain.id)
+        return { mode: 'unknown' as const, address: guardAddress, description: guardModeText.unknown }
+      },
+    )
+    modes.set(chain.id, { at: Date.now(), report })
+    return report
+  }
 
   return {
+    guardMode,
     execute: (tool, input, ctx) =>
       executor.execute(evmTransaction, { tool, input }, input as WriteOptionsValue, ctx),
     describe: intents.describe,
@@ -138,8 +167,9 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     async limits(chainRef) {
       const chain = context.chains.resolve(chainRef)
       const wallet = requireSigner(parts).address
-      const [budgets, kill] = await Promise.all([
+      const [budgets, onChain, kill] = await Promise.all([
         guard.budgets(chain, wallet),
+        guardMode(chain.name),
         guard.parts.killSwitch.state().then(
           (s) => (s.engaged ? 'engaged' : 'off') as 'engaged' | 'off',
           () => 'unknown' as const,
@@ -152,11 +182,25 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         wallet,
         policyHash: policy?.policyHash ?? 'none',
         killSwitch: kill,
+        guard: onChain,
         limits: budgets,
         perWrite: policy ? perWriteCaps(policy, chainKeys(chain.name, chain.id)) : [],
       }
     },
   }
+}
+
+/** How long list_chains and get_limits reuse a chain's guard mode (writes read it fresh every time). */
+const guardModeCacheMs = 15_000
+
+/** What each guard mode means for the agent. */
+const guardModeText: Record<GuardModeReport['mode'], string> = {
+  enforced:
+    "Writes run through Airlock's on-chain guard: a transaction that would move more than was checked reverts.",
+  off: 'The wallet does not delegate to the guard here: writes are sent as they are and settled on their receipts (a breach engages the kill switch after the fact). The operator enables it with `airlock wallet guard enable --chain <chain>`.',
+  foreign:
+    "The wallet's code here is not Airlock's guard: writes are sent as they are and settled on their receipts. The operator should check `airlock wallet guard status --chain <chain>`.",
+  unknown: 'The chain did not say whether the wallet delegates to the guard.',
 }
 
 /**
@@ -170,7 +214,7 @@ export function toolCapabilities(
 ): Pick<ToolContext, 'intents' | 'budgets' | 'preview' | 'typedData'> {
   return {
     intents: { get: writes.get, list: writes.list, cancel: writes.cancel, speedUp: writes.speedUp },
-    budgets: { limits: writes.limits },
+    budgets: { limits: writes.limits, guardMode: writes.guardMode },
     preview: { preview: writes.preview },
     typedData: { sign: writes.signTypedData },
   }

@@ -427,5 +427,6 @@ function lazyWritePath(path: Promise<WritePath>): WritePath {
     preview: async (...args) => (await path).preview(...args),
     maintain: async (...args) => (await path).maintain(...args),
     limits: async (...args) => (await path).limits(...args),
+    guardMode: async (...args) => (await path).guardMode(...args),
   }
 }

@@ -1,11 +1,23 @@
 import { createHash } from 'node:crypto'
+import { guardAddress, guardCodeHash } from '../chains/evm/guard.js'
 import type { ToolListing as Tool } from '../context/tool.js'
 
 /** One tool's pin: its name and the hash of its full definition. */
 export type ToolPin = { name: string; hash: string }
 
-/** `airlock://tools/manifest`: every tool's hash and one hash over all of them. */
-export type ToolManifest = { algorithm: 'sha256'; hash: string; tools: ToolPin[] }
+/**
+ * `airlock://tools/manifest`: every tool's hash, the on-chain guard every guarded write runs through (its address
+ * and the keccak256 of its runtime code, which the compiled source fixes), and one hash over all of them.
+ */
+export type ToolManifest = {
+  algorithm: 'sha256'
+  hash: string
+  tools: ToolPin[]
+  guard?: { address: string; codeHash: string } | undefined
+}
+
+/** The pin of the on-chain guard in the manifest (listed with the tools when it changes). */
+const guardPin = { name: 'AirlockGuard (on-chain guard)', hash: guardCodeHash }
 
 /**
  * JSON with object keys sorted at every level, so the same definition always hashes the same.
@@ -32,8 +44,9 @@ export function toolManifest(tools: readonly Tool[]): ToolManifest {
     .sort((a, b) => (a.name < b.name ? -1 : 1))
   return {
     algorithm: 'sha256',
-    hash: sha256(pins.map((p) => `${p.name}:${p.hash}`).join('\n')),
+    hash: sha256([...pins, guardPin].map((p) => `${p.name}:${p.hash}`).join('\n')),
     tools: pins,
+    guard: { address: guardAddress, codeHash: guardCodeHash },
   }
 }
 
@@ -55,6 +68,9 @@ export function diffManifest(
     else if (old !== hash) out.push({ name, change: 'changed' })
   }
   for (const name of before.keys()) if (!after.has(name)) out.push({ name, change: 'removed' })
+  // A manifest pinned before the guard was part of it has none: that is not a change of the guard.
+  if (pinned.guard && pinned.guard.codeHash !== current.guard?.codeHash)
+    out.push({ name: guardPin.name, change: 'changed' })
   return out
 }
 

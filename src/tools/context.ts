@@ -36,6 +36,8 @@ export type IntentsCapability = {
 /** The wallet's spend budgets under the policy in force, for get_limits. */
 export type BudgetsCapability = {
   limits(chain: string | number): Promise<z.input<typeof GetLimitsOutput>>
+  /** Whether the wallet's writes on a chain run through the on-chain guard. */
+  guardMode(chain: string | number): Promise<z.input<typeof GetLimitsOutput>['guard']>
 }
 
 /** A write's simulation and the policy's answer, recording nothing, for simulate. */

@@ -7,12 +7,24 @@ import { requireCapability } from './shared/requireCapability.js'
 
 export const GetLimitsInput = z.object({ chain: ChainRef }).strict()
 
+/** Where a chain stands with the on-chain guard (shared with list_chains). */
+export const GuardModeOutput = z
+  .object({
+    mode: z.enum(['enforced', 'off', 'foreign', 'unknown']),
+    address: z.string().describe('The guard contract (same address on every chain)'),
+    description: z.string(),
+  })
+  .describe(
+    '"enforced": writes revert on chain if they would move more than was checked; otherwise they are settled on their receipts',
+  )
+
 export const GetLimitsOutput = z.object({
   chain: z.string(),
   caip2: z.string(),
   wallet: z.string(),
   policyHash: z.string().describe('"none": no policy, reads only'),
   killSwitch: z.enum(['engaged', 'off', 'unknown']),
+  guard: GuardModeOutput,
   limits: z.array(Budget),
   perWrite: z
     .array(
@@ -42,7 +54,8 @@ export const GetLimitsOutput = z.object({
 export const getLimits = defineTool({
   name: 'get_limits',
   title: 'Spend limits',
-  description: 'Your spend limits on a chain (used, remaining), per-write caps and the kill switch.',
+  description:
+    'Your spend limits on a chain (used, remaining), per-write caps, the kill switch and the on-chain guard.',
   annotations: { readOnlyHint: true, openWorldHint: false },
   input: GetLimitsInput,
   output: GetLimitsOutput,

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { defineTool } from './defineTool.js'
+import { GuardModeOutput } from './getLimits.js'
 
 export const ListChainsInput = z
   .object({
@@ -21,6 +22,9 @@ export const ListChainsOutput = z.object({
       testnet: z.boolean(),
       endpointSource: z.enum(['config', 'env', 'devnet', 'public-default', 'none']),
       endpoints: z.number().describe('Configured endpoints'),
+      guard: GuardModeOutput.optional().describe(
+        'Configured EVM chains, with a wallet: whether writes run through the on-chain guard',
+      ),
     }),
   ),
 })
@@ -36,26 +40,35 @@ export const listChains = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
   input: ListChainsInput,
   output: ListChainsOutput,
-  async run({ testnets = true, configuredOnly = false }, { chains }) {
+  async run({ testnets = true, configuredOnly = false }, { chains, budgets }) {
+    const listed = chains
+      .list()
+      .filter(
+        (c) =>
+          (testnets || !c.testnet) && (!configuredOnly || ['config', 'env', 'devnet'].includes(c.source)),
+      )
+    // The guard's mode is read from the chain: only for chains the operator configured, never the public defaults.
+    const modes = await Promise.all(
+      listed.map((c) =>
+        budgets && c.family === 'evm' && ['config', 'env', 'devnet'].includes(c.source)
+          ? budgets.guardMode(c.name).catch(() => undefined)
+          : undefined,
+      ),
+    )
     return {
-      chains: chains
-        .list()
-        .filter(
-          (c) =>
-            (testnets || !c.testnet) && (!configuredOnly || ['config', 'env', 'devnet'].includes(c.source)),
-        )
-        .map((c) => ({
-          chain: c.name,
-          caip2: c.caip2,
-          chainId: c.id,
-          family: c.family,
-          displayName: c.chain.name,
-          nativeSymbol: c.chain.nativeCurrency.symbol,
-          nativeAssetId: c.native.assetId,
-          testnet: c.testnet,
-          endpointSource: c.source,
-          endpoints: c.endpoints().length,
-        })),
+      chains: listed.map((c, i) => ({
+        chain: c.name,
+        caip2: c.caip2,
+        chainId: c.id,
+        family: c.family,
+        displayName: c.chain.name,
+        nativeSymbol: c.chain.nativeCurrency.symbol,
+        nativeAssetId: c.native.assetId,
+        testnet: c.testnet,
+        endpointSource: c.source,
+        endpoints: c.endpoints().length,
+        ...(modes[i] ? { guard: modes[i] } : {}),
+      })),
     }
   },
 })

@@ -113,12 +113,15 @@ export function encodeGuardedCall(
 }
 
 /**
- * Gas the guard adds to a call's own gas: the delegated code, the call frame (with a value transfer to a new
- * account, the worst case) and the calldata, plus two balance reads and a comparison per condition (a token
- * behind a proxy included). An upper bound: unused gas is not paid for.
+ * Gas the guard adds to a call's own gas (`callGas`): the delegated code, the call frame (with a value transfer to
+ * a new account, the worst case: 25,000 of it), the calldata, two balance reads and a comparison per condition (a
+ * token behind a proxy included), and the 1/64 of the gas left that a call frame keeps back (EIP-150). An upper
+ * bound (measured by `npm run bench`): unused gas is not paid for.
+ *
+ * @example const gas = fees.gas + guardGasOverhead(conditions, fees.gas)
  */
-export function guardGasOverhead(conditions: readonly PostCondition[]): bigint {
-  return 45_000n + 16_000n * BigInt(conditions.length)
+export function guardGasOverhead(conditions: readonly PostCondition[], callGas = 0n): bigint {
+  return 45_000n + 16_000n * BigInt(conditions.length) + callGas / 63n + 1n
 }
 
 /** Why the guard reverted, decoded; undefined when the revert data is not the guard's. */

@@ -72,7 +72,7 @@ export function createEvmTransactionKind(
         to: prepared.wallet,
         data: encodeGuardedCall(call, prepared.conditions),
         value: 0n,
-        gas: fees.gas + guardGasOverhead(prepared.conditions),
+        gas: fees.gas + guardGasOverhead(prepared.conditions, fees.gas),
         maxFeePerGas: fees.maxFeePerGas,
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
       }
