@@ -29,6 +29,7 @@ export async function main(argv: readonly string[], env = process.env): Promise<
       return (await import('./wallet.js')).wallet(options, env)
     case 'policy':
       return (await import('./policy.js')).policy(options)
+    case 'status':
     case 'approvals':
     case 'approve':
     case 'deny':
@@ -40,7 +41,7 @@ export async function main(argv: readonly string[], env = process.env): Promise<
     default:
       throw new BaseError('INVALID_INPUT', `Unknown command "${options.command.slice(0, 40)}".`, {
         metaMessages: [
-          'Commands: start, stdio, devnet, wallet, policy, approvals, approve, deny, kill, unkill, audit, address-book, help.',
+          'Commands: start, stdio, devnet, wallet, policy, status, approvals, approve, deny, kill, unkill, audit, address-book, help.',
         ],
       })
   }

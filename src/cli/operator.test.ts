@@ -111,6 +111,48 @@ describe('operator commands on a store (no gateway)', () => {
     expect(JSON.parse(released.stdout)).toMatchObject({ engaged: false, actor: 'cli:tester' })
   }, 60_000)
 
+  it('stop one contract, show it in the status, and release it', async () => {
+    const usdc = '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'
+    const ref = `8453:${usdc.toLowerCase()}`
+    const stopped = await airlock('kill', '--contract', `base:${usdc}`, '--reason', 'took too much')
+    expect(stopped.stdout).toMatch(
+      new RegExp(`^Contract ${usdc.toLowerCase()} on chain 8453 STOPPED .*unkill --contract ${ref}\``),
+    )
+    const again = JSON.parse(
+      (await airlock('kill', '--contract', `eip155:8453:${usdc}`, '--reason', 'again', '--json')).stdout,
+    )
+    expect(again).toMatchObject({ chainId: 8453, reason: 'took too much', actor: 'cli:tester' })
+
+    const status = await airlock('status')
+    expect(status.stdout).toContain(
+      'Kill switch: off\nStopped contracts (writes that touch them are refused):\n',
+    )
+    expect(status.stdout).toMatch(
+      new RegExp(`  ${ref}  by cli:tester since .*: took too much  → .*unkill --contract ${ref}\n`),
+    )
+    expect(status.stdout).toMatch(/Pending approvals: \d+\nPolicy: not known here/)
+    const json = JSON.parse((await airlock('status', '--json')).stdout)
+    expect(json.stoppedContracts).toEqual([
+      expect.objectContaining({ chainId: 8453, address: usdc.toLowerCase() }),
+    ])
+
+    const released = await airlock('unkill', '--contract', `8453:${usdc.toLowerCase()}`)
+    expect(released.stdout).toBe(
+      `Contract ${usdc.toLowerCase()} on chain 8453 released: writes that touch it go through the policy again.\n`,
+    )
+    expect((await airlock('unkill', '--contract', ref)).stdout).toMatch(/was not stopped; nothing changed/)
+    expect((await airlock('status')).stdout).toContain('Stopped contracts: none')
+    await expect(airlock('unkill', '--contract', usdc)).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+    await expect(airlock('unkill', '--contract', `nowhere:${usdc}`)).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      field: 'contract',
+    })
+    await expect(airlock('kill', '--contract', '8453:0x1234')).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      field: 'address',
+    })
+  }, 60_000)
+
   it('keep the address book', async () => {
     expect((await airlock('address-book', 'add', seven, '--label', 'seven')).stdout).toBe(
       `Added ${seven} as "seven".\n`,

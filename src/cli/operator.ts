@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { builtinChains } from '../chains/registry.js'
 import { BaseError, InvalidInputError } from '../errors/index.js'
 import type { AdminClient, AdminFetch } from '../server/admin/adminClient.js'
 import type { Approval, Breach, ListApprovalsQuery } from '../server/admin/schemas.js'
@@ -21,7 +22,7 @@ type Connection = {
 export const adminFileName = 'admin.json'
 
 /**
- * `airlock approvals | approve | deny | kill | unkill | audit | address-book`: act on the gateway's state whether
+ * `airlock status | approvals | approve | deny | kill | unkill | audit | address-book`: act on the gateway's state whether
  * or not a gateway is running (DESIGN: one state, many doors). A running gateway is reached through the admin API
  * it announced in the data directory (or `--url` / `AIRLOCK_ADMIN_URL` with `--token` / `AIRLOCK_ADMIN_TOKEN`);
  * with none running, the store is opened directly (PGlite in the data directory, or `DATABASE_URL`).
@@ -66,7 +67,29 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
         )
         return 0
       }
+      case 'status': {
+        const status = await client.admin.status()
+        out(status, () =>
+          showStatus(status, cliCommand(options.configPath, env), client.via.includes('directly')),
+        )
+        return 0
+      }
       case 'kill': {
+        if (options.contract !== undefined) {
+          const target = contractOf(options)
+          const stopped = await client.admin.stopContract({
+            ...target,
+            reason: options.reason ?? 'stopped by the operator',
+            by: `cli:${env.USER ?? 'operator'}`,
+          })
+          const ref = `${stopped.chainId}:${stopped.address}`
+          out(
+            stopped,
+            () =>
+              `Contract ${stopped.address} on chain ${stopped.chainId} STOPPED (since ${stopped.stoppedAt}): no write that touches it will be signed until \`${cliCommand(options.configPath, env)} unkill --contract ${ref}\`. Other contracts keep working.`,
+          )
+          return 0
+        }
         const state = await client.admin.kill({
           reason: options.reason ?? 'engaged by the operator',
           by: `cli:${env.USER ?? 'operator'}`,
@@ -79,6 +102,19 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
         return 0
       }
       case 'unkill': {
+        if (options.contract !== undefined) {
+          const target = contractOf(options)
+          const { released } = await client.admin.releaseContract({
+            ...target,
+            by: `cli:${env.USER ?? 'operator'}`,
+          })
+          out({ released }, () =>
+            released
+              ? `Contract ${released.address} on chain ${released.chainId} released: writes that touch it go through the policy again.`
+              : `Contract ${target.address} on chain ${target.chainId} was not stopped; nothing changed.`,
+          )
+          return 0
+        }
         const state = await client.admin.unkill({ by: `cli:${env.USER ?? 'operator'}` })
         out(state, () => 'Kill switch released: writes go through the policy again.')
         return 0
@@ -155,6 +191,62 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
   } finally {
     await client.close()
   }
+}
+
+/** `airlock status` for the terminal: both kill switches, pending approvals, the policy; each line sanitized. */
+function showStatus(
+  status: Awaited<ReturnType<AdminClient['status']>>,
+  cli: string,
+  onStore: boolean,
+): string {
+  const k = status.killSwitch
+  const stopped = status.stoppedContracts ?? []
+  const clean = (line: string) => sanitizeText(line, { maxLength: 2000 }).text
+  return [
+    clean(
+      k.engaged
+        ? `Kill switch: ENGAGED${k.actor ? ` by ${k.actor}` : ''} since ${k.updatedAt}: ${k.reason ?? 'no reason given'}  → ${cli} unkill`
+        : 'Kill switch: off',
+    ),
+    stopped.length ? 'Stopped contracts (writes that touch them are refused):' : 'Stopped contracts: none',
+    ...stopped.map((c) => {
+      const ref = `${c.chainId}:${c.address}`
+      return `  ${clean(`${ref}  by ${c.actor} since ${c.stoppedAt}: ${c.reason}  → ${cli} unkill --contract ${ref}`)}`
+    }),
+    `Pending approvals: ${status.pendingApprovals}`,
+    status.policy
+      ? `Policy: ${clean(status.policy.hash)} (${status.policy.rules} rules)`
+      : onStore
+        ? 'Policy: not known here (no gateway is running; the policy is in its config)'
+        : 'Policy: none (the gateway allows reads only)',
+  ].join('\n')
+}
+
+/**
+ * `--contract CHAIN:ADDRESS`: the chain as a decimal id, CAIP-2 (`eip155:8453`, so a CAIP-10 account id works
+ * whole) or a registry name (`base`; `devnet` is the configured devnet's id). The kill switch checks the address.
+ */
+function contractOf(options: CliOptions): { chainId: number; address: string } {
+  const usage = `airlock ${options.command} --contract CHAIN:ADDRESS (e.g. 8453:0x…, eip155:8453:0x…, base:0x…)`
+  const text = (options.contract ?? '').trim()
+  const at = text.lastIndexOf(':')
+  if (at < 1) throw new InvalidInputError(`Missing or malformed --contract. Usage: ${usage}.`)
+  const chain = text.slice(0, at).toLowerCase()
+  const address = text.slice(at + 1)
+  const devnet = options.config.devnet
+  const chainId = /^\d{1,10}$/.test(chain)
+    ? Number(chain)
+    : /^eip155:\d{1,10}$/.test(chain)
+      ? Number(chain.slice('eip155:'.length))
+      : chain === 'devnet'
+        ? ((typeof devnet === 'object' ? devnet.chainId : undefined) ?? 31337)
+        : builtinChains.find((c) => c.name === chain)?.chain.id
+  if (chainId === undefined)
+    throw new InvalidInputError(
+      `Unknown chain "${sanitizeText(chain, { maxLength: 40 }).text}" in --contract. Usage: ${usage}.`,
+      { field: 'contract' },
+    )
+  return { chainId, address }
 }
 
 /** Breaches as the operator reads them: which intent, which contract, what moved beyond the check. */

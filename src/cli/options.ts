@@ -24,6 +24,8 @@ export type CliOptions = {
   file: string | undefined
   /** `kill --reason R`, `deny ID --reason R` */
   reason: string | undefined
+  /** `kill|unkill --contract CHAIN:ADDRESS`: one contract on one chain, not the whole gateway */
+  contract: string | undefined
   /** `approve ID --hash H`: approve only if the intent still hashes to H */
   hash: string | undefined
   /** `approvals --status S` */
@@ -88,6 +90,7 @@ export function parseCli(
     privateKeyStdin: Boolean(values['private-key-stdin']),
     file: values.file,
     reason: values.reason,
+    contract: values.contract,
     hash: values.hash,
     status: values.status,
     out: values.out,
@@ -116,6 +119,7 @@ function parse(argv: readonly string[]) {
       'private-key-stdin': { type: 'boolean' },
       file: { type: 'string' },
       reason: { type: 'string' },
+      contract: { type: 'string' },
       hash: { type: 'string' },
       status: { type: 'string' },
       out: { type: 'string' },
@@ -154,11 +158,14 @@ Usage:
   airlock policy check [FILE] [--json]          validate a policy (default: the config's) and print its hash
 
 Operator (they reach a running gateway through its data directory, or --url/--token; else the store directly):
+  airlock status [--json]                       kill switch, stopped contracts, pending approvals, policy
   airlock approvals [--status pending|approved|denied|expired] [--json]   held intents, with the simulation
   airlock approve INTENT_ID [--hash H]          approve a held intent (re-simulated before it is signed)
   airlock deny INTENT_ID [--reason R]           refuse it
   airlock kill [--reason R]                     stop every write at once (persists across restarts)
   airlock unkill                                writes go through the policy again
+  airlock kill --contract CHAIN:ADDRESS [--reason R]   stop writes that touch one contract on one chain
+  airlock unkill --contract CHAIN:ADDRESS       release it (CHAIN: id, eip155:ID or a name, e.g. 8453:0x…)
   airlock audit verify [--head SEQ:HASH]        prove the hash chain intact (and still holding a head kept
                                                  elsewhere), or name the first broken entry
   airlock audit export [--out FILE]             the audit log as JSON lines; the head (SEQ:HASH) on stderr

@@ -17,7 +17,7 @@ import type { LimitCharge, PolicyDecision, PolicyFacts, PolicyOperation } from '
 import type { BudgetValue } from '../schemas/budget.js'
 import type { Simulation, SimulationCall } from '../simulate/types.js'
 import { quoteUntrusted } from '../untrusted/quoteUntrusted.js'
-import { buildFacts, counterpartiesOf, counterpartyRefusal, decodeCall } from './facts.js'
+import { buildFacts, type Counterparty, counterpartiesOf, counterpartyRefusal, decodeCall } from './facts.js'
 import type { PriceBook } from './prices.js'
 import type { Settlement, SettleSubject } from './settle.js'
 
@@ -164,6 +164,13 @@ export function createGuard(parts: GuardrailParts): Guard {
       const book = await parts.addressBook.list()
       const listed = new Set(book.map((e) => e.address.toLowerCase()))
       const counterparties = counterpartiesOf(subject.operation, subject.details, call, decoded)
+      // A contract stopped on its own (it once made a write move more than was checked) refuses every write that
+      // touches it, before anything is simulated; an unreadable store refuses too (fail closed).
+      await parts.killSwitch.assertContractsLive(
+        chain.id,
+        contractsTouched(subject.details, call, counterparties),
+        { chainName: chain.name },
+      )
       const refusal = counterpartyRefusal(counterparties, subject.wallet, subject.operation)
       if (refusal)
         throw new BaseError('POLICY_DENIED', `Refused: ${refusal}.`, {
@@ -411,6 +418,24 @@ function lookalikeRefusal(address: Address, book: readonly { address: string; la
         ],
       },
     )
+}
+
+/**
+ * Every address a write touches that may be a stopped contract: the call's target (inner calls of a `multicall`
+ * run on it too), every recipient, spender and token of the decoded calls, and the tokens, recipient, spender and
+ * verifying contract the tool's details name.
+ */
+function contractsTouched(
+  details: Record<string, unknown>,
+  call: { to: Address } | undefined,
+  counterparties: readonly Counterparty[],
+): string[] {
+  const out: string[] = call ? [call.to] : []
+  for (const c of counterparties) out.push(c.address, ...(c.token ? [c.token] : []))
+  out.push(...tokensOf(details))
+  for (const key of ['to', 'spender', 'verifyingContract'])
+    if (typeof details[key] === 'string') out.push(details[key] as string)
+  return out
 }
 
 /** Token addresses a write's details name (transfer/approve token, swap tokens). */

@@ -1,4 +1,5 @@
 import { type Selectable, sql } from 'kysely'
+import { type Address, isAddress } from 'viem'
 import type { AuditLog } from '../audit/auditLog.js'
 import {
   BaseError,
@@ -7,14 +8,29 @@ import {
   StoreUnavailableError,
   scrubSecrets,
 } from '../errors/index.js'
-import type { KillSwitchTable } from '../store/database.js'
+import type { KillSwitchTable, StoppedContractsTable } from '../store/database.js'
 import type { Store } from '../store/openStore.js'
 import { sanitizeText } from '../untrusted/sanitizeText.js'
 
 /** The kill switch as the store holds it. `actor` is who engaged it, or who released it last. */
 export type KillState = { engaged: boolean; reason: string | null; actor: string | null; updatedAt: Date }
 
-/** The gateway-wide stop (DESIGN §1, ADVERSARIAL 37): while engaged nothing is signed or broadcast. */
+/** One contract stopped on one chain: no write whose counterparties include it is signed until it is released. */
+export type StoppedContract = {
+  chainId: number
+  /** Lowercase hex. */
+  address: Address
+  reason: string
+  /** Who stopped it (`airlock (automatic)` when the gateway did). */
+  actor: string
+  stoppedAt: Date
+}
+
+/**
+ * The gateway-wide stop (DESIGN §1, ADVERSARIAL 37): while engaged nothing is signed or broadcast. And the same
+ * stop for one contract on one chain (DESIGN §11): writes that touch a stopped contract are refused, the others go
+ * through.
+ */
 export type KillSwitch = {
   /**
    * Reads the state from the store, every time (another replica or the CLI may have changed it).
@@ -39,6 +55,38 @@ export type KillSwitch = {
    * @throws {StoreUnavailableError} the store refused the write
    */
   release(actor: string): Promise<KillState>
+  /**
+   * Stops one contract on one chain: from now on no write whose counterparties include it is signed (on any
+   * replica). Already stopped: the first reason stands (the row is unchanged) and the repeat is still audited.
+   * Returns the contract as stopped.
+   * @throws {InvalidInputError} a chain id that is not a positive integer, an address that is not an EVM address
+   *   (EIP-55 or lowercase), an empty reason or actor
+   * @throws {StoreUnavailableError} the store refused the write
+   */
+  stopContract(chainId: number, address: string, reason: string, actor: string): Promise<StoppedContract>
+  /**
+   * Releases one stopped contract (`airlock unkill --contract CHAIN:ADDRESS`). Returns what was released, or
+   * `undefined` when it was not stopped (then nothing is written).
+   * @throws {InvalidInputError} a bad chain id or address, an empty actor
+   * @throws {StoreUnavailableError} the store refused the write
+   */
+  releaseContract(chainId: number, address: string, actor: string): Promise<StoppedContract | undefined>
+  /**
+   * The stopped contracts, newest first; on one chain with `chainId`.
+   * @throws {StoreUnavailableError} they cannot be read
+   */
+  stoppedContracts(options?: { chainId?: number | undefined }): Promise<StoppedContract[]>
+  /**
+   * Returns when none of `addresses` is stopped on `chainId` (one query; strings that are not EVM addresses are
+   * skipped). The check before a write is decided.
+   * @throws {KillSwitchEngagedError} one of them is stopped (the error names it), or the stopped contracts cannot
+   *   be read (fail closed)
+   */
+  assertContractsLive(
+    chainId: number,
+    addresses: readonly string[],
+    options?: { chainName?: string | undefined },
+  ): Promise<void>
 }
 
 /**
@@ -51,10 +99,34 @@ export type KillSwitch = {
 export class KillSwitchEngagedError extends BaseError {
   override name = 'KillSwitchEngagedError'
   readonly state: KillState | undefined
+  /** The stopped contract the write touches, when only that contract is stopped. */
+  readonly contract: StoppedContract | undefined
 
   constructor(
-    parameters: Pick<BaseErrorParameters, 'cause'> & ({ state: KillState } | { unreadable: string }),
+    parameters: Pick<BaseErrorParameters, 'cause'> &
+      (
+        | { state: KillState }
+        | { unreadable: string }
+        | { contract: StoppedContract; chainName?: string | undefined }
+      ),
   ) {
+    if ('contract' in parameters) {
+      const { contract: c, chainName } = parameters
+      super(
+        'KILL_SWITCH_ENGAGED',
+        `Contract ${c.address} on ${chainName ? `${chainName} (chain ${c.chainId})` : `chain ${c.chainId}`} is stopped by ${c.actor} since ${c.stoppedAt.toISOString()}: ${c.reason}. No write that touches it is signed or sent; writes that do not touch it go through.`,
+        {
+          cause: parameters.cause,
+          metaMessages: [
+            `An operator releases it with \`airlock unkill --contract ${contractRef(c.chainId, c.address)}\` once the cause is understood.`,
+            'Nothing was signed for this request.',
+          ],
+        },
+      )
+      this.state = undefined
+      this.contract = c
+      return
+    }
     const state = 'state' in parameters ? parameters.state : undefined
     super(
       'KILL_SWITCH_ENGAGED',
@@ -75,7 +147,17 @@ export class KillSwitchEngagedError extends BaseError {
       },
     )
     this.state = state
+    this.contract = undefined
   }
+}
+
+/**
+ * How the operator names one contract on one chain (`airlock unkill --contract 31337:0xabc…`).
+ *
+ * @example contractRef(8453, '0x833589fcd6edb6e08f4c7c32d4f71b54bda02913') // '8453:0x833589fc…'
+ */
+export function contractRef(chainId: number, address: string): string {
+  return `${chainId}:${address.toLowerCase()}`
 }
 
 /**
@@ -138,6 +220,22 @@ export function createKillSwitch(store: Store, options: { audit?: AuditLog | und
     }
   }
 
+  async function stoppedAmong(chainId: number, addresses: readonly Address[]): Promise<StoppedContract[]> {
+    try {
+      const rows = await db
+        .selectFrom('stopped_contracts')
+        .selectAll()
+        .where('chain_id', '=', chainId)
+        .where('address', 'in', addresses)
+        .orderBy('stopped_at')
+        .orderBy('address')
+        .execute()
+      return rows.map(toStopped)
+    } catch (error) {
+      throw unavailable(store, error)
+    }
+  }
+
   return {
     state,
 
@@ -160,7 +258,128 @@ export function createKillSwitch(store: Store, options: { audit?: AuditLog | und
     async release(actor) {
       return write(false, null, text(actor, 'actor', 200))
     },
+
+    async stopContract(chainId, address, reason, actor) {
+      const target = { chainId: chainIdOf(chainId), address: addressOf(address) }
+      const why = text(reason, 'reason', 500)
+      const by = text(actor, 'actor', 200)
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const inserted = await trx
+            .insertInto('stopped_contracts')
+            .values({ chain_id: target.chainId, address: target.address, reason: why, actor: by })
+            .onConflict((oc) => oc.columns(['chain_id', 'address']).doNothing())
+            .returningAll()
+            .executeTakeFirst()
+          const row =
+            inserted ??
+            (await trx
+              .selectFrom('stopped_contracts')
+              .selectAll()
+              .where('chain_id', '=', target.chainId)
+              .where('address', '=', target.address)
+              .executeTakeFirstOrThrow())
+          // A repeated stop changes nothing, but is worth a line in the audit log (its reason may be new).
+          if (audit)
+            await audit.appendWithin(trx, {
+              kind: 'kill_switch.contract_stopped',
+              actor: by,
+              data: { ...target, reason: why, ...(inserted ? {} : { alreadyStopped: true }) },
+            })
+          return toStopped(row)
+        })
+      } catch (error) {
+        throw unavailable(store, error)
+      }
+    },
+
+    async releaseContract(chainId, address, actor) {
+      const target = { chainId: chainIdOf(chainId), address: addressOf(address) }
+      const by = text(actor, 'actor', 200)
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const row = await trx
+            .deleteFrom('stopped_contracts')
+            .where('chain_id', '=', target.chainId)
+            .where('address', '=', target.address)
+            .returningAll()
+            .executeTakeFirst()
+          if (!row) return undefined
+          if (audit)
+            await audit.appendWithin(trx, {
+              kind: 'kill_switch.contract_released',
+              actor: by,
+              data: { ...target, previousReason: row.reason, stoppedBy: row.actor },
+            })
+          return toStopped(row)
+        })
+      } catch (error) {
+        throw unavailable(store, error)
+      }
+    },
+
+    async stoppedContracts(options = {}) {
+      const chainId = options.chainId === undefined ? undefined : chainIdOf(options.chainId)
+      try {
+        let query = db.selectFrom('stopped_contracts').selectAll()
+        if (chainId !== undefined) query = query.where('chain_id', '=', chainId)
+        const rows = await query
+          .orderBy('stopped_at', 'desc')
+          .orderBy('chain_id')
+          .orderBy('address')
+          .execute()
+        return rows.map(toStopped)
+      } catch (error) {
+        throw unavailable(store, error)
+      }
+    },
+
+    async assertContractsLive(chainId, addresses, options = {}) {
+      const wanted = [
+        ...new Set(addresses.filter((a) => isAddress(a, { strict: false })).map((a) => a.toLowerCase())),
+      ] as Address[]
+      if (wanted.length === 0) return
+      let stopped: StoppedContract[]
+      try {
+        stopped = await stoppedAmong(chainIdOf(chainId), wanted)
+      } catch (error) {
+        const reason =
+          error instanceof StoreUnavailableError ? error.shortMessage : 'the store did not answer'
+        throw new KillSwitchEngagedError({ unreadable: reason.replace(/\.$/, ''), cause: error })
+      }
+      const [first] = stopped
+      if (first) throw new KillSwitchEngagedError({ contract: first, chainName: options.chainName })
+    },
   }
+}
+
+function toStopped(row: Selectable<StoppedContractsTable>): StoppedContract {
+  return {
+    chainId: row.chain_id,
+    address: row.address as Address,
+    reason: row.reason,
+    actor: row.actor,
+    stoppedAt: row.stopped_at,
+  }
+}
+
+/** A chain id the store can hold (a positive 32-bit integer). */
+function chainIdOf(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1 || value > 2 ** 31 - 1)
+    throw new InvalidInputError('A stopped contract needs a chain id: a positive integer.', {
+      field: 'chainId',
+    })
+  return value
+}
+
+/** An EVM address, EIP-55 or lowercase (DESIGN §3), as the store keeps it: lowercase. */
+function addressOf(value: string): Address {
+  if (typeof value !== 'string' || !isAddress(value, { strict: true }))
+    throw new InvalidInputError(
+      `"${typeof value === 'string' ? sanitizeText(value, { maxLength: 60 }).text : typeof value}" is not an EVM contract address (EIP-55 or all-lowercase).`,
+      { field: 'address' },
+    )
+  return value.toLowerCase() as Address
 }
 
 function toState(row: Selectable<KillSwitchTable>): KillState {

@@ -173,6 +173,19 @@ export type ServiceLeasesTable = {
   acquired_at: TimestampColumn
 }
 
+/**
+ * Contracts stopped one by one (the kill switch for a single contract on a single chain): while a row exists, no
+ * write whose counterparties include `address` on `chain_id` is signed. `address` is lowercase hex.
+ */
+export type StoppedContractsTable = {
+  chain_id: number
+  address: string
+  reason: string
+  /** Who stopped it (`airlock (automatic)` when the gateway did). */
+  actor: string
+  stopped_at: TimestampColumn
+}
+
 /** Every table of the store, as Kysely sees it. */
 export type Database = {
   intents: IntentsTable
@@ -189,4 +202,5 @@ export type Database = {
   settings: SettingsTable
   settlements: SettlementsTable
   service_leases: ServiceLeasesTable
+  stopped_contracts: StoppedContractsTable
 }

@@ -216,6 +216,25 @@ const m0005: Migration = {
   },
 }
 
+// A kill switch for one contract on one chain (DESIGN §11, issue 10): a contract that made a write move more than
+// was checked is stopped alone, so every write whose counterparties include it is refused while other contracts keep
+// working. One row per stopped (chain, contract); releasing it deletes the row (the audit log keeps the history).
+// Addresses are EVM addresses in lowercase, so one comparison finds a contract however it was spelled.
+const m0006: Migration = {
+  async up(db) {
+    await run(db, [
+      `create table stopped_contracts (
+        chain_id integer not null check (chain_id > 0),
+        address text not null check (address ~ '^0x[0-9a-f]{40}$'),
+        reason text not null,
+        actor text not null,
+        stopped_at timestamptz not null default now(),
+        primary key (chain_id, address)
+      )`,
+    ])
+  },
+}
+
 /**
  * Every migration, by name, in the order they run.
  *
@@ -227,6 +246,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003_settlements': m0003,
   '0004_callers': m0004,
   '0005_service_leases': m0005,
+  '0006_stopped_contracts': m0006,
 }
 
 /**

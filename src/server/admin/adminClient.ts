@@ -14,6 +14,12 @@ import {
   type KillBody,
   KillState,
   type ListApprovalsQuery,
+  type ReleaseContractBody,
+  ReleasedContract,
+  type StopContractBody,
+  StoppedContract,
+  StoppedContractList,
+  type StoppedContractsQuery,
   type VerifyAuditQuery,
 } from './schemas.js'
 
@@ -46,6 +52,12 @@ export type AdminClient = {
   kill(body?: KillBody): Promise<z.infer<typeof KillState>>
   /** `POST /admin/unkill` */
   unkill(body?: KillBody): Promise<z.infer<typeof KillState>>
+  /** `GET /admin/kill/contracts` */
+  stoppedContracts(query?: StoppedContractsQuery): Promise<z.infer<typeof StoppedContractList>>
+  /** `POST /admin/kill/contract` */
+  stopContract(body: StopContractBody): Promise<z.infer<typeof StoppedContract>>
+  /** `POST /admin/unkill/contract` */
+  releaseContract(body: ReleaseContractBody): Promise<z.infer<typeof ReleasedContract>>
   /** `GET /admin/audit/verify` */
   verifyAudit(query?: VerifyAuditQuery): Promise<z.infer<typeof AuditVerification>>
   /** `GET /admin/audit/export`: each entry's JSON line (no newline) to `write`, in order; returns the count. */
@@ -152,6 +164,14 @@ export function createAdminClient(options: CreateAdminClientOptions): AdminClien
     killState: () => call(KillState, 'GET', '/kill'),
     kill: (body = {}) => call(KillState, 'POST', '/kill', body),
     unkill: (body = {}) => call(KillState, 'POST', '/unkill', body),
+    stoppedContracts: (q = {}) =>
+      call(
+        StoppedContractList,
+        'GET',
+        `/kill/contracts${query({ chainId: q.chainId === undefined ? undefined : String(q.chainId) })}`,
+      ),
+    stopContract: (body) => call(StoppedContract, 'POST', '/kill/contract', body),
+    releaseContract: (body) => call(ReleasedContract, 'POST', '/unkill/contract', body),
     verifyAudit: (q = {}) => call(AuditVerification, 'GET', `/audit/verify${query({ head: q.head })}`),
     async exportAudit(write) {
       const response = await request('GET', '/audit/export')

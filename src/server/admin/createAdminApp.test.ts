@@ -14,6 +14,9 @@ import {
   AuditVerification,
   DecidedApproval,
   KillState,
+  ReleasedContract,
+  StoppedContract,
+  StoppedContractList,
 } from './schemas.js'
 import { storeOperator } from './storeOperator.js'
 
@@ -279,6 +282,64 @@ describe.each(testStoreDrivers)('admin app on %s', (driver) => {
         code: 'INVALID_INPUT',
         message: 'The request body is too large (1 KiB at most).',
       })
+    })
+  })
+
+  describe('one stopped contract', () => {
+    const usdc = '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'
+
+    it('stops a contract on one chain, lists it (also in the status), and releases it; idempotent both ways', async () => {
+      const stopped = StoppedContract.parse(
+        await (
+          await api('/kill/contract', {
+            body: { chainId: 8453, address: usdc, reason: 'drained', by: 'ops' },
+          })
+        ).json(),
+      )
+      expect(stopped).toMatchObject({
+        chainId: 8453,
+        address: usdc.toLowerCase(),
+        reason: 'drained',
+        actor: 'ops',
+      })
+      const again = StoppedContract.parse(
+        await (await api('/kill/contract', { body: { chainId: 8453, address: usdc.toLowerCase() } })).json(),
+      )
+      expect(again).toEqual(stopped)
+      const listed = StoppedContractList.parse(await (await api('/kill/contracts?chainId=8453')).json())
+      expect(listed.contracts).toEqual([stopped])
+      expect(
+        StoppedContractList.parse(await (await api('/kill/contracts?chainId=1')).json()).contracts,
+      ).toEqual([])
+      const status = AdminStatus.parse(await (await api('/status')).json())
+      expect(status.stoppedContracts).toEqual([stopped])
+      expect(status.killSwitch.engaged).toBe(false)
+
+      const released = ReleasedContract.parse(
+        await (await api('/unkill/contract', { body: { chainId: 8453, address: usdc } })).json(),
+      )
+      expect(released.released).toEqual(stopped)
+      const none = ReleasedContract.parse(
+        await (await api('/unkill/contract', { body: { chainId: 8453, address: usdc } })).json(),
+      )
+      expect(none.released).toBeNull()
+      expect(AdminStatus.parse(await (await api('/status')).json()).stoppedContracts).toEqual([])
+    })
+
+    it('refuses a bad chain id or address, and unknown fields, naming the field (400)', async () => {
+      for (const [body, field] of [
+        [{ chainId: '8453', address: usdc }, 'chainId'],
+        [{ chainId: 0, address: usdc }, 'chainId'],
+        [{ chainId: 8453, address: '0x1234' }, 'address'],
+        [{ chainId: 8453, address: usdc, extra: 1 }, 'extra'],
+      ] as const) {
+        const response = await api('/kill/contract', { body })
+        expect(response.status).toBe(400)
+        expect(await error(response)).toMatchObject({ code: 'INVALID_INPUT', field })
+      }
+      const response = await api('/kill/contracts?chainId=base')
+      expect(response.status).toBe(400)
+      expect(await error(response)).toMatchObject({ code: 'INVALID_INPUT', field: 'chainId' })
     })
   })
 

@@ -15,6 +15,9 @@ import {
   DecideApprovalBody,
   KillBody,
   ListApprovalsQuery,
+  ReleaseContractBody,
+  StopContractBody,
+  StoppedContractsQuery,
   VerifyAuditQuery,
 } from './schemas.js'
 import { validate } from './validate.js'
@@ -25,7 +28,10 @@ import { validate } from './validate.js'
  */
 export type AdminOperator = {
   audit: Pick<AuditLog, 'verify' | 'exportJsonl'>
-  killSwitch: Pick<KillSwitch, 'state' | 'engage' | 'release'>
+  killSwitch: Pick<
+    KillSwitch,
+    'state' | 'engage' | 'release' | 'stopContract' | 'releaseContract' | 'stoppedContracts'
+  >
   approvals: Pick<Approvals, 'list' | 'decide'>
   addressBook: Pick<AddressBook, 'list' | 'add' | 'remove'>
   /** The policy in force, for `GET /admin/status`; absent: `policy: null`. */
@@ -61,12 +67,15 @@ const jsonl = 'application/jsonl; charset=utf-8'
  *
  * | method | path                                  | does                                         |
  * | ------ | ------------------------------------- | -------------------------------------------- |
- * | GET    | /admin/status                         | kill switch, pending approvals, policy hash  |
+ * | GET    | /admin/status                         | kill switch(es), pending approvals, policy   |
  * | GET    | /admin/approvals?status=pending       | held intents with the gateway's simulation   |
  * | POST   | /admin/approvals/:id/approve          | `{ "hash"?, "reason"?, "by"? }`              |
  * | POST   | /admin/approvals/:id/deny             | `{ "hash"?, "reason"?, "by"? }`              |
  * | GET    | /admin/kill                           | kill switch state                            |
  * | POST   | /admin/kill, /admin/unkill            | `{ "reason"?, "by"? }`                       |
+ * | GET    | /admin/kill/contracts?chainId=N       | contracts stopped one by one                 |
+ * | POST   | /admin/kill/contract                  | `{ "chainId", "address", "reason"?, "by"? }` |
+ * | POST   | /admin/unkill/contract                | `{ "chainId", "address", "by"? }`            |
  * | GET    | /admin/audit/verify?head=SEQ:HASH     | walks the hash chain (and finds a kept head) |
  * | GET    | /admin/audit/export                   | every entry as JSON lines                    |
  * | GET    | /admin/address-book                   | entries                                      |
@@ -126,13 +135,15 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
 
   admin.get('/status', async () => {
     const op = await levers()
-    const [kill, pending] = await Promise.all([
+    const [kill, stopped, pending] = await Promise.all([
       op.killSwitch.state(),
+      op.killSwitch.stoppedContracts(),
       op.approvals.list({ status: 'pending' }),
     ])
     const policy = op.policy?.current()
     return send({
       killSwitch: kill,
+      stoppedContracts: stopped,
       pendingApprovals: pending.length,
       policy: policy ? { hash: policy.policyHash, rules: policy.rules.length } : null,
     })
@@ -183,6 +194,29 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
   admin.post('/unkill', validate('json', KillBody), async (c) => {
     const { by } = c.req.valid('json')
     return send(await (await levers()).killSwitch.release(by ?? 'admin-api'))
+  })
+
+  admin.get('/kill/contracts', validate('query', StoppedContractsQuery), async (c) => {
+    const { chainId } = c.req.valid('query')
+    return send({ contracts: await (await levers()).killSwitch.stoppedContracts({ chainId }) })
+  })
+
+  admin.post('/kill/contract', validate('json', StopContractBody), async (c) => {
+    const { chainId, address, reason, by } = c.req.valid('json')
+    return send(
+      await (await levers()).killSwitch.stopContract(
+        chainId,
+        address,
+        reason ?? 'stopped by the operator',
+        by ?? 'admin-api',
+      ),
+    )
+  })
+
+  admin.post('/unkill/contract', validate('json', ReleaseContractBody), async (c) => {
+    const { chainId, address, by } = c.req.valid('json')
+    const released = await (await levers()).killSwitch.releaseContract(chainId, address, by ?? 'admin-api')
+    return send({ released: released ?? null })
   })
 
   admin.get('/audit/verify', validate('query', VerifyAuditQuery), async (c) => {

@@ -50,6 +50,43 @@ export const KillBody = z
   })
   .strict()
 
+/** A chain id as the store keeps it (a positive 32-bit integer). */
+const chainId = z
+  .number({ error: 'chainId must be the decimal chain id, a number' })
+  .int()
+  .positive()
+  .max(2 ** 31 - 1)
+
+/** Body of `POST /admin/kill/contract` (the kill switch checks the address and the reason's text). */
+export const StopContractBody = z
+  .object({
+    chainId,
+    address: z.string().max(200),
+    reason: z
+      .string()
+      .transform((s) => s.slice(0, 500))
+      .optional(),
+    by: by.optional(),
+  })
+  .strict()
+
+/** Body of `POST /admin/unkill/contract`. */
+export const ReleaseContractBody = z
+  .object({ chainId, address: z.string().max(200), by: by.optional() })
+  .strict()
+
+/** Query of `GET /admin/kill/contracts`: one chain's, or every chain's. */
+export const StoppedContractsQuery = z
+  .object({
+    chainId: z
+      .string()
+      .regex(/^[1-9]\d{0,9}$/, 'chainId must be a decimal chain id')
+      .transform(Number)
+      .pipe(chainId)
+      .optional(),
+  })
+  .strict()
+
 /** Query of `GET /admin/audit/verify`: a head kept elsewhere (`SEQ:HASH` or `HASH`). */
 export const VerifyAuditQuery = z
   .object({
@@ -90,10 +127,29 @@ export const KillState = z
   })
   .loose()
 
+/** One contract stopped on one chain: writes that touch it are refused until it is released. */
+export const StoppedContract = z
+  .object({
+    chainId: z.number().int(),
+    address: z.string(),
+    reason: z.string(),
+    actor: z.string(),
+    stoppedAt: isoDate,
+  })
+  .loose()
+
+/** `GET /admin/kill/contracts`, newest first. */
+export const StoppedContractList = z.object({ contracts: z.array(StoppedContract) }).loose()
+
+/** `POST /admin/unkill/contract`: what was released, or null when it was not stopped. */
+export const ReleasedContract = z.object({ released: StoppedContract.nullable() }).loose()
+
 /** `GET /admin/status`. */
 export const AdminStatus = z
   .object({
     killSwitch: KillState,
+    /** Always sent; absent from gateways older than the per-contract kill switch. */
+    stoppedContracts: z.array(StoppedContract).optional(),
     pendingApprovals: z.number().int().nonnegative(),
     policy: z.object({ hash: z.string(), rules: z.number().int().nonnegative() }).loose().nullable(),
   })
@@ -213,6 +269,9 @@ export const AdminError = z
 
 /** Response types, as they arrive (dates as strings). */
 export type KillState = z.infer<typeof KillState>
+export type StoppedContract = z.infer<typeof StoppedContract>
+export type StoppedContractList = z.infer<typeof StoppedContractList>
+export type ReleasedContract = z.infer<typeof ReleasedContract>
 export type AdminStatus = z.infer<typeof AdminStatus>
 export type Approval = z.infer<typeof Approval>
 export type Breach = z.infer<typeof Breach>
@@ -228,5 +287,8 @@ export type AdminError = z.infer<typeof AdminError>
 export type ListApprovalsQuery = z.input<typeof ListApprovalsQuery>
 export type DecideApprovalBody = z.input<typeof DecideApprovalBody>
 export type KillBody = z.input<typeof KillBody>
+export type StopContractBody = z.input<typeof StopContractBody>
+export type ReleaseContractBody = z.input<typeof ReleaseContractBody>
+export type StoppedContractsQuery = z.input<typeof StoppedContractsQuery>
 export type VerifyAuditQuery = z.input<typeof VerifyAuditQuery>
 export type AddAddressBody = z.input<typeof AddAddressBody>
