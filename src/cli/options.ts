@@ -36,6 +36,8 @@ export type CliOptions = {
   head: string | undefined
   /** `address-book add ADDRESS --label L --note N` */
   note: string | undefined
+  /** `wallet guard enable|status|disable --chain C` */
+  chain: string | undefined
   /** A running gateway's admin API (`--url`, `--token`), instead of the data directory's announcement */
   url: string | undefined
   token: string | undefined
@@ -96,6 +98,7 @@ export function parseCli(
     out: values.out,
     head: values.head,
     note: values.note,
+    chain: values.chain,
     url: values.url,
     token: values.token,
   }
@@ -125,6 +128,7 @@ function parse(argv: readonly string[]) {
       out: { type: 'string' },
       head: { type: 'string' },
       note: { type: 'string' },
+      chain: { type: 'string' },
       url: { type: 'string' },
       token: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -154,6 +158,9 @@ Usage:
                                                  keys come on stdin or in a file, never as an argument
   airlock wallet list [--json]                  addresses and labels of the stored wallets
   airlock wallet export-address ADDRESS|LABEL   prints the wallet's address
+  airlock wallet guard status|enable|disable --chain C [--json]
+                                                 the wallet's EIP-7702 delegation to Airlock's post-condition
+                                                 guard on one chain: show it, deploy + delegate, undelegate
 
   airlock policy check [FILE] [--json]          validate a policy (default: the config's) and print its hash
 

@@ -19,12 +19,12 @@ export type WalletIo = {
   readStdin(maxBytes: number): Promise<string>
 }
 
-const subcommands = 'create, import, list, export-address'
+const subcommands = 'create, import, list, export-address, guard'
 const maxKeyInputBytes = 4096
 const maxKeystoreFileBytes = 64 * 1024
 
 /**
- * `airlock wallet create|import|list|export-address`. Keystores live in `<AIRLOCK_DATA_DIR or ~/.airlock>/keystore`.
+ * `airlock wallet create|import|list|export-address|guard`. Keystores live in `<AIRLOCK_DATA_DIR or ~/.airlock>/keystore`.
  * The password comes from `AIRLOCK_WALLET_PASSWORD`, else a hidden prompt (asked twice for a new keystore);
  * with neither, the command fails and says so. An imported keystore file is opened with
  * `AIRLOCK_IMPORT_PASSWORD`, else a prompt. Private keys come only on stdin or in a file, never as arguments.
@@ -34,6 +34,7 @@ const maxKeystoreFileBytes = 64 * 1024
  *
  * @example airlock wallet create --label ops
  * @example AIRLOCK_WALLET_PASSWORD=… airlock wallet import --private-key-stdin --label hot < key.txt
+ * @example airlock wallet guard status --chain base   (see walletGuard.ts)
  * @throws {InvalidInputError} unknown subcommand, missing or extra arguments, no password available
  */
 export async function wallet(
@@ -107,6 +108,8 @@ export async function wallet(
       io.stdout(options.json ? `${JSON.stringify(publicEntry(entry))}\n` : `${entry.address}\n`)
       return 0
     }
+    case 'guard':
+      return (await import('./walletGuard.js')).walletGuard(options, env, io)
     default:
       throw new InvalidInputError(
         sub === undefined

@@ -10,6 +10,7 @@ import {
   type Hex,
   http,
   isAddress,
+  keccak256,
   namehash,
   type PublicClient,
   parseAbi,
@@ -17,6 +18,7 @@ import {
 } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { delegationCode, guardAddress, guardCodeHash, readGuardStatus } from '../chains/evm/guard.js'
 import { devnetMnemonic } from './anvil.js'
 import { deployFixtures } from './deployFixtures.js'
 import { devnetChain } from './devnetChain.js'
@@ -59,8 +61,12 @@ describe('deployFixtures', () => {
     for (const a of addresses) expect(a).toBe(getAddress(a))
   })
 
-  it('puts all fixtures in block 1 and restores automine and the block gas limit', async () => {
-    expect(await client.getBlockNumber()).toBe(1n)
+  it('puts all fixtures in block 1 (the guard after them) and restores automine and the block gas limit', async () => {
+    expect(await client.getCode({ address: fx.tokens.USDC.address, blockNumber: 1n })).not.toBe('0x')
+    expect(await client.getCode({ address: fx.uniswapV3.pools['USDC/WETH'], blockNumber: 1n })).not.toBe('0x')
+    // The fixtures were deployed on an undelegated chain: the guard and the delegation come in later blocks.
+    expect(await client.getCode({ address: fx.accounts[0]!, blockNumber: 1n })).toBeUndefined()
+    expect(await client.getCode({ address: guardAddress, blockNumber: 1n })).toBeUndefined()
     const [automine] = await jsonRpc(fx.rpcUrl, [{ method: 'anvil_getAutomine' }])
     expect(automine).toBe(true)
     const genesis = await client.getBlock({ blockNumber: 0n })
@@ -72,10 +78,28 @@ describe('deployFixtures', () => {
     for (const account of fx.accounts.slice(0, 3)) {
       expect(await balanceOf(fx.tokens.USDC.address, account)).toBe(1_000_000n * 10n ** 6n)
       expect(await balanceOf(fx.tokens.DAI.address, account)).toBe(1_000_000n * 10n ** 18n)
+    }
+    for (const account of fx.accounts.slice(1, 3)) {
       expect(await client.getTransactionCount({ address: account })).toBe(0)
       expect(await client.getBalance({ address: account })).toBe(10_000n * 10n ** 18n)
     }
     expect(await balanceOf(fx.tokens.USDC.address, fx.accounts[3]!)).toBe(0n)
+  })
+
+  it('deploys the guard through the CREATE2 factory and delegates account 0 to it with one type-4 transaction', async () => {
+    const a0 = fx.accounts[0]!
+    expect(fx.guard).toBe(guardAddress)
+    expect(keccak256((await client.getCode({ address: guardAddress })) ?? '0x')).toBe(guardCodeHash)
+    expect(await client.getCode({ address: a0 })).toBe(delegationCode(guardAddress))
+    expect(await readGuardStatus({ client: client as never }, a0)).toEqual({
+      mode: 'enforced',
+      deployed: true,
+      delegatesTo: guardAddress.toLowerCase(),
+    })
+    // Account 0 sent one transaction, which used two nonces (its own and the authorization's), and paid its gas.
+    expect(await client.getTransactionCount({ address: a0 })).toBe(2)
+    const spent = 10_000n * 10n ** 18n - (await client.getBalance({ address: a0 }))
+    expect(spent > 0n && spent < 10n ** 16n).toBe(true)
   })
 
   it('deploys tokens with the advertised metadata and EIP-712 domains', async () => {

@@ -17,6 +17,7 @@ import {
 } from 'viem'
 import { DevnetError } from '../errors/index.js'
 import { type DevnetContractName, devnetArtifacts } from './artifacts.js'
+import { enableDevnetGuard } from './enableDevnetGuard.js'
 import type { DevnetFixtures } from './fixtures.js'
 import { jsonRpc } from './jsonRpc.js'
 
@@ -83,7 +84,8 @@ type Step = { label: string; to?: Address; data: Hex; value?: bigint; gas: bigin
 /**
  * Deploys the devnet fixtures (DESIGN §4) from account 9 in a fixed order, so every address is the same on every
  * fresh node. Transactions carry explicit nonces and gas (no estimation), go out in one JSON-RPC batch and are
- * mined together in block 1; every receipt is then checked. Takes ~30 ms. Expects a fresh anvil with at least 10
+ * mined together in block 1; every receipt is then checked. Then the post-condition guard is deployed and
+ * account 0 delegates to it ({@link enableDevnetGuard}). Takes ~30 ms. Expects a fresh anvil with at least 10
  * unlocked accounts (the test mnemonic gives the documented addresses).
  *
  * @example
@@ -309,6 +311,9 @@ export async function deployFixtures(
     ])
   }
   await waitForReceipts(rpcUrl, hashes, steps)
+  // Last, so every fixture above is deployed on an undelegated chain: the guard, and account 0 (the gateway's
+  // devnet wallet) delegating to it with a real EIP-7702 transaction (DESIGN §11).
+  const guard = await enableDevnetGuard(rpcUrl, chainId, { deployer })
 
   // The pool's CREATE2 address, as the factory computes it (the test checks it against factory.getPool).
   const pool = getContractAddress({
@@ -345,6 +350,7 @@ export async function deployFixtures(
     ensUniversalResolver: universalResolver,
     ensRegistry: registry,
     adversarial: { revertingDecimals, absurdDecimals, homoglyphToken },
+    guard,
     deployer,
   }
 }

@@ -6,7 +6,7 @@ export type DevnetToken = { address: Address; decimals: number }
 /**
  * The contracts and accounts deployed on the embedded devnet, as published by `airlock://devnet/fixtures` and
  * `airlock devnet --json` (DESIGN §4). Plain JSON: addresses are EIP-55 checksummed, token ids are strings.
- * Fields past DESIGN §4 (`positionManager`, `ensUniversalResolver`, `ensRegistry`, `adversarial`, `deployer`) are
+ * Fields past DESIGN §4 (`positionManager`, `ensUniversalResolver`, `ensRegistry`, `adversarial`, `guard`, `deployer`) are
  * additive.
  *
  * @example
@@ -59,6 +59,11 @@ export type DevnetFixtures = {
     /** symbol "USDС" (Cyrillic С), zero-width space in the name, 6 decimals. */
     homoglyphToken: Address
   }
+  /**
+   * Airlock's post-condition guard (deployed through the CREATE2 factory); account 0, the gateway's devnet
+   * wallet, delegates to it (EIP-7702) from the start. Absent in fixtures written before the guard existed.
+   */
+  guard?: Address | undefined
   /** Account 9: deployed everything and holds the Uniswap position. */
   deployer: Address
 }

@@ -3,6 +3,8 @@ export { defaultScryptN, type EncryptKeyOptions, encryptKey, type KeystoreV3 } f
 export {
   type CreateSignerParameters,
   createSigner,
+  type DelegatingSigner,
+  type DelegationToSign,
   type Signer,
   type TypedDataToSign,
 } from './signer.js'

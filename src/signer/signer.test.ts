@@ -1,16 +1,21 @@
 import { inspect } from 'node:util'
 import {
+  type Address,
   createPublicClient,
+  getAddress,
   type Hex,
   http,
   parseEther,
   parseTransaction,
   recoverTransactionAddress,
   recoverTypedDataAddress,
+  zeroAddress,
 } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
+import { recoverAuthorizationAddress } from 'viem/utils'
 import { describe, expect, it } from 'vitest'
 import { useDevnet } from '../../test/devnet.js'
+import { guardAddress } from '../chains/evm/guard.js'
 import { BaseError } from '../errors/index.js'
 import { encryptKey } from './keystore.js'
 import { createSigner, type Signer, type TypedDataToSign } from './signer.js'
@@ -84,10 +89,15 @@ const permit: TypedDataToSign = {
 }
 
 describe('the signer object carries no key', () => {
-  it('exposes only address, signTransaction and signTypedData; JSON and inspect show the address', async () => {
+  it('exposes only address, signTransaction, signTypedData and signDelegation; JSON and inspect show the address', async () => {
     const signer = await keystoreSigner()
     expect(signer.address).toBe(privateKeyToAddress(key))
-    expect(Object.keys(signer).sort()).toEqual(['address', 'signTransaction', 'signTypedData'])
+    expect(Object.keys(signer).sort()).toEqual([
+      'address',
+      'signDelegation',
+      'signTransaction',
+      'signTypedData',
+    ])
     expect(JSON.parse(JSON.stringify(signer))).toEqual({ address: signer.address })
     expect(inspect(signer)).toBe(`Signer { address: '${signer.address}' }`)
     expectNoSecret(signer)
@@ -213,6 +223,81 @@ describe('signTypedData (ADVERSARIAL 29)', () => {
         { chainId: 8453 },
       ),
     )
+    expect(error.code).toBe('SIGNING_FAILED')
+    expect(error.cause).toBeUndefined()
+  })
+})
+
+describe('signDelegation (EIP-7702, only to the guard or back to none)', () => {
+  const delegation = {
+    chainId: 8453,
+    nonce: 7,
+    target: guardAddress,
+    gas: 100_000n,
+    maxFeePerGas: 2_000_000_000n,
+    maxPriorityFeePerGas: 1_000_000n,
+  } as const
+
+  it.each([
+    ['the guard', guardAddress],
+    ['the zero address (undelegate)', zeroAddress],
+  ])('signs a type-4 transaction to the wallet itself delegating to %s', async (_label, target) => {
+    const signer = await keystoreSigner()
+    const raw = await signer.signDelegation({ ...delegation, target })
+    expect(raw.startsWith('0x04')).toBe(true)
+    const tx = parseTransaction(raw)
+    expect(tx).toMatchObject({
+      type: 'eip7702',
+      chainId: 8453,
+      nonce: 7,
+      to: signer.address.toLowerCase(),
+      gas: delegation.gas,
+      maxFeePerGas: delegation.maxFeePerGas,
+      maxPriorityFeePerGas: delegation.maxPriorityFeePerGas,
+    })
+    expect(tx.value ?? 0n).toBe(0n)
+    expect(tx.data ?? '0x').toBe('0x')
+    expect(await recoverTransactionAddress({ serializedTransaction: raw as `0x04${string}` })).toBe(
+      signer.address,
+    )
+    expect(tx.authorizationList).toHaveLength(1)
+    const [authorization] = tx.authorizationList ?? []
+    // The transaction takes `nonce`, so the authorization is checked against `nonce + 1`.
+    expect(authorization).toMatchObject({ chainId: 8453, nonce: 8 })
+    expect(getAddress(authorization?.address as Address)).toBe(target)
+    expect(
+      await recoverAuthorizationAddress({
+        authorization: authorization as Parameters<typeof recoverAuthorizationAddress>[0]['authorization'],
+      }),
+    ).toBe(signer.address)
+  })
+
+  it.each([
+    ['another contract', { target: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913' }],
+    ['the wallet itself', { target: privateKeyToAddress(key) }],
+    ['a target that is not an address', { target: '0x1234' }],
+    ['chain 0 (valid on every chain)', { chainId: 0 }],
+    ['no chainId', { chainId: undefined }],
+    ['a negative nonce', { nonce: -1 }],
+    ['a number for gas', { gas: 100_000 }],
+    ['an extra field (value)', { value: 1n }],
+    ['an extra field (authorizationList)', { authorizationList: [] }],
+  ])('refuses a delegation to %s, signing nothing', async (_label, change) => {
+    const signer = await keystoreSigner()
+    const error = await rejection(signer.signDelegation({ ...delegation, ...change } as never))
+    expect(error.code).toBe('SIGNING_REFUSED')
+  })
+
+  it('the devnet key delegates only on its own chain', async () => {
+    const signer = await createSigner({ backend: 'devnet', accountIndex: 3 })
+    expect((await rejection(signer.signDelegation(delegation))).code).toBe('SIGNING_REFUSED')
+    const raw = await signer.signDelegation({ ...delegation, chainId: 31337 })
+    expect(parseTransaction(raw)).toMatchObject({ type: 'eip7702', chainId: 31337 })
+  })
+
+  it('wraps a viem failure without a cause chain and without the key', async () => {
+    const signer = await keystoreSigner()
+    const error = await rejection(signer.signDelegation({ ...delegation, maxPriorityFeePerGas: 10n ** 30n }))
     expect(error.code).toBe('SIGNING_FAILED')
     expect(error.cause).toBeUndefined()
   })

@@ -7,7 +7,13 @@ import {
   type TransactionSerializableEIP1559,
   toHex,
 } from 'viem'
-import { mnemonicToAccount, privateKeyToAddress, signTransaction, signTypedData } from 'viem/accounts'
+import {
+  mnemonicToAccount,
+  privateKeyToAddress,
+  signAuthorization,
+  signTransaction,
+  signTypedData,
+} from 'viem/accounts'
 import { devnetMnemonic } from '../devnet/anvil.js'
 import { BaseError, InvalidInputError, SigningFailedError, SigningRefusedError } from '../errors/index.js'
 import { decryptKey } from './keystore.js'
@@ -27,9 +33,27 @@ export type TypedDataToSign = {
 }
 
 /**
+ * What {@link DelegatingSigner.signDelegation} signs: the wallet's own EIP-7702 transaction (type 4, to itself, value 0,
+ * no data) carrying one authorization that sets the wallet's code.
+ */
+export type DelegationToSign = {
+  /** The one chain the authorization is valid on; never 0 (which would make it valid on every chain). */
+  chainId: number
+  /** The wallet's pending nonce: the transaction takes it, the authorization `nonce + 1`. */
+  nonce: number
+  /** Airlock's guard (enable) or the zero address (disable: the wallet becomes a plain EOA again). */
+  target: Address
+  gas: bigint
+  maxFeePerGas: bigint
+  maxPriorityFeePerGas: bigint
+}
+
+/**
  * The only face of a key. It signs EIP-1559 transactions and EIP-712 typed data bound to a chain and a
- * contract; it never signs raw hashes or personal messages (`eth_sign` is not offered). It carries no key:
- * `JSON.stringify` and `util.inspect` show the address only.
+ * contract, and one kind of EIP-7702 transaction: the wallet delegating to Airlock's guard or undelegating
+ * ({@link DelegatingSigner.signDelegation}). It never signs raw hashes or personal messages (`eth_sign` is not offered),
+ * nor an authorization to any other code. It carries no key: `JSON.stringify` and `util.inspect` show the
+ * address only.
  */
 export type Signer = {
   /** EIP-55 checksummed address of the key. */
@@ -47,6 +71,20 @@ export type Signer = {
    * brought along is refused (ADVERSARIAL 53).
    */
   signTypedData(typedData: TypedDataToSign, expected: { chainId: number }): Promise<Hex>
+}
+
+/**
+ * A {@link Signer} that can also set the wallet's own code, as {@link createSigner} returns it. Only delegation
+ * management (`airlock wallet guard`, the devnet's start) takes this type; the write path takes a `Signer`.
+ */
+export type DelegatingSigner = Signer & {
+  /**
+   * Signs an EIP-7702 authorization of this key's code to `target` on `chainId` (for `nonce + 1`) and the
+   * type-4 transaction to the wallet itself that carries it (nonce `nonce`, value 0, no data); returns the
+   * transaction serialized. `target` must be Airlock's guard (`guardAddress`) or the zero address
+   * (undelegate): a key delegated to other code could be drained by it, so any other target is refused.
+   */
+  signDelegation(delegation: DelegationToSign): Promise<Hex>
 }
 
 /** Options of {@link createSigner}: where the key comes from. */
@@ -93,7 +131,7 @@ const transactionFields = new Set([
  * @throws {KeystoreInvalidError} the keystore is malformed or unsupported
  * @throws {InvalidInputError} a devnet account index out of range
  */
-export async function createSigner(parameters: CreateSignerParameters): Promise<Signer> {
+export async function createSigner(parameters: CreateSignerParameters): Promise<DelegatingSigner> {
   let privateKey: Hex
   let onlyChainId: number | undefined
   if (parameters.backend === 'keystore') {
@@ -137,10 +175,38 @@ export async function createSigner(parameters: CreateSignerParameters): Promise<
     )
   }
 
+  async function signDelegation(delegation: DelegationToSign): Promise<Hex> {
+    const d = await checkDelegation(delegation, onlyChainId)
+    return guard(async () => {
+      const authorization = await signAuthorization({
+        privateKey,
+        chainId: d.chainId,
+        nonce: d.nonce + 1,
+        address: d.target,
+      })
+      return signTransaction({
+        privateKey,
+        transaction: {
+          type: 'eip7702',
+          chainId: d.chainId,
+          nonce: d.nonce,
+          to: address,
+          value: 0n,
+          data: '0x',
+          gas: d.gas,
+          maxFeePerGas: d.maxFeePerGas,
+          maxPriorityFeePerGas: d.maxPriorityFeePerGas,
+          authorizationList: [authorization],
+        },
+      })
+    })
+  }
+
   const signer = {
     address,
     signTransaction: signTx,
     signTypedData: signTyped,
+    signDelegation,
   }
   // Shown instead of the object by JSON.stringify and util.inspect / console.log; not enumerable.
   Object.defineProperties(signer, {
@@ -185,6 +251,64 @@ function checkTransaction(transaction: TransactionSerializableEIP1559, onlyChain
   )
     throw new SigningRefusedError({ reason: 'the transaction recipient is not an address', field: 'to' })
   return { ...transaction, type: 'eip1559' as const }
+}
+
+const delegationFields = new Set([
+  'chainId',
+  'nonce',
+  'target',
+  'gas',
+  'maxFeePerGas',
+  'maxPriorityFeePerGas',
+])
+
+const zeroAddress: Address = '0x0000000000000000000000000000000000000000'
+
+async function checkDelegation(
+  delegation: DelegationToSign,
+  onlyChainId: number | undefined,
+): Promise<DelegationToSign> {
+  if (typeof delegation !== 'object' || delegation === null)
+    throw new SigningRefusedError({ reason: 'the delegation must be an object' })
+  for (const key of Object.keys(delegation))
+    if (!delegationFields.has(key))
+      throw new SigningRefusedError({
+        reason: `a delegation has no field "${key.replace(/[^\w]/g, '').slice(0, 40)}"`,
+        field: key.replace(/[^\w]/g, '').slice(0, 40),
+      })
+  const { chainId, nonce, target, gas, maxFeePerGas, maxPriorityFeePerGas } = delegation
+  if (!Number.isSafeInteger(chainId) || chainId <= 0)
+    throw new SigningRefusedError({
+      reason: 'the delegation has no valid chainId (chain 0 would make it valid on every chain)',
+      field: 'chainId',
+    })
+  if (onlyChainId !== undefined && chainId !== onlyChainId)
+    throw new SigningRefusedError({
+      reason: `the devnet key signs only for chain ${onlyChainId}, not ${chainId}`,
+      field: 'chainId',
+      metaMessages: ['The devnet key is public; configure a keystore wallet for other chains.'],
+    })
+  // nonce + 1 (the authorization's) must stay a safe integer too.
+  if (!Number.isSafeInteger(nonce) || nonce < 0 || nonce >= Number.MAX_SAFE_INTEGER)
+    throw new SigningRefusedError({ reason: 'the nonce must be a non-negative integer', field: 'nonce' })
+  for (const [field, value] of Object.entries({ gas, maxFeePerGas, maxPriorityFeePerGas }))
+    if (typeof value !== 'bigint' || value <= 0n)
+      throw new SigningRefusedError({ reason: `${field} must be a positive bigint`, field })
+  if (typeof target !== 'string' || !isAddress(target, { strict: false }))
+    throw new SigningRefusedError({ reason: 'the delegation target is not an address', field: 'target' })
+  // Loaded here, not at the top: the guard's artifact is large and only this call needs its address.
+  const { guardAddress } = await import('../chains/evm/guard.js')
+  const to = getAddress(target)
+  if (to !== guardAddress && to !== zeroAddress)
+    throw new SigningRefusedError({
+      reason: `a delegation only to Airlock's guard (${guardAddress}) or to the zero address (undelegate) is signed, not to ${to}`,
+      field: 'target',
+      metaMessages: [
+        'Code a key delegates to can spend everything the key holds; nothing was signed.',
+        'Use `airlock wallet guard enable|disable --chain C`.',
+      ],
+    })
+  return { chainId, nonce, target: to, gas, maxFeePerGas, maxPriorityFeePerGas }
 }
 
 function checkTypedData(
