@@ -228,6 +228,10 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         policy: () => policy.current(),
         prices,
         tokens: context.tokens,
+        // A write the on-chain guard reverted stops its contract only (the kill switch for that contract).
+        stopContract: async (chainId, contract, reason) => {
+          await killSwitch.stopContract(chainId, contract, reason, 'airlock (automatic)')
+        },
       }
       const guard = createGuard({
         policy: () => policy.current(),
