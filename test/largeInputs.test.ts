@@ -1,6 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { createPublicClient, encodeFunctionData, type Hash, type Hex, http, parseAbi } from 'viem'
+import {
+  createPublicClient,
+  decodeFunctionData,
+  encodeFunctionData,
+  type Hash,
+  type Hex,
+  http,
+  parseAbi,
+} from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { guardAbi } from '../src/chains/evm/guard.js'
 import { devnetChain } from '../src/devnet/devnetChain.js'
 import { createSigner, type Signer } from '../src/signer/signer.js'
 import type { Store } from '../src/store/openStore.js'
@@ -84,7 +93,12 @@ describe('large inputs (ADVERSARIAL 52)', () => {
     const sent = ok(await g.call('get_intent', { intentId: held.intentId }))
     expect(['broadcast', 'mined']).toContain(sent.status)
     const tx = await viem.getTransaction({ hash: sent.txHash as Hash })
-    expect(tx.input).toBe(data)
+    // The devnet wallet runs its writes through the on-chain guard: the call is the one inside `execute`.
+    const { functionName, args } = decodeFunctionData({ abi: guardAbi, data: tx.input })
+    expect(functionName).toBe('execute')
+    const [calls] = args as [{ target: string; data: Hex }[]]
+    expect(calls).toHaveLength(1)
+    expect(calls[0]?.data).toBe(data)
   })
 
   it('an audit entry keeps a long string as its prefix, length and SHA-256, and the chain still verifies', async () => {
