@@ -30,6 +30,7 @@ import { createIntentJournal } from '../src/txs/intentJournal.js'
 import { createNonceManager } from '../src/txs/nonceManager.js'
 import { createTracker } from '../src/txs/tracker.js'
 import { connectInProcess } from './connectInProcess.js'
+import { delegateToGuard } from './guardGas.js'
 import { interleave, summarize, time } from './stats.js'
 
 /** How the write figures report: the table row and progress line helpers of bench/run.ts. */
@@ -394,6 +395,14 @@ async function fundUsdc(f: DevnetFixtures): Promise<void> {
     })
     await reader.waitForTransactionReceipt({ hash, pollingInterval: 5 })
   }
+  // The gateway's accounts run their writes through the on-chain guard, as the devnet's own wallet does.
+  for (const index of [
+    airlockAccount.pglite,
+    airlockAccount.postgres,
+    agentsAccount.pglite,
+    agentsAccount.postgres,
+  ])
+    await delegateToGuard(f, index)
 }
 
 /** Runs `n` calls of `one`, `inFlight` at a time, adding each call's latency to `samples`; returns the elapsed ms. */

@@ -166,6 +166,13 @@ describe('honest writes run through the guard unchanged', () => {
 
   it('the devnet wallet delegates to the guard', async () => {
     expect((await readGuardStatus({ client: viem as never }, signer.address)).mode).toBe('enforced')
+    // list_chains says so for the configured chains (the public defaults are not asked).
+    const { chains } = ok(await g.call('list_chains', {}))
+    const devnet = (chains as { chain: string; guard?: { mode: string } }[]).find((c) => c.chain === 'devnet')
+    expect(devnet?.guard?.mode).toBe('enforced')
+    expect(
+      (chains as { chain: string; guard?: unknown }[]).find((c) => c.chain === 'ethereum')?.guard,
+    ).toBeUndefined()
   })
 
   it('a USDC transfer is the wallet calling itself with the transfer and its conditions', async () => {
@@ -239,8 +246,11 @@ describe('a write that would move more than was checked reverts on chain (ADVERS
       expect(entries.some((e) => e.kind === 'intent.postcondition_failed' && e.intentId === intentId)).toBe(
         true,
       )
-      // That contract is stopped; the gateway as a whole is not.
+      // That contract is stopped (get_limits says so); the gateway as a whole is not.
       expect((await g.operator.killSwitch.state()).engaged).toBe(false)
+      const after = ok(await g.call('get_limits', { chain: 'devnet' }))
+      expect(after.stoppedContracts).toEqual([{ address: puller.toLowerCase(), since: expect.any(String) }])
+      expect(after.guard.mode).toBe('enforced')
       await arm(false)
       const next = err(await g.call('write_contract', pull('1')))
       expect(next.code).toBe('KILL_SWITCH_ENGAGED')

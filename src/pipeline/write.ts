@@ -167,9 +167,10 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     async limits(chainRef) {
       const chain = context.chains.resolve(chainRef)
       const wallet = requireSigner(parts).address
-      const [budgets, onChain, kill] = await Promise.all([
+      const [budgets, onChain, stopped, kill] = await Promise.all([
         guard.budgets(chain, wallet),
         guardMode(chain.name),
+        guard.parts.killSwitch.stoppedContracts({ chainId: chain.id }).catch(() => undefined),
         guard.parts.killSwitch.state().then(
           (s) => (s.engaged ? 'engaged' : 'off') as 'engaged' | 'off',
           () => 'unknown' as const,
@@ -182,6 +183,14 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         wallet,
         policyHash: policy?.policyHash ?? 'none',
         killSwitch: kill,
+        ...(stopped?.length
+          ? {
+              stoppedContracts: stopped.map((c) => ({
+                address: c.address,
+                since: c.stoppedAt.toISOString(),
+              })),
+            }
+          : {}),
         guard: onChain,
         limits: budgets,
         perWrite: policy ? perWriteCaps(policy, chainKeys(chain.name, chain.id)) : [],

@@ -24,6 +24,10 @@ export const GetLimitsOutput = z.object({
   wallet: z.string(),
   policyHash: z.string().describe('"none": no policy, reads only'),
   killSwitch: z.enum(['engaged', 'off', 'unknown']),
+  stoppedContracts: z
+    .array(z.object({ address: z.string(), since: z.string() }))
+    .optional()
+    .describe('Contracts on this chain that writes may not touch until the operator releases them'),
   guard: GuardModeOutput,
   limits: z.array(Budget),
   perWrite: z
