@@ -37,7 +37,7 @@ import { useDevnet } from './devnet.js'
 // its revert data is decoded, and the wallet's balances on chain are what they were (less the gas).
 const fixtures = useDevnet({ isolate: true })
 const chain = devnetChain(fixtures)
-const client = createPublicClient({ chain, transport: http(fixtures.rpcUrl) })
+const client = createPublicClient({ chain, transport: http(fixtures.rpcUrl), cacheTime: 0 })
 const walletIndex = 7
 const walletClient = devnetWallet(fixtures, walletIndex, chain)
 const owner = devnetWallet(fixtures, 1, chain) // deploys, owns and arms the attack contracts; holds USDC

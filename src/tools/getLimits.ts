@@ -14,9 +14,7 @@ export const GuardModeOutput = z
     address: z.string().describe('The guard contract (same address on every chain)'),
     description: z.string(),
   })
-  .describe(
-    '"enforced": writes revert on chain if they would move more than was checked; otherwise they are settled on their receipts',
-  )
+  .describe('"enforced": a write that would move more than was checked reverts on chain')
 
 export const GetLimitsOutput = z.object({
   chain: z.string(),
@@ -27,7 +25,7 @@ export const GetLimitsOutput = z.object({
   stoppedContracts: z
     .array(z.object({ address: z.string(), since: z.string() }))
     .optional()
-    .describe('Contracts on this chain that writes may not touch until the operator releases them'),
+    .describe('Contracts writes may not touch until the operator releases them'),
   guard: GuardModeOutput,
   limits: z.array(Budget),
   perWrite: z
@@ -58,8 +56,7 @@ export const GetLimitsOutput = z.object({
 export const getLimits = defineTool({
   name: 'get_limits',
   title: 'Spend limits',
-  description:
-    'Your spend limits on a chain (used, remaining), per-write caps, the kill switch and the on-chain guard.',
+  description: 'Your budgets on a chain (used, remaining), per-write caps, kill switch, on-chain guard.',
   annotations: { readOnlyHint: true, openWorldHint: false },
   input: GetLimitsInput,
   output: GetLimitsOutput,

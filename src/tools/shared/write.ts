@@ -129,7 +129,7 @@ export const WriteResult = z.object({
     })
     .optional()
     .describe(
-      'On-chain post-conditions the transaction enforces (the wallet runs the call through its guard): it reverts if more leaves, less arrives or a larger allowance remains than was checked.',
+      'On-chain post-conditions: the transaction reverts if more leaves or less arrives than was checked',
     ),
   approval: z
     .object({
