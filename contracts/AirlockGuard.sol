@@ -17,6 +17,11 @@ pragma solidity ^0.8.26;
 ///   5 MULTI_MIN_INFLOW      `token.balanceOf(wallet, id)` rises by at least `amount` (ERC-1155)
 ///   6 NFT_OWNED             `token.ownerOf(id)` is the wallet afterwards (ERC-721)
 ///   7 NO_OPERATOR           `token.isApprovedForAll(wallet, spender)` is false afterwards (ERC-721/1155)
+///   8 NATIVE_MIN_INFLOW     the wallet's own ETH rises by at least `amount`
+///
+/// A call that fails reverts the write with `CallFailed(index, its revert data)`: the guard's own errors can only
+/// come from the guard. A call to the wallet itself is refused (`CallToWallet`): `execute` does not nest. The checks
+/// keep gas of their own, so a call that burns what it is given fails alone, with its reason.
 ///
 /// It holds no state: run as the wallet's delegated code it reads and writes no storage, so nobody (the wallet
 /// included) can change how it judges. Only the wallet itself may call `execute`; a call from anyone else, or a
@@ -47,6 +52,10 @@ contract AirlockGuard {
     error Unreadable(uint256 index, address token);
     /// Condition `index` has a kind this guard does not know.
     error UnknownCondition(uint256 index, uint8 kind);
+    /// Call `index` reverted with `reason` (its own revert data, unchanged).
+    error CallFailed(uint256 index, bytes reason);
+    /// Call `index` targets the wallet itself.
+    error CallToWallet(uint256 index);
 
     uint8 internal constant NATIVE_MAX_OUTFLOW = 0;
     uint8 internal constant TOKEN_MAX_OUTFLOW = 1;
@@ -56,6 +65,7 @@ contract AirlockGuard {
     uint8 internal constant MULTI_MIN_INFLOW = 5;
     uint8 internal constant NFT_OWNED = 6;
     uint8 internal constant NO_OPERATOR = 7;
+    uint8 internal constant NATIVE_MIN_INFLOW = 8;
 
     /// @notice Runs `calls` in order as the wallet, then checks `conditions`; reverts if any call or condition fails
     /// (a failing call's own revert data is passed on unchanged).
@@ -80,11 +90,11 @@ contract AirlockGuard {
                 word := mload(0)
             }
 
-            /// The wallet's balance condition `i` (at `c`) watches: ETH, `balanceOf(wallet)` (kinds 1, 2) or
-            /// `balanceOf(wallet, id)` (kinds 4, 5).
+            /// The wallet's balance condition `i` (at `c`) watches: ETH (kinds 0, 8), `balanceOf(wallet)` (kinds 1,
+            /// 2) or `balanceOf(wallet, id)` (kinds 4, 5).
             function watched(i, kind, c, request) -> value {
-                switch kind
-                case 0 { value := selfbalance() }
+                switch or(iszero(kind), eq(kind, 8))
+                case 1 { value := selfbalance() }
                 default {
                     // The selector's word first: it clears the bytes after it.
                     switch gt(kind, 3)
@@ -108,31 +118,48 @@ contract AirlockGuard {
             mstore(0x40, add(request, 0x60))
 
             // 1. Each condition's kind and addresses are checked (a malformed one fails the write), and the
-            // balances the balance conditions (kinds 0, 1, 2, 4, 5: bits of 0x37) watch are taken.
+            // balances the balance conditions (kinds 0, 1, 2, 4, 5, 8: bits of 0x137) watch are taken.
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
                 let c := add(conditions.offset, mul(i, 0xa0))
                 let kind := calldataload(c)
                 if or(shr(160, calldataload(add(c, 0x20))), shr(160, calldataload(add(c, 0x40)))) { revert(0, 0) }
-                if gt(kind, 7) {
+                if gt(kind, 8) {
                     if gt(kind, 0xff) { revert(0, 0) }
                     mstore(request, shl(224, 0xf08372fe)) // UnknownCondition(uint256,uint8)
                     mstore(add(request, 0x04), i)
                     mstore(add(request, 0x24), kind)
                     revert(request, 0x44)
                 }
-                if and(shr(kind, 0x37), 1) { mstore(add(before, shl(5, i)), watched(i, kind, c, request)) }
+                if and(shr(kind, 0x137), 1) { mstore(add(before, shl(5, i)), watched(i, kind, c, request)) }
             }
 
-            // 2. The calls, in order, as the wallet; a failing one's revert data is passed on.
+            // 2. The calls, in order, as the wallet. Each leaves gas for the checks (two reads per condition); one
+            // that fails reverts the write with CallFailed(i, its revert data).
+            let reserve := add(10000, mul(n, 12000))
             for { let i := 0 } lt(i, calls.length) { i := add(i, 1) } {
                 let call_ := add(calls.offset, calldataload(add(calls.offset, shl(5, i))))
+                let target := calldataload(call_)
+                if eq(target, address()) {
+                    mstore(request, shl(224, 0xa920287b)) // CallToWallet(uint256)
+                    mstore(add(request, 0x04), i)
+                    revert(request, 0x24)
+                }
                 let data := add(call_, calldataload(add(call_, 0x40)))
                 let size := calldataload(data)
                 let m := mload(0x40)
                 calldatacopy(m, add(data, 0x20), size)
-                if iszero(call(gas(), calldataload(call_), calldataload(add(call_, 0x20)), m, size, 0, 0)) {
-                    returndatacopy(m, 0, returndatasize())
-                    revert(m, returndatasize())
+                let budget := gas()
+                if gt(budget, reserve) { budget := sub(budget, reserve) }
+                if iszero(call(budget, target, calldataload(add(call_, 0x20)), m, size, 0, 0)) {
+                    // CallFailed(uint256 index, bytes reason): selector, index, offset 0x40, length, data.
+                    let r := returndatasize()
+                    mstore(m, shl(224, 0x5c0dee5d))
+                    mstore(add(m, 0x04), i)
+                    mstore(add(m, 0x24), 0x40)
+                    mstore(add(m, 0x44), r)
+                    mstore(add(add(m, 0x64), and(r, not(31))), 0) // the padding after the data: zeros
+                    returndatacopy(add(m, 0x64), 0, r)
+                    revert(m, add(0x64, and(add(r, 31), not(31))))
                 }
             }
 
@@ -174,9 +201,9 @@ contract AirlockGuard {
                 default {
                     let was := mload(add(before, shl(5, i)))
                     let now_ := watched(i, kind, c, request)
-                    switch or(eq(kind, 2), eq(kind, 5))
+                    switch or(or(eq(kind, 2), eq(kind, 5)), eq(kind, 8))
                     case 1 {
-                        // TOKEN_MIN_INFLOW, MULTI_MIN_INFLOW: the rise is at least amount
+                        // TOKEN_MIN_INFLOW, MULTI_MIN_INFLOW, NATIVE_MIN_INFLOW: the rise is at least amount
                         if gt(now_, was) { actual := sub(now_, was) }
                         failed := lt(actual, bound)
                     }

@@ -258,6 +258,38 @@ describe('every condition kind passes when kept and fails with its reason when b
     })
   })
 
+  it('nativeMinInflow: ETH arriving (WETH unwrapped)', async () => {
+    const value = parseEther('0.002')
+    const wethAbi = parseAbi(['function deposit() payable', 'function withdraw(uint256 wad)'])
+    await expectPasses(
+      [{ to: weth, value, data: encodeFunctionData({ abi: wethAbi, functionName: 'deposit' }) }],
+      [native(value)],
+    )
+    const withdraw = (amount: bigint): Call => ({
+      to: weth,
+      data: encodeFunctionData({ abi: wethAbi, functionName: 'withdraw', args: [amount] }),
+    })
+    await expectPasses([withdraw(value / 2n)], [native(0n), { kind: 'nativeMinInflow', amount: value / 2n }])
+    const { reason } = await expectGuardRevert(
+      [withdraw(value / 4n)],
+      [native(0n), { kind: 'nativeMinInflow', amount: value / 2n }],
+    )
+    expect(reason).toEqual({
+      error: 'ConditionFailed',
+      index: 1,
+      kind: 'nativeMinInflow',
+      token: zeroAddress,
+      bound: value / 2n,
+      actual: value / 4n,
+    })
+  })
+
+  it('a call to the wallet itself is refused: execute does not nest', async () => {
+    const inner = executeData([erc20Call(usdc, 'transfer', recipient, usd('1'))], [])
+    const { reason } = await expectGuardRevert([{ to: wallet, data: inner }], [native(0n), maxOut(usdc, 0n)])
+    expect(reason).toEqual({ error: 'CallToWallet', index: 0 })
+  })
+
   it('maxAllowance: what a spender may take afterwards', async () => {
     const spender = fixtures.accounts[5] as Address
     await expectPasses(
@@ -375,12 +407,12 @@ describe('every condition kind passes when kept and fails with its reason when b
   it('an unknown kind fails the write before any call runs', async () => {
     const { reason } = await expectGuardRevert(
       [erc20Call(usdc, 'transfer', recipient, usd('1'))],
-      [native(0n), { kind: 8, token: usdc, amount: 0n }],
+      [native(0n), { kind: 9, token: usdc, amount: 0n }],
     )
     expect(reason).toEqual({ error: 'UnknownCondition', index: 1 })
   })
 
-  it('a failing call’s own revert data is passed on unchanged', async () => {
+  it('a failing call’s own revert data is passed on, wrapped in CallFailed (never mistaken for a condition)', async () => {
     const balance = await client.readContract({
       address: usdc,
       abi: erc20Abi,
@@ -391,14 +423,13 @@ describe('every condition kind passes when kept and fails with its reason when b
       [erc20Call(usdc, 'transfer', recipient, balance + 1n)],
       [native(0n), maxOut(usdc, maxUint256)],
     )
-    expect(reason).toBeUndefined()
-    expect(output).toBe(
-      encodeErrorResult({
-        abi: erc20Errors,
-        errorName: 'ERC20InsufficientBalance',
-        args: [wallet, balance, balance + 1n],
-      }),
-    )
+    const own = encodeErrorResult({
+      abi: erc20Errors,
+      errorName: 'ERC20InsufficientBalance',
+      args: [wallet, balance, balance + 1n],
+    })
+    expect(reason).toEqual({ error: 'CallFailed', index: 0, reason: own })
+    expect(output).toBe(encodeErrorResult({ abi: guardAbi, errorName: 'CallFailed', args: [0n, own] }))
   })
 
   it('a token it cannot read fails closed: Unreadable (no balanceOf, or no code at all)', async () => {

@@ -208,6 +208,20 @@ describe('honest writes run through the guard unchanged', () => {
     ])
   })
 
+  it("a call into the wallet itself (its guard's execute, a batch) is refused before anything runs", async () => {
+    const denied = err(
+      await g.call('write_contract', {
+        chain: 'devnet',
+        address: signer.address,
+        function:
+          'execute((address,uint256,bytes)[] calls, (uint8,address,address,uint256,uint256)[] conditions)',
+        args: [[[usdc, '0', '0x']], []],
+      }),
+    )
+    expect(denied.code).toBe('POLICY_DENIED')
+    expect(denied.message).toContain('a call into the gateway wallet itself')
+  })
+
   it('unsigned mode hands out the plain call: the external wallet decides', async () => {
     const out = ok(
       await g.call('transfer', { chain: 'devnet', to: alice, token: usdc, amount: '1', mode: 'unsigned' }),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { type Address, formatUnits, type Hex } from 'viem'
+import { type Address, formatUnits, type Hex, isAddressEqual } from 'viem'
 import type { AuditLog } from '../audit/auditLog.js'
 import type { ChainContext } from '../chains/chains.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
@@ -152,6 +152,15 @@ export function createGuard(parts: GuardrailParts): Guard {
 
     async check(subject) {
       const { chain, call } = subject
+      // The wallet's own code (its delegation to the on-chain guard) runs a batch of any calls as the wallet: a
+      // call into it would hide those calls from every check below. Nothing but a plain transfer goes there.
+      if (call && call.data !== '0x' && isAddressEqual(call.to, subject.wallet))
+        throw new BaseError('POLICY_DENIED', 'Refused: a call into the gateway wallet itself.', {
+          field: 'address',
+          metaMessages: [
+            "No policy rule can allow this: the wallet's code runs batches only for the gateway's own checked writes. Call the contract you mean directly.",
+          ],
+        })
       // Calldata that is not canonical is refused before anything else looks at it (ADVERSARIAL 23).
       const decoded = call
         ? decodeCall(
@@ -200,6 +209,14 @@ export function createGuard(parts: GuardrailParts): Guard {
           simulationUnavailable = e.shortMessage
         }
       }
+      // What only the simulation revealed (a token behind a router, a spender granted inside the call) meets the
+      // stopped contracts too.
+      const revealed = [
+        ...(simulation?.deltas ?? []).flatMap((d) => (d.kind === 'native' ? [] : [d.token])),
+        ...(simulation?.approvals ?? []).flatMap((a) => [a.token, a.spender]),
+      ]
+      if (revealed.length)
+        await parts.killSwitch.assertContractsLive(chain.id, revealed, { chainName: chain.name })
       if (simulation?.reverted)
         throw new BaseError(
           'SIMULATION_REVERTED',

@@ -92,6 +92,25 @@ describe('postConditions', () => {
     ])
   })
 
+  it('ETH arriving (an unwrap, a sale for ETH) must arrive, less the tolerance', () => {
+    const conditions = postConditions({
+      call: { to: weth, value: 0n },
+      simulation: simulation({
+        deltas: [
+          { kind: 'native', raw: 10n ** 18n },
+          { kind: 'erc20', token: weth, raw: -(10n ** 18n) },
+        ],
+      }),
+      limits: [],
+      details: {},
+    })
+    expect(conditions).toEqual([
+      { kind: 'nativeMaxOutflow', amount: 0n },
+      { kind: 'nativeMinInflow', amount: (10n ** 18n * 99n) / 100n },
+      { kind: 'tokenMaxOutflow', token: weth, amount: 10n ** 18n },
+    ])
+  })
+
   it('an approval: the allowance stays at most what the tool asked for, nothing leaves', () => {
     const conditions = postConditions({
       call: { to: usdc, value: 0n },

@@ -21,12 +21,12 @@ export const inflowToleranceBps = 100n
 /**
  * The post-conditions the guard enforces for one write (DESIGN §11): the transaction reverts unless
  * - the wallet's ETH and each watched token leave by at most what the simulation showed leaving (0 for a token the
- *   write names or budgets but the simulation did not move);
- * - each token the simulation showed arriving arrives: a swap's at least its minimum out (the quote less the
- *   allowed slippage), others' at least the simulated amount less {@link inflowToleranceBps};
+ *   write names or a limit charges but the simulation did not move);
+ * - the ETH and each token the simulation showed arriving arrive: a swap's output at least its minimum out (the
+ *   quote less the allowed slippage), others at least the simulated amount less {@link inflowToleranceBps};
  * - each allowance the write grants is at most what was approved (the approve tool: its own amount);
- * - each NFT the simulation showed arriving is owned afterwards, and a collection loses at most the NFTs it showed
- *   leaving; ERC-1155 balances move as simulated.
+ * - each NFT the simulation showed arriving is owned afterwards, and a collection loses at most as many NFTs as it
+ *   showed leaving (a count: which ones is not checked); ERC-1155 balances move as simulated.
  * Without a simulation (a human approved a write the endpoint could not simulate) the bounds are the write's own:
  * its value, and the amounts its tool named.
  *
@@ -41,12 +41,15 @@ export function postConditions(source: PostConditionSource): PostCondition[] {
   const outflow = new Map<Address, bigint>()
   const inflow = new Map<Address, bigint>()
   let native = simulation ? 0n : source.call.value
+  let nativeIn = 0n
   const nft = { owned: [] as PostCondition[], out: new Map<Address, bigint>() }
   const multi: PostCondition[] = []
 
   for (const d of simulation?.deltas ?? []) {
-    if (d.kind === 'native') native = d.raw < 0n ? -d.raw : 0n
-    else if (d.kind === 'erc20') {
+    if (d.kind === 'native') {
+      native = d.raw < 0n ? -d.raw : 0n
+      nativeIn = d.raw > 0n ? d.raw : 0n
+    } else if (d.kind === 'erc20') {
       if (d.raw < 0n) outflow.set(key(d.token), -d.raw)
       else if (d.raw > 0n) inflow.set(key(d.token), d.raw)
     } else if (d.kind === 'erc721') {
@@ -80,6 +83,8 @@ export function postConditions(source: PostConditionSource): PostCondition[] {
   if (swapOut && swapMin !== undefined) inflow.set(swapOut, swapMin)
 
   const conditions: PostCondition[] = [{ kind: 'nativeMaxOutflow', amount: native }]
+  const nativeMin = (nativeIn * (10_000n - inflowToleranceBps)) / 10_000n
+  if (nativeMin > 0n) conditions.push({ kind: 'nativeMinInflow', amount: nativeMin })
   for (const [token, amount] of sorted(outflow)) conditions.push({ kind: 'tokenMaxOutflow', token, amount })
   for (const [token, amount] of sorted(inflow)) {
     const min =

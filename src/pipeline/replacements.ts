@@ -58,6 +58,12 @@ export function createReplacements(parts: WriteParts, intents: IntentQueries): R
     // Replacements pay fees, and fees are spending: the kill switch and the chain's fee caps hold, and a bump
     // may not run past 3× what the network asks now (repeated speed-ups must not burn the wallet in tips).
     await guard.assertLive()
+    // A speed-up re-sends the original call: not to a contract stopped since.
+    const called = (original.tx as { call?: { to?: string }; to?: string } | null) ?? {}
+    if (operation === 'speed_up_intent' && (called.call?.to ?? called.to))
+      await guard.parts.killSwitch.assertContractsLive(chain.id, [(called.call?.to ?? called.to) as string], {
+        chainName: chain.name,
+      })
     const caps = parts.feeCaps?.(chain.name) ?? {}
     const capWei = (gwei: number | undefined) => (gwei === undefined ? undefined : parseGwei(String(gwei)))
     const maxCap = capWei(caps.maxFeePerGasGwei)

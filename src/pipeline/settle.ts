@@ -218,8 +218,20 @@ export async function settleIntent(parts: SettleParts, row: SettleSubject): Prom
     effects.status === 'reverted' && tx.guard
       ? await readGuardRevert(chain, row.txHash as Hash, effects.blockNumber).catch(() => undefined)
       : undefined
+  // Only the guard's own verdicts count (a call's own revert arrives wrapped in CallFailed). Who is stopped: the
+  // contract the write called, except when a token could not be read or did not arrive: then that token (a scam
+  // output token must not get a shared router stopped).
+  const blamed =
+    revert?.error === 'Unreadable' ||
+    (revert?.error === 'ConditionFailed' &&
+      (revert.kind === 'tokenMinInflow' || revert.kind === 'multiMinInflow') &&
+      revert.token.toLowerCase() !== contract?.toLowerCase())
+      ? revert.token
+      : contract
   const postcondition: PostconditionFailure | undefined =
-    revert && revert.error !== 'NotWallet' ? toJsonFailure(contract ?? 'unknown', revert) : undefined
+    revert && (revert.error === 'ConditionFailed' || revert.error === 'Unreadable')
+      ? toJsonFailure(blamed ?? 'unknown', revert)
+      : undefined
   const settlement: Settlement = {
     intentId: row.id,
     blockNumber: effects.blockNumber.toString(),
@@ -263,7 +275,7 @@ export async function settleIntent(parts: SettleParts, row: SettleSubject): Prom
         claimed: number
       }>`with claimed as (${claim}) select count(*)::int as claimed from claimed`.execute(parts.store.db)
   const claimed = Number(result.rows[0]?.claimed ?? 0) > 0
-  if (claimed && breach) await report(parts, settlement, contract)
+  if (claimed && breach) await report(parts, settlement, postcondition?.contract ?? contract)
 }
 
 /** A guard revert as the settlement keeps it (amounts as decimal strings). */

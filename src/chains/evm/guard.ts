@@ -67,6 +67,7 @@ export const conditionKinds = {
   multiMinInflow: 5,
   nftOwned: 6,
   noOperator: 7,
+  nativeMinInflow: 8,
 } as const
 
 /** The name of a condition kind. */
@@ -137,9 +138,14 @@ export type GuardRevert =
   | { error: 'Unreadable'; index: number; token: Address }
   | { error: 'NotWallet' }
   | { error: 'UnknownCondition'; index: number }
+  /** A call itself reverted (its own revert data, wrapped): not a post-condition. */
+  | { error: 'CallFailed'; index: number; reason: Hex }
+  | { error: 'CallToWallet'; index: number }
 
 /**
- * Decodes the guard's own revert data (`ConditionFailed`, `Unreadable`, `NotWallet`, `UnknownCondition`).
+ * Decodes the guard's own revert data (`ConditionFailed`, `Unreadable`, `NotWallet`, `UnknownCondition`,
+ * `CallFailed`, `CallToWallet`). A call's own revert reaches the top wrapped in `CallFailed`, so a contract cannot
+ * make its revert pass for a failed post-condition.
  *
  * @example decodeGuardRevert('0x…') // { error: 'ConditionFailed', index: 1, kind: 'tokenMaxOutflow', … }
  */
@@ -166,6 +172,12 @@ export function decodeGuardRevert(data: Hex | undefined): GuardRevert | undefine
       return { error: 'NotWallet' }
     case 'UnknownCondition':
       return { error: 'UnknownCondition', index: Number((args as [bigint])[0]) }
+    case 'CallFailed': {
+      const [index, reason] = args as [bigint, Hex]
+      return { error: 'CallFailed', index: Number(index), reason }
+    }
+    case 'CallToWallet':
+      return { error: 'CallToWallet', index: Number((args as [bigint])[0]) }
     default:
       return undefined
   }
@@ -233,9 +245,14 @@ export async function readGuardRevert(
     params: [hash, { tracer: 'callTracer', tracerConfig: { onlyTopCall: true } }],
   }).catch(() => undefined)) as { output?: Hex } | undefined
   if (trace) return decodeGuardRevert(trace.output)
-  const tx = await chain.client.getTransaction({ hash }).catch(() => undefined)
+  const [tx, block] = await Promise.all([
+    chain.client.getTransaction({ hash }).catch(() => undefined),
+    chain.client.getBlock({ blockNumber }).catch(() => undefined),
+  ])
   if (!tx?.to) return undefined
   try {
+    // On the parent block's state, with the mined block's number and time: a contract that turns on a block or a
+    // time does again what it did.
     await chain.client.call({
       account: tx.from,
       to: tx.to,
@@ -243,6 +260,7 @@ export async function readGuardRevert(
       value: tx.value,
       gas: tx.gas,
       blockNumber: blockNumber - 1n,
+      ...(block ? { blockOverrides: { number: block.number, time: block.timestamp } } : {}),
     })
     return undefined
   } catch (error) {
@@ -266,6 +284,8 @@ export function describeGuardRevert(revert: GuardRevert): string {
   if (revert.error === 'NotWallet') return 'the guard was called by an account other than the wallet'
   if (revert.error === 'UnknownCondition')
     return `condition ${revert.index} has a kind the guard does not know`
+  if (revert.error === 'CallFailed') return `call ${revert.index} reverted`
+  if (revert.error === 'CallToWallet') return `call ${revert.index} targets the wallet itself`
   if (revert.error === 'Unreadable')
     return `condition ${revert.index} could not read token ${revert.token} (no balance or allowance answer)`
   const { index, kind, token, bound, actual } = revert
@@ -275,6 +295,8 @@ export function describeGuardRevert(revert: GuardRevert): string {
     case 'tokenMaxOutflow':
     case 'multiMaxOutflow':
       return `condition ${index} failed: at most ${bound} (base units) of token ${token} may leave the wallet, ${actual} would have`
+    case 'nativeMinInflow':
+      return `condition ${index} failed: at least ${bound} wei of the native coin must arrive, ${actual} would have`
     case 'tokenMinInflow':
     case 'multiMinInflow':
       return `condition ${index} failed: at least ${bound} (base units) of token ${token} must arrive, ${actual} would have`
