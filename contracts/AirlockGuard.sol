@@ -43,6 +43,9 @@ contract AirlockGuard {
         uint256 amount;
     }
 
+    /// The calls ran and every condition held (the wallet emits it: its code is this guard's).
+    event Executed();
+
     /// `execute` was called by someone other than the delegating wallet itself.
     error NotWallet();
     /// Condition `index` failed: `bound` is its limit, `actual` what the calls did (an outflow, an inflow, an
@@ -223,6 +226,10 @@ contract AirlockGuard {
                     revert(request, 0xa4)
                 }
             }
+
+            // 4. Executed(): the receipt shows the guard ran (a wallet no longer delegating would take the same
+            // transaction as a plain call to itself that does nothing).
+            log1(0, 0, 0x68f46c45a243a0e9065a97649faf9a5afe1692f2679e650c2f853b9cd734cc0e)
         }
     }
 

@@ -11,6 +11,7 @@ import {
   parseAbi,
   parseEther,
   parseUnits,
+  toEventSelector,
   zeroHash,
 } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
@@ -21,6 +22,7 @@ import {
   delegationCode,
   guardAddress,
   guardCreationCode,
+  guardExecutedTopic,
   readGuardStatus,
 } from '../src/chains/evm/guard.js'
 import { devnetMnemonic } from '../src/devnet/anvil.js'
@@ -185,6 +187,14 @@ describe('honest writes run through the guard unchanged', () => {
     expect((await usdcOf(alice)) - before).toBe(parseUnits('12.5', 6))
     const tx = await viem.getTransaction({ hash: sent.txHash })
     expect(tx.to?.toLowerCase()).toBe(signer.address.toLowerCase())
+    // The wallet's code (the guard) says it ran the call: Executed().
+    const receipt = await viem.getTransactionReceipt({ hash: sent.txHash })
+    expect(
+      receipt.logs.some(
+        (l) => l.address.toLowerCase() === signer.address.toLowerCase() && l.topics[0] === guardExecutedTopic,
+      ),
+    ).toBe(true)
+    expect(guardExecutedTopic).toBe(toEventSelector('Executed()'))
     expect(sent.guard.address).toBe(guardAddress)
     expect(sent.guard.conditions).toEqual([
       { kind: 'nativeMaxOutflow', amount: '0' },
@@ -220,6 +230,34 @@ describe('honest writes run through the guard unchanged', () => {
     )
     expect(denied.code).toBe('POLICY_DENIED')
     expect(denied.message).toContain('a call into the gateway wallet itself')
+  })
+
+  it('a delegation removed before the block: the write is mined without effect, and the caller is told so', async () => {
+    const before = await usdcOf(alice)
+    const budgets = ok(await g.call('get_limits', { chain: 'devnet' })).limits as {
+      limit: string
+      used: string
+    }[]
+    const usedBefore = budgets.find((l) => l.limit === 'usdc-pay')?.used
+    afterSign = () =>
+      jsonRpc(fixtures.rpcUrl, [{ method: 'anvil_setCode', params: [signer.address, '0x'] }]).then(
+        () => undefined,
+      )
+    try {
+      const failed = err(
+        await g.call('transfer', { chain: 'devnet', to: alice, token: usdc, amount: '2', wait: true }),
+      )
+      expect(failed.code).toBe('PRECONDITION_FAILED')
+      expect(failed.message).toContain('did not run')
+      expect(await usdcOf(alice)).toBe(before)
+      // Nothing moved, so nothing is charged.
+      const limits = ok(await g.call('get_limits', { chain: 'devnet' }))
+      const budget = (limits.limits as { limit: string; used: string }[]).find((l) => l.limit === 'usdc-pay')
+      expect(budget?.used).toBe(usedBefore)
+    } finally {
+      afterSign = undefined
+      await ensureGuard(signer.address)
+    }
   })
 
   it('unsigned mode hands out the plain call: the external wallet decides', async () => {

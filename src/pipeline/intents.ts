@@ -78,6 +78,12 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
           unchecked: settlement.unchecked,
           ...(settlement.postcondition ? { postcondition: settlement.postcondition } : {}),
         }
+      if (settlement?.notExecuted)
+        result.error = {
+          code: 'PRECONDITION_FAILED',
+          message:
+            "The write was mined but did not run: the wallet no longer delegated to the on-chain guard when it was included, so the wallet's call to itself did nothing. Nothing moved.",
+        }
       if (settlement?.postcondition)
         result.error = {
           code: 'POSTCONDITION_FAILED',
@@ -124,6 +130,14 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
     // Mined: its limits settle on what the receipt shows at once (the maintenance timer covers the rest).
     if (done.status === 'mined') await guard.parts.settleLimits(done).catch(() => {})
     const result = await describe(done)
+    // It did not run at all (the wallet's delegation was gone): the caller gets that, not a "mined".
+    if (result.error?.code === 'PRECONDITION_FAILED' && done.status === 'mined')
+      throw new BaseError('PRECONDITION_FAILED', result.error.message, {
+        metaMessages: [
+          `Intent ${done.id} was mined (${done.txHash}) without effect; only gas was paid.`,
+          'The operator checks `airlock wallet guard status --chain <chain>`; then send the write again.',
+        ],
+      })
     // The guard reverted it on chain: the caller gets the failure, not a "mined".
     if (result.error?.code === 'POSTCONDITION_FAILED')
       throw new BaseError('POSTCONDITION_FAILED', result.error.message, {

@@ -2,7 +2,12 @@ import { sql } from 'kysely'
 import { type Address, formatUnits, getAddress, type Hash } from 'viem'
 import type { AuditLog } from '../audit/auditLog.js'
 import type { Chains } from '../chains/chains.js'
-import { describeGuardRevert, type GuardRevert, readGuardRevert } from '../chains/evm/guard.js'
+import {
+  describeGuardRevert,
+  type GuardRevert,
+  guardExecutedTopic,
+  readGuardRevert,
+} from '../chains/evm/guard.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
 import type { CompiledPolicy } from '../policy/compilePolicy.js'
 import { parseLimitKey } from '../policy/keys.js'
@@ -45,6 +50,11 @@ export type Settlement = {
    * contract the write called. Nothing moved; only gas was paid.
    */
   postcondition?: PostconditionFailure | undefined
+  /**
+   * A guarded write mined without the guard running it: the wallet no longer delegated to the guard, so its call to
+   * itself did nothing. Nothing moved.
+   */
+  notExecuted?: true | undefined
 }
 
 /** A post-condition the guard enforced and the write broke, as the settlement keeps it. */
@@ -232,6 +242,9 @@ export async function settleIntent(parts: SettleParts, row: SettleSubject): Prom
     revert && (revert.error === 'ConditionFailed' || revert.error === 'Unreadable')
       ? toJsonFailure(blamed ?? 'unknown', revert)
       : undefined
+  // Mined "successfully", yet the guard did not run it: the wallet's delegation was gone by then.
+  const notExecuted =
+    Boolean(tx.guard) && effects.status === 'success' && !effects.walletEvents.includes(guardExecutedTopic)
   const settlement: Settlement = {
     intentId: row.id,
     blockNumber: effects.blockNumber.toString(),
@@ -241,6 +254,7 @@ export async function settleIntent(parts: SettleParts, row: SettleSubject): Prom
     unchecked,
     balancesRead: effects.balancesRead,
     ...(postcondition ? { postcondition } : {}),
+    ...(notExecuted ? { notExecuted: true as const } : {}),
   }
   // A post-condition that failed is reported like a breach (its contract stops), though nothing moved.
   const breach = excess.length > 0 || unchecked.length > 0 || postcondition !== undefined
@@ -256,7 +270,7 @@ export async function settleIntent(parts: SettleParts, row: SettleSubject): Prom
       BigInt(u.amount),
       outflows,
       usdExcess,
-      effects.status === 'reverted',
+      effects.status === 'reverted' || notExecuted,
     ).toString(),
   }))
   const claim = sql`insert into settlements (intent_id, outcome, breach, reported)

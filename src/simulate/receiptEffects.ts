@@ -19,6 +19,8 @@ export type ReceiptEffects = {
    * other transaction in that block); when false, only the logs and the value sent count.
    */
   balancesRead: boolean
+  /** The first topic of each log the wallet's own code emitted (a wallet with delegated code, e.g. its guard). */
+  walletEvents: string[]
 }
 
 /**
@@ -134,5 +136,11 @@ export async function readReceiptEffects(
         unlimited: false,
       })
   }
-  return withAssetIds(chain, { blockNumber: block, status: receipt.status, deltas, approvals, balancesRead })
+  const walletEvents = logs
+    .filter((l) => l.address.toLowerCase() === wallet.toLowerCase() && l.topics[0])
+    .map((l) => (l.topics[0] as string).toLowerCase())
+  return {
+    ...withAssetIds(chain, { blockNumber: block, status: receipt.status, deltas, approvals, balancesRead }),
+    walletEvents,
+  }
 }

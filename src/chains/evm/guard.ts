@@ -57,6 +57,12 @@ export function delegationCode(target: Address): Hex {
   return concatHex(['0xef0100', target.toLowerCase() as Hex])
 }
 
+/**
+ * The first topic of the guard's `Executed()` event, which the wallet emits when its guarded write ran: a receipt
+ * of a guarded write without it did not run through the guard (the wallet no longer delegated to it).
+ */
+export const guardExecutedTopic: Hex = '0x68f46c45a243a0e9065a97649faf9a5afe1692f2679e650c2f853b9cd734cc0e'
+
 /** What a post-condition checks (the numbering is the contract's). */
 export const conditionKinds = {
   nativeMaxOutflow: 0,
