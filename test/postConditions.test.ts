@@ -260,6 +260,27 @@ describe('honest writes run through the guard unchanged', () => {
     }
   })
 
+  it('a stopped contract that only the simulation reveals (a token a contract pulls) refuses the write too', async () => {
+    await g.operator.killSwitch.stopContract(fixtures.chainId, usdc, 'test: stopped', 'test-operator')
+    try {
+      const before = await usdcOf(signer.address)
+      const refused = err(
+        await g.call('write_contract', {
+          chain: 'devnet',
+          address: puller,
+          function: 'pull(address token, uint256 amount, uint8 tell)',
+          args: [usdc, '1000000', 0],
+          wait: true,
+        }),
+      )
+      expect(refused.code).toBe('KILL_SWITCH_ENGAGED')
+      expect(refused.message.toLowerCase()).toContain(usdc.toLowerCase())
+      expect(await usdcOf(signer.address)).toBe(before)
+    } finally {
+      await g.operator.killSwitch.releaseContract(fixtures.chainId, usdc, 'test-operator')
+    }
+  })
+
   it('unsigned mode hands out the plain call: the external wallet decides', async () => {
     const out = ok(
       await g.call('transfer', { chain: 'devnet', to: alice, token: usdc, amount: '1', mode: 'unsigned' }),

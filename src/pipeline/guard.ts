@@ -175,11 +175,8 @@ export function createGuard(parts: GuardrailParts): Guard {
       const counterparties = counterpartiesOf(subject.operation, subject.details, call, decoded)
       // A contract stopped on its own (it once made a write move more than was checked) refuses every write that
       // touches it, before anything is simulated; an unreadable store refuses too (fail closed).
-      await parts.killSwitch.assertContractsLive(
-        chain.id,
-        contractsTouched(subject.details, call, counterparties),
-        { chainName: chain.name },
-      )
+      const touched = contractsTouched(subject.details, call, counterparties)
+      await parts.killSwitch.assertContractsLive(chain.id, touched, { chainName: chain.name })
       const refusal = counterpartyRefusal(counterparties, subject.wallet, subject.operation)
       if (refusal)
         throw new BaseError('POLICY_DENIED', `Refused: ${refusal}.`, {
@@ -210,11 +207,12 @@ export function createGuard(parts: GuardrailParts): Guard {
         }
       }
       // What only the simulation revealed (a token behind a router, a spender granted inside the call) meets the
-      // stopped contracts too.
+      // stopped contracts too; what was checked above is not asked again.
+      const checked = new Set(touched.map((a) => a.toLowerCase()))
       const revealed = [
         ...(simulation?.deltas ?? []).flatMap((d) => (d.kind === 'native' ? [] : [d.token])),
         ...(simulation?.approvals ?? []).flatMap((a) => [a.token, a.spender]),
-      ]
+      ].filter((a) => !checked.has(a.toLowerCase()))
       if (revealed.length)
         await parts.killSwitch.assertContractsLive(chain.id, revealed, { chainName: chain.name })
       if (simulation?.reverted)
