@@ -422,7 +422,18 @@ function openDriver(driver: StoreDriver, schema: string): Promise<Store> {
 }
 
 async function dropSchemas(store: Store, schemas: string[]): Promise<void> {
-  for (const schema of schemas) await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db)
+  for (const schema of schemas)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db)
+        break
+      } catch (error) {
+        // A connection of a gateway just closed may still hold a lock: PostgreSQL then picks the drop as the
+        // deadlock's victim (40P01). Try again; it has nothing left to wait for.
+        if ((error as { code?: unknown }).code !== '40P01' || attempt >= 5) throw error
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
+      }
+    }
 }
 
 /**

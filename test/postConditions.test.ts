@@ -208,6 +208,23 @@ describe('honest writes run through the guard unchanged', () => {
     expect(signed).toBeDefined()
   })
 
+  it('16 USDC transfers at once all run through the guard and mine (no condition tripped by the others)', async () => {
+    const before = await usdcOf(alice)
+    const sent = await Promise.all(
+      Array.from({ length: 16 }, async () =>
+        ok(await g.call('transfer', { chain: 'devnet', to: alice, token: usdc, amount: '0.5', wait: true })),
+      ),
+    )
+    for (const s of sent) {
+      expect(s.receipt.status).toBe('success')
+      expect(s.guard.conditions).toEqual([
+        { kind: 'nativeMaxOutflow', amount: '0' },
+        { kind: 'tokenMaxOutflow', token: usdc.toLowerCase(), amount: '500000' },
+      ])
+    }
+    expect((await usdcOf(alice)) - before).toBe(parseUnits('8', 6))
+  })
+
   it('ETH to a never-used address fits the gas the guard is given', async () => {
     const fresh = '0x00000000000000000000000000000000000a1b2c' as Address
     const sent = ok(await g.call('transfer', { chain: 'devnet', to: fresh, amount: '0.25', wait: true }))

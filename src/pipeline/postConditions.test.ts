@@ -111,6 +111,25 @@ describe('postConditions', () => {
     ])
   })
 
+  it('ETH the balance reads show arriving but the traced transfers do not (gas accounting) is not required', () => {
+    const conditions = postConditions({
+      call: { to: usdc, value: 0n },
+      simulation: simulation({
+        deltas: [
+          { kind: 'native', raw: 45_209_340_316_465n },
+          { kind: 'erc20', token: usdc, raw: -5n },
+        ],
+        flags: ['native-differs-from-logs'],
+      }),
+      limits: [],
+      details: {},
+    })
+    expect(conditions).toEqual([
+      { kind: 'nativeMaxOutflow', amount: 0n },
+      { kind: 'tokenMaxOutflow', token: usdc, amount: 5n },
+    ])
+  })
+
   it('an approval: the allowance stays at most what the tool asked for, nothing leaves', () => {
     const conditions = postConditions({
       call: { to: usdc, value: 0n },
