@@ -83,6 +83,8 @@ describe('the EVM adapter', () => {
     })
     expect(await evm.send(chain, signed)).toEqual({ kind: 'accepted' })
     const hash = keccak256(signed)
+    // Accepted is not yet mined: anvil mines right after answering, so wait for the block before asking.
+    await chain.client.waitForTransactionReceipt({ hash, pollingInterval: 5 })
     const tracked = await evm.track(chain, hash)
     expect(tracked).toMatchObject({ state: 'mined', success: true })
     expect(['known', 'nonce-taken']).toContain((await evm.send(chain, signed)).kind)

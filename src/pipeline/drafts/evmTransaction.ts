@@ -94,13 +94,13 @@ export function createEvmTransactionKind(
     tx: TransactionSerializableEIP1559,
     evidence: { checked?: JsonObject | undefined; approvedBy?: string | undefined },
   ) {
-    const { call, value } = { call: prepared.bound.call, value: prepared.bound.call.value }
+    const { call } = prepared.bound
     return toJson<JsonObject>({
       ...jsonTx(tx),
       summary: prepared.summary,
       details: prepared.details,
       // The call the guard checked; with post-conditions the transaction is the wallet calling itself with it.
-      call: { to: call.to, data: call.data, value: value.toString() },
+      call: { to: call.to, data: call.data, value: call.value.toString() },
       ...(prepared.conditions
         ? { guard: { address: guardAddress, conditions: conditionsJson(prepared.conditions) } }
         : {}),
