@@ -191,11 +191,16 @@ export function createGuard(parts: GuardrailParts): Guard {
         simulationUnavailable = 'the gateway does not understand what this EIP-712 message authorizes'
       if (!simulation && call) {
         try {
-          simulation = await parts.simulate(
-            chain,
-            { from: subject.wallet, ...call, ...subject.fees },
-            { tokens: tokensOf(subject.details) },
-          )
+          const simulate = () =>
+            parts.simulate(
+              chain,
+              { from: subject.wallet, ...call, ...subject.fees },
+              { tokens: tokensOf(subject.details) },
+            )
+          simulation = await simulate()
+          // Balance reads that disagree with the traced value transfers can be the wallet's own other transaction
+          // landing between the reads (many writes at once): ask once more, on the block after it.
+          if (simulation.flags.includes('native-differs-from-logs')) simulation = await simulate()
         } catch (error) {
           const e = toBaseError(error)
           if (e.code === 'ENDPOINT_DISAGREEMENT') {

@@ -130,6 +130,26 @@ describe('postConditions', () => {
     ])
   })
 
+  it("a bound never falls below what the tool itself sends (a simulation that caught the wallet's other write)", () => {
+    const conditions = postConditions({
+      call: { to: usdc, value: 0n },
+      simulation: simulation({ deltas: [], flags: ['native-differs-from-logs'] }),
+      limits: [],
+      details: { token: usdc, to: router, amount: { raw: '500000', formatted: '0.5' } },
+    })
+    expect(conditions).toEqual([
+      { kind: 'nativeMaxOutflow', amount: 0n },
+      { kind: 'tokenMaxOutflow', token: usdc, amount: 500_000n },
+    ])
+    const native = postConditions({
+      call: { to: router, value: 7n },
+      simulation: simulation({ deltas: [] }),
+      limits: [],
+      details: {},
+    })
+    expect(native).toEqual([{ kind: 'nativeMaxOutflow', amount: 7n }])
+  })
+
   it('an approval: the allowance stays at most what the tool asked for, nothing leaves', () => {
     const conditions = postConditions({
       call: { to: usdc, value: 0n },

@@ -27,8 +27,8 @@ export const inflowToleranceBps = 100n
  * - each allowance the write grants is at most what was approved (the approve tool: its own amount);
  * - each NFT the simulation showed arriving is owned afterwards, and a collection loses at most as many NFTs as it
  *   showed leaving (a count: which ones is not checked); ERC-1155 balances move as simulated.
- * Without a simulation (a human approved a write the endpoint could not simulate) the bounds are the write's own:
- * its value, and the amounts its tool named.
+ * Bounds never fall below what the write itself names as leaving (its value, a transfer's amount, a swap's amount
+ * in); without a simulation (a human approved a write the endpoint could not simulate) those are the bounds.
  *
  * Pure: the same inputs give the same conditions, in a fixed order, so a held write's conditions are the ones its
  * approval was bound to.
@@ -62,20 +62,21 @@ export function postConditions(source: PostConditionSource): PostCondition[] {
       multi.push({ kind: 'multiMinInflow', token: key(d.token), id: d.tokenId, amount: d.raw })
   }
 
+  // What the tool itself says leaves (a transfer's amount, a swap's amount in) is never cut below: a simulation
+  // whose balance reads caught the wallet's own other transaction landing would otherwise bound an honest write
+  // too tightly, and revert it.
+  const stated = statedOutflow(details)
+  if (simulation && stated && (outflow.get(key(stated.token)) ?? 0n) < stated.amount) {
+    inflow.delete(key(stated.token))
+    outflow.set(key(stated.token), stated.amount)
+  }
+  if (simulation && source.call.value > native) native = source.call.value
+
   // Tokens the write names or budgets: watched even when the simulation showed them still.
   const named = [details.token, details.tokenIn, details.tokenOut].filter(isAddress)
   for (const token of [...named, ...source.limits.map((l) => l.token).filter(isAddress)])
     if (!outflow.has(key(token)) && !inflow.has(key(token))) outflow.set(key(token), 0n)
-  if (!simulation) {
-    // No simulation: the write's own amounts bound what leaves.
-    const amount = rawOf(details.amount) ?? rawOf(details.amountIn)
-    const spent = isAddress(details.tokenIn)
-      ? details.tokenIn
-      : isAddress(details.token)
-        ? details.token
-        : undefined
-    if (spent && amount !== undefined && details.spender === undefined) outflow.set(key(spent), amount)
-  }
+  if (!simulation && stated) outflow.set(key(stated.token), stated.amount) // no simulation: the write's own amounts
 
   // A swap's minimum out is its own (quote less slippage); other inflows get a tolerance.
   const swapOut = isAddress(details.tokenOut) ? key(details.tokenOut) : undefined
@@ -121,6 +122,18 @@ export function postConditions(source: PostConditionSource): PostCondition[] {
     conditions.push({ kind: 'tokenMaxOutflow', token, amount: net > 0n ? net : 0n })
   conditions.push(...nft.owned, ...multi)
   return conditions
+}
+
+/** The token and amount a transfer or swap names as leaving the wallet (an approval moves nothing). */
+function statedOutflow(details: Record<string, unknown>): { token: Address; amount: bigint } | undefined {
+  if (details.spender !== undefined) return undefined
+  const amount = rawOf(details.amount) ?? rawOf(details.amountIn)
+  const token = isAddress(details.tokenIn)
+    ? details.tokenIn
+    : isAddress(details.token)
+      ? details.token
+      : undefined
+  return token && amount !== undefined ? { token, amount } : undefined
 }
 
 /** Map entries in address order. */
