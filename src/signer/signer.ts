@@ -232,18 +232,11 @@ function checkTransaction(transaction: TransactionSerializableEIP1559, onlyChain
   }
   if (transaction.type !== undefined && transaction.type !== 'eip1559')
     throw new SigningRefusedError({ reason: 'only EIP-1559 transactions are signed', field: 'type' })
-  const { chainId } = transaction
-  if (!Number.isSafeInteger(chainId) || chainId <= 0)
-    throw new SigningRefusedError({
-      reason: 'the transaction has no valid chainId (it could be replayed on another chain)',
-      field: 'chainId',
-    })
-  if (onlyChainId !== undefined && chainId !== onlyChainId)
-    throw new SigningRefusedError({
-      reason: `the devnet key signs only for chain ${onlyChainId}, not ${chainId}`,
-      field: 'chainId',
-      metaMessages: ['The devnet key is public; configure a keystore wallet for other chains.'],
-    })
+  checkChainId(
+    transaction.chainId,
+    onlyChainId,
+    'the transaction has no valid chainId (it could be replayed on another chain)',
+  )
   if (
     transaction.to !== undefined &&
     transaction.to !== null &&
@@ -251,6 +244,18 @@ function checkTransaction(transaction: TransactionSerializableEIP1559, onlyChain
   )
     throw new SigningRefusedError({ reason: 'the transaction recipient is not an address', field: 'to' })
   return { ...transaction, type: 'eip1559' as const }
+}
+
+/** A chain id that binds a signature to one chain, and the devnet key's own chain where it has one. */
+function checkChainId(chainId: number, onlyChainId: number | undefined, invalid: string): void {
+  if (!Number.isSafeInteger(chainId) || chainId <= 0)
+    throw new SigningRefusedError({ reason: invalid, field: 'chainId' })
+  if (onlyChainId !== undefined && chainId !== onlyChainId)
+    throw new SigningRefusedError({
+      reason: `the devnet key signs only for chain ${onlyChainId}, not ${chainId}`,
+      field: 'chainId',
+      metaMessages: ['The devnet key is public; configure a keystore wallet for other chains.'],
+    })
 }
 
 const delegationFields = new Set([
@@ -277,17 +282,11 @@ async function checkDelegation(
         field: key.replace(/[^\w]/g, '').slice(0, 40),
       })
   const { chainId, nonce, target, gas, maxFeePerGas, maxPriorityFeePerGas } = delegation
-  if (!Number.isSafeInteger(chainId) || chainId <= 0)
-    throw new SigningRefusedError({
-      reason: 'the delegation has no valid chainId (chain 0 would make it valid on every chain)',
-      field: 'chainId',
-    })
-  if (onlyChainId !== undefined && chainId !== onlyChainId)
-    throw new SigningRefusedError({
-      reason: `the devnet key signs only for chain ${onlyChainId}, not ${chainId}`,
-      field: 'chainId',
-      metaMessages: ['The devnet key is public; configure a keystore wallet for other chains.'],
-    })
+  checkChainId(
+    chainId,
+    onlyChainId,
+    'the delegation has no valid chainId (chain 0 would make it valid on every chain)',
+  )
   // nonce + 1 (the authorization's) must stay a safe integer too.
   if (!Number.isSafeInteger(nonce) || nonce < 0 || nonce >= Number.MAX_SAFE_INTEGER)
     throw new SigningRefusedError({ reason: 'the nonce must be a non-negative integer', field: 'nonce' })
