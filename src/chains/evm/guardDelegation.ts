@@ -126,20 +126,7 @@ export async function enableGuard(parameters: GuardDelegationParameters): Promis
   const { deployTx } = hasCode(code) ? {} : await deployGuard(parameters)
   // The code hash is checked again right before signing: a delegation to anything else is never signed.
   checkGuardCode(chain, await chain.client.getCode({ address: guardAddress }))
-  const delegationTx = await delegate(parameters, guardAddress)
-  const status = await readGuardStatus(chain, signer.address)
-  if (status.mode !== 'enforced')
-    throw new BaseError(
-      'PRECONDITION_FAILED',
-      `The delegation was mined on ${chain.name}, but the wallet is "${status.mode}", not "enforced".`,
-      {
-        details: `transaction ${delegationTx}`,
-        metaMessages: [
-          'The authorization was skipped, most likely because another transaction of the wallet took its nonce.',
-          'Run the command again.',
-        ],
-      },
-    )
+  const { status, delegationTx } = await delegate(parameters, guardAddress, 'enforced')
   return { status, ...(deployTx ? { deployTx } : {}), delegationTx }
 }
 
@@ -157,25 +144,18 @@ export async function disableGuard(
   const { chain, signer } = parameters
   const before = await readGuardStatus(chain, signer.address)
   if (before.mode === 'off') return { status: before }
-  const delegationTx = await delegate(parameters, zeroAddress)
-  const status = await readGuardStatus(chain, signer.address)
-  if (status.mode !== 'off')
-    throw new BaseError(
-      'PRECONDITION_FAILED',
-      `The undelegation was mined on ${chain.name}, but the wallet is "${status.mode}", not "off".`,
-      {
-        details: `transaction ${delegationTx}`,
-        metaMessages: [
-          'The authorization was skipped, most likely because another transaction of the wallet took its nonce.',
-          'Run the command again.',
-        ],
-      },
-    )
-  return { status, delegationTx }
+  return delegate(parameters, zeroAddress, 'off')
 }
 
-/** Signs and sends the wallet's type-4 transaction to `target`, waits for it, and reports the two nonces. */
-async function delegate(parameters: GuardDelegationParameters, target: Address): Promise<Hex> {
+/**
+ * Signs and sends the wallet's type-4 transaction to `target`, waits for it, reports the two nonces, and checks
+ * that the wallet then stands in mode `expected`.
+ */
+async function delegate(
+  parameters: GuardDelegationParameters,
+  target: Address,
+  expected: 'enforced' | 'off',
+): Promise<{ status: GuardStatus; delegationTx: Hex }> {
   const { chain, signer } = parameters
   const raw = await signDelegationTx(parameters, target)
   const receipt = await sendAndWait(chain, raw, 'the delegation')
@@ -186,7 +166,21 @@ async function delegate(parameters: GuardDelegationParameters, target: Address):
       details: `transaction ${receipt.transactionHash}`,
       metaMessages: ['Run `airlock wallet guard status` to see where the wallet stands.'],
     })
-  return receipt.transactionHash
+  const delegationTx = receipt.transactionHash
+  const status = await readGuardStatus(chain, signer.address)
+  if (status.mode !== expected)
+    throw new BaseError(
+      'PRECONDITION_FAILED',
+      `The ${expected === 'off' ? 'undelegation' : 'delegation'} was mined on ${chain.name}, but the wallet is "${status.mode}", not "${expected}".`,
+      {
+        details: `transaction ${delegationTx}`,
+        metaMessages: [
+          'The authorization was skipped, most likely because another transaction of the wallet took its nonce.',
+          'Run the command again.',
+        ],
+      },
+    )
+  return { status, delegationTx }
 }
 
 async function signDelegationTx(parameters: GuardDelegationParameters, target: Address): Promise<Hex> {
