@@ -1,3 +1,4 @@
+import type { Address } from 'viem'
 import { normalize } from 'viem/ens'
 import { z } from 'zod'
 import type { ChainContext } from '../../chains/chains.js'
@@ -52,4 +53,63 @@ export function ensChain(ref: string | number | undefined, ctx: ToolContext): Ch
       metaMessages: [`Use chain "${ctx.ensChain}" (or leave it out).`],
     })
   return c
+}
+
+/**
+ * How long a resolved name is reused. ENS records change seldom, and an agent often sends several writes to one
+ * name in a row: half a minute spares the chain those reads, yet an owner who moves a name (a lost key, a new
+ * wallet) is followed within 30 s. The resolved address is what the simulation, the policy and any human see, so
+ * a cached answer is checked exactly like a fresh one.
+ */
+export const ensCacheTtlMs = 30_000
+/** Names kept per ENS client at most; the oldest goes first. */
+const ensCacheSize = 512
+
+type EnsClient = { getEnsAddress(args: { name: string }): Promise<Address | null> }
+const resolved = new WeakMap<EnsClient, Map<string, { at: number; address: Promise<Address | null> }>>()
+
+/**
+ * The address record of an already normalized name, reused for {@link ensCacheTtlMs}. Concurrent look-ups of one
+ * name share one request; a name without an address and a failed look-up are not kept (asked again next time).
+ *
+ * @example const address = await ensAddress(chain.ensClient, 'alice.eth') // '0x7099…' or null
+ * @throws whatever the client throws (the look-up failed)
+ */
+export async function ensAddress(client: EnsClient, name: string): Promise<Address | null> {
+  let names = resolved.get(client)
+  if (!names) {
+    names = new Map()
+    resolved.set(client, names)
+  }
+  const now = Date.now()
+  const hit = names.get(name)
+  if (hit && now - hit.at < ensCacheTtlMs) return hit.address
+  names.delete(name)
+  const address = client.getEnsAddress({ name })
+  const entry = { at: now, address }
+  names.set(name, entry)
+  if (names.size > ensCacheSize) names.delete(names.keys().next().value as string)
+  const forget = () => {
+    if (names.get(name) === entry) names.delete(name)
+  }
+  address.then((a) => (a ? undefined : forget()), forget)
+  return address
+}
+
+let warmed = false
+
+/**
+ * Builds the ENSIP-15 normalization tables (about half a second, once per process) off the request path, so the
+ * first name an agent sends does not wait for them. Call it once the gateway is up; later calls do nothing.
+ *
+ * @example warmEnsNormalization() // at gateway start
+ */
+export function warmEnsNormalization(): void {
+  if (warmed) return
+  warmed = true
+  setTimeout(() => {
+    try {
+      normalize('airlock.eth')
+    } catch {}
+  }, 0).unref()
 }

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { BaseError, InvalidAddressError, NotFoundError } from '../../errors/index.js'
 import { addressProblem, EvmAddress } from '../../schemas/address.js'
 import { describeHiddenCharacter, findHiddenCharacter } from '../../untrusted/rejectHiddenCharacters.js'
-import { ensChain, normalizeName } from './ensName.js'
+import { ensAddress, ensChain, normalizeName } from './ensName.js'
 import type { WriteContext } from './write.js'
 
 /** A recipient: an address, or an ENS name (resolved by the gateway and shown with the address it resolved to). */
@@ -29,7 +29,8 @@ export const RecipientInput = z
 
 /**
  * Resolves a recipient to an address and refuses the recipients that are always a mistake (ADVERSARIAL 4):
- * the zero address, the gateway's own wallet, and the token contract itself.
+ * the zero address, the gateway's own wallet, and the token contract itself. A name's address is reused for
+ * `ensCacheTtlMs` (30 s).
  *
  * @example const { address, ens } = await resolveRecipient('alice.eth', ctx, { token })
  * @throws {BaseError} POLICY_DENIED for a refused recipient; NOT_FOUND for a name without an address
@@ -45,7 +46,8 @@ export async function resolveRecipient(
   if (value.includes('.')) {
     ens = normalizeName(value, field)
     const c = ensChain(undefined, ctx)
-    const resolved = await c.ensClient.getEnsAddress({ name: ens })
+    // Reused for a short time (see ensCacheTtlMs): the address is shown and checked like a fresh answer.
+    const resolved = await ensAddress(c.ensClient, ens)
     if (!resolved)
       throw new NotFoundError(`The ENS name ${ens} has no address record on ${c.name}.`, {
         field,
