@@ -92,6 +92,49 @@ describe.each(testStoreDrivers)('audit log on %s', (driver) => {
       expect(await audit.verify()).toEqual({ ok: true, entries: 2, head: b.hash })
     })
 
+    it("appendSoon holds reads' entries off the request path and writes them as one batch, with their own times", async () => {
+      const audit = createAuditLog(t.store, { batchMs: 60_000 })
+      const count = async () =>
+        Number(
+          (
+            await t.store.db
+              .selectFrom('audit_log')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        )
+      const before = await count()
+      const at = new Date('2026-01-02T03:04:05.000Z')
+      audit.appendSoon({ kind: 'tool.call', actor: 'reader', data: { tool: 'get_balance', i: 1 } }, at)
+      audit.appendSoon({ kind: 'tool.call', actor: 'reader', data: { tool: 'get_balance', i: 2 } })
+      // A write's entry goes in at once; the held ones are still only in memory.
+      const written = await audit.append({ kind: 'test.write', data: {} })
+      expect(await count()).toBe(before + 1)
+      // Reading the log writes what is held first, in order, one chain.
+      const entries = await audit.read({ afterSeq: written.seq })
+      expect(entries.map((e) => [e.kind, (e.data as { i: number }).i])).toEqual([
+        ['tool.call', 1],
+        ['tool.call', 2],
+      ])
+      expect(entries[0]?.at).toBe(at.toISOString())
+      expect(entries[1]?.prevHash).toBe(entries[0]?.hash)
+      expect((await audit.verify()).ok).toBe(true)
+    })
+
+    it('appendSoon writes a batch once batchSize entries wait, and flush() writes the rest', async () => {
+      const audit = createAuditLog(t.store, { batchMs: 60_000, batchSize: 3 })
+      const head = async () =>
+        (await t.store.db.selectFrom('audit_head').select('seq').executeTakeFirstOrThrow()).seq
+      const before = await head()
+      for (let i = 0; i < 4; i++) audit.appendSoon({ kind: 'tool.call', data: { i } })
+      // The first three are a batch of their own; wait for it through the store, not the log (a read would flush).
+      for (let tries = 0; (await head()) < before + 3 && tries < 500; tries++)
+        await new Promise((r) => setTimeout(r, 10))
+      expect(await head()).toBe(before + 3)
+      await audit.flush()
+      expect(await head()).toBe(before + 4)
+    })
+
     it('refuses a plain UPDATE and DELETE of the log (append-only trigger)', async () => {
       const audit = createAuditLog(t.store)
       await audit.append({ kind: 'test.kept', data: {} })

@@ -72,6 +72,16 @@ export type AuditLog = {
    */
   append(entry: AuditEntryInput): Promise<{ seq: number; hash: string }>
   /**
+   * Records a read's entry off the request path: it is held in memory and written with the next batch, at most
+   * `batchMs` later (or at once when `batchSize` are waiting), in one transaction. Its `at` is the time of this
+   * call (or `at`, for an entry the caller held itself). A crash loses at most the entries of the last batch, so it is for reads only: a write's entries go
+   * through {@link AuditLog.append} or {@link AuditLog.appendWithin}. Reading, verifying or exporting the log
+   * writes the held entries first. A failure is reported to `onError`, never thrown.
+   */
+  appendSoon(entry: AuditEntryInput, at?: Date): void
+  /** Writes the entries {@link AuditLog.appendSoon} holds now (the gateway calls it before closing the store). */
+  flush(): Promise<void>
+  /**
    * Appends inside the caller's transaction, so the entry exists exactly when the caller's change does. It locks
    * the chain's head until that transaction ends: call it last, just before commit.
    * @throws {InvalidInputError} the kind is malformed, or the data is not JSON (a cycle)
@@ -124,6 +134,16 @@ const maxBatch = 500
 const maxAuditString = 8192
 const keptAuditPrefix = 512
 
+/** Options of {@link createAuditLog}. */
+export type CreateAuditLogOptions = {
+  /** Longest a read's entry waits in memory before it is written (default 250 ms). */
+  batchMs?: number | undefined
+  /** Entries held by {@link AuditLog.appendSoon} that are written at once without waiting (default 500). */
+  batchSize?: number | undefined
+  /** Where a failed write of held entries is reported (they are lost; the log stays a valid chain). */
+  onError?: ((error: unknown) => void) | undefined
+}
+
 type Prepared = { kind: string; actor: string | null; intentId: string | null; data: string; at: string }
 type Queued = Prepared & {
   resolve: (value: { seq: number; hash: string }) => void
@@ -140,11 +160,40 @@ type Queued = Prepared & {
  * await audit.append({ kind: 'policy.denied', actor: 'operator:local', intentId, data: { ruleIds: ['cap'] } })
  * const result = await audit.verify() // { ok: true, entries: 1, head: '…' }
  */
-export function createAuditLog(store: Store): AuditLog {
+export function createAuditLog(store: Store, options: CreateAuditLogOptions = {}): AuditLog {
   const { db } = store
+  const batchMs = options.batchMs ?? 250
+  const batchSize = options.batchSize ?? maxBatch
   let queue: Queued[] = []
   let flushing = false
   let scheduled = false
+  // Reads' entries (appendSoon): held with their time, prepared and queued together when the batch is due.
+  let held: { entry: AuditEntryInput; at: string }[] = []
+  let heldTimer: NodeJS.Timeout | undefined
+
+  function writeHeld(): Promise<void> {
+    if (heldTimer) clearTimeout(heldTimer)
+    heldTimer = undefined
+    const batch = held
+    held = []
+    const written: Promise<unknown>[] = []
+    for (const { entry, at } of batch) {
+      let prepared: Prepared
+      try {
+        prepared = prepare(entry, at)
+      } catch (error) {
+        options.onError?.(error)
+        continue
+      }
+      written.push(
+        new Promise((resolve, reject) => queue.push({ ...prepared, resolve, reject })).catch(
+          (error: unknown) => options.onError?.(error),
+        ),
+      )
+    }
+    if (written.length > 0) schedule()
+    return Promise.all(written).then(() => {})
+  }
 
   // Group commit: one transaction per batch; entries that arrive while a batch is being written form the next.
   function schedule() {
@@ -189,12 +238,24 @@ export function createAuditLog(store: Store): AuditLog {
       })
     },
 
+    appendSoon(entry, at = new Date()) {
+      held.push({ entry, at: at.toISOString() })
+      if (held.length >= batchSize) void writeHeld()
+      else if (!heldTimer) {
+        heldTimer = setTimeout(() => void writeHeld(), batchMs)
+        heldTimer.unref()
+      }
+    },
+
+    flush: writeHeld,
+
     async appendWithin(trx, entry) {
       const [result] = await insertEntries(trx, [prepare(entry)])
       return result as { seq: number; hash: string }
     },
 
     async verify(options = {}) {
+      await writeHeld()
       const kept = options.head
       let keptHash: string | undefined
       let keptSeq: number | undefined
@@ -291,6 +352,7 @@ export function createAuditLog(store: Store): AuditLog {
     },
 
     async read(options = {}) {
+      await writeHeld()
       const afterSeq = options.afterSeq ?? 0
       const limit = options.limit ?? 100
       if (!Number.isSafeInteger(afterSeq) || afterSeq < 0)
@@ -308,6 +370,7 @@ export function createAuditLog(store: Store): AuditLog {
     },
 
     async exportJsonl(write) {
+      await writeHeld()
       let afterSeq = 0
       let count = 0
       for (;;) {
@@ -415,7 +478,7 @@ function entryHash(
   return createHash('sha256').update(`${prevHash}\n${body}`).digest('hex')
 }
 
-function prepare(entry: AuditEntryInput): Prepared {
+function prepare(entry: AuditEntryInput, at = new Date().toISOString()): Prepared {
   if (typeof entry.kind !== 'string' || !kindPattern.test(entry.kind))
     throw new InvalidInputError(
       `Audit kind "${String(entry.kind).slice(0, 70)}" is not a dotted lowercase name (1–64 characters).`,
@@ -430,7 +493,7 @@ function prepare(entry: AuditEntryInput): Prepared {
     actor: short(entry.actor),
     intentId: short(entry.intentId),
     data: canonicalJson(redact(entry.data, undefined, new Set())),
-    at: new Date().toISOString(),
+    at,
   }
 }
 

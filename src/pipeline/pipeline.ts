@@ -71,9 +71,10 @@ export function createPipeline(
           'INVALID_INPUT',
           `Unknown tool "${String(name).slice(0, 64)}". Call tools/list for the available tools.`,
         )
+      const write = 'kind' in tool
       const valid = validate(tool, args)
       if (!valid.ok) {
-        auditCall(audit, ctx, name, args, valid.error.code)
+        auditCall(audit, ctx, name, args, valid.error.code, write)
         return errorResult(valid.error)
       }
       try {
@@ -83,11 +84,11 @@ export function createPipeline(
           ? run(valid.input)
           : runTool(tool, valid.input, context, writes, ctx))) as Record<string, unknown>
         await settlePayment(charge, ctx)
-        auditCall(audit, ctx, name, valid.input, undefined)
+        auditCall(audit, ctx, name, valid.input, undefined, write)
         return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output }
       } catch (error) {
         const e = toBaseError(error)
-        auditCall(audit, ctx, name, valid.input, e.code)
+        auditCall(audit, ctx, name, valid.input, e.code, write)
         return errorResult(e)
       }
     },

@@ -1,5 +1,5 @@
 import type { Address } from 'viem'
-import { type AuditLog, createAuditLog } from '../audit/auditLog.js'
+import { type AuditEntryInput, type AuditLog, createAuditLog } from '../audit/auditLog.js'
 import { auditTransitions } from '../audit/auditTransitions.js'
 import { type Chains, createChains } from '../chains/chains.js'
 import { type KnownContracts, knownContracts } from '../chains/knownContracts.js'
@@ -43,6 +43,9 @@ import { createSafeFetcher, type SafeFetcher } from '../untrusted/safeFetch.js'
 import type { Config } from './config.js'
 import { createServices, periodicService } from './services.js'
 import { diffManifest, type ToolManifest, toolManifest } from './toolManifest.js'
+
+/** Tool calls held while the store opens; past this many, later ones go unrecorded until it is open. */
+const maxEarlyAuditEntries = 10_000
 
 /** Options of {@link createGateway}. */
 export type CreateGatewayOptions = {
@@ -192,7 +195,8 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     // The store may still be opening (the CLI does not wait for it, so tools/list answers at once); every write
     // and intent call waits for it and for restart reconciliation before it runs.
     const built = Promise.resolve(options.writes.store).then(async (store) => {
-      const audit = createAuditLog(store)
+      const audit = createAuditLog(store, { onError: (error) => log(`audit: ${toBaseError(error).message}`) })
+      for (const held of early.splice(0)) audit.appendSoon(held.entry, held.at)
       auditLog = audit
       const killSwitch = createKillSwitch(store, { audit })
       const limits = createLimitLedger(store)
@@ -300,8 +304,15 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     operator.catch(() => {})
     Object.assign(context, toolCapabilities(writes))
   }
-  const pipeline = createPipeline(toolSet, context, writes, (entry) => {
-    auditLog?.append(entry).catch((error: unknown) => log(`audit: ${toBaseError(error).message}`))
+  // Every tool call's entry: a write's at once, a read's in the next batch (off the request path). Calls made while
+  // the store is still opening are held (with their time) and written once it is open.
+  const early: { entry: AuditEntryInput; at: Date }[] = []
+  const pipeline = createPipeline(toolSet, context, writes, (entry, write) => {
+    if (!auditLog) {
+      if (options.writes && early.length < maxEarlyAuditEntries) early.push({ entry, at: new Date() })
+    } else if (write)
+      auditLog.append(entry).catch((error: unknown) => log(`audit: ${toBaseError(error).message}`))
+    else auditLog.appendSoon(entry)
   })
   return {
     pipeline,
@@ -314,6 +325,8 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     askHumans: config.approvals?.elicit === true,
     call: (name, args, ctx, run) => pipeline.call(name, args, ctx, run),
     close: async () => {
+      // Reads' entries still held are written while the store is open (the caller closes it after this).
+      await auditLog?.flush()
       await Promise.all([services.stop(), ...closers.map((c) => c())])
       chains.close()
     },
