@@ -26,6 +26,7 @@ import { devnetArtifacts } from '../src/devnet/artifacts.js'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { createGateway } from '../src/server/createGateway.js'
 import { createMcpServerFactory } from '../src/server/mcpServer.js'
+import { benchFootprint } from './footprint.js'
 import { benchGuard } from './guardGas.js'
 import { benchLargeInput } from './largeInput.js'
 import { benchPolicy } from './policy.js'
@@ -43,6 +44,8 @@ const writesOnly = process.argv.includes('--writes-only')
 const largeInputOnly = process.argv.includes('--large-input-only')
 /** `--guard-gas-only`: only the gas the on-chain guard adds to a write (issue 10). */
 const guardGasOnly = process.argv.includes('--guard-gas-only')
+/** `--footprint-only`: only the stdio figures of issue 11 (spawn, first write, memory, store on vs read-only). */
+const footprintOnly = process.argv.includes('--footprint-only')
 const rounds = quick ? 300 : 2000
 const results: Record<string, unknown> = {}
 const table: { figure: string; result: string; goal: string; met: string }[] = []
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
   try {
     if (largeInputOnly) results.largeInput = await benchLargeInput({ quick, row, log })
     else if (guardGasOnly) results.guardGas = await benchGuard({ quick, row, log })
+    else if (footprintOnly) results.footprint = await benchFootprint({ quick, cli, nodeFlags, row, log })
     else await benchAll(devnets, children, clients)
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()))
@@ -116,7 +120,11 @@ async function benchAll(devnets: Devnet[], children: ChildProcess[], clients: Cl
     '≤ 10 KB',
     list.read_bytes <= 10_000,
   )
-  if (!writesOnly) await benchReads(devnets, children, clients)
+  if (!writesOnly) {
+    await benchReads(devnets, children, clients)
+    // (f) what a client spawning the gateway over stdio feels: spawn, first write, memory, store on vs read-only
+    results.footprint = await benchFootprint({ quick, cli, nodeFlags, row, log })
+  }
   // Policy evaluation: pure CPU, 100 rules.
   log('policy evaluation')
   const policy = await benchPolicy()
@@ -152,13 +160,6 @@ async function benchReads(devnets: Devnet[], children: ChildProcess[], clients: 
     const viem = createPublicClient({ transport: http(eth.rpcUrl) })
     const owner = eth.fixtures.accounts[1]! as Address
     const usdc = eth.fixtures.tokens.USDC.address
-
-    // (d) spawn → tools/list, without a devnet start
-    const spawnTimes: number[] = []
-    for (let i = 0; i < (quick ? 3 : 7); i++) spawnTimes.push(await spawnToToolsList(config, env))
-    const spawn_ = summarize(spawnTimes)
-    results.startup = { spawnToToolsListMs: spawn_ }
-    row('(d) spawn → tools/list answered (median)', ms(spawn_.median), '≤ 300 ms', spawn_.median <= 300)
 
     // (a) stdio
     const stdioTransport = new StdioClientTransport({
@@ -411,36 +412,6 @@ async function deployTokens(rpcUrl: string, holder: Address, count: number): Pro
     )
   const receipts = await Promise.all(hashes.map((hash) => reader.waitForTransactionReceipt({ hash })))
   return receipts.map((r) => getAddress(r.contractAddress!))
-}
-
-/** Spawns `airlock stdio` and times initialize + tools/list. */
-function spawnToToolsList(config: string, env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now()
-    const child = spawn(process.execPath, [...nodeFlags, cli, 'stdio', '--config', config], {
-      env,
-      stdio: ['pipe', 'pipe', 'ignore'],
-    })
-    let buffer = ''
-    child.stdout.on('data', (c: Buffer) => {
-      buffer += c.toString()
-      if (/"id":2/.test(buffer)) {
-        const dt = performance.now() - t0
-        child.kill('SIGKILL')
-        resolve(dt)
-      }
-    })
-    child.once('error', reject)
-    const send = (m: object) => child.stdin.write(`${JSON.stringify(m)}\n`)
-    send({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'b', version: '0' } },
-    })
-    send({ jsonrpc: '2.0', method: 'notifications/initialized' })
-    send({ jsonrpc: '2.0', id: 2, method: 'tools/list' })
-  })
 }
 
 /** Raw keep-alive HTTP POSTs of get_balance on one session, 50 in flight, for `durationMs`. */
