@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs'
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
 import { sql } from 'kysely'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, inject, it } from 'vitest'
 import { type BaseError, InvalidConfigError, StoreUnavailableError } from '../errors/index.js'
 import { DataDirInUseError, lockDataDir, lockFileName } from './lockDataDir.js'
 import { migrations } from './migrations.js'
@@ -92,9 +93,11 @@ describe('store on pglite: one data directory, one process', () => {
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
   })
 
-  it('migrations are idempotent: reopening keeps the data and applies nothing twice', async () => {
+  it('migrations are idempotent: reopening keeps the data and applies nothing twice', {
+    timeout: 60_000,
+  }, async () => {
     const dataDir = await tempDir()
-    const first = await openStore({ dataDir })
+    const first = await openStore({ dataDir, template: false }) // created by initdb, as without a build
     await first.db.insertInto('nonces').values({ chain_id: 1, wallet: 'kept', next_nonce: 42 }).execute()
     await first.close()
     const second = await openStore({ dataDir })
@@ -108,6 +111,58 @@ describe('store on pglite: one data directory, one process', () => {
       expect(row?.next_nonce).toBe(42)
     } finally {
       await second.close()
+    }
+  })
+
+  it('a fresh data directory starts from the template: a working migrated store, private, nothing staged left', async () => {
+    const run = inject('storeTemplate')
+    if (!run) return // no template this run (globalSetup makes one)
+    // The run's template plus a marker row: finding the row proves the store came from the template.
+    const maker = await PGlite.create({ loadDataDir: new Blob([await readFile(run.dump)]) })
+    await maker.query(`insert into nonces (chain_id, wallet, next_nonce) values (1, 'from-template', 7)`)
+    const template = await maker.dumpDataDir('gzip')
+    await maker.close()
+    const dataDir = await tempDir()
+    await mkdir(join(dataDir, '.creating-db-0123456789ab')) // as a crash midway through unpacking leaves it
+    const lock = await lockDataDir(dataDir, { role: 'gateway' })
+    const store = await openStore({ dataDir, lock, template })
+    try {
+      expect(await appliedMigrations(store)).toEqual(migrationNames)
+      const marker = await store.db
+        .selectFrom('nonces')
+        .select('next_nonce')
+        .where('wallet', '=', 'from-template')
+        .executeTakeFirst()
+      expect(marker?.next_nonce).toBe(7)
+      await store.db.insertInto('nonces').values({ chain_id: 1, wallet: 'written', next_nonce: 1 }).execute()
+      expect((await readdir(dataDir)).sort()).toEqual([lockFileName, 'db'])
+      if (process.platform !== 'win32') expect(await loose(dataDir)).toEqual([])
+    } finally {
+      await store.close()
+      await lock.release()
+    }
+    // Opened again, it is the same database: the template is only for creating one.
+    const again = await openStore({ dataDir, template })
+    try {
+      expect(await again.db.selectFrom('nonces').select('wallet').orderBy('wallet').execute()).toEqual([
+        { wallet: 'from-template' },
+        { wallet: 'written' },
+      ])
+    } finally {
+      await again.close()
+    }
+  })
+
+  it('a template that cannot be unpacked is not fatal: the store is created as without one', {
+    timeout: 60_000,
+  }, async () => {
+    const dataDir = await tempDir()
+    const store = await openStore({ dataDir, template: new Blob(['not a tarball']) })
+    try {
+      expect(await appliedMigrations(store)).toEqual(migrationNames)
+      expect((await readdir(dataDir)).sort()).toEqual([lockFileName, 'db'])
+    } finally {
+      await store.close()
     }
   })
 
