@@ -10,6 +10,7 @@ import {
   compilerSettings,
   computeSourceHash,
   contractsDir,
+  guardFile,
   packageVersion,
   solidityFiles,
 } from './sourceHash.mjs'
@@ -189,6 +190,9 @@ const head = Object.entries(artifacts)
   .filter(([key]) => key !== 'contracts')
   .map(([key, value]) => ` ${JSON.stringify(key)}: ${JSON.stringify(value)},`)
 writeFileSync(artifactsFile, `{\n${head.join('\n')}\n "contracts": {\n${lines.join(',\n')}\n }\n}\n`)
+// The guard's artifact also on its own: the gateway loads it at every start (its address and code hash), and the
+// full file (every devnet fixture) only when it runs a devnet.
+writeFileSync(guardFile, `${JSON.stringify({ sourceHash: artifacts.sourceHash, ...sorted.AirlockGuard })}\n`)
 const size = Math.round(readFileSync(artifactsFile).length / 1024)
 console.log(
   `compileContracts: wrote ${Object.keys(sorted).length} contracts to contracts/artifacts.json (${size} KiB) in ${Date.now() - started} ms`,

@@ -1,5 +1,6 @@
 export declare const contractsDir: URL
 export declare const artifactsFile: URL
+export declare const guardFile: URL
 export declare const compilerSettings: Readonly<{
   optimizer: { enabled: boolean; runs: number }
   evmVersion: string

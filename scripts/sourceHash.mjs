@@ -12,6 +12,9 @@ export const contractsDir = new URL('../contracts/', import.meta.url)
 /** The committed artifact file. */
 export const artifactsFile = new URL('../contracts/artifacts.json', import.meta.url)
 
+/** The guard's artifact alone (what the gateway loads at every start). */
+export const guardFile = new URL('../contracts/guard.json', import.meta.url)
+
 /** solc settings; part of the hash, so changing them invalidates the artifacts. */
 export const compilerSettings = Object.freeze({
   optimizer: { enabled: true, runs: 200 },

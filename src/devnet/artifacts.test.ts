@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { artifactsFile, computeSourceHash, solidityFiles } from '../../scripts/sourceHash.mjs'
+import { artifactsFile, computeSourceHash, guardFile, solidityFiles } from '../../scripts/sourceHash.mjs'
 import { devnetArtifacts } from './artifacts.js'
 
 describe('contracts/artifacts.json', () => {
@@ -26,5 +26,17 @@ describe('contracts/artifacts.json', () => {
         expect(Object.keys(devnetArtifacts.contracts), file).toContain(name)
       }
     }
+  })
+
+  it('contracts/guard.json is the AirlockGuard artifact of the same build (else run `npm run contracts`)', () => {
+    const guard = JSON.parse(readFileSync(guardFile, 'utf8')) as Record<string, unknown>
+    const committed = JSON.parse(readFileSync(artifactsFile, 'utf8')) as {
+      sourceHash: string
+      contracts: Record<string, unknown>
+    }
+    expect(guard).toEqual({
+      sourceHash: committed.sourceHash,
+      ...(committed.contracts.AirlockGuard as object),
+    })
   })
 })

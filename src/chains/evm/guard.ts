@@ -11,7 +11,9 @@ import {
   keccak256,
   zeroHash,
 } from 'viem'
-import artifacts from '../../../contracts/artifacts.json' with { type: 'json' }
+// The guard's own artifact (written with contracts/artifacts.json by `npm run contracts`): small, so every start can
+// load it; the full artifacts file is loaded only where a devnet is deployed.
+import guardArtifact from '../../../contracts/guard.json' with { type: 'json' }
 import type { ChainContext } from '../chains.js'
 
 /**
@@ -19,8 +21,7 @@ import type { ChainContext } from '../chains.js'
  * to it with EIP-7702 and sends each guarded write to itself as `execute(calls, conditions)`; the transaction
  * reverts when what the calls did breaks a condition.
  */
-const artifact = (artifacts.contracts as unknown as Record<string, { abi: Abi; bytecode: Hex; runtime: Hex }>)
-  .AirlockGuard as { abi: Abi; bytecode: Hex; runtime: Hex }
+const artifact = guardArtifact as unknown as { abi: Abi; bytecode: Hex; runtime: Hex }
 
 /** The guard's ABI. */
 export const guardAbi = artifact.abi
