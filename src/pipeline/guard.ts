@@ -15,6 +15,7 @@ import type { KillSwitch } from '../policy/killSwitch.js'
 import { describeCharge, type LimitLedger } from '../policy/limits.js'
 import type { LimitCharge, PolicyDecision, PolicyFacts, PolicyOperation } from '../policy/types.js'
 import type { BudgetValue } from '../schemas/budget.js'
+import type { BlockEnvironment } from '../simulate/blockEnvironment.js'
 import type { Simulation, SimulationCall } from '../simulate/types.js'
 import { quoteUntrusted } from '../untrusted/quoteUntrusted.js'
 import { buildFacts, type Counterparty, counterpartiesOf, counterpartyRefusal, decodeCall } from './facts.js'
@@ -33,7 +34,7 @@ export type GuardrailParts = {
   simulate(
     chain: ChainContext,
     call: SimulationCall,
-    options?: { tokens?: readonly Address[] },
+    options?: { tokens?: readonly Address[]; environment?: BlockEnvironment | undefined },
   ): Promise<Simulation>
   prices(chain: ChainContext): Promise<PriceBook>
   tokens: TokenFactsService
@@ -72,8 +73,19 @@ export type GuardSubject = {
   /** Typed data: there is no call to simulate; an undefined `simulation` means its effects are unknown. */
   typedData?: boolean | undefined
   /** The gas limit and fees the transaction will be signed with: the simulation runs it with exactly these. */
-  fees?: { gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | undefined
+  fees?: GuardFees | undefined
+  /** The block the fees were priced from: the simulation is pinned to it (no second block read). */
+  environment?: BlockEnvironment | undefined
+  /**
+   * Present when `fees.gas` is the intrinsic 21,000 of a bare value transfer, which is all a recipient without
+   * code takes. A simulation that reverts with it (the recipient runs code) asks this for estimated fees, which the
+   * draft then signs with, and simulates again with them: what is simulated stays what is signed.
+   */
+  estimate?: (() => Promise<GuardFees | undefined>) | undefined
 }
+
+/** A transaction's gas limit and EIP-1559 fees. */
+export type GuardFees = { gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }
 
 /**
  * The guard: simulation → facts → hard refusals → policy. Pure decisions come from `evaluatePolicy`; the I/O
@@ -191,16 +203,22 @@ export function createGuard(parts: GuardrailParts): Guard {
         simulationUnavailable = 'the gateway does not understand what this EIP-712 message authorizes'
       if (!simulation && call) {
         try {
-          const simulate = () =>
+          let fees = subject.fees
+          const simulate = (environment: BlockEnvironment | undefined) =>
             parts.simulate(
               chain,
-              { from: subject.wallet, ...call, ...subject.fees },
-              { tokens: tokensOf(subject.details) },
+              { from: subject.wallet, ...call, ...fees },
+              { tokens: tokensOf(subject.details), ...(environment ? { environment } : {}) },
             )
-          simulation = await simulate()
+          simulation = await simulate(subject.environment)
+          // 21,000 gas was a guess that only an address without code takes: with the draft's estimated fees now.
+          if (simulation.reverted && subject.estimate) {
+            fees = await subject.estimate()
+            simulation = await simulate(subject.environment)
+          }
           // Balance reads that disagree with the traced value transfers can be the wallet's own other transaction
           // landing between the reads (many writes at once): ask once more, on the block after it.
-          if (simulation.flags.includes('native-differs-from-logs')) simulation = await simulate()
+          if (simulation.flags.includes('native-differs-from-logs')) simulation = await simulate(undefined)
         } catch (error) {
           const e = toBaseError(error)
           if (e.code === 'ENDPOINT_DISAGREEMENT') {

@@ -3,7 +3,7 @@ import type { ChainContext } from '../chains/chains.js'
 import { BaseError, IntentConflictError, toBaseError } from '../errors/index.js'
 import type { Signer } from '../signer/signer.js'
 import type { ToolContext } from '../tools/context.js'
-import { estimateTxFees, type FeeCaps, type TxFees } from '../txs/fees.js'
+import { type EstimateTxFeesOptions, estimateTxFees, type FeeCaps, type TxFees } from '../txs/fees.js'
 import type { Intent, IntentJournal } from '../txs/intentJournal.js'
 import type { NonceManager } from '../txs/nonceManager.js'
 import type { Tracker } from '../txs/tracker.js'
@@ -45,6 +45,7 @@ export function requireSigner(parts: Pick<WriteParts, 'signer'>): Signer {
 /**
  * Gas and fees for the call as it will be signed. A call that cannot be estimated because it reverts is not an
  * error yet: the simulation says why (sanitized), and only a call the simulation lets through fails on it.
+ * `options`: the block to price from and a gas limit already known (see {@link estimateTxFees}).
  *
  * @example const { fees, error } = await feesFor(parts, chain, signer.address, call)
  */
@@ -53,9 +54,10 @@ export async function feesFor(
   chain: ChainContext,
   from: Address,
   call: { to: Address; data: Hex; value: bigint },
+  options: EstimateTxFeesOptions = {},
 ): Promise<{ fees?: TxFees | undefined; error?: unknown }> {
   try {
-    return { fees: await estimateTxFees(chain, { from, ...call }, parts.feeCaps?.(chain.name)) }
+    return { fees: await estimateTxFees(chain, { from, ...call }, parts.feeCaps?.(chain.name), options) }
   } catch (error) {
     if (toBaseError(error).code !== 'CONTRACT_REVERTED') throw error
     return { error }

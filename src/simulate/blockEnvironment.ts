@@ -20,11 +20,25 @@ export type BlockEnvironment = {
   tag: Hex
   overrides: BlockOverrides
   baseFee: bigint
+  /** The state block's own base fee (what wallets price a transaction's fee cap from). */
+  latestBaseFee: bigint
   /** Priority fee of the simulated transaction when the call brings no fees of its own. */
   tip: bigint
   gasLimit: bigint
-  /** The wallet's native balance at the state block: caps the gas the transaction can pay for. */
-  balance: bigint
+  /**
+   * The wallet's native balance at the state block: caps the gas of a simulated transaction that brings no gas
+   * limit of its own. Not read (undefined) when the caller said the call will bring one.
+   */
+  balance?: bigint | undefined
+}
+
+/** Options of {@link readBlockEnvironment}. */
+export type ReadBlockEnvironmentOptions = {
+  /**
+   * Read the wallet's balance too (default true). Only a call without its own gas limit needs it: the pipeline's
+   * calls bring the gas and fees they will be signed with, so it skips the read.
+   */
+  balance?: boolean | undefined
 }
 
 const maxTip = 1_000_000_000n
@@ -69,8 +83,8 @@ export function nextBaseFee(parent: { baseFee: bigint; gasUsed: bigint; gasLimit
 }
 
 /**
- * Reads the block to pin a simulation to (the latest, or `blockNumber`) and the wallet's balance in one round
- * trip, and derives the values of the real next block, so a contract cannot tell the simulation from execution
+ * Reads the block to pin a simulation to (the latest, or `blockNumber`) and, unless `options.balance` is false,
+ * the wallet's balance in the same round trip, and derives the values of the real next block, so a contract cannot tell the simulation from execution
  * by them: number + 1, a later timestamp, the chain's own fee recipient (the latest block's, even when that is
  * the zero address, as on a devnet: inventing one would itself be a tell), a random non-zero `prevRandao`, the
  * EIP-1559 next base fee and the real gas limit.
@@ -80,14 +94,15 @@ export function nextBaseFee(parent: { baseFee: bigint; gasUsed: bigint; gasLimit
  */
 export async function readBlockEnvironment(
   chain: ChainContext,
-  call: SimulationCall,
+  call: Pick<SimulationCall, 'from'>,
   blockNumber?: bigint,
+  options: ReadBlockEnvironmentOptions = {},
 ): Promise<BlockEnvironment> {
   const at = blockNumber === undefined ? 'latest' : numberToHex(blockNumber)
   const request = chain.client.request as (args: { method: string; params: unknown[] }) => Promise<unknown>
   const [block, balanceHex] = await Promise.all([
     request({ method: 'eth_getBlockByNumber', params: [at, false] }) as Promise<RawBlock | null>,
-    request({ method: 'eth_getBalance', params: [call.from, at] }),
+    options.balance === false ? undefined : request({ method: 'eth_getBalance', params: [call.from, at] }),
   ])
   if (!block || typeof block !== 'object')
     throw new RpcError({ message: `chain "${chain.name}" has no block ${blockNumber ?? 'latest'}` })
@@ -101,7 +116,7 @@ export async function readBlockEnvironment(
       : quantity(block.baseFeePerGas, 'baseFeePerGas', chain.name)
   const baseFee = nextBaseFee({ baseFee: parentBaseFee, gasUsed, gasLimit })
   const tip = baseFee / 10n > maxTip ? maxTip : baseFee / 10n > 0n ? baseFee / 10n : 1n
-  const balance = quantity(balanceHex, 'balance', chain.name)
+  const balance = balanceHex === undefined ? undefined : quantity(balanceHex, 'balance', chain.name)
 
   const miner = typeof block.miner === 'string' && /^0x[0-9a-fA-F]{40}$/.test(block.miner) ? block.miner : ''
   const feeRecipient = (miner || zeroAddress) as Address
@@ -122,6 +137,7 @@ export async function readBlockEnvironment(
       baseFeePerGas: numberToHex(baseFee),
     },
     baseFee,
+    latestBaseFee: parentBaseFee,
     tip,
     gasLimit,
     balance,
@@ -182,7 +198,9 @@ const intrinsicGas = 21_000n
  */
 export function transactionGas(env: BlockEnvironment, call: SimulationCall, reserved: bigint): bigint {
   const maxFee = env.baseFee + env.tip
-  const affordable = env.balance > call.value ? (env.balance - call.value) / maxFee : 0n
+  // Unread (the caller promised a gas limit of its own): no cap from it.
+  const balance = env.balance ?? 2n ** 255n
+  const affordable = balance > call.value ? (balance - call.value) / maxFee : 0n
   let gas = env.gasLimit - reserved
   if (gas > maxTxGas) gas = maxTxGas
   if (gas > affordable) gas = affordable

@@ -15,6 +15,12 @@ export type SimulateWriteOptions = {
   tokens?: readonly Address[] | undefined
   /** Pin to this block instead of the latest. */
   blockNumber?: bigint | undefined
+  /**
+   * The block to pin to, already read (the pipeline read it to price the transaction's fees): used instead of
+   * reading one, so the fees the transaction is signed with and the simulated block come from the same block. A
+   * call without its own gas limit still gets a fresh read when this one carries no balance.
+   */
+  environment?: BlockEnvironment | undefined
 }
 
 /**
@@ -22,8 +28,8 @@ export type SimulateWriteOptions = {
  * and ERC-1155 changes (balance reads win over logs), approvals it grants, and whether it reverts (reason
  * sanitized). Every delta and approval carries its asset's CAIP-19 id (`assetId`). Pinned to one block, with block values a contract cannot tell from the real next block.
  *
- * - `eth_simulateV1` (validation on) in one round trip after one block read; a second round only when the logs
- *   name a token or an approval that was not read.
+ * - `eth_simulateV1` (validation on) in one round trip after one block read (none when `options.environment`
+ *   brings it); a second round only when the logs name a token or an approval that was not read.
  * - Endpoints without it: `eth_call` + `debug_traceCall` (deltas from logs, flag `deltas-from-logs`).
  * - Chains with two or more endpoints: two of them simulate the same block and must agree (flag
  *   `endpoints-agree`); with one, flag `single-endpoint`. When one of the two fails, the other's answer is used
@@ -50,7 +56,11 @@ async function simulateAcrossEndpoints(
   call: SimulationCall,
   options: SimulateWriteOptions,
 ): Promise<Simulation> {
-  const env = await readBlockEnvironment(chain, call, options.blockNumber)
+  const given = options.environment
+  const env =
+    given && (given.balance !== undefined || call.gas !== undefined)
+      ? given
+      : await readBlockEnvironment(chain, call, options.blockNumber)
   const tokens = options.tokens ?? []
   const pair = endpointPair(chain)
   if (!pair) {

@@ -12,11 +12,11 @@ import {
   guardAddress,
   guardGasOverhead,
   type PostCondition,
-  readGuardStatus,
 } from '../../chains/evm/guard.js'
 import type { PreparedDraft } from '../../context/draft.js'
 import { type JsonObject, toJson } from '../../context/json.js'
 import { BaseError, toBaseError } from '../../errors/index.js'
+import { readBlockEnvironment } from '../../simulate/blockEnvironment.js'
 import type { WriteOptionsValue, WriteResultValue, WriteToolDefinition } from '../../tools/shared/write.js'
 import type { TxFees } from '../../txs/fees.js'
 import type { Intent } from '../../txs/intentJournal.js'
@@ -26,6 +26,7 @@ import type { GuardOutcome } from '../guard.js'
 import type { IntentQueries } from '../intents.js'
 import { postConditions } from '../postConditions.js'
 import { feesFor, markBroadcast, requireSigner, type WriteParts } from '../writeParts.js'
+import { createGuardStatusCache } from './guardStatusCache.js'
 
 /** A write tool's call: the tool and its validated input. */
 export type EvmTransactionRequest = { tool: WriteToolDefinition; input: Record<string, unknown> }
@@ -44,6 +45,8 @@ type EvmPrepared = PreparedDraft<WriteEnvironment> & {
 }
 
 const maxNonceRetries = 3
+/** The gas of a transaction that only moves value to an address without code, on every EVM chain's L1 rules. */
+const intrinsicGas = 21_000n
 
 /**
  * The EVM transaction draft kind: a write tool builds the call; fees are estimated first, so the simulation runs
@@ -57,6 +60,7 @@ export function createEvmTransactionKind(
   intents: IntentQueries,
 ): WriteDraftKind<EvmTransactionRequest> {
   const { context, journal, nonces, guard } = parts
+  const guardStatus = createGuardStatusCache()
 
   /**
    * The EIP-1559 transaction of a draft whose fees are known: the call itself, or, with post-conditions, the
@@ -118,23 +122,38 @@ export function createEvmTransactionKind(
     operation: string,
     call: EvmPrepared['bound']['call'],
   ): Promise<EvmPrepared> {
-    // Fees first: the simulation runs the transaction with the gas limit and fees it will be signed with. The
-    // wallet's code says meanwhile whether its writes go through the guard here.
-    const [estimated, status] = await Promise.all([
-      feesFor(parts, chain, wallet, call),
-      readGuardStatus(chain, wallet),
+    // Fees first: the simulation runs the transaction with the gas limit and fees it will be signed with. They are
+    // priced from the block the simulation is then pinned to (one block read for both). A bare value transfer
+    // starts at its intrinsic 21,000 gas, all that a recipient without code takes; a recipient that runs code
+    // makes that simulation revert, and the guard asks `estimate` for estimated fees and simulates again (see
+    // GuardSubject.estimate). The wallet's code says meanwhile whether its writes go through the guard here.
+    const environment = readBlockEnvironment(chain, { from: wallet }, undefined, { balance: false })
+    const block = environment.then((env) => ({ baseFeePerGas: env.latestBaseFee }))
+    const bare = call.data === '0x'
+    const [env, estimated, status] = await Promise.all([
+      environment,
+      feesFor(parts, chain, wallet, call, { block, ...(bare ? { gas: intrinsicGas } : {}) }),
+      guardStatus.read(chain, wallet),
     ])
-    return {
+    const prepared: EvmPrepared = {
       chain,
       summary,
       // Kept and shown as JSON; the guard reads the tool's own values.
       details: toJson<JsonObject>(details),
-      check: { operation: operation as never, call, details, fees: estimated.fees },
+      check: { operation: operation as never, call, details, fees: estimated.fees, environment: env },
       bound: { call },
       estimated,
       wallet,
       guardMode: status.mode,
     }
+    if (bare && estimated.fees)
+      prepared.check.estimate = async () => {
+        // Whatever this says is what the transaction is signed with, and what the guard simulates next.
+        prepared.estimated = await feesFor(parts, chain, wallet, call, { block })
+        prepared.check.fees = prepared.estimated.fees
+        return prepared.estimated.fees
+      }
+    return prepared
   }
 
   /** Nonce → kill-switch re-check → sign → persist → kill-switch re-check → broadcast, retrying on a taken nonce. */
@@ -148,7 +167,8 @@ export function createEvmTransactionKind(
     const tx = transactionOf(prepared)
     let current: Intent = intent
     for (let attempt = 0; ; attempt++) {
-      const nonce = await nonces.reserve(chain.id, signer.address, current.id)
+      // The database leads: the chain is asked only for a wallet it does not know yet, and after "nonce too low".
+      const nonce = await nonces.reserve(chain.id, signer.address, current.id, { databaseLeads: true })
       try {
         // The kill switch, read again immediately before signing (DESIGN §1): an operator's stop wins over
         // anything already decided.
@@ -308,8 +328,14 @@ export function createEvmTransactionKind(
       if (options.mode === 'unsigned') return handOff(intent, draft, evidence)
       return { intent: await send(intent, draft, evidence) }
     },
-    answer(intent, options) {
-      return intents.finish(intent, options)
+    async answer(intent, options) {
+      try {
+        return await intents.finish(intent, options)
+      } catch (error) {
+        // Mined without the guard running it: the wallet's delegation is gone, so its status is read again.
+        if (toBaseError(error).code === 'PRECONDITION_FAILED') guardStatus.forget(intent.chainId)
+        throw error
+      }
     },
   }
 }
