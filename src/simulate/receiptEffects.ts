@@ -1,4 +1,4 @@
-import { type Address, getAddress, type Hash, parseAbi } from 'viem'
+import { type Address, getAddress, type Hash, numberToHex, parseAbi } from 'viem'
 import type { ChainContext } from '../chains/chains.js'
 import { withAssetIds } from './assetIds.js'
 import type { ApprovalExposure, AssetDelta } from './types.js'
@@ -26,7 +26,8 @@ export type ReceiptEffects = {
 /**
  * Reads what a mined transaction moved out of the wallet (DESIGN §11: limits settle on what the receipt shows, not
  * on what was simulated): the `Transfer` / `TransferSingle` / `TransferBatch` / `Approval` logs of the receipt, and
- * the wallet's native and token balances at the block before and at the mined block. Where the two disagree the
+ * the wallet's native and token balances at the block before and at the mined block (nonce and native balance in
+ * one `eth_getProof` per block where the endpoint has it). Where the two disagree the
  * larger outflow counts (a token whose `balanceOf` lies, one that takes more than it logs). Balances are only
  * attributed to the transaction when it was the wallet's only one in the block (its nonce moved by one there);
  * otherwise the logs and the value sent stand alone. `tokens` are read besides the ones the logs name (what the
@@ -53,9 +54,8 @@ export async function readReceiptEffects(
   ].slice(0, 64) as Address[]
   const previous = block > 0n ? block - 1n : block
   const read = (blockNumber: bigint) =>
-    Promise.all([
-      chain.client.getBalance({ address: wallet, blockNumber }).catch(() => undefined),
-      ...tokens.map((token) =>
+    Promise.all(
+      tokens.map((token) =>
         chain.client
           .readContract({
             address: token,
@@ -66,16 +66,22 @@ export async function readReceiptEffects(
           })
           .catch(() => undefined),
       ),
-    ])
+    )
   // One round trip after the receipt: the nonces say whether the balances can be attributed, read meanwhile.
-  const [nonceBefore, nonceAfter, ...around] = await Promise.all([
-    chain.client.getTransactionCount({ address: wallet, blockNumber: previous }),
-    chain.client.getTransactionCount({ address: wallet, blockNumber: block }),
+  const [accountBefore, accountAfter, tokensBefore, tokensAfter] = await Promise.all([
+    readAccount(chain, wallet, previous),
+    readAccount(chain, wallet, block),
     read(previous),
     read(block),
   ])
-  const balancesRead = (nonceAfter as number) - (nonceBefore as number) === 1
-  const balances = balancesRead ? (around as (bigint | undefined)[][]) : []
+  const nonceBefore = accountBefore.nonce
+  const nonceAfter = accountAfter.nonce
+  const around = [
+    [accountBefore.balance, ...tokensBefore],
+    [accountAfter.balance, ...tokensAfter],
+  ]
+  const balancesRead = nonceAfter - nonceBefore === 1
+  const balances = balancesRead ? around : []
   const deltas: AssetDelta[] = []
   // Native: the value sent at least; the balance change (gas paid added back) when it is this transaction's own.
   let native = receipt.status === 'success' ? -value : 0n
@@ -143,4 +149,35 @@ export async function readReceiptEffects(
     ...withAssetIds(chain, { blockNumber: block, status: receipt.status, deltas, approvals, balancesRead }),
     walletEvents,
   }
+}
+
+/**
+ * The wallet's nonce and native balance at a block: one `eth_getProof` (both in one answer; the proof itself is
+ * not needed, the node is trusted for them as for any read), or, where the endpoint does not offer it or answers
+ * something malformed, `eth_getTransactionCount` and `eth_getBalance`. A balance that cannot be read is undefined;
+ * a nonce that cannot be read throws (the settlement is tried again later).
+ */
+async function readAccount(
+  chain: ChainContext,
+  wallet: Address,
+  blockNumber: bigint,
+): Promise<{ nonce: number; balance: bigint | undefined }> {
+  const request = chain.client.request as (args: { method: string; params: unknown[] }) => Promise<unknown>
+  const proof = (await request({
+    method: 'eth_getProof',
+    params: [wallet, [], numberToHex(blockNumber)],
+  }).catch(() => undefined)) as { nonce?: unknown; balance?: unknown } | undefined
+  const nonce = quantity(proof?.nonce)
+  const balance = quantity(proof?.balance)
+  if (nonce !== undefined && balance !== undefined && nonce <= BigInt(Number.MAX_SAFE_INTEGER))
+    return { nonce: Number(nonce), balance }
+  const [count, fallback] = await Promise.all([
+    chain.client.getTransactionCount({ address: wallet, blockNumber }),
+    chain.client.getBalance({ address: wallet, blockNumber }).catch(() => undefined),
+  ])
+  return { nonce: count, balance: fallback }
+}
+
+function quantity(value: unknown): bigint | undefined {
+  return typeof value === 'string' && /^0x[0-9a-fA-F]{1,64}$/.test(value) ? BigInt(value) : undefined
 }
