@@ -37,6 +37,11 @@ await build({
   logLevel: 'warning',
 })
 
+// The embedded database's worker thread (src/store/pgliteThread.ts) is plain JavaScript, loaded by path beside the
+// module that starts it: the entry files in dist/ or the chunks in dist/chunks/.
+for (const dir of ['dist', join('dist', 'chunks')])
+  copyFileSync('src/store/pgliteWorker.cjs', join(dir, 'pgliteWorker.cjs'))
+
 // The store template (src/store/shippedStoreTemplate.ts): a migrated embedded database, made once here so that a
 // gateway's first start unpacks it in a fraction of a second instead of running initdb (seconds of CPU, hundreds
 // of MB left behind). Kept in node_modules/.cache under a hash of what shapes it, so rebuilds reuse it.

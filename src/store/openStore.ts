@@ -17,6 +17,7 @@ import { type DataDirLock, lockDataDir } from './lockDataDir.js'
 import { makePrivate } from './makePrivate.js'
 import { migrationProvider } from './migrations.js'
 import { PGliteDialect } from './pgliteDialect.js'
+import { type PgliteLike, pgliteWorkerFile, startPgliteThread } from './pgliteThread.js'
 import { shippedStoreTemplate } from './shippedStoreTemplate.js'
 
 /** Options of {@link openStore}. The first that applies wins: `databaseUrl`, then `memory`, then `dataDir`. */
@@ -34,6 +35,11 @@ export type OpenStoreParameters = {
    * one; `false`: always create. Migrations still run, so an older dump is brought up to date.
    */
   template?: Blob | false | undefined
+  /**
+   * The embedded database runs in a worker thread of its own (default), so its start and its queries never hold
+   * up the caller's thread; `false` runs it in this thread.
+   */
+  thread?: boolean | undefined
   /**
    * The PostgreSQL schema the tables live in (default `public`): created if missing, and put first on the
    * search path of every connection. Lets several gateways (or test files) share one database apart.
@@ -77,13 +83,7 @@ const parseInt8 = (text: string): number => Number(text)
 // 100 connections, sized for a server. The gateway is one session writing small rows: 8 MB of buffers and two
 // connection slots open in about half the time and memory (PGlite alone: ~290 -> ~155 MB resident after open) with
 // no measurable change in write speed. Given at every start (nothing is written into the data directory).
-const pgliteStartParams = [
-  ...PGlite.defaultStartParams,
-  '-c',
-  'shared_buffers=8MB',
-  '-c',
-  'max_connections=2',
-]
+const extraStartParams = ['-c', 'shared_buffers=8MB', '-c', 'max_connections=2']
 
 /**
  * Opens the store (DESIGN §5) and brings its schema up to date. PostgreSQL when `databaseUrl` is given, else
@@ -221,7 +221,7 @@ async function openPglite(
   }
   // PGlite gives the files it creates mode 0666: tighten them once it has, and again on close.
   const tighten = dir === undefined ? async () => {} : () => makePrivate(target)
-  let pglite: PGlite
+  let pglite: PgliteLike
   try {
     // The template is only looked for, and read, where a database is to be created; its bytes are garbage once
     // the database exists (nothing here keeps a reference).
@@ -236,13 +236,18 @@ async function openPglite(
       // A template that cannot be unpacked is not fatal: PGlite then creates the database (initdb), as without one.
       await createFromTemplate(target, template).catch(() => {})
     }
-    baselineWasmOnly()
-    pglite = await PGlite.create({
-      dataDir: target,
-      parsers: { [int8]: parseInt8 },
-      startParams: pgliteStartParams,
-      ...(loadDataDir ? { loadDataDir } : {}),
-    })
+    // In a thread of its own where its code ships (the build and the sources); in this one otherwise.
+    const file = parameters.thread === false ? undefined : pgliteWorkerFile()
+    if (file) pglite = await startPgliteThread(file, { dataDir: target, extraStartParams, loadDataDir })
+    else {
+      baselineWasmOnly()
+      pglite = await PGlite.create({
+        dataDir: target,
+        parsers: { [int8]: parseInt8 },
+        startParams: [...PGlite.defaultStartParams, ...extraStartParams],
+        ...(loadDataDir ? { loadDataDir } : {}),
+      })
+    }
   } catch (error) {
     await unlock()
     throw unavailable(target, error, [

@@ -1,4 +1,3 @@
-import type { PGlite } from '@electric-sql/pglite'
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -14,9 +13,10 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely'
+import type { PgliteLike } from './pgliteThread.js'
 
 /**
- * A Kysely dialect over one PGlite instance. PGlite is a single PostgreSQL backend: every query shares one
+ * A Kysely dialect over one PGlite instance (in this thread, or in its own: {@link PgliteLike}). PGlite is a single PostgreSQL backend: every query shares one
  * session, so a transaction opened by one caller would swallow the statements of another. The driver therefore
  * lends its only connection to one caller at a time (a FIFO lock): a Kysely transaction, or a
  * `db.connection()` block, holds it from acquire to release, and everyone else waits.
@@ -30,9 +30,9 @@ import {
  * const db = new Kysely<Database>({ dialect: new PGliteDialect(pg) })
  */
 export class PGliteDialect implements Dialect {
-  readonly #pglite: PGlite
+  readonly #pglite: PgliteLike
 
-  constructor(pglite: PGlite) {
+  constructor(pglite: PgliteLike) {
     this.#pglite = pglite
   }
 
@@ -54,13 +54,13 @@ export class PGliteDialect implements Dialect {
 }
 
 class PGliteDriver implements Driver {
-  readonly #pglite: PGlite
+  readonly #pglite: PgliteLike
   readonly #connection: PGliteConnection
   // The tail of the FIFO: each acquirer waits for the previous holder's release.
   #tail: Promise<void> = Promise.resolve()
   #release: (() => void) | undefined
 
-  constructor(pglite: PGlite) {
+  constructor(pglite: PgliteLike) {
     this.#pglite = pglite
     this.#connection = new PGliteConnection(pglite)
   }
@@ -126,9 +126,9 @@ class PGliteDriver implements Driver {
 const writeCommands = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE'])
 
 class PGliteConnection implements DatabaseConnection {
-  readonly #pglite: PGlite
+  readonly #pglite: PgliteLike
 
-  constructor(pglite: PGlite) {
+  constructor(pglite: PgliteLike) {
     this.#pglite = pglite
   }
 
