@@ -33,6 +33,7 @@ import { sharedSecret } from '../store/sharedSecret.js'
 import type { MetadataFetcher, ToolContext } from '../tools/context.js'
 import type { ToolDefinition } from '../tools/defineTool.js'
 import { allTools } from '../tools/index.js'
+import { warmEnsNormalization } from '../tools/shared/ensName.js'
 import type { WriteToolDefinition } from '../tools/shared/write.js'
 import { selectTools } from '../tools/toolsets.js'
 import { createIntentJournal } from '../txs/intentJournal.js'
@@ -296,6 +297,8 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         breaches: () => listBreaches(store),
         secret: (name) => sharedSecret(store, name),
       }
+      // ENSIP-15's tables (about 0.45 s, once) are built now, not on the first write to a name.
+      warmEnsNormalization()
       return { path, report, levers }
     })
     ready = built.then((b) => b.report)
