@@ -10,6 +10,7 @@ import {
 import { type Hex, keccak256 } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { KeystoreInvalidError, WalletLockedError } from '../errors/index.js'
+import { addressOfKey } from './nativeKeys.js'
 
 // Web3 Secret Storage v3 (https://ethereum.org/developers/docs/data-structures-and-encoding/web3-secret-storage/):
 // derivedKey = KDF(password, salt); ciphertext = AES-128-CTR(derivedKey[0..16], iv, privateKey);
@@ -158,7 +159,7 @@ export async function decryptKey(json: unknown, password: string): Promise<Hex> 
     if (scalar === 0n || scalar >= secp256k1N)
       throw new KeystoreInvalidError({ reason: 'the decrypted key is not a valid secp256k1 private key' })
     const privateKey: Hex = `0x${plain.toString('hex')}`
-    if (file.address !== undefined && privateKeyToAddress(privateKey).slice(2).toLowerCase() !== file.address)
+    if (file.address !== undefined && addressOfKey(privateKey).slice(2).toLowerCase() !== file.address)
       throw new KeystoreInvalidError({ reason: 'its address field does not match the key inside' })
     return privateKey
   } finally {

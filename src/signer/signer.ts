@@ -5,18 +5,12 @@ import {
   type Hex,
   isAddress,
   type TransactionSerializableEIP1559,
-  toHex,
 } from 'viem'
-import {
-  mnemonicToAccount,
-  privateKeyToAddress,
-  signAuthorization,
-  signTransaction,
-  signTypedData,
-} from 'viem/accounts'
+import { signAuthorization, signTransaction, signTypedData } from 'viem/accounts'
 import { devnetMnemonic } from '../devnet/anvil.js'
 import { BaseError, InvalidInputError, SigningFailedError, SigningRefusedError } from '../errors/index.js'
 import { decryptKey } from './keystore.js'
+import { addressOfKey, mnemonicKey } from './nativeKeys.js'
 
 /** EIP-712 typed data as viem takes it: `domain`, `types`, `primaryType`, `message`. */
 export type TypedDataToSign = {
@@ -144,16 +138,14 @@ export async function createSigner(parameters: CreateSignerParameters): Promise<
         metaMessages: ['Accounts 0–9 are funded on the embedded devnet.'],
       })
     onlyChainId = parameters.chainId ?? 31337
-    const key = mnemonicToAccount(devnetMnemonic, { addressIndex: index }).getHdKey().privateKey
-    if (!key) throw new SigningFailedError({ reason: 'the devnet account could not be derived' })
-    privateKey = toHex(key)
+    privateKey = mnemonicKey(devnetMnemonic, index)
   } else {
     throw new InvalidInputError('Unknown signer backend.', {
       field: 'backend',
       metaMessages: ['Use "keystore" or "devnet".'],
     })
   }
-  const address = privateKeyToAddress(privateKey)
+  const address = addressOfKey(privateKey)
 
   async function signTx(transaction: TransactionSerializableEIP1559): Promise<Hex> {
     const tx = checkTransaction(transaction, onlyChainId)
