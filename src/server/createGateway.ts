@@ -26,7 +26,7 @@ import { createKillSwitch, type KillSwitch } from '../policy/killSwitch.js'
 import { createLimitLedger } from '../policy/limits.js'
 import { createPolicySource, type PolicySource } from '../policy/loadPolicy.js'
 import { settleLimits } from '../policy/settleLimits.js'
-import type { Signer } from '../signer/signer.js'
+import { type Signer, warmSigning } from '../signer/signer.js'
 import { simulateWrite } from '../simulate/simulate.js'
 import type { Store } from '../store/openStore.js'
 import { sharedSecret } from '../store/sharedSecret.js'
@@ -299,6 +299,8 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       }
       // ENSIP-15's tables (about 0.45 s, once) are built now, not on the first write to a name.
       warmEnsNormalization()
+      // And the signing curve's table, not on the first signature.
+      warmSigning()
       return { path, report, levers }
     })
     ready = built.then((b) => b.report)

@@ -1,12 +1,6 @@
 import { inspect } from 'node:util'
-import {
-  type Address,
-  getAddress,
-  type Hex,
-  isAddress,
-  type TransactionSerializableEIP1559,
-} from 'viem'
-import { signAuthorization, signTransaction, signTypedData } from 'viem/accounts'
+import { type Address, getAddress, type Hex, isAddress, type TransactionSerializableEIP1559 } from 'viem'
+import { sign, signAuthorization, signTransaction, signTypedData } from 'viem/accounts'
 import { devnetMnemonic } from '../devnet/anvil.js'
 import { BaseError, InvalidInputError, SigningFailedError, SigningRefusedError } from '../errors/index.js'
 import { decryptKey } from './keystore.js'
@@ -430,4 +424,21 @@ async function guard<T>(run: () => Promise<T>): Promise<T> {
         .slice(0, 200),
     })
   }
+}
+
+let warmed = false
+
+/**
+ * Builds the signing curve's table of base-point multiples (a one-time cost of the JavaScript secp256k1 code, tens
+ * of milliseconds) off the request path, with a throwaway key, so the first write does not pay it. Call it once
+ * the write path is up; later calls do nothing.
+ *
+ * @example warmSigning() // at gateway start
+ */
+export function warmSigning(): void {
+  if (warmed) return
+  warmed = true
+  setTimeout(() => {
+    void sign({ hash: `0x${'11'.repeat(32)}`, privateKey: `0x${'00'.repeat(31)}01` }).catch(() => {})
+  }, 0).unref()
 }
