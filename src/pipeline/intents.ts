@@ -1,4 +1,5 @@
 import type { Hex } from 'viem'
+import { recentReceipt } from '../chains/recentReceipts.js'
 import { BaseError, NotFoundError } from '../errors/index.js'
 import type { WriteOptionsValue, WriteResultValue } from '../tools/shared/write.js'
 import type { Intent } from '../txs/intentJournal.js'
@@ -64,11 +65,21 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
       ...(tx.guard ? { guard: tx.guard } : {}),
     }
     if (intent.status === 'mined' && intent.txHash) {
-      const [receipt, head, settlement] = await Promise.all([
-        chain.client.getTransactionReceipt({ hash: intent.txHash as Hex }).catch(() => null),
-        chain.client.getBlockNumber({ cacheTime: 0 }),
+      const [receipt, settlement] = await Promise.all([
+        recentReceipt(chain, intent.txHash as Hex).catch(() => null),
         guard.parts.settlement(intent.id).catch(() => undefined),
       ])
+      // Just mined (the write waited for it): the newest head the tracker saw, or the receipt's own block when it
+      // saw none past it (at least one confirmation), without another read. Later: the chain's head now.
+      const justMined = Date.now() - intent.updatedAt.getTime() < 2000
+      const tip = justMined ? tracker.tip(chain.id) : undefined
+      const head = !receipt
+        ? 0n
+        : justMined
+          ? tip !== undefined && tip > receipt.blockNumber
+            ? tip
+            : receipt.blockNumber
+          : await chain.client.getBlockNumber({ cacheTime: 0 })
       if (settlement)
         result.settlement = {
           blockNumber: settlement.blockNumber,

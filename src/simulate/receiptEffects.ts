@@ -1,5 +1,7 @@
 import { type Address, getAddress, type Hash, numberToHex, parseAbi } from 'viem'
 import type { ChainContext } from '../chains/chains.js'
+import { recentReceipt } from '../chains/recentReceipts.js'
+import { RpcError } from '../errors/index.js'
 import { withAssetIds } from './assetIds.js'
 import type { ApprovalExposure, AssetDelta } from './types.js'
 import { type RawLog, walletLogEffects } from './walletLogs.js'
@@ -41,7 +43,10 @@ export async function readReceiptEffects(
   parameters: { hash: Hash; wallet: Address; value: bigint; tokens: readonly Address[] },
 ): Promise<ReceiptEffects> {
   const { hash, wallet, value } = parameters
-  const receipt = await chain.client.getTransactionReceipt({ hash })
+  // Most often the receipt the tracker read a moment ago (the write's own wait): one read, not two.
+  const receipt = await recentReceipt(chain, hash)
+  if (!receipt)
+    throw new RpcError({ message: `no receipt for ${hash} on ${chain.name}`, details: 'not mined (yet)' })
   const block = receipt.blockNumber
   const logs: RawLog[] = receipt.status === 'success' ? (receipt.logs as RawLog[]) : []
   const effects = walletLogEffects(logs, wallet)

@@ -1,5 +1,6 @@
 import type { Hash, Hex } from 'viem'
 import type { ChainContext, Chains } from '../chains/chains.js'
+import { rememberReceipt } from '../chains/recentReceipts.js'
 import { IntentConflictError, toBaseError } from '../errors/index.js'
 import { createHeadWatcher, type Head, type HeadWatcher } from './heads.js'
 import type { Intent, IntentJournal } from './intentJournal.js'
@@ -44,6 +45,8 @@ export type Tracker = {
   ): Promise<Intent>
   /** Confirmations of a mined intent (0 when not mined). */
   confirmations(intent: Intent): Promise<number>
+  /** The newest block number the tracker has seen on a chain (none yet: undefined). Reads nothing. */
+  tip(chainId: number): bigint | undefined
   start(): void
   /** Stops the periodic checks; resolves once a pass in progress has let go (it checks no further intent). */
   stop(): Promise<void>
@@ -142,6 +145,8 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
     const covered = headsOf(chain).tip()
     const checkedAt = Date.now()
     const receipt = await chain.client.getTransactionReceipt({ hash }).catch(() => null)
+    // The write waiting for it, its settlement and its answer use this read (src/chains/recentReceipts.ts).
+    if (receipt) rememberReceipt(chain.id, receipt)
     memo.set(intent.id, {
       covered,
       checkedAt,
@@ -315,6 +320,7 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
   return {
     check,
     confirmations,
+    tip: (chainId) => watchers.get(chainId)?.tip()?.number,
     async reconcileAll() {
       const byStatus: Record<string, number> = {}
       const unfinished = await journal.unfinished()
