@@ -8,6 +8,7 @@ import { createGateway, type Gateway } from '../server/createGateway.js'
 import type { Signer } from '../signer/signer.js'
 import { DataDirInUseError, type DataDirLock, lockDataDir } from '../store/lockDataDir.js'
 import type { Store } from '../store/openStore.js'
+import type { PgliteThread } from '../store/pgliteThread.js'
 import { cliCommand } from './cliCommand.js'
 import { dataDirOf } from './dataDir.js'
 import { adminFileName } from './operator.js'
@@ -51,9 +52,18 @@ export async function boot(
       )
     }
   }
+  // The embedded database's thread starts compiling now, while the devnet, the signer and the gateway come up.
+  const thread =
+    storeOn === 'pglite' || storeOn === 'memory'
+      ? await import('../store/pgliteThread.js').then(({ pgliteWorkerFile, preparePgliteThread }) => {
+          const file = pgliteWorkerFile()
+          return file ? preparePgliteThread(file) : undefined
+        })
+      : undefined
   try {
-    return await bootLocked(options, env, log, { attach, demo, dataDir, lock })
+    return await bootLocked(options, env, log, { attach, demo, dataDir, lock, thread })
   } catch (error) {
+    await thread?.dispose()
     await lock?.release()
     throw error
   }
@@ -63,9 +73,15 @@ async function bootLocked(
   options: CliOptions,
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
-  held: { attach: string | undefined; demo: boolean; dataDir: string; lock: DataDirLock | undefined },
+  held: {
+    attach: string | undefined
+    demo: boolean
+    dataDir: string
+    lock: DataDirLock | undefined
+    thread: PgliteThread | undefined
+  },
 ): Promise<Booted> {
-  const { attach, demo, dataDir, lock } = held
+  const { attach, demo, dataDir, lock, thread } = held
   let stopDevnet = async () => {}
   let fixtures: DevnetFixtures | undefined
   if (attach) {
@@ -106,11 +122,17 @@ async function bootLocked(
         env.DATABASE_URL
           ? { databaseUrl: env.DATABASE_URL, schema: env.AIRLOCK_DB_SCHEMA }
           : demo
-            ? { memory: true }
-            : { dataDir, lock },
-      ),
+            ? { memory: true, thread }
+            : { dataDir, lock, thread },
+      ).catch(async (error: unknown) => {
+        await thread?.dispose()
+        throw error
+      }),
     )
-  } else log('no wallet configured: read tools only (see "Wallets and writes" in the README)')
+  } else {
+    await thread?.dispose()
+    log('no wallet configured: read tools only (see "Wallets and writes" in the README)')
+  }
   const gateway = createGateway({
     config: options.config,
     configDir: options.configPath ? dirname(resolve(options.configPath)) : undefined,

@@ -17,7 +17,7 @@ import { type DataDirLock, lockDataDir } from './lockDataDir.js'
 import { makePrivate } from './makePrivate.js'
 import { migrationProvider } from './migrations.js'
 import { PGliteDialect } from './pgliteDialect.js'
-import { type PgliteLike, pgliteWorkerFile, startPgliteThread } from './pgliteThread.js'
+import { type PgliteLike, type PgliteThread, pgliteWorkerFile, preparePgliteThread } from './pgliteThread.js'
 import { shippedStoreTemplate } from './shippedStoreTemplate.js'
 
 /** Options of {@link openStore}. The first that applies wins: `databaseUrl`, then `memory`, then `dataDir`. */
@@ -37,9 +37,10 @@ export type OpenStoreParameters = {
   template?: Blob | false | undefined
   /**
    * The embedded database runs in a worker thread of its own (default), so its start and its queries never hold
-   * up the caller's thread; `false` runs it in this thread.
+   * up the caller's thread; `false` runs it in this thread. A thread the caller started ahead
+   * ({@link preparePgliteThread}, compiling while the caller did other work) is used and owned from here on.
    */
-  thread?: boolean | undefined
+  thread?: boolean | PgliteThread | undefined
   /**
    * The PostgreSQL schema the tables live in (default `public`): created if missing, and put first on the
    * search path of every connection. Lets several gateways (or test files) share one database apart.
@@ -237,8 +238,10 @@ async function openPglite(
       await createFromTemplate(target, template).catch(() => {})
     }
     // In a thread of its own where its code ships (the build and the sources); in this one otherwise.
-    const file = parameters.thread === false ? undefined : pgliteWorkerFile()
-    if (file) pglite = await startPgliteThread(file, { dataDir: target, extraStartParams, loadDataDir })
+    const given = typeof parameters.thread === 'object' ? parameters.thread : undefined
+    const file = given || parameters.thread === false ? undefined : pgliteWorkerFile()
+    const thread = given ?? (file ? preparePgliteThread(file) : undefined)
+    if (thread) pglite = await thread.open({ dataDir: target, extraStartParams, loadDataDir })
     else {
       baselineWasmOnly()
       pglite = await PGlite.create({

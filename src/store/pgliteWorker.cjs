@@ -1,9 +1,13 @@
 // The embedded database's thread (see pgliteThread.ts): one PGlite instance, created from `workerData`, answering
 // one query at a time. Kept as plain JavaScript so the same file runs from the sources (tests) and from dist/.
-// Messages in: { id, op: 'query', sql, params } | { id, op: 'close' }. Out: { id, result } | { id, error } and,
-// once at start, { ready: true } or { ready: false, error }.
+// It starts compiling PGlite's WebAssembly at once, then waits for { dataDir, extraStartParams, loadDataDir? } and
+// answers { ready: true } or { ready: false, error }. Then messages in: { id, op: 'query', sql, params } |
+// { id, op: 'close' }; out: { id, result } | { id, error }.
 const { parentPort, workerData } = require('node:worker_threads')
 const { setFlagsFromString } = require('node:v8')
+const { readFileSync } = require('node:fs')
+const { readFile } = require('node:fs/promises')
+const { dirname, join } = require('node:path')
 
 // See openStore.ts (baselineWasmOnly): same query speed, less start-up work and memory.
 setFlagsFromString('--liftoff-only')
@@ -24,13 +28,22 @@ function plainError(error) {
 
 async function main() {
   const { PGlite } = require(workerData.pglitePath)
+  // Compiled and read at once, while the caller still prepares the data directory: the longest part of a start.
+  const dist = dirname(workerData.pglitePath)
+  const wasm = WebAssembly.compile(readFileSync(join(dist, 'pglite.wasm')))
+  const bundle = readFile(join(dist, 'pglite.data')).then((bytes) => new Blob([bytes]))
+  wasm.catch(() => {})
+  bundle.catch(() => {})
+  const open = await new Promise((resolve) => parentPort.once('message', resolve))
   let pglite
   try {
     pglite = await PGlite.create({
-      dataDir: workerData.dataDir,
+      dataDir: open.dataDir,
       parsers: { [int8]: (text) => Number(text) },
-      startParams: [...PGlite.defaultStartParams, ...workerData.extraStartParams],
-      ...(workerData.loadDataDir ? { loadDataDir: new Blob([workerData.loadDataDir]) } : {}),
+      startParams: [...PGlite.defaultStartParams, ...open.extraStartParams],
+      pgliteWasmModule: await wasm,
+      fsBundle: await bundle,
+      ...(open.loadDataDir ? { loadDataDir: new Blob([open.loadDataDir]) } : {}),
     })
   } catch (error) {
     parentPort.postMessage({ ready: false, error: plainError(error) })

@@ -1,6 +1,8 @@
+import fc from 'fast-check'
 import type { Address } from 'viem'
+import { normalize } from 'viem/ens'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ensAddress, ensCacheTtlMs } from './ensName.js'
+import { ensAddress, ensCacheTtlMs, normalizeName } from './ensName.js'
 
 const alice = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as Address
 const carol = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC' as Address
@@ -57,5 +59,25 @@ describe('ensAddress (ENS resolutions cached for a short time)', () => {
     await expect(ensAddress(failing, 'alice.eth')).rejects.toThrow('down')
     expect(await ensAddress(failing, 'alice.eth')).toBe(alice)
     expect(failing.getEnsAddress).toHaveBeenCalledTimes(2)
+  })
+})
+
+describe('normalizeName', () => {
+  it('leaves a plain ASCII name as ENSIP-15 does (the fast path agrees with the full normalization)', () => {
+    const label = fc.stringMatching(/^[a-z0-9]{1,8}(?:-[a-z0-9]{1,8}){0,2}$/)
+    fc.assert(
+      fc.property(fc.array(label, { minLength: 2, maxLength: 4 }), (labels) => {
+        const name = labels.join('.')
+        expect(normalizeName(name)).toBe(normalize(name))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('normalizes everything else in full, and refuses what ENSIP-15 refuses', () => {
+    expect(normalizeName('Alice.ETH')).toBe('alice.eth')
+    expect(normalizeName('ａlice.eth')).toBe(normalize('ａlice.eth'))
+    expect(() => normalizeName('ab--cd.eth')).toThrow(/not a valid ENS name/)
+    expect(() => normalizeName('a..eth')).toThrow(/not a valid ENS name/)
   })
 })
