@@ -217,6 +217,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         chains,
         intervalMs: trackerIntervalMs,
         mayBroadcast: () => killSwitch.state().then((k) => !k.engaged),
+        log,
       })
       const report = await tracker.reconcileAll()
       // On every replica, no lease: its transitions are conditional (another replica's move wins), re-sending the

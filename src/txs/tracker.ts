@@ -27,6 +27,8 @@ export type CreateTrackerParameters = {
    * nothing is broadcast, not even bytes signed before (ADVERSARIAL 37). Default: always.
    */
   mayBroadcast?: (() => Promise<boolean>) | undefined
+  /** Where a failed pass is reported (the store or every endpoint away); default a process warning. */
+  log?: ((line: string) => void) | undefined
 }
 
 /** Watches intents after signing, from each chain's new heads: receipts, drops, replacements, reorgs; reconciles after a restart. */
@@ -100,8 +102,9 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
   let running: Promise<void> | undefined
   const watchers = new Map<number, HeadWatcher>()
   const memo = new Map<string, Seen>()
+  const report = parameters.log ?? ((line: string) => process.emitWarning(line)) // the gateway passes its log (stderr in the CLI)
   const warn = (what: string) => (error: unknown) => {
-    process.emitWarning(`airlock tracker: ${what}${toBaseError(error).shortMessage}`)
+    report(`airlock tracker: ${what}${toBaseError(error).shortMessage}`)
   }
 
   function headsOf(chain: ChainContext): HeadWatcher {
