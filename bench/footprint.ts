@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { type Address, createPublicClient, http } from 'viem'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
-import { rpcCounter } from './rpcCounter.js'
+import { startCountingProxy } from '../test/rpcProxy.js'
 import { interleave, summarize, time } from './stats.js'
 
 export type FootprintReport = {
@@ -49,14 +49,14 @@ export async function benchFootprint(report: FootprintReport): Promise<Record<st
   const devnets: Devnet[] = []
   const clients: Client[] = []
   const dir = mkdtempSync(join(tmpdir(), 'airlock-footprint-'))
-  let counter: Awaited<ReturnType<typeof rpcCounter>> | undefined
+  let counter: Awaited<ReturnType<typeof startCountingProxy>> | undefined
   try {
     log('(f) starting devnets')
     // `ethereum` (chain id 1) serves the reads of both gateways; the devnet with fixtures gives the store-on
     // gateway its wallet (devnet account 0, delegating to the guard) and the demo policy, behind a counting proxy.
     const [eth, main] = await Promise.all([startDevnet({ chainId: 1, chainName: 'ethereum' }), startDevnet()])
     devnets.push(eth, main)
-    counter = await rpcCounter(main.rpcUrl)
+    counter = await startCountingProxy(main.rpcUrl)
     const fixtures = join(dir, 'fixtures.json')
     writeFileSync(fixtures, JSON.stringify({ ...main.fixtures, rpcUrl: counter.url }))
     // The embedded store (no DATABASE_URL), the figure the issue names.
@@ -199,7 +199,7 @@ export async function benchFootprint(report: FootprintReport): Promise<Record<st
       latency.push(await time(async () => (r = (await store.client.callTool(transferArgs)) as Result)))
       mined(r!)
       calls.push(counter.total())
-      if (i === 99) methods = counter.methods()
+      if (i === 99) methods = Object.fromEntries(counter.calls)
     }
     const tl = summarize(latency)
     const tc = summarize(calls)
@@ -224,7 +224,12 @@ export async function benchFootprint(report: FootprintReport): Promise<Record<st
       await sleep(1000)
     }
     const idleCalls = counter.total()
-    out.idleAfterTransfers = { seconds: idleSeconds, blocks, calls: idleCalls, methods: counter.methods() }
+    out.idleAfterTransfers = {
+      seconds: idleSeconds,
+      blocks,
+      calls: idleCalls,
+      methods: Object.fromEntries(counter.calls),
+    }
     row(
       '(f) idle after 100 transfers (a block a second): RPC calls per block',
       `${(idleCalls / blocks).toFixed(2)} (${idleCalls} calls, ${blocks} blocks)`,

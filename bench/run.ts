@@ -26,6 +26,7 @@ import { devnetArtifacts } from '../src/devnet/artifacts.js'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { createGateway } from '../src/server/createGateway.js'
 import { createMcpServerFactory } from '../src/server/mcpServer.js'
+import { startCountingProxy } from '../test/rpcProxy.js'
 import { benchFootprint } from './footprint.js'
 import { benchGuard } from './guardGas.js'
 import { benchLargeInput } from './largeInput.js'
@@ -283,7 +284,7 @@ async function benchReads(devnets: Devnet[], children: ChildProcess[], clients: 
     log('(b) token balances')
     const main = await startDevnet()
     devnets.push(main)
-    const counting = await countingProxy(main.rpcUrl)
+    const counting = await startCountingProxy(main.rpcUrl)
     const f = main.fixtures
     // 100 real ERC-20s (clones of the devnet DAI, each with a balance for account 1), so every balanceOf runs
     // token code and every token's facts end up cached, as in steady state.
@@ -312,7 +313,7 @@ async function benchReads(devnets: Devnet[], children: ChildProcess[], clients: 
       await counted.client.callTool(args) // warm the token-facts cache, as in steady state
       counting.reset()
       await counted.client.callTool(args)
-      const calls = counting.count()
+      const calls = counting.total('eth_call')
       // The floor: the same Multicall3 batch (native + n balanceOf) as one raw eth_call, interleaved.
       const batch = encodeFunctionData({
         abi: multicall3Abi,
@@ -485,34 +486,6 @@ async function throughput(url: string, address: string, durationMs: number) {
     calls: done,
     errors,
     callsPerSecond: done / (elapsed / 1000),
-  }
-}
-
-/** Forwards JSON-RPC to `target`, counting eth_call requests. */
-async function countingProxy(target: string) {
-  const { createServer } = await import('node:http')
-  let calls = 0
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = []
-    for await (const c of req) chunks.push(c as Buffer)
-    const body = Buffer.concat(chunks).toString()
-    calls += (body.match(/"eth_call"/g) ?? []).length
-    const upstream = await fetch(target, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-    })
-    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text())
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as { port: number }).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    count: () => calls,
-    reset: () => {
-      calls = 0
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
   }
 }
 
