@@ -14,16 +14,10 @@ const refused = { code: 'RPC_ERROR', message: 'insufficient funds' }
 /** A fake chain: the pending nonce per wallet, set by the test. */
 function fakeChain() {
   const pending = new Map<string, number>()
-  const chain = {
-    /** How often the chain's pending nonce was read. */
-    reads: 0,
+  return {
     set: (wallet: string, nonce: number) => pending.set(walletKey(wallet), nonce),
-    chainNonce: async (_chainId: number, wallet: string) => {
-      chain.reads++
-      return pending.get(wallet) ?? 0
-    },
+    chainNonce: async (_chainId: number, wallet: string) => pending.get(wallet) ?? 0,
   }
-  return chain
 }
 
 const newWallet = () => walletKey(`0x${randomBytes(20).toString('hex')}`)
@@ -212,41 +206,6 @@ describe.each(testStoreDrivers)('nonce manager on %s', (driver) => {
     expect(await nonces.reserve(chainId, wallet, c!)).toBe(10)
     expect(await nonces.gaps(chainId, wallet)).toEqual([])
     expect(await nextNonce(wallet)).toBe(11)
-  })
-
-  it('while the database leads, the chain is read only for a wallet the database does not know yet', async () => {
-    const { chain, journal, nonces } = setup()
-    const wallet = newWallet()
-    chain.set(wallet, 5)
-    const [a, b, c, d] = await intents(journal, wallet, 4)
-    expect(await nonces.reserve(chainId, wallet, a!, { databaseLeads: true })).toBe(5)
-    expect(chain.reads).toBe(1)
-    expect(await nonces.reserve(chainId, wallet, b!, { databaseLeads: true })).toBe(6)
-    expect(await nonces.reserve(chainId, wallet, c!, { databaseLeads: true })).toBe(7)
-    await nonces.release(chainId, wallet, 6)
-    expect(await nonces.reserve(chainId, wallet, d!, { databaseLeads: true })).toBe(6) // the gap first
-    expect(await nonces.reserve(chainId, wallet, d!, { databaseLeads: true })).toBe(6) // idempotent
-    expect(chain.reads).toBe(1)
-    expect(await nextNonce(wallet)).toBe(8)
-  })
-
-  it('while the database leads, a nonce used outside the gateway is recovered: "nonce too low" → resync → reserve again', async () => {
-    const { chain, journal, nonces } = setup()
-    const wallet = newWallet()
-    const [a, b] = await intents(journal, wallet, 2)
-    expect(await nonces.reserve(chainId, wallet, a!, { databaseLeads: true })).toBe(0)
-    await journal.transition(a!, 'created', 'signed', { txHash, signedTx: '0x02' })
-    await journal.transition(a!, 'signed', 'broadcast')
-    chain.set(wallet, 4) // the key sent 1, 2 and 3 elsewhere
-    const taken = await nonces.reserve(chainId, wallet, b!, { databaseLeads: true })
-    expect(taken).toBe(1) // not known here yet: the node will answer "nonce too low"
-    await journal.transition(b!, 'created', 'signed', { txHash: `0x${'ef'.repeat(32)}`, signedTx: '0x02' })
-    const reads = chain.reads
-    expect(await nonces.resync(chainId, wallet)).toMatchObject({ chainNonce: 4, nextNonce: 4, stale: [b] })
-    expect(chain.reads).toBe(reads + 1)
-    await journal.transition(b!, 'signed', 'created', { detail: { node: 'nonce too low' } })
-    expect(await nonces.reserve(chainId, wallet, b!, { databaseLeads: true })).toBe(4)
-    expect(chain.reads).toBe(reads + 1)
   })
 
   it('resync after "nonce too low": next moves up (never down), used nonces are cleared or flagged', async () => {

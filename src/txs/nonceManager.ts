@@ -22,15 +22,6 @@ export type ReserveNonceOptions = {
    * intent's nonce, which must be `broadcast` or `dropped`, instead of a new one.
    */
   replaces?: string | undefined
-  /**
-   * Take the database's next nonce (or its lowest gap) without asking the chain, which is read only when the
-   * database has no counter for this wallet and chain yet. The database leads: every nonce this wallet's gateways
-   * send is handed out here. One used elsewhere (the key used outside the gateway) is found when the node
-   * answers "nonce too low" or "replacement underpriced": then {@link NonceManager.resync} reads the chain, and the
-   * write reserves again. (A transaction sent outside the gateway and still pending can be replaced by ours when
-   * ours pays more: the price of not asking the chain every time.)
-   */
-  databaseLeads?: boolean | undefined
 }
 
 /** Result of {@link NonceManager.resync}. */
@@ -159,53 +150,13 @@ export function createNonceManager(store: Store, parameters: CreateNonceManagerP
     })
   }
 
-  /**
-   * Reserve (or, with `gapOnly`, fill a gap) in one transaction. `databaseLeads`: without reading the chain first,
-   * unless the database has no counter yet.
-   */
-  async function take(
-    chainId: number,
-    wallet: string,
-    intentId: string,
-    gapOnly: boolean,
-    databaseLeads = false,
-  ): Promise<number | undefined> {
+  /** Reserve (or, with `gapOnly`, fill a gap) in one transaction. */
+  async function take(chainId: number, wallet: string, intentId: string, gapOnly: boolean) {
     checkChainId(chainId)
     const key = walletKey(wallet)
-    if (databaseLeads) {
-      const taken = await takeWith(chainId, key, intentId, gapOnly, undefined)
-      if (taken !== unknownCounter) return taken
-    }
-    // With the chain's pending nonce the counter is created when missing: never `unknownCounter`.
-    return (await takeWith(chainId, key, intentId, gapOnly, await readChainNonce(chainId, key))) as
-      | number
-      | undefined
-  }
-
-  /** {@link take} with the chain's pending nonce, or without (`undefined`: only where a counter exists). */
-  async function takeWith(
-    chainId: number,
-    key: string,
-    intentId: string,
-    gapOnly: boolean,
-    chainPending: number | undefined,
-  ) {
-    return db.transaction().execute(async (trx): Promise<number | undefined | typeof unknownCounter> => {
-      let next: number
-      if (chainPending === undefined) {
-        const row = await trx
-          .selectFrom('nonces')
-          .select('next_nonce')
-          .where('chain_id', '=', chainId)
-          .where('wallet', '=', key)
-          .forUpdate()
-          .executeTakeFirst()
-        if (!row) return unknownCounter
-        next = row.next_nonce
-      } else next = await lockCounter(trx, chainId, key, chainPending)
-      // Without the chain's view, no gap is known to be used: the lowest is taken (a used one comes back as
-      // "nonce too low", and the resync drops it).
-      const pending = chainPending ?? 0
+    const pending = await readChainNonce(chainId, key)
+    return db.transaction().execute(async (trx): Promise<number | undefined> => {
+      const next = await lockCounter(trx, chainId, key, pending)
       const intent = await lockIntent(trx, intentId, chainId, key)
       if (intent.nonce !== null) return intent.nonce
       if (intent.status !== 'created') throw notCreated(intentId, intent.status)
@@ -293,7 +244,7 @@ export function createNonceManager(store: Store, parameters: CreateNonceManagerP
   return {
     async reserve(chainId, wallet, intentId, options = {}) {
       if (options.replaces !== undefined) return takeReplaced(chainId, wallet, intentId, options.replaces)
-      return (await take(chainId, wallet, intentId, false, options.databaseLeads)) as number
+      return (await take(chainId, wallet, intentId, false)) as number
     },
 
     fillGap(chainId, wallet, intentId) {
@@ -435,9 +386,6 @@ export function createNonceManager(store: Store, parameters: CreateNonceManagerP
     },
   }
 }
-
-/** What {@link NonceManager.reserve} finds when the database has no counter for the wallet and chain yet. */
-const unknownCounter = Symbol('unknown counter')
 
 function checkChainId(chainId: number): void {
   if (!Number.isInteger(chainId) || chainId < 1 || chainId > 2 ** 31 - 1)
