@@ -50,13 +50,14 @@ describe('round trips of a guarded write', () => {
     const calls = Object.fromEntries(proxy.calls)
     // Before the send: one block read (fees and simulation), the simulation's two eth_simulateV1 requests.
     expect(calls).toMatchObject({ eth_getBlockByNumber: 1, eth_simulateV1: 2, eth_sendRawTransaction: 1 })
+    // The nonce: the chain's pending nonce, read once at the reservation.
+    expect(calls.eth_getTransactionCount).toBe(1)
     for (const method of [
       'eth_call', // alice.eth: resolved a moment ago
       'eth_getCode', // the wallet's delegation to the guard: read a moment ago
       'eth_estimateGas', // a bare value transfer to an address without code: 21,000
       'eth_maxPriorityFeePerGas', // reused per chain for a few seconds
       'eth_getBalance', // the settlement reads it with the nonce (eth_getProof)
-      'eth_getTransactionCount', // the database leads
     ])
       expect(calls[method], method).toBeUndefined()
     // The settlement's reads around the block: nonce and balance in one eth_getProof per block.
@@ -66,7 +67,7 @@ describe('round trips of a guarded write', () => {
     expect(calls.eth_getTransactionReceipt).toBe(1)
     expect(calls.eth_blockNumber).toBeUndefined()
     expect(out.receipt.confirmations).toBeGreaterThanOrEqual(1)
-    expect(proxy.total()).toBe(7)
+    expect(proxy.total()).toBe(8)
   })
 
   it('a native transfer to a contract that runs code when paid is estimated, simulated again and signed with that gas', async () => {

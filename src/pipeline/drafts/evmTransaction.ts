@@ -167,8 +167,10 @@ export function createEvmTransactionKind(
     const tx = transactionOf(prepared)
     let current: Intent = intent
     for (let attempt = 0; ; attempt++) {
-      // The database leads: the chain is asked only for a wallet it does not know yet, and after "nonce too low".
-      const nonce = await nonces.reserve(chain.id, signer.address, current.id, { databaseLeads: true })
+      // The chain's pending nonce is read at every reservation (the database then hands out the next one). Taking the
+      // database's without it was tried: under 16 concurrent writes a devnet then left one transaction queued at
+      // the account's own nonce and the writes behind it stalled, which reading first never did.
+      const nonce = await nonces.reserve(chain.id, signer.address, current.id)
       try {
         // The kill switch, read again immediately before signing (DESIGN §1): an operator's stop wins over
         // anything already decided.
