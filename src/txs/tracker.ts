@@ -149,7 +149,7 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
     const checkedAt = Date.now()
     const receipt = await chain.client.getTransactionReceipt({ hash }).catch(() => null)
     // The write waiting for it, its settlement and its answer use this read (src/chains/recentReceipts.ts).
-    if (receipt) rememberReceipt(chain.id, receipt)
+    if (receipt) rememberReceipt(chain, receipt)
     memo.set(intent.id, {
       covered,
       checkedAt,
