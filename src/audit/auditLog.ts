@@ -97,7 +97,7 @@ export type AuditLog = {
   /** Writes every entry, oldest first, as one JSON line (no newline) to `write`, in pages. Returns the count. */
   exportJsonl(write: (line: string) => void | Promise<void>): Promise<number>
   /** Entries of `kind` recorded within the last `seconds`, by the database clock (for the automatic kill switch). */
-  countRecent(kind: string, seconds: number): Promise<number>
+  countRecent(kind: string, seconds: number, actor?: string | undefined): Promise<number>
 }
 
 /** The `prevHash` of the first entry. */
@@ -390,7 +390,7 @@ export function createAuditLog(store: Store, options: CreateAuditLogOptions = {}
       }
     },
 
-    async countRecent(kind, seconds) {
+    async countRecent(kind, seconds, actor) {
       if (!Number.isFinite(seconds) || seconds <= 0)
         throw new InvalidInputError('seconds must be a positive number.', { field: 'seconds' })
       const row = await db
@@ -398,6 +398,7 @@ export function createAuditLog(store: Store, options: CreateAuditLogOptions = {}
         .select((eb) => eb.fn.countAll<number>().as('count'))
         .where('kind', '=', kind)
         .where('recorded_at', '>', sql<Date>`now() - make_interval(secs => ${seconds})`)
+        .$if(actor !== undefined, (q) => q.where('actor', '=', actor!))
         .executeTakeFirstOrThrow()
       return Number(row.count)
     },

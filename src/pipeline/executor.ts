@@ -1,6 +1,6 @@
 import type { Address } from 'viem'
 import type { ChainContext } from '../chains/chains.js'
-import { type Caller, localOperator } from '../context/caller.js'
+import { agentIdOf, type Caller, localOperator } from '../context/caller.js'
 import type { DraftEnvironment, DraftEvidence, DraftKind, PreparedDraft } from '../context/draft.js'
 import { type JsonObject, toJson } from '../context/json.js'
 import type { RequestContext } from '../context/requestContext.js'
@@ -69,7 +69,7 @@ export function createExecutor(
 
   /** The guard's question about a prepared draft: its own check, the chain, the wallet and the caller's id. */
   function ask(prepared: PreparedDraft<WriteEnvironment>, wallet: Address, caller: Caller) {
-    return guard.check({ ...prepared.check, chain: prepared.chain, wallet, agent: caller.id })
+    return guard.check({ ...prepared.check, chain: prepared.chain, wallet, agent: caller.id, caller })
   }
 
   /**
@@ -120,7 +120,7 @@ export function createExecutor(
       const { chain, operation, record } = kind.identify(request)
       const guarded = kind.guarded(options)
       // The kill switch first: when engaged (or unreadable: fail closed) nothing is even recorded.
-      if (guarded) await guard.assertLive()
+      if (guarded) await guard.assertLive(agentIdOf(ctx.caller))
       const { intent, created } = await journal.create({
         idempotencyKey: options.idempotencyKey,
         chainId: chain.id,
@@ -173,7 +173,7 @@ export function createExecutor(
         throw error
       }
       try {
-        await guard.assertLive()
+        await guard.assertLive(agentIdOf(intent.caller ?? undefined))
         // An approval is for now, not for whenever a gateway next runs: one decided longer ago than the approval
         // window (e.g. approved while no gateway ran, days before) is not carried out.
         const age = Date.now() - (approval.decidedAt ?? approval.createdAt).getTime()
@@ -209,7 +209,8 @@ export function createExecutor(
               { metaMessages: ['Nothing was signed. Ask again to get a fresh simulation and approval.'] },
             )
           if (outcome.decision.effect === 'deny') throw await guard.denied(intent.id, outcome)
-          if (outcome.decision.effect === 'allow') await guard.reserve(intent.id, outcome.decision.limits)
+          // An approved hold reserves what the decision charges now (an agent's grant budget, at least).
+          await guard.reserve(intent.id, outcome.decision.limits)
           kind.ready(prepared, outcome)
           evidence.decision = { ...decisionData(outcome), approvedBy: approval.decidedBy }
           evidence.checked = checkedEffects(outcome)
@@ -250,7 +251,7 @@ export async function refuse(
   const e = toBaseError(error)
   const guarded = guardCodes.has(e.code)
   // Every refusal counts towards the automatic kill switch, not only a rule's denial.
-  await guard.refused(intent.id, e).catch(() => {})
+  await guard.refused(intent.id, e, agentIdOf(intent.caller ?? undefined)).catch(() => {})
   await journal
     .transition(intent.id, 'created', guarded ? 'cancelled' : 'failed', {
       error: { code: e.code, message: e.shortMessage },

@@ -142,6 +142,7 @@ export type FactsInput = {
   }
   wallet: Address
   agent: string
+  developer?: string | undefined
   call?: { to: Address; data: Hex; value: bigint } | undefined
   /** `decodeCall` of `call.data`, when the caller already has it. */
   decoded?: DecodedCall | undefined
@@ -236,6 +237,7 @@ export function buildFacts(input: FactsInput): PolicyFacts {
     chainId: input.chain.id,
     wallet: input.wallet,
     agent: input.agent,
+    ...(input.developer ? { developer: input.developer } : {}),
     to: to ? getAddress(to) : undefined,
     token: token ? getAddress(token) : undefined,
     ...(assetId ? { assetId } : {}),

@@ -3,6 +3,7 @@ import { type Address, formatUnits, type Hex, isAddressEqual } from 'viem'
 import type { AuditLog } from '../audit/auditLog.js'
 import type { ChainContext } from '../chains/chains.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
+import { actorOf, agentIdOf, type Caller } from '../context/caller.js'
 import { type JsonObject, stringifyJson, toJson } from '../context/json.js'
 import { BaseError, toBaseError } from '../errors/index.js'
 import { type AddressBook, isLookalike } from '../policy/addressBook.js'
@@ -10,6 +11,7 @@ import type { Approvals } from '../policy/approvals.js'
 import type { CompiledPolicy } from '../policy/compilePolicy.js'
 import { toBaseUnitsFloor } from '../policy/decimal.js'
 import { evaluatePolicy } from '../policy/evaluate.js'
+import { grantRuleId, narrowByGrant } from '../policy/grantScope.js'
 import { chainKeys, limitKey } from '../policy/keys.js'
 import type { KillSwitch } from '../policy/killSwitch.js'
 import { describeCharge, type LimitLedger } from '../policy/limits.js'
@@ -58,6 +60,8 @@ export type GuardOutcome = {
   simulation: Simulation | undefined
   /** Why no simulation exists (the endpoint offers none): the write then needs a human. */
   simulationUnavailable?: string | undefined
+  /** The agent whose write this is (its refusals count towards stopping it alone), absent for the operator. */
+  agent?: string | undefined
 }
 
 /** The write as the guard sees it: the operation, the call (absent for typed data) and the tool's resolved details. */
@@ -66,6 +70,8 @@ export type GuardSubject = {
   chain: ChainContext
   wallet: Address
   agent: string
+  /** The whole caller: an agent's passport names its developer, and its grant narrows the decision. */
+  caller?: Caller | undefined
   call?: { to: Address; data: Hex; value: bigint } | undefined
   details: Record<string, unknown>
   /** A simulation made elsewhere (typed data approvals), used instead of simulating a call. */
@@ -93,8 +99,8 @@ export type GuardFees = { gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGa
  */
 export type Guard = {
   parts: GuardrailParts
-  /** Throws KILL_SWITCH_ENGAGED when engaged or unreadable (fail closed). */
-  assertLive(): Promise<void>
+  /** Throws KILL_SWITCH_ENGAGED when engaged, `agent` is stopped, or the state is unreadable (fail closed). */
+  assertLive(agent?: string | undefined): Promise<void>
   /** Simulates and decides. Throws for refusals that no rule can lift (reverts, hard refusals, disagreement). */
   check(subject: GuardSubject): Promise<GuardOutcome>
   /** Reserves an allowed intent's limits, all or none; throws LIMIT_EXCEEDED naming the budget. */
@@ -105,7 +111,7 @@ export type Guard = {
    * Records any other refusal of a write (recipient refusals, LIMIT_EXCEEDED, signing refused) like a denial;
    * errors that `denied` made, and other codes, are left alone.
    */
-  refused(intentId: string, error: unknown): Promise<void>
+  refused(intentId: string, error: unknown, agent?: string | undefined): Promise<void>
   /** Engages the kill switch on its own (endpoint disagreement, tool definitions changed, too many denials). */
   autoKill(reason: string): Promise<void>
   /** Every budget of the policy's allow rules that can apply on this chain, with used and remaining. */
@@ -129,13 +135,18 @@ export function createGuard(parts: GuardrailParts): Guard {
    * Every refusal of a write counts towards the automatic kill switch, whatever refused it (a rule, the default
    * deny, a lookalike or other recipient refusal, an exhausted limit): an agent probing the guard is one.
    */
-  async function recordDenial(intentId: string, data: JsonObject) {
+  async function recordDenial(intentId: string, data: JsonObject, agent?: string | undefined) {
     await parts.audit.append({ kind: 'policy.denied', intentId, data })
-    const recent = await parts.audit.countRecent('policy.denied', parts.autoKill.windowSeconds).catch(() => 0)
-    if (recent >= parts.autoKill.maxDenials)
-      await autoKill(
-        `${recent} refused writes within ${parts.autoKill.windowSeconds} s (an agent may be compromised or looping)`,
-      )
+    // An agent's refusals stop that agent alone (its passport may be stolen or its model looping); the others and
+    // the operator go on. The operator's own refusals stop everything, as before.
+    const actor = agent === undefined ? undefined : actorOf({ kind: 'agent', id: agent })
+    const recent = await parts.audit
+      .countRecent('policy.denied', parts.autoKill.windowSeconds, actor)
+      .catch(() => 0)
+    if (recent < parts.autoKill.maxDenials) return
+    const reason = `${recent} refused writes within ${parts.autoKill.windowSeconds} s (an agent may be compromised or looping)`
+    if (agent === undefined) await autoKill(reason)
+    else await parts.killSwitch.stopAgent(agent, reason, 'airlock (automatic)').catch(() => {})
   }
 
   /**
@@ -158,8 +169,8 @@ export function createGuard(parts: GuardrailParts): Guard {
 
   return {
     parts,
-    async assertLive() {
-      await parts.killSwitch.assertOff()
+    async assertLive(agent) {
+      await parts.killSwitch.assertOff(agent)
     },
 
     async check(subject) {
@@ -270,6 +281,7 @@ export function createGuard(parts: GuardrailParts): Guard {
         },
         wallet: subject.wallet,
         agent: subject.agent,
+        developer: subject.caller?.kind === 'agent' ? subject.caller.developer : undefined,
         call,
         decoded,
         details: subject.details,
@@ -322,7 +334,18 @@ export function createGuard(parts: GuardrailParts): Guard {
             ],
           }
       }
-      return { decision, facts, simulation, simulationUnavailable }
+      // An agent's write meets its user's grant last: it can only narrow what the policy decided (DESIGN §7).
+      if (subject.caller?.kind === 'agent')
+        decision = subject.caller.grant
+          ? narrowByGrant(decision, facts, subject.caller.grant)
+          : {
+              effect: 'deny',
+              ruleIds: [grantRuleId],
+              reasons: ['the agent holds no grant from a user, so it may not write'],
+              limits: [],
+              policyHash: decision.policyHash,
+            }
+      return { decision, facts, simulation, simulationUnavailable, agent: agentIdOf(subject.caller) }
     },
 
     async reserve(intentId, limits, options) {
@@ -344,12 +367,16 @@ export function createGuard(parts: GuardrailParts): Guard {
 
     async denied(intentId, outcome) {
       const { decision } = outcome
-      await recordDenial(intentId, {
-        code: 'POLICY_DENIED',
-        ruleIds: decision.ruleIds,
-        reasons: decision.reasons,
-        policyHash: decision.policyHash,
-      })
+      await recordDenial(
+        intentId,
+        {
+          code: 'POLICY_DENIED',
+          ruleIds: decision.ruleIds,
+          reasons: decision.reasons,
+          policyHash: decision.policyHash,
+        },
+        outcome.agent,
+      )
       // What is left under the nearest allow rule: the agent learns what it could still do, not only what failed.
       const near = decision.nearest
       const left = near ? await budgetsLeft(near.limits) : undefined
@@ -371,10 +398,10 @@ export function createGuard(parts: GuardrailParts): Guard {
       return error
     },
 
-    async refused(intentId, error) {
+    async refused(intentId, error, agent) {
       const e = toBaseError(error)
       if (!countedCodes.has(e.code) || recordedDenials.has(e)) return
-      await recordDenial(intentId, { code: e.code, reasons: [e.shortMessage] })
+      await recordDenial(intentId, { code: e.code, reasons: [e.shortMessage] }, agent)
     },
 
     autoKill,

@@ -6,6 +6,7 @@ import {
   parseGwei,
   type TransactionSerializableEIP1559,
 } from 'viem'
+import { agentIdOf } from '../context/caller.js'
 import type { JsonObject } from '../context/json.js'
 import type { RequestContext } from '../context/requestContext.js'
 import { BaseError } from '../errors/index.js'
@@ -57,7 +58,7 @@ export function createReplacements(parts: WriteParts, intents: IntentQueries): R
     if (maxFeePerGas < maxPriorityFeePerGas) maxFeePerGas = maxPriorityFeePerGas
     // Replacements pay fees, and fees are spending: the kill switch and the chain's fee caps hold, and a bump
     // may not run past 3× what the network asks now (repeated speed-ups must not burn the wallet in tips).
-    await guard.assertLive()
+    await guard.assertLive(agentIdOf(ctx.caller))
     // A speed-up re-sends the original call: not to a contract stopped since.
     const called = (original.tx as { call?: { to?: string }; to?: string } | null) ?? {}
     if (operation === 'speed_up_intent' && (called.call?.to ?? called.to))

@@ -10,6 +10,7 @@ import {
 } from '../chains/evm/guard.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
 import type { CompiledPolicy } from '../policy/compilePolicy.js'
+import { isGrantBudgetKey } from '../policy/grantScope.js'
 import { parseLimitKey } from '../policy/keys.js'
 import type { KillSwitch } from '../policy/killSwitch.js'
 import { readReceiptEffects } from '../simulate/receiptEffects.js'
@@ -455,6 +456,8 @@ function settledAmount(
   usdExcess: bigint | undefined,
   reverted = false,
 ): bigint {
+  // An agent's grant budget is in USD: the reservation plus the value of the excess, nothing when reverted.
+  if (isGrantBudgetKey(key)) return reverted ? 0n : reserved + (usdExcess ?? 0n)
   const parts = parseLimitKey(key)
   if (!parts) return reserved
   if (parts.token !== undefined) return outflows[parts.token] ?? 0n

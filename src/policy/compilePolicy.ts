@@ -55,6 +55,7 @@ export type CheckField =
   | 'chain'
   | 'wallet'
   | 'agent'
+  | 'developer'
   | 'to'
   | 'token'
   | 'contract'
@@ -152,6 +153,10 @@ function compileRule(rule: PolicyRule, index: number): CompiledRule {
   if (m.agent) {
     const set = new Set(m.agent)
     check('agent', (v) => set.has(v.facts.agent))
+  }
+  if (m.developer) {
+    const set = new Set(m.developer)
+    check('developer', (v) => v.facts.developer !== undefined && set.has(v.facts.developer))
   }
   if (m.to) {
     const set = new Set(m.to.map(lower))

@@ -172,6 +172,10 @@ function whyNot(rule: CompiledRule, field: CheckField, facts: PolicyFacts, view:
       return `wallet ${facts.wallet} is not one of rule ${id}'s wallets (match.wallet)`
     case 'agent':
       return `agent ${JSON.stringify(facts.agent.slice(0, 64))} is not one of rule ${id}'s agents (match.agent)`
+    case 'developer':
+      return facts.developer
+        ? `developer ${JSON.stringify(facts.developer.slice(0, 64))} is not one of rule ${id}'s developers (match.developer)`
+        : `the caller has no passport naming a developer, and rule ${id} names developers (match.developer)`
     case 'to':
       return facts.to
         ? `the ${who} ${facts.to} is not one of the ${m.to?.length ?? 0} address(es) rule ${id} allows (match.to)`

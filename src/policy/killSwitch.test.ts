@@ -239,6 +239,47 @@ describe.each(testStoreDrivers)('one stopped contract on %s', (driver) => {
   )
 })
 
+describe.each(testStoreDrivers)('one stopped agent on %s', (driver) => {
+  const t = useTestStore(driver)
+  const agentA = 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK'
+  const agentB = 'did:key:z6MknGc3ocHs3zdPiJbnaaqDi58NGb4pk1Sp9WxWufuXSdxf'
+
+  it('refuses only that agent, names it and how to release it; the operator and other agents go on; audited', async () => {
+    const audit = createAuditLog(t.store)
+    const kill = createKillSwitch(t.store, { audit })
+    const stopped = await kill.stopAgent(agentA, '20 refused writes within 60 s', 'airlock (automatic)')
+    expect(stopped).toMatchObject({ agent: agentA, actor: 'airlock (automatic)' })
+    const error = await kill.assertOff(agentA).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(KillSwitchEngagedError)
+    expect((error as Error).message).toContain(`Agent ${agentA} is stopped`)
+    expect((error as Error).message).toContain(`airlock unkill --agent ${agentA}`)
+    await expect(kill.assertOff(agentB)).resolves.toBeUndefined()
+    await expect(kill.assertOff()).resolves.toBeUndefined()
+    expect((await kill.state()).engaged).toBe(false)
+    expect(await kill.stoppedAgents()).toHaveLength(1)
+    expect((await kill.releaseAgent(agentA, 'operator'))?.agent).toBe(agentA)
+    expect(await kill.releaseAgent(agentA, 'operator')).toBeUndefined()
+    await expect(kill.assertOff(agentA)).resolves.toBeUndefined()
+    const kinds = (await audit.read()).map((e) => e.kind)
+    expect(kinds).toEqual(['kill_switch.agent_stopped', 'kill_switch.agent_released'])
+  })
+
+  it('the gateway-wide switch stops every agent too', async () => {
+    const kill = createKillSwitch(t.store)
+    await kill.engage('incident', 'operator')
+    await expect(kill.assertOff(agentB)).rejects.toBeInstanceOf(KillSwitchEngagedError)
+    await kill.release('operator')
+  })
+
+  it('refuses an agent id that is not a did', async () => {
+    const kill = createKillSwitch(t.store)
+    await expect(kill.stopAgent('local', 'r', 'a')).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      field: 'agent',
+    })
+  })
+})
+
 describe('kill switch on a PGlite data directory', () => {
   let dir: string | undefined
   afterAll(async () => {

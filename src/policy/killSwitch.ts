@@ -8,12 +8,21 @@ import {
   StoreUnavailableError,
   scrubSecrets,
 } from '../errors/index.js'
-import type { KillSwitchTable, StoppedContractsTable } from '../store/database.js'
+import type { KillSwitchTable, StoppedAgentsTable, StoppedContractsTable } from '../store/database.js'
 import type { Store } from '../store/openStore.js'
 import { sanitizeText } from '../untrusted/sanitizeText.js'
 
 /** The kill switch as the store holds it. `actor` is who engaged it, or who released it last. */
 export type KillState = { engaged: boolean; reason: string | null; actor: string | null; updatedAt: Date }
+
+/** One agent stopped on its own: none of its writes is signed until it is released; other callers go on. */
+export type StoppedAgent = {
+  /** The agent's did:key. */
+  agent: string
+  reason: string
+  actor: string
+  stoppedAt: Date
+}
 
 /** One contract stopped on one chain: no write whose counterparties include it is signed until it is released. */
 export type StoppedContract = {
@@ -38,10 +47,25 @@ export type KillSwitch = {
    */
   state(): Promise<KillState>
   /**
-   * Returns when the switch is off; the last check before signing and before broadcasting.
-   * @throws {KillSwitchEngagedError} engaged, or its state cannot be read (fail closed)
+   * Returns when the switch is off (and, given `agent`, that agent is not stopped); the last check before signing
+   * and before broadcasting.
+   * @throws {KillSwitchEngagedError} engaged, the agent stopped, or the state cannot be read (fail closed)
    */
-  assertOff(): Promise<void>
+  assertOff(agent?: string | undefined): Promise<void>
+  /**
+   * Stops one agent (`airlock kill --agent DID`, or the automatic kill switch counting that agent's refusals): none
+   * of its writes is signed from now on, on any replica. Already stopped: the first reason stands, still audited.
+   * @throws {InvalidInputError} an agent id that is not a did, an empty reason or actor
+   * @throws {StoreUnavailableError} the store refused the write
+   */
+  stopAgent(agent: string, reason: string, actor: string): Promise<StoppedAgent>
+  /**
+   * Releases one stopped agent (`airlock unkill --agent DID`); `undefined` when it was not stopped.
+   * @throws {StoreUnavailableError} the store refused the write
+   */
+  releaseAgent(agent: string, actor: string): Promise<StoppedAgent | undefined>
+  /** The stopped agents, newest first. @throws {StoreUnavailableError} */
+  stoppedAgents(): Promise<StoppedAgent[]>
   /**
    * Engages the switch. Already engaged: the first reason stands (the state is unchanged) and the repeat is
    * still audited.
@@ -108,8 +132,26 @@ export class KillSwitchEngagedError extends BaseError {
         | { state: KillState }
         | { unreadable: string }
         | { contract: StoppedContract; chainName?: string | undefined }
+        | { agent: StoppedAgent }
       ),
   ) {
+    if ('agent' in parameters) {
+      const a = parameters.agent
+      super(
+        'KILL_SWITCH_ENGAGED',
+        `Agent ${a.agent} is stopped by ${a.actor} since ${a.stoppedAt.toISOString()}: ${a.reason}. None of its writes is signed or sent.`,
+        {
+          cause: parameters.cause,
+          metaMessages: [
+            `An operator releases it with \`airlock unkill --agent ${a.agent}\` once the cause is understood.`,
+            'Nothing was signed for this request.',
+          ],
+        },
+      )
+      this.state = undefined
+      this.contract = undefined
+      return
+    }
     if ('contract' in parameters) {
       const { contract: c, chainName } = parameters
       super(
@@ -239,16 +281,92 @@ export function createKillSwitch(store: Store, options: { audit?: AuditLog | und
   return {
     state,
 
-    async assertOff() {
+    async assertOff(agent) {
       let current: KillState
+      let stopped: Selectable<StoppedAgentsTable> | undefined
       try {
         current = await state()
+        if (agent !== undefined && !current.engaged)
+          stopped = await db
+            .selectFrom('stopped_agents')
+            .selectAll()
+            .where('agent', '=', agent)
+            .executeTakeFirst()
+            .catch((error: unknown) => {
+              throw unavailable(store, error)
+            })
       } catch (error) {
         const reason =
           error instanceof StoreUnavailableError ? error.shortMessage : 'the store did not answer'
         throw new KillSwitchEngagedError({ unreadable: reason.replace(/\.$/, ''), cause: error })
       }
       if (current.engaged) throw new KillSwitchEngagedError({ state: current })
+      if (stopped) throw new KillSwitchEngagedError({ agent: toStoppedAgent(stopped) })
+    },
+
+    async stopAgent(agent, reason, actor) {
+      const id = agentOf(agent)
+      const why = text(reason, 'reason', 500)
+      const by = text(actor, 'actor', 200)
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const inserted = await trx
+            .insertInto('stopped_agents')
+            .values({ agent: id, reason: why, actor: by })
+            .onConflict((oc) => oc.column('agent').doNothing())
+            .returningAll()
+            .executeTakeFirst()
+          const row =
+            inserted ??
+            (await trx
+              .selectFrom('stopped_agents')
+              .selectAll()
+              .where('agent', '=', id)
+              .executeTakeFirstOrThrow())
+          if (audit)
+            await audit.appendWithin(trx, {
+              kind: 'kill_switch.agent_stopped',
+              actor: by,
+              data: { agent: id, reason: why, ...(inserted ? {} : { alreadyStopped: true }) },
+            })
+          return toStoppedAgent(row)
+        })
+      } catch (error) {
+        throw unavailable(store, error)
+      }
+    },
+
+    async releaseAgent(agent, actor) {
+      const id = agentOf(agent)
+      const by = text(actor, 'actor', 200)
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const row = await trx
+            .deleteFrom('stopped_agents')
+            .where('agent', '=', id)
+            .returningAll()
+            .executeTakeFirst()
+          if (!row) return undefined
+          if (audit)
+            await audit.appendWithin(trx, {
+              kind: 'kill_switch.agent_released',
+              actor: by,
+              data: { agent: id, previousReason: row.reason, stoppedBy: row.actor },
+            })
+          return toStoppedAgent(row)
+        })
+      } catch (error) {
+        throw unavailable(store, error)
+      }
+    },
+
+    async stoppedAgents() {
+      try {
+        const rows = await db.selectFrom('stopped_agents').selectAll().orderBy('stopped_at', 'desc').execute()
+        return rows.map(toStoppedAgent)
+      } catch (error) {
+        throw unavailable(store, error)
+      }
     },
 
     async engage(reason, actor) {
@@ -351,6 +469,20 @@ export function createKillSwitch(store: Store, options: { audit?: AuditLog | und
       if (first) throw new KillSwitchEngagedError({ contract: first, chainName: options.chainName })
     },
   }
+}
+
+function toStoppedAgent(row: Selectable<StoppedAgentsTable>): StoppedAgent {
+  return { agent: row.agent, reason: row.reason, actor: row.actor, stoppedAt: row.stopped_at }
+}
+
+/** An agent id as a stop names it: a did (the passport's subject). */
+function agentOf(value: string): string {
+  if (typeof value !== 'string' || !/^did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,200}$/.test(value))
+    throw new InvalidInputError(
+      `"${typeof value === 'string' ? sanitizeText(value, { maxLength: 60 }).text : typeof value}" is not an agent id: give the agent's did (did:key:z…).`,
+      { field: 'agent' },
+    )
+  return value
 }
 
 function toStopped(row: Selectable<StoppedContractsTable>): StoppedContract {

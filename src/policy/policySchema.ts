@@ -138,6 +138,7 @@ export const PolicyMatch = z
     chain: list(ChainEntry).optional(),
     wallet: list(EvmAddress).optional(),
     agent: list(z.string().min(1).max(200)).optional(),
+    developer: list(z.string().min(1).max(200)).optional(),
     to: list(EvmAddress).optional(),
     token: list(TokenRef).optional(),
     contract: list(EvmAddress).optional(),

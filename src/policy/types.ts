@@ -31,6 +31,8 @@ export type PolicyFacts = {
   wallet: Address
   /** The calling agent's id (passport subject); `local` for the local operator's client. */
   agent: string
+  /** The developer the agent's passport names (a did); absent for the operator. */
+  developer?: string | undefined
   /**
    * Who receives / is granted: a transfer's recipient, an approval's spender, a swap's router, a contract call's
    * target, a typed-data verifying contract.

@@ -186,6 +186,59 @@ export type StoppedContractsTable = {
   stopped_at: TimestampColumn
 }
 
+/** A developer identity the operator registered after it signed a challenge (DESIGN §7, step 1). */
+export type DevelopersTable = {
+  did: string
+  /** `key` or `web`. */
+  method: string
+  label: string | null
+  registered_by: string
+  registered_at: TimestampColumn
+}
+
+/** A challenge handed to a developer to sign: used once, within its time. */
+export type DeveloperChallengesTable = {
+  challenge: string
+  did: string
+  expires_at: Date | string
+}
+
+/**
+ * An agent's passport (DESIGN §7, steps 4 and 5): one row per agent key. `status_index` is the agent's bit in the
+ * served status lists; `id` is the credential now in force (an older one for the same key is refused).
+ */
+export type PassportsTable = {
+  agent: string
+  id: string
+  status_index: ColumnType<number, number | undefined, never>
+  developer: string
+  user_address: string
+  code_hash: string
+  grant: JsonColumn
+  grant_hash: string
+  /** `active`, `suspended` or `revoked` (final). */
+  status: ColumnType<string, string | undefined, string>
+  reason: string | null
+  valid_until: Date | string
+  issued_at: TimestampColumn
+  updated_at: TimestampColumn
+}
+
+/** A request-signature nonce (or token-assertion id) seen, kept until the signature it came with expires. */
+export type RequestNoncesTable = {
+  keyid: string
+  nonce: string
+  expires_at: Date | string
+}
+
+/** An agent stopped on its own (`airlock kill --agent`, or the automatic kill switch): none of its writes is signed. */
+export type StoppedAgentsTable = {
+  agent: string
+  reason: string
+  actor: string
+  stopped_at: TimestampColumn
+}
+
 /** Every table of the store, as Kysely sees it. */
 export type Database = {
   intents: IntentsTable
@@ -203,4 +256,9 @@ export type Database = {
   settlements: SettlementsTable
   service_leases: ServiceLeasesTable
   stopped_contracts: StoppedContractsTable
+  developers: DevelopersTable
+  developer_challenges: DeveloperChallengesTable
+  passports: PassportsTable
+  request_nonces: RequestNoncesTable
+  stopped_agents: StoppedAgentsTable
 }

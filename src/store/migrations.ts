@@ -235,6 +235,59 @@ const m0006: Migration = {
   },
 }
 
+// Agent passports (DESIGN §7, issue 12). Developers registered after a signed challenge (challenges are single-use
+// rows, deleted when used); one passport per agent key with its bit in the status lists (`status_index`, from a
+// sequence so two replicas never hand out the same bit); request-signature nonces and token-assertion ids, unique
+// per key, so a replay is refused on every replica until the signature expires; and agents stopped on their own.
+const m0007: Migration = {
+  async up(db) {
+    await run(db, [
+      `create table developers (
+        did text primary key check (did ~ '^did:(key|web):'),
+        method text not null check (method in ('key', 'web')),
+        label text,
+        registered_by text not null,
+        registered_at timestamptz not null default now()
+      )`,
+      `create table developer_challenges (
+        challenge text primary key,
+        did text not null,
+        expires_at timestamptz not null
+      )`,
+      'create sequence passport_status_index minvalue 0 start 0',
+      `create table passports (
+        agent text primary key check (agent ~ '^did:key:z'),
+        id text not null unique,
+        status_index integer not null unique default nextval('passport_status_index') check (status_index >= 0 and status_index < 131072),
+        developer text not null references developers (did),
+        user_address text not null check (user_address ~ '^0x[0-9a-f]{40}$'),
+        code_hash text not null,
+        "grant" jsonb not null,
+        grant_hash text not null,
+        status text not null default 'active' check (status in ('active', 'suspended', 'revoked')),
+        reason text,
+        valid_until timestamptz not null,
+        issued_at timestamptz not null default now(),
+        updated_at timestamptz not null default now()
+      )`,
+      `create table request_nonces (
+        keyid text not null,
+        nonce text not null,
+        expires_at timestamptz not null,
+        primary key (keyid, nonce)
+      )`,
+      'create index request_nonces_expires on request_nonces (expires_at)',
+      `create table stopped_agents (
+        agent text primary key,
+        reason text not null,
+        actor text not null,
+        stopped_at timestamptz not null default now()
+      )`,
+      'create index audit_log_actor_kind on audit_log (actor, kind, recorded_at)',
+    ])
+  },
+}
+
 /**
  * Every migration, by name, in the order they run.
  *
@@ -247,6 +300,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004_callers': m0004,
   '0005_service_leases': m0005,
   '0006_stopped_contracts': m0006,
+  '0007_passports': m0007,
 }
 
 /**

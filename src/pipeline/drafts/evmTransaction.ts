@@ -13,6 +13,7 @@ import {
   guardGasOverhead,
   type PostCondition,
 } from '../../chains/evm/guard.js'
+import { agentIdOf } from '../../context/caller.js'
 import type { PreparedDraft } from '../../context/draft.js'
 import { type JsonObject, toJson } from '../../context/json.js'
 import { BaseError, toBaseError } from '../../errors/index.js'
@@ -174,7 +175,7 @@ export function createEvmTransactionKind(
       try {
         // The kill switch, read again immediately before signing (DESIGN §1): an operator's stop wins over
         // anything already decided.
-        await guard.assertLive()
+        await guard.assertLive(agentIdOf(current.caller ?? undefined))
       } catch (error) {
         throw await refuse(parts, current, error)
       }
@@ -195,7 +196,7 @@ export function createEvmTransactionKind(
       if (parts.crashAt === 'after-sign') process.kill(process.pid, 'SIGKILL')
       // And again immediately before the bytes leave (ADVERSARIAL 37): a stop engaged while this was being signed
       // means they never do. Nobody else has them, so the intent fails here and its nonce goes back.
-      const live = await guard.assertLive().then(
+      const live = await guard.assertLive(agentIdOf(current.caller ?? undefined)).then(
         () => undefined,
         (error: unknown) => toBaseError(error),
       )

@@ -1,5 +1,6 @@
 import { hashTypedData } from 'viem'
 import type { ChainContext } from '../../chains/chains.js'
+import { agentIdOf } from '../../context/caller.js'
 import type { PreparedDraft } from '../../context/draft.js'
 import { toJson } from '../../context/json.js'
 import { BaseError } from '../../errors/index.js'
@@ -65,7 +66,7 @@ export function createTypedDataKind(
   async function sign(intent: Intent, prepared: TypedPrepared): Promise<Intent> {
     const signer = requireSigner(parts)
     const { typedData } = prepared
-    await guard.assertLive()
+    await guard.assertLive(agentIdOf(intent.caller ?? undefined))
     const signature = await signer.signTypedData(typedData, { chainId: prepared.chain.id })
     // What was signed, whatever the message's size: the digest (with the gateway's own EIP712Domain type, as the
     // signer signs it), the domain and the primary type. `detail` goes into the audit entry of this change.
