@@ -1,5 +1,6 @@
 import type { Hex } from 'viem'
 import { recentReceipt } from '../chains/recentReceipts.js'
+import { actorOf, type Caller } from '../context/caller.js'
 import { BaseError, NotFoundError } from '../errors/index.js'
 import type { WriteOptionsValue, WriteResultValue } from '../tools/shared/write.js'
 import type { Intent } from '../txs/intentJournal.js'
@@ -7,6 +8,8 @@ import { requireSigner, type WriteParts } from './writeParts.js'
 
 /** Filters of {@link IntentQueries.list}. */
 export type ListIntentsFilter = {
+  /** An agent sees only its own intents; the operator sees them all. */
+  caller?: Caller | undefined
   chainId?: number | undefined
   status?: Intent['status'] | undefined
   limit?: number | undefined
@@ -16,15 +19,15 @@ export type ListIntentsFilter = {
 export type IntentQueries = {
   /** The result shape of an intent as it stands (for get_intent and idempotent replays). */
   describe(intent: Intent): Promise<WriteResultValue>
-  /** One intent of the gateway wallet, as it stands (re-checked against the chain when in flight). */
-  get(id: string): Promise<WriteResultValue>
+  /** One intent of the gateway wallet (an agent's own), as it stands (re-checked against the chain when in flight). */
+  get(id: string, caller?: Caller | undefined): Promise<WriteResultValue>
   /** Intents of the gateway wallet, newest first. */
   list(filter: ListIntentsFilter): Promise<WriteResultValue[]>
   /**
-   * One intent of the gateway wallet.
-   * @throws {NotFoundError} no such intent, or another wallet's
+   * One intent of the gateway wallet; for an agent, one it asked for.
+   * @throws {NotFoundError} no such intent, another wallet's, or another caller's (for an agent)
    */
-  own(id: string): Promise<Intent>
+  own(id: string, caller?: Caller | undefined): Promise<Intent>
   /** A write's answer: waits for the receipt when asked to (not for a held intent), settles a mined one. */
   finish(intent: Intent, options: WriteOptionsValue): Promise<WriteResultValue>
   /** One intent's result once it is past where a write answers (its receipt when `options.wait`). */
@@ -123,9 +126,13 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
     return result
   }
 
-  async function own(id: string): Promise<Intent> {
+  async function own(id: string, caller?: Caller): Promise<Intent> {
     const intent = await journal.get(id)
-    if (intent.wallet !== parts.signer?.address)
+    // An agent sees only its own intents (another agent's, or the operator's, are not there for it).
+    if (
+      intent.wallet !== parts.signer?.address ||
+      (caller?.kind === 'agent' && intent.agent !== actorOf(caller))
+    )
       throw new NotFoundError(`No intent ${id.slice(0, 64)} for this gateway's wallet.`, {
         field: 'intentId',
       })
@@ -167,8 +174,8 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
     async follow(id, options) {
       return finish(await journal.get(id), options)
     },
-    async get(id) {
-      let intent = await own(id)
+    async get(id, caller) {
+      let intent = await own(id, caller)
       if (['signed', 'broadcast', 'dropped', 'mined'].includes(intent.status))
         intent = await tracker.check(intent)
       return describe(intent)
@@ -176,6 +183,7 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
     async list(filter) {
       const intents = await journal.list({
         wallet: requireSigner(parts).address,
+        ...(filter.caller?.kind === 'agent' ? { agent: actorOf(filter.caller) } : {}),
         chainId: filter.chainId,
         status: filter.status,
         limit: filter.limit ?? 20,

@@ -56,6 +56,13 @@ export function createPipeline(
     byName.set(d.name, d)
   }
   const tools = definitions.map(toolListing)
+  const caip2Of = (ref: string | number) => {
+    try {
+      return context.chains.resolve(ref).caip2
+    } catch {
+      return undefined
+    }
+  }
 
   return {
     tools,
@@ -78,7 +85,7 @@ export function createPipeline(
         return errorResult(valid.error)
       }
       try {
-        identify(ctx)
+        identify(ctx, name, valid.input, caip2Of)
         const charge = price(name, ctx)
         const output = (await (run
           ? run(valid.input)

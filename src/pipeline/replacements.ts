@@ -154,7 +154,7 @@ export function createReplacements(parts: WriteParts, intents: IntentQueries): R
 
   return {
     async cancel(id, options, ctx) {
-      const intent = await intents.own(id)
+      const intent = await intents.own(id, ctx.caller)
       if (intent.status === 'created') {
         const done = await journal.transition(id, 'created', 'cancelled', {
           error: { code: 'CANCELLED', message: 'Cancelled by request before signing.' },
@@ -169,7 +169,7 @@ export function createReplacements(parts: WriteParts, intents: IntentQueries): R
       })
     },
     async speedUp(id, options, ctx) {
-      const intent = await intents.own(id)
+      const intent = await intents.own(id, ctx.caller)
       if (intent.status === 'broadcast' || intent.status === 'dropped')
         return replace(intent, 'speed_up_intent', options, ctx)
       throw new BaseError(

@@ -1,5 +1,6 @@
 import { type Address, formatUnits } from 'viem'
 import { type GuardMode, guardAddress, readGuardStatus } from '../chains/evm/guard.js'
+import type { Caller } from '../context/caller.js'
 import type { RequestContext } from '../context/requestContext.js'
 import { chainKeys } from '../policy/keys.js'
 import { perWriteCaps } from '../policy/perWriteCaps.js'
@@ -41,7 +42,7 @@ export type WritePath = {
   /** The result shape of an intent as it stands (for get_intent and idempotent replays). */
   describe(intent: Intent): Promise<WriteResultValue>
   /** One intent, as it stands (re-checked against the chain when in flight). */
-  get(id: string): Promise<WriteResultValue>
+  get(id: string, caller?: Caller | undefined): Promise<WriteResultValue>
   /** One intent's result once it is past where a write answers (its receipt when `options.wait`). */
   follow(id: string, options: WriteOptionsValue): Promise<WriteResultValue>
   /** Intents of the gateway wallet, newest first. */

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { Chains } from '../chains/chains.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
+import type { Caller } from '../context/caller.js'
 import type { RequestContext } from '../context/requestContext.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
 import type { TypedDataToSign } from '../signer/signer.js'
@@ -16,9 +17,10 @@ export type MetadataFetcher = {
 /** The gateway wallet's intents, for get_intent, list_intents, cancel_intent and speed_up_intent. */
 export type IntentsCapability = {
   /** One intent, as it stands (re-checked against the chain when in flight). */
-  get(id: string): Promise<WriteResultValue>
-  /** Intents of the gateway wallet, newest first. */
+  get(id: string, caller?: Caller | undefined): Promise<WriteResultValue>
+  /** Intents of the gateway wallet (an agent's own), newest first. */
   list(filter: {
+    caller?: Caller | undefined
     chainId?: number | undefined
     status?: IntentStatus | undefined
     limit?: number | undefined

@@ -18,7 +18,7 @@ export const getIntent = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: GetIntentInput,
   output: WriteResult,
-  async run({ intentId }, ctx) {
-    return requireCapability(ctx.intents).get(intentId)
+  async run({ intentId }, ctx, request) {
+    return requireCapability(ctx.intents).get(intentId, request.caller)
   },
 })

@@ -24,8 +24,10 @@ export const listIntents = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: false },
   input: ListIntentsInput,
   output: z.object({ intents: z.array(WriteResult) }),
-  async run({ chain, status, limit }, ctx) {
+  async run({ chain, status, limit }, ctx, request) {
     const chainId = chain === undefined ? undefined : ctx.chains.resolve(chain).id
-    return { intents: await requireCapability(ctx.intents).list({ chainId, status, limit }) }
+    return {
+      intents: await requireCapability(ctx.intents).list({ caller: request.caller, chainId, status, limit }),
+    }
   },
 })

@@ -118,6 +118,8 @@ export type TransitionData = {
 /** Filters of {@link IntentJournal.list}. */
 export type ListIntentsParameters = {
   wallet?: string | undefined
+  /** Only intents this caller asked for (`intents.agent`, e.g. `agent:did:key:z…`). */
+  agent?: string | undefined
   chainId?: number | undefined
   status?: IntentStatus | readonly IntentStatus[] | undefined
   /** 1–1000, default 100. Newest first. */
@@ -380,6 +382,7 @@ export function createIntentJournal(
       let query = db.selectFrom('intents').selectAll()
       if (parameters.wallet !== undefined) query = query.where('wallet', '=', walletKey(parameters.wallet))
       if (parameters.chainId !== undefined) query = query.where('chain_id', '=', parameters.chainId)
+      if (parameters.agent !== undefined) query = query.where('agent', '=', parameters.agent)
       if (statuses !== undefined) {
         if (statuses.length === 0) return []
         query = query.where('status', 'in', statuses)
