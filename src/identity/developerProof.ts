@@ -23,6 +23,8 @@ export type SignDeveloperChallengeParameters = {
   challenge: string
   /** The gateway the proof is for (its public URL): a proof for one gateway is refused by another. */
   audience: string
+  /** The signing time (`iat`). Default: now. */
+  now?: Date | undefined
 }
 
 /** Parameters of {@link verifyDeveloperProof}. */
@@ -70,7 +72,7 @@ export async function signDeveloperChallenge(parameters: SignDeveloperChallengeP
   for (const [field, value] of Object.entries({ did, challenge, audience }))
     if (typeof value !== 'string' || value.length === 0 || value.length > 512)
       throw new BaseError('INVALID_INPUT', `"${field}" must be a string of 1 to 512 characters.`, { field })
-  const iat = Math.floor(Date.now() / 1000)
+  const iat = Math.floor((parameters.now ?? new Date()).getTime() / 1000)
   return new SignJWT({ challenge })
     .setProtectedHeader({ alg: 'EdDSA', typ: proofTyp, kid: did })
     .setIssuer(did)
