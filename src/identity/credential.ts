@@ -237,6 +237,8 @@ export type VerifyVcJwtOptions = VerifyPassportOptions & {
   label: string
   /** Claims that must be present (`exp` is optional for a status list). */
   requiredClaims: readonly string[]
+  /** The largest token accepted, in characters. Default 32 KiB (a passport); status lists can be larger. */
+  maxLength?: number | undefined
 }
 
 /**
@@ -254,7 +256,7 @@ export async function signVcJwt(payload: JWTPayload, issuer: CredentialIssuer): 
 }
 
 /**
- * Verifies a VC-JOSE-COSE JWT's envelope: size (32 KiB), `typ: vc+jwt`, `alg: EdDSA` only, `iss` among the trusted
+ * Verifies a VC-JOSE-COSE JWT's envelope: size (32 KiB unless `maxLength`), `typ: vc+jwt`, `alg: EdDSA` only, `iss` among the trusted
  * issuers, signature, `nbf`/`exp` with clock tolerance, required claims. The payload's shape is the caller's to
  * check. Messages never quote the token beyond short ids.
  *
@@ -271,8 +273,9 @@ export async function verifyVcJwt(
     throw new BaseError('INVALID_INPUT', 'clockToleranceSeconds must be an integer from 0 to 3600.', {
       field: 'clockToleranceSeconds',
     })
-  if (typeof jwt !== 'string' || jwt.length > maxJwtLength)
-    throw unauthorized(`The ${label} is not a JWT of at most ${maxJwtLength} bytes.`)
+  const maxLength = options.maxLength ?? maxJwtLength
+  if (typeof jwt !== 'string' || jwt.length > maxLength)
+    throw unauthorized(`The ${label} is not a JWT of at most ${maxLength} bytes.`)
   let header: ReturnType<typeof decodeProtectedHeader>
   let claims: JWTPayload
   try {
