@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuditLog } from '../../audit/auditLog.js'
+import { signDeveloperChallenge } from '../../identity/developerProof.js'
+import { generateEd25519Key } from '../../identity/didKey.js'
+import { signGrant } from '../../identity/grant.js'
 import { createApprovals } from '../../policy/approvals.js'
 import type { Store } from '../../store/openStore.js'
 import { openMemoryStore } from '../../store/useTestStore.js'
@@ -139,6 +143,60 @@ describe('admin client', () => {
     expect((await admin.listAddressBook()).entries.map((e) => e.address)).toContain(seven)
     expect(await admin.removeAddress(seven)).toEqual({ removed: true })
     await expect(admin.removeAddress(seven)).rejects.toMatchObject({ code: 'NOT_FOUND' })
+  })
+
+  it('stops, lists and releases one agent', async () => {
+    const agent = generateEd25519Key().did
+    const { stopped } = await admin.stopAgent({ agent, reason: 'loop', by: 'cli:ops' })
+    expect(stopped).toMatchObject({ agent, reason: 'loop', actor: 'cli:ops' })
+    expect((await admin.stoppedAgents()).agents).toContainEqual(stopped)
+    expect((await admin.status()).stoppedAgents).toContainEqual(stopped)
+    expect((await admin.releaseAgent(agent, { by: 'cli:ops' })).released).toEqual(stopped)
+    expect((await admin.releaseAgent(agent)).released).toBeNull()
+  })
+
+  it('registers a developer, issues a passport, and changes its status', async () => {
+    const developer = generateEd25519Key()
+    const asked = await admin.developerChallenge({ did: developer.did })
+    const proof = await signDeveloperChallenge({ ...asked, key: developer.jwk })
+    expect((await admin.registerDeveloper({ did: developer.did, proof })).developer).toMatchObject({
+      did: developer.did,
+      method: 'key',
+    })
+    expect((await admin.listDevelopers()).developers.map((d) => d.did)).toContain(developer.did)
+
+    const agent = generateEd25519Key().did
+    const user = privateKeyToAccount(generatePrivateKey())
+    const now = Math.floor(Date.now() / 1000)
+    const codeHash = `sha256:${'cd'.repeat(32)}`
+    const grant = await signGrant(
+      {
+        user: user.address,
+        agent,
+        codeHash,
+        tools: ['get_balance'],
+        chains: ['eip155:31337'],
+        payees: [seven],
+        budget: { currency: 'USD', max: '10', windowSeconds: 3600 },
+        amountRange: { currency: 'USD', min: '0', max: '1.5' },
+        notBefore: now - 60,
+        expiry: now + 86_400,
+        nonce: `0x${randomBytes(32).toString('hex')}`,
+      },
+      user,
+    )
+    const issued = await admin.issuePassport({ agent, developer: developer.did, codeHash, grant })
+    expect(issued.passport.split('.')).toHaveLength(3)
+    expect(issued.record).toMatchObject({ agent, status: 'active' })
+    // The passport lives no longer than the grant.
+    expect(Date.parse(issued.record.validUntil)).toBeLessThanOrEqual((now + 86_400) * 1000)
+    expect((await admin.listPassports()).passports.map((p) => p.agent)).toContain(agent)
+    expect((await admin.getPassport(agent)).passport).toEqual(issued.record)
+    expect((await admin.suspendPassport(agent, { reason: 'check' })).passport.status).toBe('suspended')
+    expect((await admin.reinstatePassport(agent)).passport.status).toBe('active')
+    expect((await admin.revokePassport(agent, { by: 'cli:ops' })).passport.status).toBe('revoked')
+    await expect(admin.reinstatePassport(agent)).rejects.toMatchObject({ code: 'CONFLICT', httpStatus: 409 })
+    await expect(admin.getPassport(generateEd25519Key().did)).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 })
 

@@ -11,12 +11,27 @@ import {
   AuditVerification,
   type DecideApprovalBody,
   DecidedApproval,
+  DeveloperChallenge,
+  type DeveloperChallengeBody,
+  DeveloperList,
+  IssuedPassport,
+  type IssuePassportBody,
   type KillBody,
   KillState,
   type ListApprovalsQuery,
+  PassportAnswer,
+  PassportList,
+  type PassportStatusBody,
+  type RegisterDeveloperBody,
+  RegisteredDeveloper,
+  type ReleaseAgentBody,
   type ReleaseContractBody,
+  ReleasedAgent,
   ReleasedContract,
+  type StopAgentBody,
   type StopContractBody,
+  StoppedAgentAnswer,
+  StoppedAgentList,
   StoppedContract,
   StoppedContractList,
   type StoppedContractsQuery,
@@ -68,6 +83,30 @@ export type AdminClient = {
   addAddress(body: AddAddressBody): Promise<z.infer<typeof AddressBookEntry>>
   /** `DELETE /admin/address-book/:address` */
   removeAddress(address: string): Promise<z.infer<typeof AddressRemoved>>
+  /** `GET /admin/kill/agents` */
+  stoppedAgents(): Promise<z.infer<typeof StoppedAgentList>>
+  /** `POST /admin/kill/agents` */
+  stopAgent(body: StopAgentBody): Promise<z.infer<typeof StoppedAgentAnswer>>
+  /** `DELETE /admin/kill/agents/:agent` */
+  releaseAgent(agent: string, body?: ReleaseAgentBody): Promise<z.infer<typeof ReleasedAgent>>
+  /** `POST /admin/passports/developers/challenge` */
+  developerChallenge(body: DeveloperChallengeBody): Promise<z.infer<typeof DeveloperChallenge>>
+  /** `POST /admin/passports/developers` */
+  registerDeveloper(body: RegisterDeveloperBody): Promise<z.infer<typeof RegisteredDeveloper>>
+  /** `GET /admin/passports/developers` */
+  listDevelopers(): Promise<z.infer<typeof DeveloperList>>
+  /** `POST /admin/passports` */
+  issuePassport(body: IssuePassportBody): Promise<z.infer<typeof IssuedPassport>>
+  /** `GET /admin/passports` */
+  listPassports(): Promise<z.infer<typeof PassportList>>
+  /** `GET /admin/passports/:agent` */
+  getPassport(agent: string): Promise<z.infer<typeof PassportAnswer>>
+  /** `POST /admin/passports/:agent/revoke` (final) */
+  revokePassport(agent: string, body?: PassportStatusBody): Promise<z.infer<typeof PassportAnswer>>
+  /** `POST /admin/passports/:agent/suspend` */
+  suspendPassport(agent: string, body?: PassportStatusBody): Promise<z.infer<typeof PassportAnswer>>
+  /** `POST /admin/passports/:agent/reinstate` */
+  reinstatePassport(agent: string, body?: PassportStatusBody): Promise<z.infer<typeof PassportAnswer>>
 }
 
 /**
@@ -195,6 +234,21 @@ export function createAdminClient(options: CreateAdminClientOptions): AdminClien
     listAddressBook: () => call(AddressBookList, 'GET', '/address-book'),
     addAddress: (body) => call(AddressBookEntry, 'POST', '/address-book', body),
     removeAddress: (address) => call(AddressRemoved, 'DELETE', `/address-book/${segment(address)}`),
+    stoppedAgents: () => call(StoppedAgentList, 'GET', '/kill/agents'),
+    stopAgent: (body) => call(StoppedAgentAnswer, 'POST', '/kill/agents', body),
+    releaseAgent: (agent, body = {}) => call(ReleasedAgent, 'DELETE', `/kill/agents/${segment(agent)}`, body),
+    developerChallenge: (body) => call(DeveloperChallenge, 'POST', '/passports/developers/challenge', body),
+    registerDeveloper: (body) => call(RegisteredDeveloper, 'POST', '/passports/developers', body),
+    listDevelopers: () => call(DeveloperList, 'GET', '/passports/developers'),
+    issuePassport: (body) => call(IssuedPassport, 'POST', '/passports', body),
+    listPassports: () => call(PassportList, 'GET', '/passports'),
+    getPassport: (agent) => call(PassportAnswer, 'GET', `/passports/${segment(agent)}`),
+    revokePassport: (agent, body = {}) =>
+      call(PassportAnswer, 'POST', `/passports/${segment(agent)}/revoke`, body),
+    suspendPassport: (agent, body = {}) =>
+      call(PassportAnswer, 'POST', `/passports/${segment(agent)}/suspend`, body),
+    reinstatePassport: (agent, body = {}) =>
+      call(PassportAnswer, 'POST', `/passports/${segment(agent)}/reinstate`, body),
   }
 }
 

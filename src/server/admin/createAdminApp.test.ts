@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import { decodeProtectedHeader } from 'jose'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createAuditLog } from '../../audit/auditLog.js'
+import { signDeveloperChallenge } from '../../identity/developerProof.js'
+import { generateEd25519Key } from '../../identity/didKey.js'
+import { type AgentGrant, signGrant } from '../../identity/grant.js'
 import { createApprovals } from '../../policy/approvals.js'
 import { testStoreDrivers, useTestStore } from '../../store/useTestStore.js'
 import { createIntentJournal } from '../../txs/intentJournal.js'
@@ -13,8 +18,17 @@ import {
   ApprovalList,
   AuditVerification,
   DecidedApproval,
+  DeveloperChallenge,
+  DeveloperList,
+  IssuedPassport,
   KillState,
+  PassportAnswer,
+  PassportList,
+  RegisteredDeveloper,
+  ReleasedAgent,
   ReleasedContract,
+  StoppedAgentAnswer,
+  StoppedAgentList,
   StoppedContract,
   StoppedContractList,
 } from './schemas.js'
@@ -340,6 +354,248 @@ describe.each(testStoreDrivers)('admin app on %s', (driver) => {
       const response = await api('/kill/contracts?chainId=base')
       expect(response.status).toBe(400)
       expect(await error(response)).toMatchObject({ code: 'INVALID_INPUT', field: 'chainId' })
+    })
+  })
+
+  describe('agent passports', () => {
+    const developer = generateEd25519Key()
+    const user = privateKeyToAccount(generatePrivateKey())
+    const codeHash = `sha256:${'ab'.repeat(32)}`
+
+    async function grantFor(agent: string, overrides: Partial<AgentGrant> = {}) {
+      const now = Math.floor(Date.now() / 1000)
+      return signGrant(
+        {
+          user: user.address,
+          agent,
+          codeHash,
+          tools: ['get_balance', 'transfer'],
+          chains: ['eip155:31337'],
+          payees: [],
+          budget: { currency: 'USD', max: '100', windowSeconds: 86_400 },
+          amountRange: { currency: 'USD', min: '0', max: '25' },
+          notBefore: now - 60,
+          expiry: now + 30 * 86_400,
+          nonce: `0x${randomBytes(32).toString('hex')}`,
+          ...overrides,
+        },
+        user,
+      )
+    }
+
+    async function registered(): Promise<void> {
+      const { developers } = DeveloperList.parse(await (await api('/passports/developers')).json())
+      if (developers.some((d) => d.did === developer.did)) return
+      const asked = DeveloperChallenge.parse(
+        await (await api('/passports/developers/challenge', { body: { did: developer.did } })).json(),
+      )
+      const proof = await signDeveloperChallenge({
+        did: developer.did,
+        key: developer.jwk,
+        challenge: asked.challenge,
+        audience: asked.audience,
+      })
+      const response = await api('/passports/developers', {
+        body: { did: developer.did, proof, label: 'acme agents', by: 'ops' },
+      })
+      expect(response.status).toBe(200)
+    }
+
+    async function issued(agent: string) {
+      const response = await api('/passports', {
+        body: { agent, developer: developer.did, codeHash, grant: await grantFor(agent), validDays: 7 },
+      })
+      expect(response.status).toBe(200)
+      return IssuedPassport.parse(await response.json())
+    }
+
+    it('registers a did:key developer after a signed challenge, and lists it', async () => {
+      const response = await api('/passports/developers/challenge', { body: { did: developer.did } })
+      expect(response.status).toBe(200)
+      const asked = DeveloperChallenge.parse(await response.json())
+      expect(asked).toMatchObject({ did: developer.did, audience: expect.any(String) })
+      expect(Date.parse(asked.expiresAt)).toBeGreaterThan(Date.now())
+      const proof = await signDeveloperChallenge({
+        did: developer.did,
+        key: developer.jwk,
+        challenge: asked.challenge,
+        audience: asked.audience,
+      })
+      const done = await api('/passports/developers', {
+        body: { did: developer.did, proof, label: 'acme agents', by: 'ops' },
+      })
+      expect(done.status).toBe(200)
+      expect(RegisteredDeveloper.parse(await done.json()).developer).toMatchObject({
+        did: developer.did,
+        method: 'key',
+        label: 'acme agents',
+      })
+      // The challenge was used: the same proof again is refused.
+      const replay = await api('/passports/developers', { body: { did: developer.did, proof } })
+      expect(replay.status).toBe(401)
+      const { developers } = DeveloperList.parse(await (await api('/passports/developers')).json())
+      expect(developers).toEqual([expect.objectContaining({ did: developer.did, method: 'key' })])
+    })
+
+    it('refuses a proof over a challenge the gateway did not hand out (401), and a malformed DID (400)', async () => {
+      const other = generateEd25519Key()
+      await api('/passports/developers/challenge', { body: { did: other.did } })
+      const proof = await signDeveloperChallenge({
+        did: other.did,
+        key: other.jwk,
+        challenge: randomBytes(32).toString('base64url'),
+        audience: 'airlock:developer-registration',
+      })
+      const response = await api('/passports/developers', { body: { did: other.did, proof } })
+      expect(response.status).toBe(401)
+      expect(await error(response)).toMatchObject({
+        code: 'UNAUTHORIZED',
+        message: expect.stringMatching(/does not answer a live challenge/),
+      })
+      const { developers } = DeveloperList.parse(await (await api('/passports/developers')).json())
+      expect(developers.map((d) => d.did)).not.toContain(other.did)
+      const bad = await api('/passports/developers/challenge', { body: { did: 'did:example:123' } })
+      expect(bad.status).toBe(400)
+      expect(await error(bad)).toMatchObject({ code: 'INVALID_INPUT', field: 'did' })
+    })
+
+    it('issues a vc+jwt passport over the user grant; lists, reads, revokes; a revoked one is not reinstated (409)', async () => {
+      await registered()
+      const agent = generateEd25519Key().did
+      const { passport, record } = await issued(agent)
+      expect(decodeProtectedHeader(passport)).toMatchObject({ alg: 'EdDSA', typ: 'vc+jwt' })
+      expect(record).toMatchObject({
+        agent,
+        developer: developer.did,
+        user: user.address.toLowerCase(),
+        codeHash,
+        status: 'active',
+        grant: { tools: ['get_balance', 'transfer'], chains: ['eip155:31337'] },
+      })
+      expect(record.id).toMatch(/^urn:uuid:/)
+      expect(Date.parse(record.validUntil) - Date.now()).toBeLessThanOrEqual(7 * 86_400_000)
+
+      const { passports } = PassportList.parse(await (await api('/passports')).json())
+      expect(passports).toContainEqual(expect.objectContaining({ agent, id: record.id }))
+      const read = PassportAnswer.parse(await (await api(`/passports/${encodeURIComponent(agent)}`)).json())
+      expect(read.passport).toEqual(record)
+
+      const revoked = await api(`/passports/${encodeURIComponent(agent)}/revoke`, {
+        body: { reason: 'key leaked', by: 'ops' },
+      })
+      expect(revoked.status).toBe(200)
+      expect(PassportAnswer.parse(await revoked.json()).passport).toMatchObject({
+        agent,
+        status: 'revoked',
+        reason: 'key leaked',
+      })
+      const reinstated = await api(`/passports/${encodeURIComponent(agent)}/reinstate`, { body: {} })
+      expect(reinstated.status).toBe(409)
+      expect(await error(reinstated)).toMatchObject({ code: 'CONFLICT' })
+      const again = await api('/passports', {
+        body: { agent, developer: developer.did, codeHash, grant: await grantFor(agent) },
+      })
+      expect(again.status).toBe(403)
+    })
+
+    it('suspends and reinstates a passport', async () => {
+      await registered()
+      const agent = generateEd25519Key().did
+      await issued(agent)
+      const path = `/passports/${encodeURIComponent(agent)}`
+      const suspended = PassportAnswer.parse(
+        await (await api(`${path}/suspend`, { body: { reason: 'odd calls' } })).json(),
+      )
+      expect(suspended.passport).toMatchObject({ status: 'suspended', reason: 'odd calls' })
+      const active = PassportAnswer.parse(await (await api(`${path}/reinstate`, { method: 'POST' })).json())
+      expect(active.passport.status).toBe('active')
+      const audit = await (await api('/audit/export')).text()
+      expect(audit).toMatch(/"kind":"passport\.suspended"/)
+      expect(audit).toMatch(/"kind":"passport\.reinstated"/)
+    })
+
+    it('refuses a grant for another agent (403), an unregistered developer (403) and a malformed grant (400)', async () => {
+      await registered()
+      const agent = generateEd25519Key().did
+      const other = generateEd25519Key().did
+      const forOther = await api('/passports', {
+        body: { agent, developer: developer.did, codeHash, grant: await grantFor(other) },
+      })
+      expect(forOther.status).toBe(403)
+      expect(await error(forOther)).toMatchObject({
+        code: 'FORBIDDEN',
+        message: expect.stringMatching(/another agent key/),
+      })
+      const stranger = await api('/passports', {
+        body: { agent, developer: generateEd25519Key().did, codeHash, grant: await grantFor(agent) },
+      })
+      expect(stranger.status).toBe(403)
+      const signed = await grantFor(agent)
+      const malformed = await api('/passports', {
+        body: {
+          agent,
+          developer: developer.did,
+          codeHash,
+          grant: { ...signed, grant: { ...signed.grant, budget: { ...signed.grant.budget, max: '1e3' } } },
+        },
+      })
+      expect(malformed.status).toBe(400)
+      expect(await error(malformed)).toMatchObject({ code: 'INVALID_INPUT', field: 'grant.grant.budget.max' })
+      // Changed after signing: the signature no longer recovers the user.
+      const changed = await api('/passports', {
+        body: {
+          agent,
+          developer: developer.did,
+          codeHash,
+          grant: { ...signed, grant: { ...signed.grant, tools: ['transfer'] } },
+        },
+      })
+      expect(changed.status).toBe(401)
+      const missing = await api(`/passports/${encodeURIComponent(agent)}`)
+      expect(missing.status).toBe(404)
+      expect(await error(missing)).toMatchObject({ code: 'NOT_FOUND' })
+      expect((await api(`/passports/${encodeURIComponent(agent)}/suspend`, { body: {} })).status).toBe(404)
+    })
+  })
+
+  describe('one stopped agent', () => {
+    it('stops an agent, shows it in the status, and releases it; idempotent both ways', async () => {
+      const agent = generateEd25519Key().did
+      const response = await api('/kill/agents', { body: { agent, reason: 'runaway loop', by: 'ops' } })
+      expect(response.status).toBe(200)
+      const { stopped } = StoppedAgentAnswer.parse(await response.json())
+      expect(stopped).toMatchObject({ agent, reason: 'runaway loop', actor: 'ops' })
+      const again = StoppedAgentAnswer.parse(
+        await (await api('/kill/agents', { body: { agent, reason: 'again' } })).json(),
+      )
+      expect(again.stopped).toEqual(stopped)
+      expect(AdminStatus.parse(await (await api('/status')).json()).stoppedAgents).toContainEqual(stopped)
+      expect(StoppedAgentList.parse(await (await api('/kill/agents')).json()).agents).toContainEqual(stopped)
+
+      const path = `/kill/agents/${encodeURIComponent(agent)}`
+      const released = ReleasedAgent.parse(
+        await (await api(path, { method: 'DELETE', body: { by: 'ops' } })).json(),
+      )
+      expect(released.released).toEqual(stopped)
+      const none = ReleasedAgent.parse(await (await api(path, { method: 'DELETE' })).json())
+      expect(none.released).toBeNull()
+      const status = AdminStatus.parse(await (await api('/status')).json())
+      expect(status.stoppedAgents?.map((a) => a.agent)).not.toContain(agent)
+      const audit = await (await api('/audit/export')).text()
+      expect(audit).toMatch(/"kind":"kill_switch\.agent_stopped"/)
+      expect(audit).toMatch(/"kind":"kill_switch\.agent_released"/)
+    })
+
+    it('refuses an agent id that is not a DID, and unknown fields (400)', async () => {
+      for (const [body, field] of [
+        [{ agent: '0x14dC79964da2C08b23698B3D3cc7Ca32193d9955' }, 'agent'],
+        [{ reason: 'no agent' }, 'agent'],
+        [{ agent: 'did:key:z6Mk', force: true }, 'force'],
+      ] as const) {
+        const response = await api('/kill/agents', { body })
+        expect(response.status).toBe(400)
+        expect(await error(response)).toMatchObject({ code: 'INVALID_INPUT', field })
+      }
     })
   })
 

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit'
 import type { AuditLog } from '../../audit/auditLog.js'
 import { stringifyJson } from '../../context/json.js'
 import { BaseError, InvalidConfigError, NotFoundError, toBaseError } from '../../errors/index.js'
+import type { PassportRegistry } from '../../identity/passportRegistry.js'
 import type { AddressBook } from '../../policy/addressBook.js'
 import type { Approvals } from '../../policy/approvals.js'
 import type { KillSwitch } from '../../policy/killSwitch.js'
@@ -11,11 +12,18 @@ import type { PolicySource } from '../../policy/loadPolicy.js'
 import {
   AddAddressBody,
   AddressParams,
+  AgentParams,
   ApprovalParams,
   DecideApprovalBody,
+  DeveloperChallengeBody,
+  IssuePassportBody,
   KillBody,
   ListApprovalsQuery,
+  PassportStatusBody,
+  RegisterDeveloperBody,
+  ReleaseAgentBody,
   ReleaseContractBody,
+  StopAgentBody,
   StopContractBody,
   StoppedContractsQuery,
   VerifyAuditQuery,
@@ -30,10 +38,23 @@ export type AdminOperator = {
   audit: Pick<AuditLog, 'verify' | 'exportJsonl'>
   killSwitch: Pick<
     KillSwitch,
-    'state' | 'engage' | 'release' | 'stopContract' | 'releaseContract' | 'stoppedContracts'
+    | 'state'
+    | 'engage'
+    | 'release'
+    | 'stopContract'
+    | 'releaseContract'
+    | 'stoppedContracts'
+    | 'stopAgent'
+    | 'releaseAgent'
+    | 'stoppedAgents'
   >
   approvals: Pick<Approvals, 'list' | 'decide'>
   addressBook: Pick<AddressBook, 'list' | 'add' | 'remove'>
+  /** Agent passports (DESIGN §7): developers, passports and their live status. */
+  passports: Pick<
+    PassportRegistry,
+    'challenge' | 'registerDeveloper' | 'developers' | 'issue' | 'list' | 'get' | 'setStatus'
+  >
   /** The policy in force, for `GET /admin/status`; absent: `policy: null`. */
   policy?: Pick<PolicySource, 'current'> | undefined
   /** Carries a decision out (resume or cancel the intent) before the decision's answer goes back. */
@@ -60,14 +81,14 @@ const jsonl = 'application/jsonl; charset=utf-8'
 
 /**
  * The operator's HTTP API as a Hono app, separate from `/mcp` and with its own bearer token: approvals, the kill
- * switch, the audit log and the address book. Every request and answer has a zod schema (`./schemas.ts`); bad
+ * switch (whole, per contract, per agent), the audit log, the address book and agent passports. Every request and answer has a zod schema (`./schemas.ts`); bad
  * input is a 400 naming the field, an unknown field included. Every answer is JSON (export is JSONL); every
  * failure is `{ "error": { code, message, hints?, field? } }` with the code's status. Serve it with
  * {@link startAdminServer}, or call it in process with `app.request(…)` (tests, the CLI on a store).
  *
  * | method | path                                  | does                                         |
  * | ------ | ------------------------------------- | -------------------------------------------- |
- * | GET    | /admin/status                         | kill switch(es), pending approvals, policy   |
+ * | GET    | /admin/status                         | kill switch(es), stopped agents, pending approvals, policy |
  * | GET    | /admin/approvals?status=pending       | held intents with the gateway's simulation   |
  * | POST   | /admin/approvals/:id/approve          | `{ "hash"?, "reason"?, "by"? }`              |
  * | POST   | /admin/approvals/:id/deny             | `{ "hash"?, "reason"?, "by"? }`              |
@@ -76,6 +97,18 @@ const jsonl = 'application/jsonl; charset=utf-8'
  * | GET    | /admin/kill/contracts?chainId=N       | contracts stopped one by one                 |
  * | POST   | /admin/kill/contract                  | `{ "chainId", "address", "reason"?, "by"? }` |
  * | POST   | /admin/unkill/contract                | `{ "chainId", "address", "by"? }`            |
+ * | GET    | /admin/kill/agents                    | agents stopped one by one                    |
+ * | POST   | /admin/kill/agents                    | `{ "agent", "reason"?, "by"? }`              |
+ * | DELETE | /admin/kill/agents/:agent             | `{ "by"? }`: releases one                    |
+ * | POST   | /admin/passports/developers/challenge | `{ "did" }`: a challenge for it to sign      |
+ * | POST   | /admin/passports/developers           | `{ "did", "proof", "label"?, "by"? }`        |
+ * | GET    | /admin/passports/developers           | registered developers                        |
+ * | POST   | /admin/passports                      | `{ "agent", "developer", "codeHash", "grant", "validDays"?, "by"? }` |
+ * | GET    | /admin/passports                      | passports (records, not credentials)         |
+ * | GET    | /admin/passports/:agent               | one agent's passport                         |
+ * | POST   | /admin/passports/:agent/revoke        | `{ "reason"?, "by"? }` (final)               |
+ * | POST   | /admin/passports/:agent/suspend       | `{ "reason"?, "by"? }`                       |
+ * | POST   | /admin/passports/:agent/reinstate     | `{ "reason"?, "by"? }`                       |
  * | GET    | /admin/audit/verify?head=SEQ:HASH     | walks the hash chain (and finds a kept head) |
  * | GET    | /admin/audit/export                   | every entry as JSON lines                    |
  * | GET    | /admin/address-book                   | entries                                      |
@@ -135,15 +168,17 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
 
   admin.get('/status', async () => {
     const op = await levers()
-    const [kill, stopped, pending] = await Promise.all([
+    const [kill, stopped, agents, pending] = await Promise.all([
       op.killSwitch.state(),
       op.killSwitch.stoppedContracts(),
+      op.killSwitch.stoppedAgents(),
       op.approvals.list({ status: 'pending' }),
     ])
     const policy = op.policy?.current()
     return send({
       killSwitch: kill,
       stoppedContracts: stopped,
+      stoppedAgents: agents,
       pendingApprovals: pending.length,
       policy: policy ? { hash: policy.policyHash, rules: policy.rules.length } : null,
     })
@@ -219,6 +254,96 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
     return send({ released: released ?? null })
   })
 
+  admin.get('/kill/agents', async () => send({ agents: await (await levers()).killSwitch.stoppedAgents() }))
+
+  admin.post('/kill/agents', validate('json', StopAgentBody), async (c) => {
+    const { agent, reason, by } = c.req.valid('json')
+    const stopped = await (await levers()).killSwitch.stopAgent(
+      agent,
+      reason ?? 'stopped by the operator',
+      by ?? 'admin-api',
+    )
+    return send({ stopped })
+  })
+
+  admin.delete(
+    '/kill/agents/:agent',
+    validate('param', AgentParams),
+    validate('json', ReleaseAgentBody),
+    async (c) => {
+      const { agent } = c.req.valid('param')
+      const { by } = c.req.valid('json')
+      const released = await (await levers()).killSwitch.releaseAgent(agent, by ?? 'admin-api')
+      return send({ released: released ?? null })
+    },
+  )
+
+  // Static paths before `/passports/:agent`: the router tries routes in the order they are added.
+  admin.post('/passports/developers/challenge', validate('json', DeveloperChallengeBody), async (c) => {
+    const { did } = c.req.valid('json')
+    return send(await (await levers()).passports.challenge(did))
+  })
+
+  admin.post('/passports/developers', validate('json', RegisterDeveloperBody), async (c) => {
+    const { did, proof, label, by } = c.req.valid('json')
+    const developer = await (await levers()).passports.registerDeveloper({
+      did,
+      proof,
+      ...(label !== undefined ? { label } : {}),
+      by: by ?? 'admin-api',
+    })
+    return send({ developer })
+  })
+
+  admin.get('/passports/developers', async () =>
+    send({ developers: await (await levers()).passports.developers() }),
+  )
+
+  admin.post('/passports', validate('json', IssuePassportBody), async (c) => {
+    const { agent, developer, codeHash, grant, validDays, by } = c.req.valid('json')
+    const { passport, record } = await (await levers()).passports.issue({
+      agent,
+      developer,
+      codeHash,
+      grant,
+      ...(validDays !== undefined ? { validDays } : {}),
+      by: by ?? 'admin-api',
+    })
+    return send({ passport, record })
+  })
+
+  admin.get('/passports', async () => send({ passports: await (await levers()).passports.list() }))
+
+  admin.get('/passports/:agent', validate('param', AgentParams), async (c) => {
+    const { agent } = c.req.valid('param')
+    const passport = await (await levers()).passports.get(agent)
+    if (!passport)
+      throw new NotFoundError(`No passport is issued to agent ${agent.slice(0, 80)}.`, {
+        metaMessages: ['`airlock passport list` shows the agents with passports.'],
+      })
+    return send({ passport })
+  })
+
+  for (const [action, status] of [
+    ['revoke', 'revoked'],
+    ['suspend', 'suspended'],
+    ['reinstate', 'active'],
+  ] as const)
+    admin.post(
+      `/passports/:agent/${action}`,
+      validate('param', AgentParams),
+      validate('json', PassportStatusBody),
+      async (c) => {
+        const { agent } = c.req.valid('param')
+        const { reason, by } = c.req.valid('json')
+        const passport = await (await levers()).passports.setStatus(agent, status, {
+          ...(reason !== undefined ? { reason } : {}),
+          by: by ?? 'admin-api',
+        })
+        return send({ passport })
+      },
+    )
+
   admin.get('/audit/verify', validate('query', VerifyAuditQuery), async (c) => {
     const { head } = c.req.valid('query')
     return send(await (await levers()).audit.verify(head ? { head } : {}))
@@ -276,11 +401,12 @@ function checkOperator(op: unknown): asserts op is AdminOperator {
     !o.killSwitch ||
     !o.approvals ||
     !o.addressBook ||
+    !o.passports ||
     typeof o.maintain !== 'function' ||
     typeof o.breaches !== 'function'
   )
     throw new InvalidConfigError(
-      'The admin API needs the operator levers: audit, killSwitch, approvals, addressBook, maintain, breaches.',
+      'The admin API needs the operator levers: audit, killSwitch, approvals, addressBook, passports, maintain, breaches.',
       { field: 'operator' },
     )
 }

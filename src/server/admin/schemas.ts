@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { parseAuditHead } from '../../audit/auditLog.js'
 import { toBaseError } from '../../errors/index.js'
+import { AgentGrantMessage } from '../../identity/grant.js'
 
 // The admin API's wire format, route by route: the request schemas are what the app validates (strict: an unknown
 // field is refused), the response schemas are what the client checks (loose: a newer gateway may add fields, and
@@ -117,6 +118,62 @@ export const AddAddressBody = z
 /** `:address` of `DELETE /admin/address-book/:address`. */
 export const AddressParams = z.object({ address: z.string().min(1).max(200) }).strict()
 
+/** A DID as the admin API takes it (the passport registry checks its method and form). */
+const did = z.string().min(1).max(300)
+/** An operator's reason for the audit log, cut to 500 characters. */
+const reason = z.string().transform((s) => s.slice(0, 500))
+
+/** Body of `POST /admin/kill/agents`: stops one agent (its did:key). */
+export const StopAgentBody = z.object({ agent: did, reason: reason.optional(), by: by.optional() }).strict()
+
+/** `:agent` of `DELETE /admin/kill/agents/:agent` and `/admin/passports/:agent…`: the agent's did:key. */
+export const AgentParams = z.object({ agent: did }).strict()
+
+/** Body of `DELETE /admin/kill/agents/:agent` (optional: who releases it). */
+export const ReleaseAgentBody = z.object({ by: by.optional() }).strict()
+
+/** Body of `POST /admin/passports/developers/challenge`: the developer's did:key or did:web. */
+export const DeveloperChallengeBody = z.object({ did }).strict()
+
+/** Body of `POST /admin/passports/developers`: the developer's proof over a live challenge. */
+export const RegisterDeveloperBody = z
+  .object({
+    did,
+    /** The compact JWS (`airlock-developer-proof+jwt`) over the challenge, for its audience. */
+    proof: z.string().min(1).max(8192),
+    label: z.string().min(1).max(100).optional(),
+    by: by.optional(),
+  })
+  .strict()
+
+/** A user's signed grant as the admin API takes it: `{ grant, signature }` (the registry verifies the signature). */
+export const SignedGrantBody = z
+  .object({
+    grant: AgentGrantMessage,
+    signature: z
+      .string()
+      .regex(
+        /^0x(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{130})$/,
+        'give the 65-byte (or 64-byte compact) signature as hex',
+      ),
+  })
+  .strict()
+
+/** Body of `POST /admin/passports`: issue the agent's passport over the user's grant. */
+export const IssuePassportBody = z
+  .object({
+    agent: did,
+    developer: did,
+    codeHash: z.string().min(1).max(100),
+    grant: SignedGrantBody,
+    validDays: z.number().int().min(1).max(366).optional(),
+    by: by.optional(),
+  })
+  .strict()
+
+/** Body of `POST /admin/passports/:agent/revoke|suspend|reinstate`. */
+export const PassportStatusBody = z.object({ reason: reason.optional(), by: by.optional() }).strict()
+
 /** The kill switch (`GET|POST /admin/kill`, `POST /admin/unkill`). */
 export const KillState = z
   .object({
@@ -144,12 +201,28 @@ export const StoppedContractList = z.object({ contracts: z.array(StoppedContract
 /** `POST /admin/unkill/contract`: what was released, or null when it was not stopped. */
 export const ReleasedContract = z.object({ released: StoppedContract.nullable() }).loose()
 
+/** One agent stopped on its own (`POST /admin/kill/agents`): none of its writes is signed until it is released. */
+export const StoppedAgent = z
+  .object({ agent: z.string(), reason: z.string(), actor: z.string(), stoppedAt: isoDate })
+  .loose()
+
+/** `POST /admin/kill/agents`: the agent as stopped (already stopped: the first reason stands). */
+export const StoppedAgentAnswer = z.object({ stopped: StoppedAgent }).loose()
+
+/** `DELETE /admin/kill/agents/:agent`: what was released, or null when it was not stopped. */
+export const ReleasedAgent = z.object({ released: StoppedAgent.nullable() }).loose()
+
+/** `GET /admin/kill/agents`, newest first. */
+export const StoppedAgentList = z.object({ agents: z.array(StoppedAgent) }).loose()
+
 /** `GET /admin/status`. */
 export const AdminStatus = z
   .object({
     killSwitch: KillState,
     /** Always sent; absent from gateways older than the per-contract kill switch. */
     stoppedContracts: z.array(StoppedContract).optional(),
+    /** Always sent; absent from gateways older than agent passports. */
+    stoppedAgents: z.array(StoppedAgent).optional(),
     pendingApprovals: z.number().int().nonnegative(),
     policy: z.object({ hash: z.string(), rules: z.number().int().nonnegative() }).loose().nullable(),
   })
@@ -253,6 +326,65 @@ export const AddressBookList = z.object({ entries: z.array(AddressBookEntry) }).
 /** `DELETE /admin/address-book/:address`. */
 export const AddressRemoved = z.object({ removed: z.literal(true) }).loose()
 
+/** `POST /admin/passports/developers/challenge`: what the developer signs, for which audience, until when. */
+export const DeveloperChallenge = z
+  .object({ did: z.string(), challenge: z.string(), audience: z.string(), expiresAt: isoDate })
+  .loose()
+
+/** A registered developer. */
+export const Developer = z
+  .object({
+    did: z.string(),
+    method: z.enum(['key', 'web']),
+    label: z.string().optional(),
+    registeredAt: isoDate,
+  })
+  .loose()
+
+/** `POST /admin/passports/developers`. */
+export const RegisteredDeveloper = z.object({ developer: Developer }).loose()
+
+/** `GET /admin/passports/developers`, oldest first. */
+export const DeveloperList = z.object({ developers: z.array(Developer) }).loose()
+
+/** One agent's passport as the gateway keeps it (the credential itself is only in the answer to its issue). */
+export const PassportRecord = z
+  .object({
+    agent: z.string(),
+    /** The credential in force (`urn:uuid:…`). */
+    id: z.string(),
+    /** Its bit in the served status lists. */
+    statusIndex: z.number().int().nonnegative(),
+    developer: z.string(),
+    user: z.string(),
+    codeHash: z.string(),
+    grant: z
+      .object({
+        tools: z.array(z.string()),
+        chains: z.array(z.string()),
+        payees: z.array(z.string()),
+        budget: z.object({ currency: z.string(), max: z.string(), windowSeconds: z.number() }).loose(),
+        amountRange: z.object({ currency: z.string(), min: z.string(), max: z.string() }).loose(),
+        expiry: z.number(),
+      })
+      .loose(),
+    grantHash: z.string(),
+    status: z.enum(['active', 'suspended', 'revoked']),
+    reason: z.string().optional(),
+    validUntil: isoDate,
+    issuedAt: isoDate,
+  })
+  .loose()
+
+/** `POST /admin/passports`: the passport (a `vc+jwt` for the agent to present) and its record. */
+export const IssuedPassport = z.object({ passport: z.string(), record: PassportRecord }).loose()
+
+/** `GET /admin/passports`, oldest first. */
+export const PassportList = z.object({ passports: z.array(PassportRecord) }).loose()
+
+/** `GET /admin/passports/:agent` and `POST /admin/passports/:agent/revoke|suspend|reinstate`. */
+export const PassportAnswer = z.object({ passport: PassportRecord }).loose()
+
 /** Every failure: `{ error: { code, message, hints?, field? } }`, with the code's HTTP status. */
 export const AdminError = z
   .object({
@@ -282,6 +414,18 @@ export type AddressBookEntry = z.infer<typeof AddressBookEntry>
 export type AddressBookList = z.infer<typeof AddressBookList>
 export type AddressRemoved = z.infer<typeof AddressRemoved>
 export type AdminError = z.infer<typeof AdminError>
+export type StoppedAgent = z.infer<typeof StoppedAgent>
+export type StoppedAgentAnswer = z.infer<typeof StoppedAgentAnswer>
+export type ReleasedAgent = z.infer<typeof ReleasedAgent>
+export type StoppedAgentList = z.infer<typeof StoppedAgentList>
+export type DeveloperChallenge = z.infer<typeof DeveloperChallenge>
+export type Developer = z.infer<typeof Developer>
+export type RegisteredDeveloper = z.infer<typeof RegisteredDeveloper>
+export type DeveloperList = z.infer<typeof DeveloperList>
+export type PassportRecord = z.infer<typeof PassportRecord>
+export type IssuedPassport = z.infer<typeof IssuedPassport>
+export type PassportList = z.infer<typeof PassportList>
+export type PassportAnswer = z.infer<typeof PassportAnswer>
 
 /** Request types, as a client sends them. */
 export type ListApprovalsQuery = z.input<typeof ListApprovalsQuery>
@@ -292,3 +436,9 @@ export type ReleaseContractBody = z.input<typeof ReleaseContractBody>
 export type StoppedContractsQuery = z.input<typeof StoppedContractsQuery>
 export type VerifyAuditQuery = z.input<typeof VerifyAuditQuery>
 export type AddAddressBody = z.input<typeof AddAddressBody>
+export type StopAgentBody = z.input<typeof StopAgentBody>
+export type ReleaseAgentBody = z.input<typeof ReleaseAgentBody>
+export type DeveloperChallengeBody = z.input<typeof DeveloperChallengeBody>
+export type RegisterDeveloperBody = z.input<typeof RegisterDeveloperBody>
+export type IssuePassportBody = z.input<typeof IssuePassportBody>
+export type PassportStatusBody = z.input<typeof PassportStatusBody>
