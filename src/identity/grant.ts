@@ -223,7 +223,10 @@ export async function signGrant(grant: AgentGrant, account: LocalAccount): Promi
  * @throws {BaseError} INVALID_INPUT: malformed; `field` names the field (`grant.budget.max`)
  * @throws {BaseError} UNAUTHORIZED: signed by another wallet than `grant.user`, not valid yet, or expired
  */
-export async function verifyGrant(signed: unknown, options: { now?: Date } = {}): Promise<AgentGrant> {
+export async function verifyGrant(
+  signed: unknown,
+  options: { now?: Date | undefined } = {},
+): Promise<AgentGrant> {
   if (typeof signed !== 'object' || signed === null)
     throw new BaseError('INVALID_INPUT', 'A signed grant is a JSON object { grant, signature }.')
   const parsed = SignedGrantSchema.safeParse(signed, { reportInput: true })
