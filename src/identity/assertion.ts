@@ -13,6 +13,11 @@ export type CreateAssertionParameters = {
   audience: string
   /** The agent's passport (a vc+jwt), carried to the authorization server in the `passport` claim. */
   passport: string
+  /**
+   * The content hash of the code the agent runs now (`sha256:…`, `airlock passport hash` / `codeHash()`), sent as
+   * the `code_hash` claim: the gateway refuses an agent whose running code differs from what its passport locks.
+   */
+  codeHash?: string | undefined
   /** Seconds the assertion is valid; 60 by default. */
   lifetimeSeconds?: number
   /** Unix seconds; now by default. */
@@ -49,7 +54,7 @@ export async function createAssertion(parameters: CreateAssertionParameters): Pr
     throw new BaseError('INVALID_INPUT', 'The assertion key is not the key of the agent did:key.', {
       metaMessages: ['Pass the private key the passport was issued to.'],
     })
-  return new SignJWT({ passport })
+  return new SignJWT({ passport, ...(parameters.codeHash ? { code_hash: parameters.codeHash } : {}) })
     .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: agent })
     .setIssuer(agent)
     .setSubject(agent)

@@ -101,8 +101,11 @@ export function parseEd25519Jwk(value: unknown, options: { private?: boolean } =
 }
 
 function rawPublicKey(key: Ed25519Jwk | KeyObject): Uint8Array {
+  const object = key as KeyObject
   const jwk = (
-    'kty' in key ? key : createPublicKey(key as KeyObject).export({ format: 'jwk' })
+    'kty' in key
+      ? key
+      : (object.type === 'public' ? object : createPublicKey(object)).export({ format: 'jwk' })
   ) as Partial<Ed25519Jwk>
   const raw = typeof jwk.x === 'string' ? Buffer.from(jwk.x, 'base64url') : Buffer.alloc(0)
   if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || raw.length !== 32)

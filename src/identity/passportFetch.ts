@@ -8,6 +8,11 @@ import { signRequest } from './httpSignature.js'
 export type CreatePassportFetchParameters = {
   /** The agent's passport (a vc+jwt) the token endpoint exchanges for an access token. */
   passport: string
+  /**
+   * The content hash of the code this agent runs (`sha256:…`, from `codeHash(path)` of its own build at start, or
+   * `airlock passport hash PATH`): Airlock refuses a token to an agent whose code differs from what its passport locks.
+   */
+  codeHash?: string | undefined
   /** The agent's private Ed25519 JWK: signs the assertion and every request. */
   key: Ed25519Jwk
   /** The fetch to wrap; the global one by default. */
@@ -71,7 +76,14 @@ export function createPassportFetch(parameters: CreatePassportFetchParameters): 
   async function requestToken(requestUrl: string): Promise<Token> {
     const { resource, tokenEndpoint } = await endpoints(requestUrl)
     const started = clock()
-    const assertion = await createAssertion({ agent, key, audience: tokenEndpoint, passport, now: started })
+    const assertion = await createAssertion({
+      agent,
+      key,
+      audience: tokenEndpoint,
+      passport,
+      codeHash: parameters.codeHash,
+      now: started,
+    })
     const body = new URLSearchParams({ grant_type: jwtBearer, assertion, resource })
     const response = await call(baseFetch, tokenEndpoint, 'token endpoint', {
       method: 'POST',

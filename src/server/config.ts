@@ -145,11 +145,67 @@ export const Config = z
       .optional()
       .describe('The operator API (approvals, kill switch, audit, address book), with its own token.'),
     tools: Toolsets.optional(),
+    auth: z
+      .union([
+        z.enum(['none', 'passport']),
+        z
+          .object({
+            mode: z.enum(['none', 'passport']).optional(),
+            publicUrl: z
+              .string()
+              .refine(
+                (u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol),
+                'must be an http(s) URL',
+              )
+              .optional()
+              .describe(
+                'The gateway’s public base URL (token audience, status lists); default: the address it listens on.',
+              ),
+            statusCacheSeconds: z
+              .number()
+              .int()
+              .min(0)
+              .max(60)
+              .optional()
+              .describe(
+                'How long a replica trusts a passport status it read (default 60; 0 = every request).',
+              ),
+            tokenLifetimeSeconds: z.number().int().min(30).max(3600).optional(),
+          })
+          .strict(),
+      ])
+      .optional()
+      .describe(
+        'HTTP authentication: "none" (loopback only; agents may still present passports) or "passport" (every HTTP request needs a token and a signature).',
+      ),
   })
   .strict()
 
 /** A validated config. */
 export type Config = z.infer<typeof Config>
+
+/** The `auth` section with its defaults. */
+export type AuthSettings = {
+  mode: 'none' | 'passport'
+  publicUrl?: string | undefined
+  statusCacheSeconds: number
+  tokenLifetimeSeconds: number
+}
+
+/**
+ * The `auth` section with its defaults (`none`, 60 s status cache, 300 s tokens).
+ *
+ * @example authSettings(parseConfig({ auth: 'passport' })).mode // 'passport'
+ */
+export function authSettings(config: Config): AuthSettings {
+  const a = typeof config.auth === 'string' ? { mode: config.auth } : (config.auth ?? {})
+  return {
+    mode: a.mode ?? 'none',
+    ...('publicUrl' in a && a.publicUrl ? { publicUrl: a.publicUrl.replace(/\/+$/, '') } : {}),
+    statusCacheSeconds: ('statusCacheSeconds' in a ? a.statusCacheSeconds : undefined) ?? 60,
+    tokenLifetimeSeconds: ('tokenLifetimeSeconds' in a ? a.tokenLifetimeSeconds : undefined) ?? 300,
+  }
+}
 
 /**
  * Validates a config object; the error names the first bad field and says what is expected.

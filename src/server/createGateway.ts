@@ -7,6 +7,8 @@ import { createTokenFacts } from '../chains/tokenFacts.js'
 import { devnetChain } from '../devnet/devnetChain.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
 import { toBaseError } from '../errors/index.js'
+import { type Authenticator, createAuthenticator } from '../identity/authenticate.js'
+import { createPassportRegistry, type PassportRegistry } from '../identity/passportRegistry.js'
 import { createGuard } from '../pipeline/guard.js'
 import { createPipeline, type Pipeline } from '../pipeline/pipeline.js'
 import { createPrices } from '../pipeline/prices.js'
@@ -22,8 +24,9 @@ import { createWritePath, toolCapabilities, type WritePath } from '../pipeline/w
 import { type AddressBook, createAddressBook } from '../policy/addressBook.js'
 import { createApprovals } from '../policy/approvals.js'
 import { demoPolicy } from '../policy/demoPolicy.js'
+import { grantCharge } from '../policy/grantScope.js'
 import { createKillSwitch, type KillSwitch } from '../policy/killSwitch.js'
-import { createLimitLedger } from '../policy/limits.js'
+import { createLimitLedger, describeCharge } from '../policy/limits.js'
 import { createPolicySource, type PolicySource } from '../policy/loadPolicy.js'
 import { settleLimits } from '../policy/settleLimits.js'
 import { type Signer, warmSigning } from '../signer/signer.js'
@@ -41,7 +44,7 @@ import { createNonceManager } from '../txs/nonceManager.js'
 import { createTracker, type Tracker } from '../txs/tracker.js'
 import { createCcipRead } from '../untrusted/ccipRead.js'
 import { createSafeFetcher, type SafeFetcher } from '../untrusted/safeFetch.js'
-import type { Config } from './config.js'
+import { type AuthSettings, authSettings, type Config } from './config.js'
 import { createServices, periodicService } from './services.js'
 import { diffManifest, type ToolManifest, toolManifest } from './toolManifest.js'
 
@@ -65,6 +68,8 @@ export type CreateGatewayOptions = {
   configDir?: string | undefined
   /** Operational log lines (stderr in the CLI). */
   log?: ((line: string) => void) | undefined
+  /** did:web developers resolved over loopback HTTP (tests only). */
+  allowLoopbackDidWeb?: boolean | undefined
   /** How the operator runs the CLI, in hints (`npx airlock --config F` from a checkout); default `airlock`. */
   operatorCommand?: string | undefined
   /** The write path's parts: an open store and (optionally) a signer. Without them, write tools say so. */
@@ -95,6 +100,8 @@ export type Operator = {
   breaches(): Promise<Settlement[]>
   /** A random secret every replica on this store shares (created on first use). */
   secret(name: string): Promise<Uint8Array>
+  /** Agent passports: developers, passports and their status, replay nonces (DESIGN §7). */
+  passports: PassportRegistry
 }
 
 /** The transport-independent core: chains, tools and the pipeline. One per process, shared by all MCP sessions. */
@@ -112,6 +119,15 @@ export type Gateway = {
   readonly manifest: ToolManifest
   /** Put held writes to the human through the MCP client when it can ask (config `approvals.elicit`). */
   readonly askHumans: boolean
+  /** HTTP authentication settings (config `auth`). */
+  readonly auth: AuthSettings
+  /**
+   * The gateway's public base URL (`http://127.0.0.1:8402`): the token audience and the status lists' address.
+   * The config's `auth.publicUrl`, or set by the HTTP server once it listens.
+   */
+  publicUrl: string
+  /** Passports over HTTP (token endpoint, request verification); absent without a store. */
+  readonly authenticator: Authenticator | undefined
   /** Runs a tool call through the pipeline (see {@link Pipeline.call} for `run`). */
   call: Pipeline['call']
   /**
@@ -130,6 +146,7 @@ export type Gateway = {
  */
 export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   const config = options.config ?? {}
+  const auth = authSettings(config)
   const devnet = options.devnet
   const registry: Record<number, KnownContracts> = { ...knownContracts }
   const extra = []
@@ -287,7 +304,14 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       // The first pass runs before the levers are handed out; closed meanwhile, nothing runs on the closing store.
       if (services.add(maintenance)) await services.start(maintenance)
       else await maintenance.stop()
+      const passports = createPassportRegistry(store, {
+        audit,
+        baseUrl: () => gateway.publicUrl,
+        statusCacheSeconds: auth.statusCacheSeconds,
+        allowLoopbackHttp: options.allowLoopbackDidWeb === true,
+      })
       const levers: Operator = {
+        passports,
         audit,
         killSwitch,
         approvals,
@@ -309,6 +333,15 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     operator = built.then((b) => b.levers)
     operator.catch(() => {})
     Object.assign(context, toolCapabilities(writes))
+    context.identity = {
+      async budget(agent, grant) {
+        const { levers } = await built
+        const charge = grantCharge(agent, grant, 0n)
+        const [usage] = await levers.limits.usage([charge])
+        const d = describeCharge(charge, usage?.used ?? 0n, usage?.remaining ?? charge.max)
+        return { max: d.max, used: d.used, remaining: d.remaining, window: d.window }
+      },
+    }
   }
   // Every tool call's entry: a write's at once, a read's in the next batch (off the request path). Calls made while
   // the store is still opening are held (with their time) and written once it is open.
@@ -320,7 +353,26 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       auditLog.append(entry).catch((error: unknown) => log(`audit: ${toBaseError(error).message}`))
     else auditLog.appendSoon(entry)
   })
-  return {
+  const authenticator = operator
+    ? createAuthenticator({
+        registry: async () => (await operator!).passports,
+        baseUrl: () => gateway.publicUrl,
+        tokenLifetimeSeconds: auth.tokenLifetimeSeconds,
+        audit: (entry) => {
+          if (auditLog)
+            auditLog.appendSoon({ kind: entry.kind, actor: entry.actor, data: entry.data as never })
+          else if (early.length < maxEarlyAuditEntries)
+            early.push({
+              entry: { kind: entry.kind, actor: entry.actor, data: entry.data as never },
+              at: new Date(),
+            })
+        },
+      })
+    : undefined
+  const gateway: Gateway = {
+    auth,
+    authenticator,
+    publicUrl: auth.publicUrl ?? 'http://127.0.0.1:8402',
     pipeline,
     chains,
     devnet,
@@ -337,6 +389,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       chains.close()
     },
   }
+  return gateway
 }
 
 /**

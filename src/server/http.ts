@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createMcpHandler } from '@modelcontextprotocol/server'
+import { type AuthInfo, createMcpHandler } from '@modelcontextprotocol/server'
+import type { Caller } from '../context/caller.js'
+import { InvalidConfigError, toBaseError } from '../errors/index.js'
+import { AuthError } from '../identity/authenticate.js'
 import type { Gateway } from './createGateway.js'
 import { approvalCodec, createMcpServerFactory } from './mcpServer.js'
 
@@ -39,6 +42,22 @@ const maxBodyBytes = 1024 * 1024
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const host = options.host ?? '127.0.0.1'
   let port = options.port ?? 8402
+  const { gateway } = options
+  const auth = gateway.auth
+  const authenticator = gateway.authenticator
+  // Without passports anyone who reaches the port is the operator: only this machine may (DESIGN §7).
+  if (auth.mode === 'none' && !isLoopback(host))
+    throw new InvalidConfigError(
+      `Binding ${host} needs passports: set "auth": "passport" in the config, or bind 127.0.0.1.`,
+      { field: 'auth', metaMessages: ['Without passports every HTTP caller would be the operator.'] },
+    )
+  if (auth.mode === 'passport' && !authenticator)
+    throw new InvalidConfigError(
+      '"auth": "passport" needs the store (a wallet or the devnet): passports live there.',
+      {
+        field: 'auth',
+      },
+    )
   const hosts = () =>
     new Set(
       [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, ...(options.allowedHosts ?? [])].map((h) =>
@@ -84,13 +103,42 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (origin !== undefined && !allowedOrigins.has(origin))
       return reply(res, 403, jsonRpcError(-32000, 'Forbidden: Origin not allowed.'))
     if (path === '/healthz' && req.method === 'GET') return reply(res, 200, { ok: true })
+    if (authenticator && path !== undefined && path !== '/mcp') return serveIdentity(req, res, path)
     if (path !== '/mcp') return reply(res, 404, jsonRpcError(-32000, 'Not found: the MCP endpoint is /mcp.'))
 
     let parsedBody: unknown
+    let raw: Uint8Array = new Uint8Array()
     if (req.method === 'POST') {
       const parsed = await readJson(req)
       if (!parsed.ok) return reply(res, parsed.status, jsonRpcError(parsed.code, parsed.message))
       parsedBody = parsed.value
+      raw = parsed.raw
+    }
+    // An agent: its token, its request signature and its passport's status, before the MCP layer sees anything.
+    let authInfo: AuthInfo | undefined
+    if (req.headers.authorization !== undefined || auth.mode === 'passport') {
+      if (!authenticator)
+        return reply(
+          res,
+          401,
+          jsonRpcError(-32001, 'This gateway has no store, so it cannot verify passports.'),
+        )
+      try {
+        const caller: Caller = await authenticator.authenticate({
+          method: req.method ?? 'GET',
+          url: targetUri(hostHeader, req.url ?? '/mcp'),
+          headers: headersOf(req),
+          body: raw,
+        })
+        authInfo = {
+          token: (req.headers.authorization ?? '').slice('Bearer '.length),
+          clientId: caller.id,
+          scopes: ['mcp'],
+          extra: { caller },
+        }
+      } catch (error) {
+        return refuseAuth(res, error)
+      }
     }
     // A client that goes away mid-request cancels it; a response that was written has nothing left to cancel.
     const abort = new AbortController()
@@ -102,8 +150,101 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       headers: req.headers as Record<string, string>,
       signal: abort.signal,
     })
-    const response = await handler.fetch(request, parsedBody === undefined ? undefined : { parsedBody })
+    const response = await handler.fetch(request, {
+      ...(parsedBody === undefined ? {} : { parsedBody }),
+      ...(authInfo ? { authInfo } : {}),
+    })
     await send(res, response)
+  }
+
+  /** The URL the client addressed, as it signed it: behind a proxy the configured public URL's origin. */
+  function targetUri(hostHeader: string, path: string): string {
+    return auth.publicUrl ? `${new URL(auth.publicUrl).origin}${path}` : `http://${hostHeader}${path}`
+  }
+
+  /** A refused agent: 401/403 with the challenge naming the metadata (RFC 9728 §5.1); a store outage is a 503. */
+  function refuseAuth(res: ServerResponse, error: unknown): void {
+    if (!(error instanceof AuthError)) {
+      reply(res, 503, jsonRpcError(-32603, toBaseError(error).shortMessage))
+      return
+    }
+    const status = error.status === 403 ? 403 : 401
+    const text = JSON.stringify(jsonRpcError(-32001, `${error.shortMessage}`))
+    res
+      .writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        'www-authenticate': authenticator!.challenge(error),
+      })
+      .end(text)
+  }
+
+  /** RFC 9728 and RFC 8414 metadata, the token endpoint and the status lists. */
+  async function serveIdentity(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const a = authenticator!
+    const get = req.method === 'GET'
+    if (
+      get &&
+      (path === '/.well-known/oauth-protected-resource' ||
+        path === '/.well-known/oauth-protected-resource/mcp')
+    )
+      return reply(res, 200, a.resourceMetadata())
+    if (get && path === '/.well-known/oauth-authorization-server')
+      return reply(res, 200, a.authorizationServerMetadata())
+    if (get && (path === '/status/revocation' || path === '/status/suspension')) {
+      const registry = await gateway.operator!.then((o) => o.passports)
+      const jwt = await registry.statusList(path.endsWith('revocation') ? 'revocation' : 'suspension')
+      res.writeHead(200, { 'content-type': 'application/vc+jwt', 'cache-control': 'max-age=60' }).end(jwt)
+      return
+    }
+    if (path === '/oauth/token') {
+      const noStore = { 'cache-control': 'no-store' }
+      if (req.method !== 'POST')
+        return reply(
+          res,
+          405,
+          { error: 'invalid_request', error_description: 'POST the token request.' },
+          noStore,
+        )
+      if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
+        return reply(
+          res,
+          400,
+          { error: 'invalid_request', error_description: 'The token request is form-urlencoded.' },
+          noStore,
+        )
+      const body = await readBody(req, 128 * 1024)
+      if (!body)
+        return reply(
+          res,
+          413,
+          { error: 'invalid_request', error_description: 'Request body larger than 128 KiB.' },
+          noStore,
+        )
+      try {
+        return reply(
+          res,
+          200,
+          await a.exchange(new URLSearchParams(Buffer.from(body).toString('utf8'))),
+          noStore,
+        )
+      } catch (error) {
+        if (!(error instanceof AuthError))
+          return reply(
+            res,
+            503,
+            { error: 'temporarily_unavailable', error_description: toBaseError(error).shortMessage },
+            noStore,
+          )
+        return reply(
+          res,
+          error.status === 400 ? 400 : error.status === 403 ? 403 : 400,
+          { error: error.oauthError, error_description: error.shortMessage },
+          noStore,
+        )
+      }
+    }
+    return reply(res, 404, jsonRpcError(-32000, 'Not found: the MCP endpoint is /mcp.'))
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -117,6 +258,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   allowedHosts = hosts()
   allowedOrigins = origins()
   const shownHost = host.includes(':') ? `[${host}]` : host
+  // Tokens are minted for, and requests signed over, the URL clients use: the configured one, or this address.
+  if (!auth.publicUrl)
+    gateway.publicUrl = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}`
   return {
     url: `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}/mcp`,
     port,
@@ -160,16 +304,52 @@ function jsonRpcError(code: number, message: string) {
   return { jsonrpc: '2.0', error: { code, message }, id: null }
 }
 
-function reply(res: ServerResponse, status: number, body: unknown): void {
+function reply(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body)
   res
-    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    })
     .end(text)
+}
+
+/** Whether binding `host` keeps the server on this machine. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+/** The request's headers as a fetch `Headers`, every value kept. */
+function headersOf(req: IncomingMessage): Headers {
+  const headers = new Headers()
+  for (const [name, values] of Object.entries(req.headersDistinct))
+    for (const value of values ?? []) headers.append(name, value)
+  return headers
+}
+
+/** The body, or undefined past `cap` bytes. */
+async function readBody(req: IncomingMessage, cap: number): Promise<Uint8Array | undefined> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > cap) return undefined
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks)
 }
 
 async function readJson(
   req: IncomingMessage,
-): Promise<{ ok: true; value: unknown } | { ok: false; status: number; code: number; message: string }> {
+): Promise<
+  { ok: true; value: unknown; raw: Uint8Array } | { ok: false; status: number; code: number; message: string }
+> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -178,8 +358,9 @@ async function readJson(
       return { ok: false, status: 413, code: -32600, message: 'Request body larger than 1 MiB.' }
     chunks.push(chunk)
   }
+  const raw = Buffer.concat(chunks)
   try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) }
+    return { ok: true, value: JSON.parse(raw.toString('utf8')), raw }
   } catch {
     return { ok: false, status: 400, code: -32700, message: 'Parse error: the body is not valid JSON.' }
   }

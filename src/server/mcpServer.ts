@@ -203,7 +203,12 @@ export async function approvalCodec(gateway: Gateway): Promise<RequestStateCodec
   })
 }
 
-/** Who sent this request: the local operator until passports (DESIGN §7) identify agents on HTTP. */
-function callerOf(_sctx: ServerContext): Caller {
-  return localOperator
+/**
+ * Who sent this request: the agent the HTTP edge verified (its passport, token and request signature), passed in
+ * `authInfo`; otherwise the local operator (stdio, or loopback HTTP without credentials when passports are not
+ * required).
+ */
+function callerOf(sctx: ServerContext): Caller {
+  const caller = sctx.http?.authInfo?.extra?.caller as Caller | undefined
+  return caller?.kind === 'agent' ? caller : localOperator
 }

@@ -1,7 +1,7 @@
 import type { z } from 'zod'
 import type { Chains } from '../chains/chains.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
-import type { Caller } from '../context/caller.js'
+import type { Caller, GrantScope } from '../context/caller.js'
 import type { RequestContext } from '../context/requestContext.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
 import type { TypedDataToSign } from '../signer/signer.js'
@@ -78,4 +78,13 @@ export type ToolContext = {
   budgets?: BudgetsCapability | undefined
   preview?: PreviewCapability | undefined
   typedData?: TypedDataCapability | undefined
+  identity?: IdentityCapability | undefined
+}
+
+/** What whoami reads about an agent besides its request context: what is left of its grant's budget. */
+export type IdentityCapability = {
+  budget(
+    agent: string,
+    grant: GrantScope,
+  ): Promise<{ max: string; used: string; remaining: string; window: string } | undefined>
 }

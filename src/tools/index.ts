@@ -27,6 +27,7 @@ import { speedUpIntent } from './speedUpIntent.js'
 import { swap } from './swap.js'
 import { selectTools } from './toolsets.js'
 import { transfer } from './transfer.js'
+import { whoami } from './whoami.js'
 import { writeContract } from './writeContract.js'
 
 /** Every tool, in `tools/list` order; `toolsets.ts` says which toolset serves each. */
@@ -58,6 +59,7 @@ export const allTools = [
   listIntents,
   cancelIntent,
   speedUpIntent,
+  whoami,
 ] as unknown as readonly (ToolDefinition | WriteToolDefinition)[]
 
 /** The `read` toolset: chain reads, no wallet needed. */

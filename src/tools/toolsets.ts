@@ -33,6 +33,7 @@ export const toolsets: Readonly<Record<ToolsetName, readonly string[]>> = {
     'estimate_fees',
     'quote_swap',
     'get_price',
+    'whoami',
   ],
   write: [
     'transfer',
