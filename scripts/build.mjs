@@ -17,7 +17,7 @@ import { build } from 'esbuild'
 
 rmSync('dist', { recursive: true, force: true })
 await build({
-  entryPoints: { airlock: 'src/cli/main.ts', bench: 'bench/run.ts' },
+  entryPoints: { airlock: 'src/cli/main.ts', bench: 'bench/run.ts', client: 'src/client.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
