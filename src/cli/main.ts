@@ -29,6 +29,8 @@ export async function main(argv: readonly string[], env = process.env): Promise<
       return (await import('./wallet.js')).wallet(options, env)
     case 'policy':
       return (await import('./policy.js')).policy(options)
+    case 'passport':
+      return (await import('./passport.js')).passport(options, env)
     case 'status':
     case 'approvals':
     case 'approve':
@@ -41,7 +43,7 @@ export async function main(argv: readonly string[], env = process.env): Promise<
     default:
       throw new BaseError('INVALID_INPUT', `Unknown command "${options.command.slice(0, 40)}".`, {
         metaMessages: [
-          'Commands: start, stdio, devnet, wallet, policy, status, approvals, approve, deny, kill, unkill, audit, address-book, help.',
+          'Commands: start, stdio, devnet, wallet, policy, passport, status, approvals, approve, deny, kill, unkill, audit, address-book, help.',
         ],
       })
   }

@@ -153,6 +153,34 @@ describe('operator commands on a store (no gateway)', () => {
     })
   }, 60_000)
 
+  it('stop one agent, show it in the status, and release it', async () => {
+    const agent = 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK'
+    const stopped = await airlock('kill', '--agent', agent, '--reason', 'runaway loop')
+    expect(stopped.stdout).toMatch(
+      new RegExp(
+        `^Agent ${agent} STOPPED \\(since .*\\): none of its writes will be signed until \`.*unkill --agent ${agent}\`\\.`,
+      ),
+    )
+    const status = await airlock('status')
+    expect(status.stdout).toContain('Stopped agents (none of their writes is signed):\n')
+    expect(status.stdout).toMatch(
+      new RegExp(`  ${agent}  by cli:tester since .*: runaway loop  → .*unkill --agent ${agent}\n`),
+    )
+    expect(JSON.parse((await airlock('status', '--json')).stdout).stoppedAgents).toEqual([
+      expect.objectContaining({ agent, reason: 'runaway loop', actor: 'cli:tester' }),
+    ])
+    expect((await airlock('unkill', '--agent', agent)).stdout).toMatch(/^Agent .* released/)
+    expect((await airlock('unkill', '--agent', agent)).stdout).toMatch(/was not stopped; nothing changed/)
+    expect((await airlock('status')).stdout).toContain('Stopped agents: none')
+    await expect(airlock('kill', '--agent', '0x1234')).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      field: 'agent',
+    })
+    await expect(airlock('kill', '--agent', agent, '--contract', '8453:0x1234')).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    })
+  }, 60_000)
+
   it('keep the address book', async () => {
     expect((await airlock('address-book', 'add', seven, '--label', 'seven')).stdout).toBe(
       `Added ${seven} as "seven".\n`,

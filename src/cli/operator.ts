@@ -5,13 +5,14 @@ import { builtinChains } from '../chains/registry.js'
 import { BaseError, InvalidInputError } from '../errors/index.js'
 import type { AdminClient, AdminFetch } from '../server/admin/adminClient.js'
 import type { Approval, Breach, ListApprovalsQuery } from '../server/admin/schemas.js'
+import { authSettings } from '../server/config.js'
 import { sanitizeText } from '../untrusted/sanitizeText.js'
 import { cliCommand } from './cliCommand.js'
 import { dataDirOf } from './dataDir.js'
 import type { CliOptions } from './options.js'
 
 /** What the operator commands act on: a running gateway's admin API, or the same API in process over the store. */
-type Connection = {
+export type AdminConnection = {
   /** How the command reached the state (said on stderr). */
   via: string
   admin: AdminClient
@@ -28,7 +29,11 @@ export const adminFileName = 'admin.json'
  * with none running, the store is opened directly (PGlite in the data directory, or `DATABASE_URL`).
  */
 export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number> {
-  const client = await connect(options, env)
+  if (options.agent !== undefined && options.contract !== undefined)
+    throw new InvalidInputError(
+      'Give --agent or --contract, not both: each is stopped and released on its own.',
+    )
+  const client = await connectAdmin(options, env)
   const log = (line: string) => process.stderr.write(`${line}\n`)
   const out = (value: unknown, text: () => string) =>
     process.stdout.write(`${options.json ? JSON.stringify(value, null, 2) : text()}\n`)
@@ -75,6 +80,19 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
         return 0
       }
       case 'kill': {
+        if (options.agent !== undefined) {
+          const { stopped } = await client.admin.stopAgent({
+            agent: options.agent,
+            reason: options.reason ?? 'stopped by the operator',
+            by: `cli:${env.USER ?? 'operator'}`,
+          })
+          out(stopped, () =>
+            clean(
+              `Agent ${stopped.agent} STOPPED (since ${stopped.stoppedAt}): none of its writes will be signed until \`${cliCommand(options.configPath, env)} unkill --agent ${stopped.agent}\`. Other callers keep working.`,
+            ),
+          )
+          return 0
+        }
         if (options.contract !== undefined) {
           const target = contractOf(options)
           const stopped = await client.admin.stopContract({
@@ -102,6 +120,19 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
         return 0
       }
       case 'unkill': {
+        if (options.agent !== undefined) {
+          const { released } = await client.admin.releaseAgent(options.agent, {
+            by: `cli:${env.USER ?? 'operator'}`,
+          })
+          out({ released }, () =>
+            clean(
+              released
+                ? `Agent ${released.agent} released: its writes go through its passport and the policy again.`
+                : `Agent ${options.agent} was not stopped; nothing changed.`,
+            ),
+          )
+          return 0
+        }
         if (options.contract !== undefined) {
           const target = contractOf(options)
           const { released } = await client.admin.releaseContract({
@@ -201,7 +232,7 @@ function showStatus(
 ): string {
   const k = status.killSwitch
   const stopped = status.stoppedContracts ?? []
-  const clean = (line: string) => sanitizeText(line, { maxLength: 2000 }).text
+  const agents = status.stoppedAgents ?? []
   return [
     clean(
       k.engaged
@@ -213,6 +244,11 @@ function showStatus(
       const ref = `${c.chainId}:${c.address}`
       return `  ${clean(`${ref}  by ${c.actor} since ${c.stoppedAt}: ${c.reason}  → ${cli} unkill --contract ${ref}`)}`
     }),
+    agents.length ? 'Stopped agents (none of their writes is signed):' : 'Stopped agents: none',
+    ...agents.map(
+      (a) =>
+        `  ${clean(`${a.agent}  by ${a.actor} since ${a.stoppedAt}: ${a.reason}  → ${cli} unkill --agent ${a.agent}`)}`,
+    ),
     `Pending approvals: ${status.pendingApprovals}`,
     status.policy
       ? `Policy: ${clean(status.policy.hash)} (${status.policy.rules} rules)`
@@ -283,12 +319,24 @@ function showApproval(a: Approval, cli: string): string {
     .join('\n')
 }
 
+/** One line for the terminal: hidden and control characters removed, capped. */
+function clean(line: string): string {
+  return sanitizeText(line, { maxLength: 2000 }).text
+}
+
 function need(value: string | undefined, usage: string): string {
   if (!value) throw new InvalidInputError(`Missing argument. Usage: ${usage}.`)
   return value
 }
 
-async function connect(options: CliOptions, env: NodeJS.ProcessEnv): Promise<Connection> {
+/**
+ * Reaches the admin API the operator commands act through: `--url`/`AIRLOCK_ADMIN_URL` with its token, else the
+ * gateway announced in the data directory, else the data directory's store directly (the admin app in process).
+ *
+ * @example const client = await connectAdmin(options, process.env); try { … } finally { await client.close() }
+ * @throws {BaseError} STORE_UNAVAILABLE: no gateway runs there and there is no store to act on
+ */
+export async function connectAdmin(options: CliOptions, env: NodeJS.ProcessEnv): Promise<AdminConnection> {
   const url = options.url ?? env.AIRLOCK_ADMIN_URL
   if (url) {
     const token = options.token ?? env.AIRLOCK_ADMIN_TOKEN
@@ -312,7 +360,10 @@ async function connect(options: CliOptions, env: NodeJS.ProcessEnv): Promise<Con
         ],
       },
     )
-  return onStore(dataDir, env)
+  // Passports issued here name their status lists under the gateway's public URL, as the gateway would.
+  const publicUrl =
+    authSettings(options.config).publicUrl ?? env.AIRLOCK_PUBLIC_URL ?? `http://127.0.0.1:${options.port}`
+  return onStore(dataDir, env, publicUrl)
 }
 
 function readAnnouncement(file: string): { url: string; token: string; pid: number } | undefined {
@@ -332,7 +383,7 @@ function readAnnouncement(file: string): { url: string; token: string; pid: numb
 }
 
 /** A running gateway: its admin API over HTTP. */
-async function overHttp(url: string, token: string, via: string): Promise<Connection> {
+async function overHttp(url: string, token: string, via: string): Promise<AdminConnection> {
   const { createAdminClient } = await import('../server/admin/adminClient.js')
   const reach: AdminFetch = async (input, init) => {
     try {
@@ -358,7 +409,7 @@ async function overHttp(url: string, token: string, via: string): Promise<Connec
  * No gateway running: open the store and serve the admin API in process over it (the same app, the same modules
  * the gateway uses), so a command does the same thing with or without a gateway.
  */
-async function onStore(dataDir: string, env: NodeJS.ProcessEnv): Promise<Connection> {
+async function onStore(dataDir: string, env: NodeJS.ProcessEnv, publicUrl: string): Promise<AdminConnection> {
   const [{ openStore }, { createAdminApp }, { storeOperator }, { createAdminClient }] = await Promise.all([
     import('../store/openStore.js'),
     import('../server/admin/createAdminApp.js'),
@@ -382,7 +433,7 @@ async function onStore(dataDir: string, env: NodeJS.ProcessEnv): Promise<Connect
   })
   // The app wants a token; in process, one nobody else ever sees.
   const token = randomBytes(32).toString('hex')
-  const app = createAdminApp({ operator: storeOperator(store), token })
+  const app = createAdminApp({ operator: storeOperator(store, { publicUrl }), token })
   return {
     via: env.DATABASE_URL
       ? 'no gateway announced here: acting on the PostgreSQL store directly'

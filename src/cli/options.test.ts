@@ -27,3 +27,25 @@ describe('--tools', () => {
     )
   })
 })
+
+describe('passport flags', () => {
+  it('`passport grant --tools` lists granted tool names, not toolsets', () => {
+    const options = parseCli(
+      ['passport', 'grant', '--tools', 'get_balance,transfer', '--code-hash', 'sha256:x', '--user-key-stdin'],
+      {},
+    )
+    expect(options).toMatchObject({
+      toolNames: 'get_balance,transfer',
+      codeHash: 'sha256:x',
+      userKeyStdin: true,
+    })
+    expect(options.config.tools).toBeUndefined()
+    expect(parseCli(['start', '--tools', 'read'], {}).toolNames).toBeUndefined()
+  })
+
+  it('refuses a private key as an argument without repeating it', () => {
+    expect(() => parseCli(['passport', 'grant', '--private-key', '0xabc'], {})).toThrow(
+      /^Private keys are never taken as command-line arguments\.\n/,
+    )
+  })
+})

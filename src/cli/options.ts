@@ -3,7 +3,7 @@ import { InvalidConfigError, InvalidInputError } from '../errors/index.js'
 import { type Config, loadConfig } from '../server/config.js'
 import { parseToolsets } from '../tools/toolsets.js'
 
-/** Parsed command line of `airlock start|stdio|devnet|wallet`. */
+/** Parsed command line of `airlock start|stdio|devnet|wallet|passport|…`. */
 export type CliOptions = {
   command: string
   /** Positionals after the command (`wallet export-address ops` → `['export-address', 'ops']`). */
@@ -41,6 +41,45 @@ export type CliOptions = {
   /** A running gateway's admin API (`--url`, `--token`), instead of the data directory's announcement */
   url: string | undefined
   token: string | undefined
+  /** `kill|unkill --agent DID`; `passport grant|issue --agent DID`: an agent's did:key */
+  agent: string | undefined
+  /** `passport developer|prove --key FILE`: an Ed25519 private JWK file */
+  key: string | undefined
+  /** `passport developer|prove --did DID`: the developer's did:key or did:web */
+  did: string | undefined
+  /** `passport developer --did did:web:… --proof P`: a proof signed elsewhere */
+  proof: string | undefined
+  /** `passport prove --challenge C --audience A` */
+  challenge: string | undefined
+  audience: string | undefined
+  /** `passport issue --developer DID` */
+  developer: string | undefined
+  /** `passport grant|issue --code-hash sha256:…` */
+  codeHash: string | undefined
+  /** `passport grant --tools a,b`: tool names as given (for other commands `--tools` names toolsets) */
+  toolNames: string | undefined
+  /** `passport grant --chains devnet,eip155:1` */
+  chains: string | undefined
+  /** `passport grant --payees 0x…,0x…` */
+  payees: string | undefined
+  /** `passport grant --budget 100 --window 1d --min 0 --max 25 --expires 30d` */
+  budget: string | undefined
+  window: string | undefined
+  min: string | undefined
+  max: string | undefined
+  expires: string | undefined
+  /** `passport grant --user devnet:N` (a devnet test account) or `--user 0x…` (with `--typed-data`) */
+  user: string | undefined
+  /** `passport grant --user-key-stdin`: the user's private key on stdin */
+  userKeyStdin: boolean
+  /** `passport grant --typed-data`: print what a wallet signs instead of signing */
+  typedData: boolean
+  /** `passport grant --typed-data-file F --signature 0x…`: assemble a grant a wallet signed */
+  typedDataFile: string | undefined
+  signature: string | undefined
+  /** `passport issue --grant FILE --days N` */
+  grant: string | undefined
+  days: string | undefined
 }
 
 /**
@@ -60,6 +99,7 @@ export function parseCli(
         metaMessages: [
           'Arguments end up in shell history and the process list. Pipe the key on stdin instead:',
           '  airlock wallet import --private-key-stdin < key.txt   (or --file keystore.json)',
+          '  airlock passport grant … --user-key-stdin --out grant.json < key.txt',
         ],
       })
     throw new InvalidConfigError(`${(error as Error).message}.`, {
@@ -70,8 +110,12 @@ export function parseCli(
   const command = positionals[0] ?? 'help'
   const configPath = values.config ?? env.AIRLOCK_CONFIG
   const loaded = configPath ? loadConfig(configPath) : {}
-  // `--tools` overrides the config's `tools`: the gateway reads its toolsets from the config alone.
-  const config = values.tools === undefined ? loaded : { ...loaded, tools: parseToolsets(values.tools) }
+  // `--tools` overrides the config's `tools`: the gateway reads its toolsets from the config alone. For
+  // `passport grant` it lists the tools a user grants an agent instead.
+  const config =
+    values.tools === undefined || command === 'passport'
+      ? loaded
+      : { ...loaded, tools: parseToolsets(values.tools) }
   const devnet = Boolean(values.devnet) || !configPath || Boolean(config.devnet)
   return {
     command,
@@ -101,6 +145,29 @@ export function parseCli(
     chain: values.chain,
     url: values.url,
     token: values.token,
+    agent: values.agent,
+    key: values.key,
+    did: values.did,
+    proof: values.proof,
+    challenge: values.challenge,
+    audience: values.audience,
+    developer: values.developer,
+    codeHash: values['code-hash'],
+    toolNames: command === 'passport' ? values.tools : undefined,
+    chains: values.chains,
+    payees: values.payees,
+    budget: values.budget,
+    window: values.window,
+    min: values.min,
+    max: values.max,
+    expires: values.expires,
+    user: values.user,
+    userKeyStdin: Boolean(values['user-key-stdin']),
+    typedData: Boolean(values['typed-data']),
+    typedDataFile: values['typed-data-file'],
+    signature: values.signature,
+    grant: values.grant,
+    days: values.days,
   }
 }
 
@@ -131,6 +198,28 @@ function parse(argv: readonly string[]) {
       chain: { type: 'string' },
       url: { type: 'string' },
       token: { type: 'string' },
+      agent: { type: 'string' },
+      key: { type: 'string' },
+      did: { type: 'string' },
+      proof: { type: 'string' },
+      challenge: { type: 'string' },
+      audience: { type: 'string' },
+      developer: { type: 'string' },
+      'code-hash': { type: 'string' },
+      chains: { type: 'string' },
+      payees: { type: 'string' },
+      budget: { type: 'string' },
+      window: { type: 'string' },
+      min: { type: 'string' },
+      max: { type: 'string' },
+      expires: { type: 'string' },
+      user: { type: 'string' },
+      'user-key-stdin': { type: 'boolean' },
+      'typed-data': { type: 'boolean' },
+      'typed-data-file': { type: 'string' },
+      signature: { type: 'string' },
+      grant: { type: 'string' },
+      days: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -173,10 +262,33 @@ Operator (they reach a running gateway through its data directory, or --url/--to
   airlock unkill                                writes go through the policy again
   airlock kill --contract CHAIN:ADDRESS [--reason R]   stop writes that touch one contract on one chain
   airlock unkill --contract CHAIN:ADDRESS       release it (CHAIN: id, eip155:ID or a name, e.g. 8453:0x…)
+  airlock kill --agent DID [--reason R]         stop one agent's writes (other callers go on)
+  airlock unkill --agent DID                    release it
   airlock audit verify [--head SEQ:HASH]        prove the hash chain intact (and still holding a head kept
                                                  elsewhere), or name the first broken entry
   airlock audit export [--out FILE]             the audit log as JSON lines; the head (SEQ:HASH) on stderr
   airlock address-book [list | add ADDRESS --label L [--note N] | remove ADDRESS]
+
+Agent passports (DESIGN §7; the developer and user steps need no gateway, the operator steps reach it as above):
+  airlock passport key --out FILE               new Ed25519 key (private JWK, mode 0600); prints its did:key
+  airlock passport developer --key FILE [--did DID] [--label L]
+                                                 register a developer: asks a challenge, signs it with FILE
+  airlock passport developer --did did:web:… --proof P [--label L]   register with a proof signed elsewhere
+  airlock passport challenge DID                a challenge (and its audience) for a developer to sign
+  airlock passport prove --key FILE [--did DID] --challenge C --audience A   the developer's proof (offline)
+  airlock passport hash PATH                    the agent code's hash (sha256:…) of a file or directory
+  airlock passport grant --agent DID --code-hash H --tools a,b --chains devnet,base [--payees 0x…,0x…]
+                 --budget USD [--window 1d] [--min 0] [--max USD] [--expires 30d]
+                 (--user devnet:N | --user-key-stdin) --out FILE
+                                                 the user's EIP-712 grant, signed (devnet:N: the devnet's test
+                                                 account N; stdin: a 0x private key, never an argument)
+  airlock passport grant … --user 0xADDRESS --typed-data [--out FILE]
+                                                 the eth_signTypedData_v4 JSON for a wallet, unsigned
+  airlock passport grant --typed-data-file F --signature 0x… --out FILE   assemble what the wallet signed
+  airlock passport issue --agent DID --developer DID --code-hash H --grant FILE [--days N] --out FILE
+                                                 issue the passport (vc+jwt, written mode 0600)
+  airlock passport list | status AGENT          passports and their status
+  airlock passport revoke|suspend|reinstate AGENT [--reason R]   revoke (final), suspend, reinstate
 
 Without a config file (--config / AIRLOCK_CONFIG) Airlock runs on the embedded devnet (demo mode).
 --tools read,write serves only those toolsets (read, write, payments, orders, solana; default all).
