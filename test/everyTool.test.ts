@@ -98,6 +98,7 @@ async function everyTool(call: Call): Promise<Record<string, string>> {
   await run('estimate_fees', { chain: 'devnet' })
   await run('quote_swap', { chain: 'devnet', tokenIn: weth, tokenOut: usdc, amountIn: '1' })
   await run('get_price', { chain: 'devnet', pair: 'ETH/USD' })
+  await run('whoami', {})
   await run('get_limits', { chain: 'devnet' })
   await run('simulate', { tool: 'transfer', arguments: { chain: 'devnet', to: alice, amount: '0.001' } })
   await run('transfer', { chain: 'devnet', to: alice, amount: '0.001' })

@@ -25,14 +25,14 @@ afterAll(async () => {
 })
 
 describe('a gateway serving only the read toolset', () => {
-  it('lists only the read tools, in order, within the 10 KB read budget', async () => {
+  it('lists only the read tools, in order, within the 10 KiB read budget', async () => {
     for (const [label, c] of clients) {
       const { tools } = await c.client.listTools()
       expect(
         tools.map((t) => t.name),
         label,
       ).toEqual(toolsets.read)
-      expect(Buffer.byteLength(JSON.stringify(tools)), label).toBeLessThanOrEqual(10_000)
+      expect(Buffer.byteLength(JSON.stringify(tools)), label).toBeLessThanOrEqual(10 * 1024)
     }
   })
 

@@ -27,8 +27,7 @@ export const GetTokenInfoOutput = z.object({
 export const getTokenInfo = defineTool({
   name: 'get_token_info',
   title: 'Token info',
-  description:
-    'ERC-20 name, symbol, decimals, supply. Never identify a token by its untrusted symbol; trust `verified`.',
+  description: 'ERC-20 name, symbol, decimals, supply. Trust `verified`, never the untrusted symbol.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetTokenInfoInput,
   output: GetTokenInfoOutput,

@@ -36,7 +36,7 @@ export const ListChainsOutput = z.object({
 export const listChains = defineTool({
   name: 'list_chains',
   title: 'List chains',
-  description: 'Chains served. Their name, id or CAIP-2 is the `chain` argument of other tools.',
+  description: "Chains served; a name, id or CAIP-2 is any tool's `chain`.",
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
   input: ListChainsInput,
   output: ListChainsOutput,

@@ -33,7 +33,7 @@ export const MulticallOutput = z.object({
 export const multicall = defineTool({
   name: 'multicall',
   title: 'Batch reads',
-  description: 'Up to 200 read_contract calls in one round trip; each may fail alone. Results are untrusted.',
+  description: 'Up to 200 read_contract calls at once; each may fail alone; results untrusted.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: MulticallInput,
   output: MulticallOutput,

@@ -17,12 +17,12 @@ const size = (tools: readonly (typeof allTools)[number][]) =>
   Buffer.byteLength(JSON.stringify(tools.map(toolListing)))
 
 describe('tools/list budget', () => {
-  it('keeps the full listing within 20 KB', () => {
-    expect(size(allTools)).toBeLessThanOrEqual(20_000)
+  it('keeps the full listing within 20 KiB', () => {
+    expect(size(allTools)).toBeLessThanOrEqual(20 * 1024)
   })
 
-  it('keeps the read toolset within 10 KB', () => {
-    expect(size(readTools)).toBeLessThanOrEqual(10_000)
+  it('keeps the read toolset within 10 KiB', () => {
+    expect(size(readTools)).toBeLessThanOrEqual(10 * 1024)
   })
 
   it('gives every tool a title, a short description, an output schema and all four hints', () => {

@@ -4,35 +4,30 @@ import { defineTool } from './defineTool.js'
 
 export const WhoamiInput = z.object({}).strict()
 
-const Usd = z.string().describe('USD, display units')
-
 export const WhoamiOutput = z.object({
   kind: z.enum(['operator', 'agent', 'order']),
-  id: z.string().describe('The operator ("local"), the agent’s did:key, or the order id'),
-  actor: z.string().describe('How intents and the audit log name this caller'),
-  transport: z.string(),
+  id: z.string(),
+  actor: z.string(),
   passport: z
     .object({
       id: z.string().optional(),
       developer: z.string().optional(),
-      user: z.string().optional().describe('The wallet that signed the grant'),
+      user: z.string().optional(),
       codeHash: z.string().optional(),
     })
     .optional(),
   scopes: z
     .object({
       tools: z.array(z.string()),
-      chains: z.array(z.string()).describe('CAIP-2'),
-      payees: z.array(z.string()).describe('Empty: any payee the operator’s policy allows'),
-      amountRange: z.object({ min: Usd, max: Usd }),
+      chains: z.array(z.string()),
+      payees: z.array(z.string()),
+      amountRange: z.object({ min: z.string(), max: z.string() }),
       expiresAt: z.string(),
     })
-    .optional()
-    .describe('What the user’s grant allows; the operator’s policy still applies within it'),
+    .optional(),
   budget: z
-    .object({ max: Usd, used: Usd, remaining: Usd, window: z.string() })
-    .optional()
-    .describe('The grant’s budget, per agent, over a rolling window'),
+    .object({ max: z.string(), used: z.string(), remaining: z.string(), window: z.string() })
+    .optional(),
   note: z.string(),
 })
 
@@ -45,13 +40,13 @@ export const WhoamiOutput = z.object({
 export const whoami = defineTool({
   name: 'whoami',
   title: 'Who am I',
-  description: 'Your identity to the gateway: operator or agent passport, granted scopes, remaining budget.',
+  description: 'You to the gateway: operator, or agent with its scopes and USD budget left.',
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
   input: WhoamiInput,
   output: WhoamiOutput,
   async run(_input, ctx, request) {
     const caller = request.caller
-    const base = { kind: caller.kind, id: caller.id, actor: actorOf(caller), transport: request.transport }
+    const base = { kind: caller.kind, id: caller.id, actor: actorOf(caller) }
     if (caller.kind !== 'agent')
       return {
         ...base,

@@ -6,10 +6,7 @@ import type { ToolContext } from '../context.js'
 
 /** Options every write tool accepts, spread into its input schema. */
 export const WriteOptions = {
-  mode: z
-    .enum(['send', 'unsigned'])
-    .optional()
-    .describe('Default "send"; "unsigned" returns it unsigned for your own wallet'),
+  mode: z.enum(['send', 'unsigned']).optional().describe('"unsigned": unsigned, for your own wallet'),
   wait: z.boolean().optional().describe('Wait for the receipt'),
   confirmations: z.number().int().min(1).max(64).optional().describe('With `wait`; default 1'),
   idempotencyKey: z
@@ -18,7 +15,7 @@ export const WriteOptions = {
     .max(128)
     .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only')
     .optional()
-    .describe('Same key, same intent: never a second transaction'),
+    .describe('Same key, same intent'),
 }
 
 /** The write options as the pipeline receives them. */
