@@ -56,7 +56,8 @@ describe.each(testStoreDrivers)('agent passports over HTTP (%s)', (driver) => {
   beforeAll(async () => {
     const signer = await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
     gateway = createGateway({
-      config: { policy, auth: 'passport', rpc: { publicFallback: false } },
+      // An agent's third refused write in a minute stops that agent (and only it).
+      config: { policy, auth: 'passport', rpc: { publicFallback: false }, killSwitch: { maxDenials: 3 } },
       devnet: fixtures,
       writes: { store: t.store, signer, trackerIntervalMs: 100 },
     })
@@ -497,6 +498,135 @@ describe.each(testStoreDrivers)('agent passports over HTTP (%s)', (driver) => {
       })
       expect(((await again.json()) as { error_description: string }).error_description).toMatch(/Replayed/)
     })
+
+    it('the automatic kill switch stops only the agent whose writes keep being refused', async () => {
+      const prober = await passportedAgent(operator.passports, { tools: transferTools, payees: [alice] })
+      const bystander = await passportedAgent(operator.passports, { tools: transferTools })
+      const mcp = await connect(prober, 'modern')
+      const other = await connect(bystander, 'modern')
+      try {
+        const before = await usdcOf(bob)
+        for (let i = 0; i < 3; i++)
+          expect(
+            err(await mcp.call('transfer', { chain: 'devnet', to: bob, amount: '1', token: usdc })).code,
+          ).toBe('POLICY_DENIED')
+        const stopped = err(
+          await mcp.call('transfer', { chain: 'devnet', to: alice, amount: '1', token: usdc }),
+        )
+        expect(stopped.code).toBe('KILL_SWITCH_ENGAGED')
+        expect(stopped.message).toContain(`Agent ${prober.did} is stopped by airlock (automatic)`)
+        expect(await usdcOf(bob)).toBe(before)
+        expect((await operator.killSwitch.state()).engaged).toBe(false)
+        ok(await other.call('transfer', { chain: 'devnet', to: alice, amount: '1', token: usdc, wait: true }))
+      } finally {
+        await mcp.close()
+        await other.close()
+        await operator.killSwitch.releaseAgent(prober.did, 'operator')
+      }
+    })
+
+    it.runIf(driver === 'postgres')(
+      'two replicas behind one address: a signature used on one is refused on the other, and a revocation on one is seen by the other',
+      async () => {
+        const publicUrl = 'http://airlock.test'
+        const signer = await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
+        const config = {
+          policy,
+          rpc: { publicFallback: false },
+          auth: { mode: 'passport' as const, publicUrl, statusCacheSeconds: 0 },
+        }
+        const replicas = await Promise.all(
+          [t.store, await t.openAnother()].map(async (store) => {
+            const g = createGateway({
+              config,
+              devnet: fixtures,
+              writes: { store, signer, trackerIntervalMs: 100 },
+            })
+            await g.ready
+            return { gateway: g, server: await startHttpServer({ gateway: g, port: 0 }) }
+          }),
+        )
+        try {
+          const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]]
+          const registry = ((await a.gateway.operator) as Operator).passports
+          const agent = await passportedAgent(registry, { tools: transferTools })
+          const assertion = await createAssertion({
+            agent: agent.did,
+            key: agent.key,
+            audience: `${publicUrl}/oauth/token`,
+            passport: agent.passport,
+            codeHash: agent.codeHash,
+          })
+          const tokenRes = await fetch(`${a.server.url.replace('/mcp', '')}/oauth/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({
+              grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+              assertion,
+            }),
+          })
+          const { access_token: token } = (await tokenRes.json()) as { access_token: string }
+          const body = JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'tools/call',
+            params: {
+              name: 'transfer',
+              arguments: { chain: 'devnet', to: alice, amount: '1', token: usdc },
+              _meta: {
+                'io.modelcontextprotocol/protocolVersion': modernRevision,
+                'io.modelcontextprotocol/clientCapabilities': {},
+              },
+            },
+          })
+          const headers = new Headers({
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-protocol-version': modernRevision,
+            'mcp-method': 'tools/call',
+            'mcp-name': 'transfer',
+            authorization: `Bearer ${token}`,
+            'content-digest': contentDigest(body),
+          })
+          const signed = await signRequest({
+            method: 'POST',
+            url: `${publicUrl}/mcp`,
+            headers,
+            key: agent.key,
+            keyid: agent.did,
+          })
+          headers.set('signature-input', signed.signatureInput)
+          headers.set('signature', signed.signature)
+          const before = await usdcOf(alice)
+          expect((await fetch(a.server.url, { method: 'POST', headers, body })).status).toBe(200)
+          const replay = await fetch(b.server.url, { method: 'POST', headers, body })
+          expect(replay.status).toBe(401)
+          expect(await replay.text()).toMatch(/already used/)
+          // Revoked on replica A: replica B (no status cache here) refuses the next request at once.
+          await registry.setStatus(agent.did, 'revoked', { by: 'test' })
+          const fresh = await signRequest({
+            method: 'POST',
+            url: `${publicUrl}/mcp`,
+            headers,
+            key: agent.key,
+            keyid: agent.did,
+          })
+          headers.set('signature-input', fresh.signatureInput)
+          headers.set('signature', fresh.signature)
+          const afterRevoke = await fetch(b.server.url, { method: 'POST', headers, body })
+          expect(afterRevoke.status).toBe(401)
+          expect(await afterRevoke.text()).toMatch(/revoked/)
+          // At most the first request moved anything (its transfer may still be in flight).
+          expect((await usdcOf(alice)) - before <= parseUnits('1', 6)).toBe(true)
+          expect(await intentsOf(agent.did)).toBe(1)
+        } finally {
+          for (const r of replicas) {
+            await r.server.close()
+            await r.gateway.close()
+          }
+        }
+      },
+    )
 
     it('serves the status lists, with the revoked agent’s bit set', async () => {
       const gone = await passportedAgent(operator.passports, { tools: transferTools })
