@@ -4,7 +4,7 @@ import { mintAccessToken, verifyAccessToken } from './accessToken.js'
 import { verifyAssertion } from './assertion.js'
 import { publicKeyOfDidKey } from './didKey.js'
 import { verifyRequestSignature } from './httpSignature.js'
-import { grantScope, type PassportRegistry } from './passportRegistry.js'
+import { agentCaller, type PassportRegistry } from './passportRegistry.js'
 
 /** The grant type of the token exchange (RFC 7523 §2.1). */
 export const jwtBearerGrantType = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
@@ -221,16 +221,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           required: ['@method', '@target-uri', ...coveredHeaders],
           useNonce: (keyid, nonce, expires) => registry.useNonce(keyid, nonce, expires),
         })
-        const record = await registry.current(token.agent, token.passportId)
-        return {
-          kind: 'agent',
-          id: record.agent,
-          developer: record.developer,
-          user: record.user,
-          codeHash: record.codeHash,
-          passport: record.id,
-          grant: grantScope(record),
-        }
+        return agentCaller(await registry.current(token.agent, token.passportId))
       } catch (error) {
         const refused = asAuthError(error, 'invalid_token')
         audit({

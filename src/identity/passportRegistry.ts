@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { type Selectable, sql } from 'kysely'
 import type { AuditLog } from '../audit/auditLog.js'
-import type { GrantScope } from '../context/caller.js'
+import type { Caller, GrantScope } from '../context/caller.js'
 import { toJson } from '../context/json.js'
 import { BaseError, InvalidInputError } from '../errors/index.js'
 import type { PassportsTable } from '../store/database.js'
@@ -478,6 +478,23 @@ export function grantScope(record: PassportRecord): GrantScope {
     amountRange: { currency: 'USD', min: g.amountRange.min, max: g.amountRange.max },
     expiry: Math.min(g.expiry, Math.floor(record.validUntil.getTime() / 1000)),
     hash: record.grantHash,
+  }
+}
+
+/**
+ * The caller a verified, active passport makes: the agent with its developer, user, code hash and grant.
+ *
+ * @example const caller = agentCaller(await registry.current(did))
+ */
+export function agentCaller(record: PassportRecord): Caller {
+  return {
+    kind: 'agent',
+    id: record.agent,
+    developer: record.developer,
+    user: record.user,
+    codeHash: record.codeHash,
+    passport: record.id,
+    grant: grantScope(record),
   }
 }
 

@@ -171,6 +171,13 @@ export const Config = z
                 'How long a replica trusts a passport status it read (default 60; 0 = every request).',
               ),
             tokenLifetimeSeconds: z.number().int().min(30).max(3600).optional(),
+            stdioPassport: z
+              .string()
+              .min(1)
+              .optional()
+              .describe(
+                'A passport file (relative to this file): `airlock stdio` then acts as that agent instead of the local operator.',
+              ),
           })
           .strict(),
       ])
@@ -190,6 +197,8 @@ export type AuthSettings = {
   publicUrl?: string | undefined
   statusCacheSeconds: number
   tokenLifetimeSeconds: number
+  /** A passport file: stdio acts as that agent. */
+  stdioPassport?: string | undefined
 }
 
 /**
@@ -204,6 +213,7 @@ export function authSettings(config: Config): AuthSettings {
     ...('publicUrl' in a && a.publicUrl ? { publicUrl: a.publicUrl.replace(/\/+$/, '') } : {}),
     statusCacheSeconds: ('statusCacheSeconds' in a ? a.statusCacheSeconds : undefined) ?? 60,
     tokenLifetimeSeconds: ('tokenLifetimeSeconds' in a ? a.tokenLifetimeSeconds : undefined) ?? 300,
+    ...('stdioPassport' in a && a.stdioPassport ? { stdioPassport: a.stdioPassport } : {}),
   }
 }
 

@@ -11,6 +11,8 @@ import {
 } from '@modelcontextprotocol/server'
 import { actorOf, type Caller, localOperator } from '../context/caller.js'
 import { requestContext, type Transport } from '../context/requestContext.js'
+import { toBaseError } from '../errors/index.js'
+import { errorResult } from '../pipeline/pipeline.js'
 import { type ApprovalState, answerApproval, askForApproval } from './askHuman.js'
 import type { Gateway } from './createGateway.js'
 
@@ -27,6 +29,11 @@ export type McpServerFactoryOptions = {
   transport: Transport
   /** Seals and verifies `requestState` (held writes put to the human); none: held writes are only polled. */
   codec?: RequestStateCodec<ApprovalState> | undefined
+  /**
+   * The caller of every request on this transport, checked per request (stdio given a passport in the config);
+   * absent: the agent the HTTP edge verified, or the local operator.
+   */
+  caller?: (() => Promise<Caller>) | undefined
 }
 
 /** Lists change only when the gateway restarts with another configuration: clients may cache them a while. */
@@ -65,7 +72,14 @@ export function createMcpServerFactory(gateway: Gateway, options: McpServerFacto
           `Unknown tool "${String(name).slice(0, 64)}". Call tools/list for the available tools.`,
         )
       const args = request.params.arguments
-      const ctx = contextOf(sctx, era, options.transport)
+      let caller: Caller | undefined
+      try {
+        caller = options.caller ? await options.caller() : undefined
+      } catch (error) {
+        // The configured agent's passport no longer holds (revoked, suspended, expired): a result it can read.
+        return errorResult(toBaseError(error)) as never
+      }
+      const ctx = contextOf(sctx, era, options.transport, caller)
       const state = sctx.mcpReq.requestState<ApprovalState | string>()
       // The operator's levers are needed only to ask the human or take the answer, not on every call.
       const levers = () => (gateway.operator ? gateway.operator : Promise.resolve(undefined))
@@ -105,13 +119,13 @@ export function createMcpServerFactory(gateway: Gateway, options: McpServerFacto
 }
 
 /** The request context of one MCP request: the caller (the local operator until passports), era, trace. */
-function contextOf(sctx: ServerContext, era: 'legacy' | 'modern', transport: Transport) {
+function contextOf(sctx: ServerContext, era: 'legacy' | 'modern', transport: Transport, caller?: Caller) {
   const meta = (sctx.mcpReq._meta ?? {}) as Record<string, unknown>
   const text = (v: unknown) => (typeof v === 'string' && v.length <= 512 ? v : undefined)
   const traceparent = text(meta.traceparent)
   const tracestate = text(meta.tracestate)
   return requestContext({
-    caller: callerOf(sctx),
+    caller: caller ?? callerOf(sctx),
     transport,
     era,
     protocolVersion: text(envelopeOf(sctx)[PROTOCOL_VERSION_META_KEY]),
