@@ -123,6 +123,8 @@ describe.each(testStoreDrivers)('callers on intents and in the audit (%s)', (dri
     )
     expect(held).toMatchObject({ status: 'held', agent: 'order:o1', origin: 'order' })
     expect(await row(held.intentId)).toEqual({ agent: 'order:o1', origin: 'order', caller: order })
+    // The approver sees who asked.
+    expect((await operator.approvals.get(held.intentId))?.request.agent).toBe('order:o1')
 
     await operator.approvals.decide(held.intentId, 'approved', 'test-operator', {
       expectHash: held.approval?.intentHash,

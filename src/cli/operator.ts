@@ -310,6 +310,7 @@ function showApproval(a: Approval, cli: string): string {
   return [
     `${a.intentId}  ${a.status}  ${a.request.operation} on ${a.request.chain}  (expires ${a.expiresAt})`,
     `  what:   ${a.request.summary}`,
+    ...(a.request.agent ? [`  asked by: ${a.request.agent}`] : []),
     `  why:    ${a.request.reasons.join('; ')}`,
     `  effects (gateway simulation): ${JSON.stringify(a.request.simulation)}`,
     `  hash:   ${a.intentHash}`,

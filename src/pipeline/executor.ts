@@ -99,6 +99,7 @@ export function createExecutor(
         ruleIds: outcome.decision.ruleIds,
         chain: prepared.chain.name,
         operation: intent.operation,
+        ...(intent.agent ? { agent: intent.agent } : {}),
         call,
       },
       guard.parts.approvalTtlSeconds,

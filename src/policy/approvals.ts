@@ -15,6 +15,8 @@ export type ApprovalRequest = {
   ruleIds: string[]
   chain: string
   operation: string
+  /** Who asked (`operator:local`, `agent:did:key:z…`): the approver sees which agent wants this. */
+  agent?: string | undefined
   /**
    * The call: to, value and data. Data longer than {@link maxKeptCallDataBytes} is kept as `dataBytes`,
    * `dataHash` (the SHA-256 of the whole data, hex; the intent hash binds the whole data too) and `dataPrefix` (its first bytes) instead.

@@ -242,6 +242,7 @@ export const Approval = z
         ruleIds: z.array(z.string()),
         chain: z.string(),
         operation: z.string(),
+        agent: z.string().optional(),
         call: z.unknown().optional(),
       })
       .loose(),
