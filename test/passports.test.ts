@@ -44,6 +44,7 @@ const transferTools = ['whoami', 'transfer', 'get_balance', 'get_intent']
 type Era = 'modern' | 'legacy'
 type AgentClient = {
   call(name: string, args: Record<string, unknown>): Promise<CallToolResult>
+  tools(): Promise<string[]>
   close(): Promise<void>
 }
 
@@ -90,6 +91,7 @@ describe.each(testStoreDrivers)('agent passports over HTTP (%s)', (driver) => {
       await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { fetch: signed }))
       return {
         call: async (name, args) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+        tools: async () => (await client.listTools()).tools.map((t) => t.name),
         close: () => client.close(),
       }
     }
@@ -97,6 +99,7 @@ describe.each(testStoreDrivers)('agent passports over HTTP (%s)', (driver) => {
     await client.connect(new LegacyHttpTransport(new URL(server.url), { fetch: signed }))
     return {
       call: async (name, args) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+      tools: async () => (await client.listTools()).tools.map((t) => t.name),
       close: () => client.close(),
     }
   }
@@ -114,6 +117,8 @@ describe.each(testStoreDrivers)('agent passports over HTTP (%s)', (driver) => {
       })
       const mcp = await connect(agent, era)
       try {
+        // Listed: only what the user granted.
+        expect((await mcp.tools()).sort()).toEqual([...transferTools].sort())
         const me = ok(await mcp.call('whoami', {}))
         expect(me).toMatchObject({
           kind: 'agent',

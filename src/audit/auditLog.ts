@@ -123,11 +123,11 @@ export function parseAuditHead(text: string): AuditHead {
 const kindPattern = /^[a-z][a-z0-9_.-]{0,63}$/
 // Keys whose values are secrets whatever they look like.
 const secretKey = /private.?key|password|secret|mnemonic|seed|authorization|api.?key/i
-// A 32-byte hex value under a key naming a hash (txHash, intentHash, blockHash, an EIP-712 digest) or an EIP-712
-// domain salt is public, not a key: kept, since scrubSecrets would otherwise redact every transaction hash as a
+// A 32-byte hex value under a key naming a hash (txHash, intentHash, blockHash, an EIP-712 digest, an agent's
+// `sha256:` codeHash) or an EIP-712 domain salt is public, not a key: kept, since scrubSecrets would otherwise redact every transaction hash as a
 // possible private key.
 const hashKey = /(hash(es)?|digest|salt)$/i
-const hex32 = /^(0x)?[0-9a-fA-F]{64}$/
+const hex32 = /^(0x|sha256:)?[0-9a-fA-F]{64}$/
 const pageSize = 1000
 const maxBatch = 500
 /** Longest string value an entry keeps whole; see `capped`. */

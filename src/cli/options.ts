@@ -269,7 +269,7 @@ Operator (they reach a running gateway through its data directory, or --url/--to
   airlock audit export [--out FILE]             the audit log as JSON lines; the head (SEQ:HASH) on stderr
   airlock address-book [list | add ADDRESS --label L [--note N] | remove ADDRESS]
 
-Agent passports (DESIGN §7; the developer and user steps need no gateway, the operator steps reach it as above):
+Agent passports (see the README; the developer and user steps need no gateway, the operator steps reach it as above):
   airlock passport key --out FILE               new Ed25519 key (private JWK, mode 0600); prints its did:key
   airlock passport developer --key FILE [--did DID] [--label L]
                                                  register a developer: asks a challenge, signs it with FILE

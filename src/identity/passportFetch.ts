@@ -96,9 +96,17 @@ export function createPassportFetch(parameters: CreatePassportFetchParameters): 
       const description =
         typeof json?.error_description === 'string' ? `: ${serverText(json.error_description)}` : ''
       throw new BaseError(
-        response.status === 400 || response.status === 401 ? 'UNAUTHORIZED' : 'FETCH_FAILED',
+        response.status === 403
+          ? 'FORBIDDEN'
+          : response.status === 400 || response.status === 401
+            ? 'UNAUTHORIZED'
+            : 'FETCH_FAILED',
         `The token endpoint refused the passport (${error}${description}).`,
-        { metaMessages: ['Check that the passport is current and issued to this agent key.'] },
+        {
+          metaMessages: [
+            'Check that the passport is current and issued to this agent key, and that the agent runs the code its passport locks (codeHash).',
+          ],
+        },
       )
     }
     if (typeof json.token_type !== 'string' || json.token_type.toLowerCase() !== 'bearer')

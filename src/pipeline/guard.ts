@@ -390,7 +390,9 @@ export function createGuard(parts: GuardrailParts): Guard {
               : near
                 ? `No rule allows it; rule ${near.ruleId} would, if the condition(s) above held.`
                 : 'No rule allows it.',
-            'Nothing was signed. Call get_limits for your budgets and per-transfer caps; the operator owns the policy.',
+            outcome.agent
+              ? "Nothing was signed. Call whoami for what your user's grant allows and its budget left; the operator owns the policy."
+              : 'Nothing was signed. Call get_limits for your budgets and per-transfer caps; the operator owns the policy.',
           ],
         },
       )

@@ -55,14 +55,21 @@ const cacheHints = {
 export function createMcpServerFactory(gateway: Gateway, options: McpServerFactoryOptions): McpServerFactory {
   const listings = new Map(gateway.pipeline.tools.map((t) => [t.name, t]))
   const codec = options.codec
-  return ({ era }) => {
+  return async ({ era, authInfo }) => {
+    // An agent is listed only the tools its user granted (and whoami), as a list private to it.
+    const agent =
+      (authInfo?.extra?.caller as Caller | undefined) ?? (await options.caller?.().catch(() => undefined))
+    const granted = agent?.kind === 'agent' ? new Set(['whoami', ...(agent.grant?.tools ?? [])]) : undefined
+    const tools = granted ? gateway.pipeline.tools.filter((t) => granted.has(t.name)) : gateway.pipeline.tools
     const server = new Server(serverInfo, {
       capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
       instructions,
-      cacheHints,
+      cacheHints: granted
+        ? { ...cacheHints, 'tools/list': { ttlMs: 60_000, cacheScope: 'private' } }
+        : cacheHints,
       ...(codec ? { requestState: { verify: codec.verify } } : {}),
     })
-    server.setRequestHandler('tools/list', () => ({ tools: gateway.pipeline.tools as never }))
+    server.setRequestHandler('tools/list', () => ({ tools: tools as never }))
     server.setRequestHandler('tools/call', async (request, sctx) => {
       const name = request.params.name
       const listing = listings.get(name)
