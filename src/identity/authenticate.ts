@@ -1,6 +1,11 @@
 import type { Caller } from '../context/caller.js'
 import { BaseError, toBaseError } from '../errors/index.js'
-import { mintAccessToken, verifyAccessToken } from './accessToken.js'
+import {
+  keyMatchesToken,
+  mintAccessToken,
+  type VerifyAccessTokenReturnType,
+  verifyAccessToken,
+} from './accessToken.js'
 import { verifyAssertion } from './assertion.js'
 import { publicKeyOfDidKey } from './didKey.js'
 import { verifyRequestSignature } from './httpSignature.js'
@@ -77,6 +82,29 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const resource = () => `${options.baseUrl()}/mcp`
   const tokenEndpoint = () => `${options.baseUrl()}/oauth/token`
   const audit = options.audit ?? (() => {})
+  // A token that verified once (signature, issuer, audience, key binding) is the same string next time: only its
+  // expiry is checked again. Bounded, and dropped at expiry.
+  const verified = new Map<string, VerifyAccessTokenReturnType>()
+
+  async function verifyToken(
+    token: string,
+    registry: PassportRegistry,
+  ): Promise<VerifyAccessTokenReturnType> {
+    const now = Math.floor(Date.now() / 1000)
+    const hit = verified.get(token)
+    if (hit && hit.exp > now) return hit
+    if (hit) verified.delete(token)
+    const issuer = await registry.issuer()
+    const claims = await verifyAccessToken(token, {
+      issuer: { url: options.baseUrl(), key: issuer.key },
+      resource: resource(),
+    })
+    if (!(await keyMatchesToken(publicKeyOfDidKey(claims.agent), claims.jkt)))
+      throw new AuthError(401, 'invalid_token', 'The token is not bound to the key of the agent it names.')
+    if (verified.size >= 10_000) verified.clear()
+    verified.set(token, claims)
+    return claims
+  }
 
   return {
     resource,
@@ -197,11 +225,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       let agent: string | undefined
       try {
         const registry = await options.registry()
-        const issuer = await registry.issuer()
-        const token = await verifyAccessToken(match[1]!, {
-          issuer: { url: options.baseUrl(), key: issuer.key },
-          resource: resource(),
-        })
+        const token = await verifyToken(match[1]!, registry)
         agent = token.agent
         await verifyRequestSignature({
           method: request.method,
