@@ -82,6 +82,26 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const resource = () => `${options.baseUrl()}/mcp`
   const tokenEndpoint = () => `${options.baseUrl()}/oauth/token`
   const audit = options.audit ?? (() => {})
+  // Refusals are audited, but anyone who can reach the port can cause them: at most 100 a minute one by one per
+  // replica, the rest counted in one entry when the minute is over, so junk traffic cannot flood the audit log.
+  let minute = 0
+  let refusedThisMinute = 0
+  let unrecorded = 0
+  function auditRefusal(entry: { kind: string; actor?: string | undefined; data: Record<string, unknown> }) {
+    const now = Date.now()
+    if (now - minute >= 60_000) {
+      if (unrecorded > 0)
+        audit({
+          kind: 'auth.refused',
+          data: { at: 'summary', unrecorded, reason: 'more than 100 refusals in a minute' },
+        })
+      minute = now
+      refusedThisMinute = 0
+      unrecorded = 0
+    }
+    if (refusedThisMinute++ < 100) audit(entry)
+    else unrecorded++
+  }
   // A token that verified once (signature, issuer, audience, key binding) is the same string next time: only its
   // expiry is checked again. Bounded, and dropped at expiry.
   const verified = new Map<string, VerifyAccessTokenReturnType>()
@@ -202,7 +222,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         }
       } catch (error) {
         const refused = asAuthError(error, 'invalid_grant')
-        audit({
+        auditRefusal({
           kind: 'auth.refused',
           actor: agent ? `agent:${agent}` : undefined,
           data: { at: 'token', reason: refused.shortMessage },
@@ -248,7 +268,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         return agentCaller(await registry.current(token.agent, token.passportId))
       } catch (error) {
         const refused = asAuthError(error, 'invalid_token')
-        audit({
+        auditRefusal({
           kind: 'auth.refused',
           actor: agent ? `agent:${agent}` : undefined,
           data: { at: 'request', reason: refused.shortMessage },
