@@ -30,6 +30,7 @@ import { startCountingProxy } from '../test/rpcProxy.js'
 import { benchFootprint } from './footprint.js'
 import { benchGuard } from './guardGas.js'
 import { benchLargeInput } from './largeInput.js'
+import { benchPassports } from './passports.js'
 import { benchPolicy } from './policy.js'
 import { interleave, summarize, time } from './stats.js'
 import { benchToolsList } from './toolsList.js'
@@ -47,6 +48,8 @@ const largeInputOnly = process.argv.includes('--large-input-only')
 const guardGasOnly = process.argv.includes('--guard-gas-only')
 /** `--footprint-only`: only the stdio figures of issue 11 (spawn, first write, memory, store on vs read-only). */
 const footprintOnly = process.argv.includes('--footprint-only')
+/** `--passports-only`: only the agent passport figures of issue 12 (verification per request, exchange, budgets). */
+const passportsOnly = process.argv.includes('--passports-only')
 const rounds = quick ? 300 : 2000
 const results: Record<string, unknown> = {}
 const table: { figure: string; result: string; goal: string; met: string }[] = []
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
     if (largeInputOnly) results.largeInput = await benchLargeInput({ quick, row, log })
     else if (guardGasOnly) results.guardGas = await benchGuard({ quick, row, log })
     else if (footprintOnly) results.footprint = await benchFootprint({ quick, cli, nodeFlags, row, log })
+    else if (passportsOnly) results.passports = await benchPassports({ quick, row, log })
     else await benchAll(devnets, children, clients)
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()))
@@ -142,6 +146,8 @@ async function benchAll(devnets: Devnet[], children: ChildProcess[], clients: Cl
   results.largeInput = await benchLargeInput({ quick, row, log })
   // (g) gas the on-chain guard adds to a write, on a devnet of its own (about a second)
   results.guardGas = await benchGuard({ quick, row, log })
+  // (i) agent passports over HTTP: verification per request, cold exchange, 16 budgets, on a devnet of its own
+  results.passports = await benchPassports({ quick, row, log })
 }
 
 /** The read-side figures (a)–(e). */
