@@ -428,6 +428,49 @@ describe.each(testStoreDrivers)('agent passports over HTTP (%s)', (driver) => {
       expect((await intentsOf(agent.did)) - intentsBefore).toBe(1)
     })
 
+    it('a replayed read is answered 401, its answer withheld, though the read ran while the nonce was being recorded', async () => {
+      const token = await tokenFor(agent)
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: {
+          name: 'get_balance',
+          arguments: { chain: 'devnet', address: alice },
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': modernRevision,
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      })
+      const headers = new Headers({
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': modernRevision,
+        'mcp-method': 'tools/call',
+        'mcp-name': 'get_balance',
+        authorization: `Bearer ${token}`,
+        'content-digest': contentDigest(body),
+      })
+      const signed = await signRequest({
+        method: 'POST',
+        url: server.url,
+        headers,
+        key: agent.key,
+        keyid: agent.did,
+      })
+      headers.set('signature-input', signed.signatureInput)
+      headers.set('signature', signed.signature)
+      const first = await fetch(server.url, { method: 'POST', headers, body })
+      expect(first.status).toBe(200)
+      expect(await first.text()).toContain('"formatted"')
+      const again = await fetch(server.url, { method: 'POST', headers, body })
+      expect(again.status).toBe(401)
+      const text = await again.text()
+      expect(text).toMatch(/already used/)
+      expect(text).not.toContain('"formatted"')
+    })
+
     it('the token endpoint refuses a forged, tampered, expired or stranger-signed passport, and a replayed assertion', async () => {
       const exchange = async (passport: string, a: TestAgent = agent) => {
         const assertion = await createAssertion({

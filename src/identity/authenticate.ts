@@ -66,6 +66,13 @@ export type Authenticator = {
    * @throws {AuthError} 401 with what was wrong
    */
   authenticate(request: AuthRequest): Promise<Caller>
+  /**
+   * {@link Authenticator.authenticate}, except that the nonce is being recorded when it returns: `fresh` rejects
+   * (with the 401) when it was used before. For a request without effects (a read) the caller may run it
+   * meanwhile and withhold its answer on a replay; anything else must await `fresh` first.
+   * @throws {AuthError} 401 with what was wrong (except a replay, which `fresh` reports)
+   */
+  authenticateDeferred(request: AuthRequest): Promise<{ caller: Caller; fresh: Promise<void> }>
 }
 
 /** Headers an agent's signature must cover whenever the request carries them. */
@@ -126,7 +133,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return claims
   }
 
-  return {
+  const self: Authenticator = {
     resource,
 
     resourceMetadata: () => ({
@@ -231,7 +238,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       }
     },
 
-    async authenticate(request) {
+    async authenticateDeferred(request) {
       const header = request.headers.get('authorization') ?? ''
       const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header)
       if (!match)
@@ -243,6 +250,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
             : 'This gateway needs an access token and a signed request.',
         )
       let agent: string | undefined
+      let recorded: Promise<boolean> = Promise.resolve(false)
       try {
         const registry = await options.registry()
         const token = await verifyToken(match[1]!, registry)
@@ -263,20 +271,44 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
             return publicKeyOfDidKey(keyid)
           },
           required: ['@method', '@target-uri', ...coveredHeaders],
-          useNonce: (keyid, nonce, expires) => registry.useNonce(keyid, nonce, expires),
+          // Recorded once the signature verified; awaited below, or by the caller of `authenticateDeferred`.
+          useNonce: (keyid, nonce, expires) => {
+            recorded = registry.useNonce(keyid, nonce, expires)
+            return Promise.resolve(true)
+          },
         })
-        return agentCaller(await registry.current(token.agent, token.passportId))
+        const caller = agentCaller(await registry.current(token.agent, token.passportId))
+        const fresh = recorded.then((unused) => {
+          if (!unused) throw new AuthError(401, 'invalid_token', 'Replayed: this nonce was already used.')
+        })
+        // Refused replays are audited and answered like any other refusal, whoever awaits them.
+        const checked = fresh.catch((error: unknown) => {
+          throw refuse(error)
+        })
+        checked.catch(() => {})
+        return { caller, fresh: checked }
       } catch (error) {
+        throw refuse(error)
+      }
+
+      function refuse(error: unknown): AuthError {
         const refused = asAuthError(error, 'invalid_token')
         auditRefusal({
           kind: 'auth.refused',
           actor: agent ? `agent:${agent}` : undefined,
           data: { at: 'request', reason: refused.shortMessage },
         })
-        throw refused
+        return refused
       }
     },
+
+    async authenticate(request) {
+      const { caller, fresh } = await self.authenticateDeferred(request)
+      await fresh
+      return caller
+    },
   }
+  return self
 }
 
 /** The `code_hash` an assertion attests (read after it verified). */

@@ -74,6 +74,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   let allowedHosts = hosts()
   let allowedOrigins = origins()
 
+  const readOnlyTools = new Set(
+    gateway.pipeline.tools.filter((t) => t.annotations?.readOnlyHint === true).map((t) => t.name),
+  )
   const codec = await approvalCodec(options.gateway)
   const handler = createMcpHandler(createMcpServerFactory(options.gateway, { transport: 'http', codec }), {
     legacy: 'stateless',
@@ -116,6 +119,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     // An agent: its token, its request signature and its passport's status, before the MCP layer sees anything.
     let authInfo: AuthInfo | undefined
+    // Whether the request's nonce is still being recorded while it runs: only for requests without effects.
+    let fresh: Promise<void> | undefined
     if (req.headers.authorization !== undefined || auth.mode === 'passport') {
       if (!authenticator)
         return reply(
@@ -124,12 +129,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           jsonRpcError(-32001, 'This gateway has no store, so it cannot verify passports.'),
         )
       try {
-        const caller: Caller = await authenticator.authenticate({
+        const verified = await authenticator.authenticateDeferred({
           method: req.method ?? 'GET',
           url: targetUri(hostHeader, req.url ?? '/mcp'),
           headers: headersOf(req),
           body: raw,
         })
+        const caller: Caller = verified.caller
+        // A write waits until its nonce is recorded as unused on every replica; a read runs meanwhile and its
+        // answer is withheld if the nonce turns out to be a replay (the store round trip then costs it nothing).
+        if (withoutEffects(parsedBody)) fresh = verified.fresh
+        else await verified.fresh
         authInfo = {
           token: (req.headers.authorization ?? '').slice('Bearer '.length),
           clientId: caller.id,
@@ -150,16 +160,39 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       headers: req.headers as Record<string, string>,
       signal: abort.signal,
     })
-    const response = await handler.fetch(request, {
+    const answered = handler.fetch(request, {
       ...(parsedBody === undefined ? {} : { parsedBody }),
       ...(authInfo ? { authInfo } : {}),
     })
+    if (fresh) {
+      try {
+        await fresh
+      } catch (error) {
+        abort.abort()
+        await answered.then((r) => r.body?.cancel()).catch(() => {})
+        return refuseAuth(res, error)
+      }
+    }
+    const response = await answered
     await send(res, response)
   }
 
   /** The URL the client addressed, as it signed it: behind a proxy the configured public URL's origin. */
   function targetUri(hostHeader: string, path: string): string {
     return auth.publicUrl ? `${new URL(auth.publicUrl).origin}${path}` : `http://${hostHeader}${path}`
+  }
+
+  /**
+   * Whether a request has no effect beyond its answer: anything but `tools/call`, or a call of a tool annotated
+   * read-only (a read; never a write, an intent tool or the answer to a held write, which are write tools).
+   */
+  function withoutEffects(body: unknown): boolean {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return false
+    const { method, params } = body as { method?: unknown; params?: { name?: unknown } }
+    if (typeof method !== 'string') return false
+    if (method !== 'tools/call') return true
+    const name = params?.name
+    return typeof name === 'string' && readOnlyTools.has(name)
   }
 
   /** A refused agent: 401/403 with the challenge naming the metadata (RFC 9728 §5.1); a store outage is a 503. */
