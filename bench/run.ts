@@ -115,15 +115,15 @@ async function benchAll(devnets: Devnet[], children: ChildProcess[], clients: Cl
   results.toolsList = list
   row(
     '(t) tools/list, full set (per tool)',
-    `${(list.full_bytes / 1000).toFixed(1)} KB, ${list.full_tools} tools (${list.per_tool_bytes} B each)`,
-    '≤ 20 KB',
-    list.full_bytes <= 20_000,
+    `${list.full_bytes} bytes, ${list.full_tools} tools (${list.per_tool_bytes} B each)`,
+    '≤ 20 KiB (20,480 bytes)',
+    list.full_bytes <= 20 * 1024,
   )
   row(
     '(t) tools/list, read toolset',
-    `${(list.read_bytes / 1000).toFixed(1)} KB, ${list.read_tools} tools`,
-    '≤ 10 KB',
-    list.read_bytes <= 10_000,
+    `${list.read_bytes} bytes, ${list.read_tools} tools`,
+    '≤ 10 KiB (10,240 bytes)',
+    list.read_bytes <= 10 * 1024,
   )
   if (!writesOnly) {
     await benchReads(devnets, children, clients)
