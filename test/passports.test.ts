@@ -5,7 +5,6 @@ import { createPublicClient, erc20Abi, http, parseUnits } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintAccessToken } from '../src/identity/accessToken.js'
 import { createAssertion } from '../src/identity/assertion.js'
-import { contentDigest } from '../src/identity/contentDigest.js'
 import { issuePassport, signVcJwt } from '../src/identity/credential.js'
 import { generateEd25519Key } from '../src/identity/didKey.js'
 import { signRequest } from '../src/identity/httpSignature.js'
@@ -16,7 +15,7 @@ import { createSigner } from '../src/signer/signer.js'
 import { testStoreDrivers, useTestStore } from '../src/store/useTestStore.js'
 import { useDevnet } from './devnet.js'
 import { type CallToolResult, err, modernRevision, ok } from './mcp.js'
-import { passportedAgent, strangerSigned, type TestAgent, testCodeHash } from './passports.js'
+import { passportedAgent, signedToolCall, strangerSigned, type TestAgent, testCodeHash } from './passports.js'
 
 // DESIGN §7, ADVERSARIAL 42, 43, 54, 55: agents over HTTP with passports, tokens and signed requests. Every refusal
 // is checked for its outcome on chain (nothing moved) as well as its answer.
@@ -320,40 +319,14 @@ describe.each(testStoreDrivers)('agent passports over HTTP (%s)', (driver) => {
       keyid: string
       created?: number
     }) {
-      const body = JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: {
-          name: 'transfer',
-          // Waits for the receipt: nothing may still be pending when the file reverts the devnet (a transaction
-          // left in the pool would take nonces from the next file's writes).
-          arguments: { chain: 'devnet', to: alice, amount: '1', token: usdc, wait: true },
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': modernRevision,
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
+      const { headers, body } = await signedToolCall({
+        ...options,
+        signUrl: server.url,
+        name: 'transfer',
+        // Waits for the receipt: nothing may still be pending when the file reverts the devnet (a transaction
+        // left in the pool would take nonces from the next file's writes).
+        args: { chain: 'devnet', to: alice, amount: '1', token: usdc, wait: true },
       })
-      const headers = new Headers({
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': modernRevision,
-        'mcp-method': 'tools/call',
-        'mcp-name': 'transfer',
-        authorization: `Bearer ${options.token}`,
-        'content-digest': contentDigest(body),
-      })
-      const signed = await signRequest({
-        method: 'POST',
-        url: server.url,
-        headers,
-        key: options.key,
-        keyid: options.keyid,
-        ...(options.created ? { created: options.created } : {}),
-      })
-      headers.set('signature-input', signed.signatureInput)
-      headers.set('signature', signed.signature)
       return fetch(server.url, { method: 'POST', headers, body })
     }
 
@@ -431,37 +404,14 @@ describe.each(testStoreDrivers)('agent passports over HTTP (%s)', (driver) => {
 
     it('a replayed read is answered 401, its answer withheld, though the read ran while the nonce was being recorded', async () => {
       const token = await tokenFor(agent)
-      const body = JSON.stringify({
-        jsonrpc: '2.0',
-        id: 7,
-        method: 'tools/call',
-        params: {
-          name: 'get_balance',
-          arguments: { chain: 'devnet', address: alice },
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': modernRevision,
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
-      })
-      const headers = new Headers({
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': modernRevision,
-        'mcp-method': 'tools/call',
-        'mcp-name': 'get_balance',
-        authorization: `Bearer ${token}`,
-        'content-digest': contentDigest(body),
-      })
-      const signed = await signRequest({
-        method: 'POST',
-        url: server.url,
-        headers,
+      const { headers, body } = await signedToolCall({
+        signUrl: server.url,
+        token,
         key: agent.key,
         keyid: agent.did,
+        name: 'get_balance',
+        args: { chain: 'devnet', address: alice },
       })
-      headers.set('signature-input', signed.signatureInput)
-      headers.set('signature', signed.signature)
       const first = await fetch(server.url, { method: 'POST', headers, body })
       expect(first.status).toBe(200)
       expect(await first.text()).toContain('"formatted"')
@@ -615,39 +565,14 @@ describe.each(testStoreDrivers)('agent passports over HTTP (%s)', (driver) => {
             }),
           })
           const { access_token: token } = (await tokenRes.json()) as { access_token: string }
-          const body = JSON.stringify({
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'tools/call',
-            params: {
-              name: 'transfer',
-              // Waits for the receipt: nothing may still be pending when the file reverts the devnet (a transaction
-              // left in the pool would take nonces from the next file's writes).
-              arguments: { chain: 'devnet', to: alice, amount: '1', token: usdc, wait: true },
-              _meta: {
-                'io.modelcontextprotocol/protocolVersion': modernRevision,
-                'io.modelcontextprotocol/clientCapabilities': {},
-              },
-            },
-          })
-          const headers = new Headers({
-            'content-type': 'application/json',
-            accept: 'application/json, text/event-stream',
-            'mcp-protocol-version': modernRevision,
-            'mcp-method': 'tools/call',
-            'mcp-name': 'transfer',
-            authorization: `Bearer ${token}`,
-            'content-digest': contentDigest(body),
-          })
-          const signed = await signRequest({
-            method: 'POST',
-            url: `${publicUrl}/mcp`,
-            headers,
+          const { headers, body } = await signedToolCall({
+            signUrl: `${publicUrl}/mcp`,
+            token,
             key: agent.key,
             keyid: agent.did,
+            name: 'transfer',
+            args: { chain: 'devnet', to: alice, amount: '1', token: usdc, wait: true },
           })
-          headers.set('signature-input', signed.signatureInput)
-          headers.set('signature', signed.signature)
           const before = await usdcOf(alice)
           expect((await fetch(a.server.url, { method: 'POST', headers, body })).status).toBe(200)
           const replay = await fetch(b.server.url, { method: 'POST', headers, body })

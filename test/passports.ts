@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Hex } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
+import { contentDigest } from '../src/identity/contentDigest.js'
 import { signDeveloperChallenge } from '../src/identity/developerProof.js'
 import { type Ed25519Jwk, generateEd25519Key } from '../src/identity/didKey.js'
 import {
@@ -10,6 +11,7 @@ import {
   type SignedGrant,
   signGrant,
 } from '../src/identity/grant.js'
+import { signRequest } from '../src/identity/httpSignature.js'
 import type { PassportRecord, PassportRegistry } from '../src/identity/passportRegistry.js'
 
 /** The devnet's standard test mnemonic: account N signs as "the user" of an agent. */
@@ -103,4 +105,55 @@ export async function passportedAgent(
     record,
     developer: developer.did,
   }
+}
+
+/**
+ * A raw 2026-07-28 `tools/call` as an agent's client sends it: the MCP headers, the bearer token, the body's
+ * content digest and an RFC 9421 signature over `signUrl` (the URL the client addressed). Returns what to send, so a
+ * test can send it, send it again, or change it after signing.
+ *
+ * @example const { headers, body } = await signedToolCall({ signUrl: server.url, token, key, keyid, name, args })
+ */
+export async function signedToolCall(options: {
+  signUrl: string
+  token: string
+  key: Ed25519Jwk
+  keyid: string
+  name: string
+  args: Record<string, unknown>
+  created?: number | undefined
+}): Promise<{ headers: Headers; body: string }> {
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tools/call',
+    params: {
+      name: options.name,
+      arguments: options.args,
+      _meta: {
+        'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+        'io.modelcontextprotocol/clientCapabilities': {},
+      },
+    },
+  })
+  const headers = new Headers({
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': 'tools/call',
+    'mcp-name': options.name,
+    authorization: `Bearer ${options.token}`,
+    'content-digest': contentDigest(body),
+  })
+  const signed = await signRequest({
+    method: 'POST',
+    url: options.signUrl,
+    headers,
+    key: options.key,
+    keyid: options.keyid,
+    ...(options.created ? { created: options.created } : {}),
+  })
+  headers.set('signature-input', signed.signatureInput)
+  headers.set('signature', signed.signature)
+  return { headers, body }
 }
