@@ -23,6 +23,7 @@ import { sanitizeText } from '../untrusted/sanitizeText.js'
 import { cliCommand } from './cliCommand.js'
 import { type AdminConnection, connectAdmin } from './operator.js'
 import type { CliOptions } from './options.js'
+import { readStdinCapped } from './readStdin.js'
 
 /** How `airlock passport` reads and writes; tests pass their own. Secrets read here are never written back. */
 export type PassportIo = {
@@ -751,19 +752,6 @@ function processIo(): PassportIo {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     stdinIsTTY: Boolean(process.stdin.isTTY),
-    readStdin: async (maxBytes) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      for await (const chunk of process.stdin) {
-        const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
-        size += buffer.length
-        if (size > maxBytes)
-          throw new InvalidInputError('stdin holds more than a private key.', {
-            metaMessages: ['Pipe only the key: 64 hex digits, with or without 0x.'],
-          })
-        chunks.push(buffer)
-      }
-      return Buffer.concat(chunks).toString('utf8')
-    },
+    readStdin: readStdinCapped,
   }
 }

@@ -3,6 +3,7 @@ import { InvalidConfigError, InvalidInputError } from '../errors/index.js'
 import { createWalletStore, defaultScryptN, type WalletEntry } from '../signer/index.js'
 import { dataDirOf } from './dataDir.js'
 import type { CliOptions } from './options.js'
+import { readStdinCapped } from './readStdin.js'
 
 /**
  * How `airlock wallet` talks to the user. The default uses the process's streams; tests pass their own.
@@ -230,20 +231,7 @@ function processIo(): WalletIo {
     stderr: (text) => process.stderr.write(text),
     isTTY: Boolean(process.stdin.isTTY),
     readHidden: promptHidden,
-    readStdin: async (maxBytes) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      for await (const chunk of process.stdin) {
-        const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
-        size += buffer.length
-        if (size > maxBytes)
-          throw new InvalidInputError('stdin holds more than a private key.', {
-            metaMessages: ['Pipe only the key: 64 hex digits, with or without 0x.'],
-          })
-        chunks.push(buffer)
-      }
-      return Buffer.concat(chunks).toString('utf8')
-    },
+    readStdin: readStdinCapped,
   }
 }
 
