@@ -177,9 +177,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     await send(res, response)
   }
 
-  /** The URL the client addressed, as it signed it: behind a proxy the configured public URL's origin. */
+  /**
+   * The URL the client addressed, as it signed it: behind a proxy, the configured public URL (which may carry a
+   * path prefix the proxy strips) followed by the path this server sees.
+   */
   function targetUri(hostHeader: string, path: string): string {
-    return auth.publicUrl ? `${new URL(auth.publicUrl).origin}${path}` : `http://${hostHeader}${path}`
+    return auth.publicUrl ? `${auth.publicUrl}${path}` : `http://${hostHeader}${path}`
   }
 
   /**
