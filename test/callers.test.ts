@@ -147,7 +147,7 @@ describe.each(testStoreDrivers)('callers on intents and in the audit (%s)', (dri
     })
   })
 
-  it('an idempotency key used by one caller does not hand its intent to another', async () => {
+  it('an idempotency key is per caller: another caller with the same key gets an intent of its own, never the first', async () => {
     const writes = gateway.writes!
     const input = transfer.input.parse({
       chain: 'devnet',
@@ -161,10 +161,19 @@ describe.each(testStoreDrivers)('callers on intents and in the audit (%s)', (dri
       requestContext({ transport: 'internal', caller: order }),
     )
     expect(first.status).toBe('held')
+    // The operator's write with the same key is its own (denied here: the policy lets the operator pay alice only).
     await expect(
       writes.execute(transfer, input, requestContext({ transport: 'memory' })),
     ).rejects.toMatchObject({
-      code: 'CONFLICT',
+      code: 'POLICY_DENIED',
     })
+    const rows = await t.store.db
+      .selectFrom('intents')
+      .select(['id', 'agent'])
+      .where('idempotency_key', '=', `k-${driver}`)
+      .orderBy('created_at')
+      .execute()
+    expect(rows.map((r) => r.agent)).toEqual(['order:o1', 'operator:local'])
+    expect(rows[1]!.id).not.toBe(first.intentId)
   })
 })

@@ -288,6 +288,18 @@ const m0007: Migration = {
   },
 }
 
+// Idempotency keys are per caller (DESIGN §7, issue 12): two agents may use the same key for their own writes, and
+// neither can claim (or learn of) the other's. The key was unique across the table; now per `agent`. Rows written
+// before callers existed have `operator:local` (0004), so every existing key keeps its intent.
+const m0008: Migration = {
+  async up(db) {
+    await run(db, [
+      'alter table intents drop constraint intents_idempotency_key_key',
+      'create unique index intents_agent_idempotency_key on intents (agent, idempotency_key)',
+    ])
+  },
+}
+
 /**
  * Every migration, by name, in the order they run.
  *
@@ -301,6 +313,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0005_service_leases': m0005,
   '0006_stopped_contracts': m0006,
   '0007_passports': m0007,
+  '0008_idempotency_per_caller': m0008,
 }
 
 /**

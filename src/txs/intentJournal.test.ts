@@ -212,7 +212,7 @@ describe.each(testStoreDrivers)('intent journal on %s', (driver) => {
     expect(bad).toBeInstanceOf(InvalidInputError)
   })
 
-  it("an idempotency key is its caller's: the same request from another caller is refused", async () => {
+  it("an idempotency key is its caller's: another caller's same key makes its own intent, never hands out the first", async () => {
     const j = journal()
     const idempotencyKey = uniqueKey('caller')
     const order = { kind: 'order', id: 'o2', agent: 'operator:local' } as const
@@ -233,10 +233,19 @@ describe.each(testStoreDrivers)('intent journal on %s', (driver) => {
       caller: order,
     })
     expect(again).toEqual({ intent: first.intent, created: false })
-    const error = await j
-      .create({ idempotencyKey, chainId: 31337, wallet, operation: 'transfer', request })
-      .catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(IdempotencyKeyReusedError)
+    const operators = await j.create({
+      idempotencyKey,
+      chainId: 31337,
+      wallet,
+      operation: 'transfer',
+      request,
+    })
+    expect(operators.created).toBe(true)
+    expect(operators.intent.id).not.toBe(first.intent.id)
+    expect(operators.intent.agent).toBe('operator:local')
+    // And each caller's replay still finds its own.
+    const replay = await j.create({ idempotencyKey, chainId: 31337, wallet, operation: 'transfer', request })
+    expect(replay).toEqual({ intent: operators.intent, created: false })
   })
 
   it('the same idempotency key and request return the same intent; a different request is refused', async () => {

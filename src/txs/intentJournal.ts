@@ -214,7 +214,7 @@ export function createIntentJournal(
         })
         const inserted = await (key === null
           ? insert
-          : insert.onConflict((oc) => oc.column('idempotency_key').doNothing())
+          : insert.onConflict((oc) => oc.columns(['agent', 'idempotency_key']).doNothing())
         )
           .returningAll()
           .executeTakeFirst()
@@ -222,19 +222,18 @@ export function createIntentJournal(
           await appendIntentEvent(trx, inserted.id, null, 'created', null)
           return { intent: toIntent(inserted), created: true }
         }
-        // The key is taken (on PostgreSQL the insert above waited for its holder to commit): same request →
-        // same intent; anything else → refused.
+        // This caller already used the key (on PostgreSQL the insert above waited for its holder to commit): same
+        // request → same intent; anything else → refused. Keys are per caller: another caller's same key is its own.
         const existing = await trx
           .selectFrom('intents')
           .selectAll()
+          .where('agent', '=', agent)
           .where('idempotency_key', '=', key as string)
           .executeTakeFirstOrThrow()
         const same =
           existing.chain_id === input.chainId &&
           existing.wallet === wallet &&
           existing.operation === input.operation &&
-          // Another caller's key is not this caller's: it never hands out someone else's intent.
-          (existing.agent ?? actorOf(localOperator)) === agent &&
           canonicalJson(existing.request) === canonicalJson(input.request)
         if (!same) throw new IdempotencyKeyReusedError({ key: key as string, intentId: existing.id })
         return { intent: toIntent(existing), created: false }
