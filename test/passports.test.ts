@@ -35,6 +35,11 @@ const policy = {
       effect: 'allow',
       match: { operation: ['transfer'], chain: ['devnet'], token: [usdc], amount: { lte: '20' } },
     },
+    {
+      id: 'usdc-approvals',
+      effect: 'allow',
+      match: { operation: ['approve'], chain: ['devnet'], token: [usdc] },
+    },
   ],
 }
 
@@ -496,6 +501,45 @@ describe.each(testStoreDrivers)('agent passports over HTTP (%s)', (driver) => {
         }),
       })
       expect(((await again.json()) as { error_description: string }).error_description).toMatch(/Replayed/)
+    })
+
+    it('an approval counts like what it lets the spender take: over the range it is refused, within it the budget is charged', async () => {
+      const agent = await passportedAgent(operator.passports, {
+        tools: ['whoami', 'approve'],
+        payees: [bob],
+        budget: { currency: 'USD', max: '10', windowSeconds: 86_400 },
+        amountRange: { currency: 'USD', min: '0', max: '5' },
+      })
+      const mcp = await connect(agent, 'modern')
+      const allowance = () =>
+        viem.readContract({
+          address: usdc,
+          abi: erc20Abi,
+          functionName: 'allowance',
+          args: [fixtures.accounts[0] as `0x${string}`, bob],
+        })
+      try {
+        const before = await allowance()
+        const big = err(
+          await mcp.call('approve', { chain: 'devnet', token: usdc, spender: bob, amount: '1000' }),
+        )
+        expect(big.code).toBe('POLICY_DENIED')
+        expect(big.message).toMatch(/moves or approves \$1000, outside the grant's range/)
+        expect(await allowance()).toBe(before)
+        ok(await mcp.call('approve', { chain: 'devnet', token: usdc, spender: bob, amount: '3', wait: true }))
+        expect(await allowance()).toBe(parseUnits('3', 6))
+        expect(ok(await mcp.call('whoami', {})).budget).toMatchObject({ used: '3', remaining: '7' })
+        // The same allowance again, then none, grant nothing: no budget taken, and the receipts' Approval events
+        // (3, then 0) are no breach.
+        ok(await mcp.call('approve', { chain: 'devnet', token: usdc, spender: bob, amount: '3', wait: true }))
+        expect((await operator.killSwitch.state()).engaged).toBe(false)
+        ok(await mcp.call('approve', { chain: 'devnet', token: usdc, spender: bob, amount: '0', wait: true }))
+        expect(await allowance()).toBe(0n)
+        expect(ok(await mcp.call('whoami', {})).budget).toMatchObject({ used: '3', remaining: '7' })
+        expect((await operator.killSwitch.state()).engaged).toBe(false)
+      } finally {
+        await mcp.close()
+      }
     })
 
     it('the automatic kill switch stops only the agent whose writes keep being refused', async () => {

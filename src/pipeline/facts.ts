@@ -231,6 +231,17 @@ export function buildFacts(input: FactsInput): PolicyFacts {
     }
     outflowMicroUsd += (o.raw * price) / 10n ** BigInt(o.decimals)
   }
+  let approvalMicroUsd: bigint | undefined = 0n
+  for (const a of simulation?.approvals ?? []) {
+    const price = input.priceMicroUsd(a.token)
+    const decimals = input.decimals(a.token)
+    const bounded = (a.kind === 'erc20' || a.kind === 'permit2') && !a.unlimited && a.amount !== null
+    if (!bounded || price === undefined || decimals === undefined || a.amount === null) {
+      approvalMicroUsd = undefined
+      break
+    }
+    approvalMicroUsd += (a.amount * price) / 10n ** BigInt(decimals)
+  }
   return {
     operation: input.operation,
     chain: input.chain.name,
@@ -250,6 +261,7 @@ export function buildFacts(input: FactsInput): PolicyFacts {
     simulation,
     outflows,
     outflowMicroUsd,
+    approvalMicroUsd,
     now: input.now,
   }
 }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { type Address, formatUnits, getAddress, type Hash } from 'viem'
+import { type Address, erc20Abi, formatUnits, getAddress, type Hash } from 'viem'
 import type { AuditLog } from '../audit/auditLog.js'
 import type { Chains } from '../chains/chains.js'
 import {
@@ -223,7 +223,12 @@ export async function settleIntent(parts: SettleParts, row: SettleSubject): Prom
           formatted: await formatted(parts, chain, asset, moved, limit),
         })
     }
-  const unchecked = uncheckedApprovals(effects.approvals, checked)
+  const unchecked = await notLowered(
+    chain,
+    row.wallet as Address,
+    effects.blockNumber,
+    uncheckedApprovals(effects.approvals, checked),
+  )
   // A guarded write that reverted: was it the guard (a post-condition failed), and which one?
   const revert =
     effects.status === 'reverted' && tx.guard
@@ -388,6 +393,37 @@ function assetKey(d: AssetDelta | { kind: string; token?: string; tokenId?: stri
   const token = (d as { token?: string }).token?.toLowerCase() ?? 'unknown'
   if (d.kind === 'erc20') return token
   return `${token}#${String((d as { tokenId?: unknown }).tokenId ?? '')}`
+}
+
+/**
+ * Of the approvals a receipt shows that were not checked, those that grant something: an ERC-20 allowance set to no
+ * more than the wallet had already granted the spender before the block (re-approving the same amount, lowering it)
+ * gives nothing new, and the simulation does not list it. An allowance that cannot be read stays unchecked.
+ */
+async function notLowered(
+  chain: ReturnType<Chains['resolve']>,
+  wallet: Address,
+  block: bigint,
+  unchecked: Settlement['unchecked'],
+): Promise<Settlement['unchecked']> {
+  const out: Settlement['unchecked'] = []
+  for (const a of unchecked) {
+    if (a.amount === null || block === 0n) {
+      out.push(a)
+      continue
+    }
+    const before = await chain.client
+      .readContract({
+        address: a.token as Address,
+        abi: erc20Abi,
+        functionName: 'allowance',
+        args: [wallet, a.spender as Address],
+        blockNumber: block - 1n,
+      })
+      .catch(() => undefined)
+    if (before === undefined || BigInt(a.amount) > before) out.push(a)
+  }
+  return out
 }
 
 function uncheckedApprovals(

@@ -32,6 +32,7 @@ const facts = (over: Partial<PolicyFacts> = {}): PolicyFacts => ({
   addressBookListed: true,
   outflows: [],
   outflowMicroUsd: 10_000_000n,
+  approvalMicroUsd: 0n,
   now: new Date(1_900_000_000_000),
   ...over,
 })
@@ -62,6 +63,8 @@ describe('narrowByGrant', () => {
     ],
     ['no payee', { to: undefined }, /names no payee/],
     ['no USD price', { outflowMicroUsd: undefined }, /no USD price/],
+    ['an approval without a USD bound', { approvalMicroUsd: undefined }, /approval without a USD bound/],
+    ['an approval that with the outflow passes the range', { approvalMicroUsd: 15_000_001n }, /moves or approves \$25\.000001/],
     [
       'more than the range',
       { outflowMicroUsd: 25_000_001n },

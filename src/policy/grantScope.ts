@@ -81,14 +81,19 @@ export function narrowByGrant(
           : `${facts.to} is not one of the ${grant.payees.length} payee(s) the grant allows`,
       )
   }
-  const outflow = facts.outflowMicroUsd
-  if (outflow === undefined)
+  if (facts.outflowMicroUsd === undefined)
     return deny(`what this ${facts.operation} moves has no USD price, and the grant limits the agent in USD`)
+  // An approval lets a spender take funds later, outside any later check: it counts like what it allows.
+  if (facts.approvalMicroUsd === undefined)
+    return deny(
+      `this ${facts.operation} grants an approval without a USD bound (unlimited, an NFT, or a token without a price), and the grant limits the agent in USD`,
+    )
+  const outflow = facts.outflowMicroUsd + facts.approvalMicroUsd
   const min = usd(grant.amountRange.min)
   const max = usd(grant.amountRange.max)
   if (outflow < min || outflow > max)
     return deny(
-      `it moves $${formatUnits(outflow, 6)}, outside the grant's range of $${grant.amountRange.min} to $${grant.amountRange.max} per write`,
+      `it moves or approves $${formatUnits(outflow, 6)}, outside the grant's range of $${grant.amountRange.min} to $${grant.amountRange.max} per write`,
     )
   return { ...decision, limits: [...decision.limits, grantCharge(facts.agent, grant, outflow)] }
 }

@@ -78,6 +78,12 @@ export type PolicyFacts = {
   }[]
   /** Total outflow priced in USD, micro-dollars (1 USD = 1,000,000); `undefined` when some asset has no price. */
   outflowMicroUsd?: bigint | undefined
+  /**
+   * What the write lets others take later, priced in USD (micro-dollars): the new or raised approvals the simulation
+   * (or the typed data) shows, each at its amount. `undefined` when one is unlimited, an NFT, or has no price or
+   * decimals; 0 when there are none. An agent's grant counts it like an outflow.
+   */
+  approvalMicroUsd?: bigint | undefined
   /** The decision time. */
   now: Date
 }
