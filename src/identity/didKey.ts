@@ -91,7 +91,7 @@ export function parseEd25519Jwk(value: unknown, options: { private?: boolean } =
   }
   const o = v as Partial<Ed25519Jwk> | undefined
   const b64 = (s: unknown) => typeof s === 'string' && /^[A-Za-z0-9_-]{43}$/.test(s)
-  if (!o || o.kty !== 'OKP' || o.crv !== 'Ed25519' || !b64(o.x) || (options.private && !b64(o.d)))
+  if (o?.kty !== 'OKP' || o.crv !== 'Ed25519' || !b64(o.x) || (options.private && !b64(o.d)))
     throw new BaseError(
       'INVALID_INPUT',
       `The key is not an Ed25519 ${options.private ? 'private ' : ''}JWK ({"kty":"OKP","crv":"Ed25519","x":…${options.private ? ',"d":…' : ''}}).`,

@@ -64,7 +64,11 @@ describe('narrowByGrant', () => {
     ['no payee', { to: undefined }, /names no payee/],
     ['no USD price', { outflowMicroUsd: undefined }, /no USD price/],
     ['an approval without a USD bound', { approvalMicroUsd: undefined }, /approval without a USD bound/],
-    ['an approval that with the outflow passes the range', { approvalMicroUsd: 15_000_001n }, /moves or approves \$25\.000001/],
+    [
+      'an approval that with the outflow passes the range',
+      { approvalMicroUsd: 15_000_001n },
+      /moves or approves \$25\.000001/,
+    ],
     [
       'more than the range',
       { outflowMicroUsd: 25_000_001n },
