@@ -109,6 +109,22 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (refusedThisMinute++ < 100) audit(entry)
     else unrecorded++
   }
+
+  /** A refusal as the client gets it (an AuthError; a store outage passes through), audited under the agent. */
+  function refusal(
+    error: unknown,
+    oauthError: string,
+    at: 'token' | 'request',
+    agent: string | undefined,
+  ): AuthError {
+    const refused = asAuthError(error, oauthError)
+    auditRefusal({
+      kind: 'auth.refused',
+      actor: agent ? `agent:${agent}` : undefined,
+      data: { at, reason: refused.shortMessage },
+    })
+    return refused
+  }
   // A token that verified once (signature, issuer, audience, key binding) is the same string next time: only its
   // expiry is checked again. Bounded, and dropped at expiry.
   const verified = new Map<string, VerifyAccessTokenReturnType>()
@@ -228,13 +244,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           scope: 'mcp',
         }
       } catch (error) {
-        const refused = asAuthError(error, 'invalid_grant')
-        auditRefusal({
-          kind: 'auth.refused',
-          actor: agent ? `agent:${agent}` : undefined,
-          data: { at: 'token', reason: refused.shortMessage },
-        })
-        throw refused
+        throw refusal(error, 'invalid_grant', 'token', agent)
       }
     },
 
@@ -292,13 +302,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       }
 
       function refuse(error: unknown): AuthError {
-        const refused = asAuthError(error, 'invalid_token')
-        auditRefusal({
-          kind: 'auth.refused',
-          actor: agent ? `agent:${agent}` : undefined,
-          data: { at: 'request', reason: refused.shortMessage },
-        })
-        return refused
+        return refusal(error, 'invalid_token', 'request', agent)
       }
     },
 
