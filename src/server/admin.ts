@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import type { Hono } from 'hono'
 import { type AdminOperator, adminBasePath, createAdminApp } from './admin/createAdminApp.js'
+import { headersOf } from './headersOf.js'
 
 /** Options of {@link startAdminServer}. */
 export type AdminServerOptions = {
@@ -54,9 +55,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
 /** One node:http exchange through the app: the request as a fetch `Request`, the answer streamed back. */
 async function serve(app: Hono, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const headers = new Headers()
-  for (const [name, values] of Object.entries(req.headersDistinct))
-    for (const value of values ?? []) headers.append(name, value)
+  const headers = headersOf(req)
   const method = req.method ?? 'GET'
   // Read up to one byte past the app's limit: the app refuses what is over it, with its own error.
   const body = method === 'GET' || method === 'HEAD' ? undefined : await readCapped(req, maxBody + 1)

@@ -5,6 +5,7 @@ import type { Caller } from '../context/caller.js'
 import { InvalidConfigError, toBaseError } from '../errors/index.js'
 import { AuthError } from '../identity/authenticate.js'
 import type { Gateway } from './createGateway.js'
+import { headersOf } from './headersOf.js'
 import { approvalCodec, createMcpServerFactory } from './mcpServer.js'
 
 /** Options of {@link startHttpServer}. */
@@ -359,14 +360,6 @@ function reply(
 /** Whether binding `host` keeps the server on this machine. */
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
-}
-
-/** The request's headers as a fetch `Headers`, every value kept. */
-function headersOf(req: IncomingMessage): Headers {
-  const headers = new Headers()
-  for (const [name, values] of Object.entries(req.headersDistinct))
-    for (const value of values ?? []) headers.append(name, value)
-  return headers
 }
 
 /** The body, or undefined past `cap` bytes. */
