@@ -215,7 +215,12 @@ describe.each(testStoreDrivers)('agent passports over HTTP (%s)', (driver) => {
       try {
         ok(await a.call('whoami', {}))
         ok(await b.call('whoami', {}))
-        await operator.passports.setStatus(revoked.did, 'revoked', { reason: 'key leaked', by: 'test' })
+        // The reason is the operator's text as kept and audited: hidden characters removed.
+        const record = await operator.passports.setStatus(revoked.did, 'revoked', {
+          reason: 'key\u202e leaked\u200b',
+          by: 'test',
+        })
+        expect(record.reason).toBe('key leaked')
         await operator.passports.setStatus(suspended.did, 'suspended', { by: 'test' })
         const before = await usdcOf(alice)
         await expect(

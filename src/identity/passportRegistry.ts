@@ -3,10 +3,11 @@ import { type Selectable, sql } from 'kysely'
 import type { AuditLog } from '../audit/auditLog.js'
 import type { Caller, GrantScope } from '../context/caller.js'
 import { toJson } from '../context/json.js'
-import { BaseError, InvalidInputError } from '../errors/index.js'
+import { BaseError, InvalidInputError, scrubSecrets } from '../errors/index.js'
 import type { PassportsTable } from '../store/database.js'
 import type { Store } from '../store/openStore.js'
 import { sharedSecret } from '../store/sharedSecret.js'
+import { sanitizeText } from '../untrusted/sanitizeText.js'
 import { issuePassport, verifyPassport } from './credential.js'
 import { developerChallenge, verifyDeveloperProof } from './developerProof.js'
 import { didKeyOf, type Ed25519Jwk, ed25519KeyFromSeed, publicKeyOfDidKey } from './didKey.js'
@@ -197,7 +198,19 @@ export function createPassportRegistry(store: Store, options: PassportRegistryOp
 
     async registerDeveloper(input) {
       const method = developerMethod(input.did)
-      const proof = text(input.proof, 'proof', 8192)
+      // A compact JWS, checked as it is (never cleaned: its signature covers every character).
+      if (
+        typeof input.proof !== 'string' ||
+        !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(input.proof) ||
+        input.proof.length > 8192
+      )
+        throw new InvalidInputError(
+          'The proof is not a developer proof (a compact JWS over the challenge).',
+          {
+            field: 'proof',
+          },
+        )
+      const proof = input.proof
       const challenge = challengeOf(proof)
       // The challenge is taken (deleted) before the proof is checked: a proof is tried once, whatever its outcome.
       const row = await guarded(() =>
@@ -553,10 +566,13 @@ function challengeOf(proof: string): string {
   })
 }
 
+/** An operator's words (a reason, a label, who acts) as kept and audited: hidden characters removed, no secrets. */
 function text(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > max)
+  const clean =
+    typeof value === 'string' ? scrubSecrets(sanitizeText(value, { maxLength: max }).text).trim() : ''
+  if (clean === '' || (value as string).length > max)
     throw new InvalidInputError(`"${field}" must be a non-empty string of at most ${max} characters.`, {
       field,
     })
-  return value
+  return clean
 }
