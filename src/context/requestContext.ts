@@ -27,6 +27,8 @@ export type RequestContext = {
   readonly protocolVersion?: string | undefined
   readonly origin: Origin
   readonly trace?: TraceContext | undefined
+  /** The x402 payment the request carries (`_meta["x402/payment"]`), unchecked: the price step checks it. */
+  readonly payment?: unknown
 }
 
 /**

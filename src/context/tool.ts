@@ -20,6 +20,8 @@ export type ToolListing = {
   inputSchema: { type: 'object'; [key: string]: unknown }
   outputSchema?: { type: 'object'; [key: string]: unknown } | undefined
   annotations?: ToolAnnotations | undefined
+  /** `x402/price`: what a call costs, for a priced tool (DESIGN §9). */
+  _meta?: Record<string, unknown> | undefined
 }
 
 /** A tool call's answer: `structuredContent` on success, an `isError` result with `{ error }` otherwise. */
@@ -27,4 +29,6 @@ export type ToolResult = {
   content: { type: 'text'; text: string }[]
   structuredContent?: Record<string, unknown> | undefined
   isError?: boolean | undefined
+  /** `x402/payment-response` on a paid call's answer. */
+  _meta?: Record<string, unknown> | undefined
 }

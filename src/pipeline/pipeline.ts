@@ -1,13 +1,14 @@
 import type { RequestContext } from '../context/requestContext.js'
 import type { ToolListing, ToolResult } from '../context/tool.js'
 import { BaseError, toBaseError } from '../errors/index.js'
+import type { Charging } from '../payments/charging.js'
 import type { ToolContext } from '../tools/context.js'
 import type { ToolDefinition } from '../tools/defineTool.js'
 import { toolListing } from '../tools/listing.js'
 import type { WriteToolDefinition } from '../tools/shared/write.js'
 import { type AuditSink, auditCall } from './steps/audit.js'
 import { identify } from './steps/identify.js'
-import { price } from './steps/price.js'
+import { type Charge, price } from './steps/price.js'
 import { runTool } from './steps/run.js'
 import { settlePayment } from './steps/settlePayment.js'
 import { validate } from './steps/validate.js'
@@ -49,13 +50,19 @@ export function createPipeline(
   writes?: WritePath | undefined,
   /** Receives one audit entry per tool call (tool, actor, arguments, outcome); must not throw. */
   audit?: AuditSink | undefined,
+  /** Per-call prices (x402), when the gateway charges for tools. */
+  charging?: Charging | undefined,
 ): Pipeline {
   const byName = new Map<string, ToolDefinition | WriteToolDefinition>()
   for (const d of definitions) {
     if (byName.has(d.name)) throw new Error(`Duplicate tool ${d.name}`)
     byName.set(d.name, d)
   }
-  const tools = definitions.map(toolListing)
+  const tools = definitions.map((d) => {
+    const listing = toolListing(d)
+    const priced = charging?.listing(d.name)
+    return priced ? { ...listing, _meta: { 'x402/price': priced } } : listing
+  })
   const caip2Of = (ref: string | number) => {
     try {
       return context.chains.resolve(ref).caip2
@@ -84,16 +91,28 @@ export function createPipeline(
         auditCall(audit, ctx, name, args, valid.error.code, write)
         return errorResult(valid.error)
       }
+      let charge: Charge | undefined
       try {
         identify(ctx, name, valid.input, caip2Of)
-        const charge = price(name, ctx)
+        const priced = await price(charging, name, ctx)
+        if (priced && 'result' in priced) {
+          auditCall(audit, ctx, name, valid.input, 'PAYMENT_REQUIRED', write)
+          return priced.result
+        }
+        charge = priced?.charge
         const output = (await (run
           ? run(valid.input)
           : runTool(tool, valid.input, context, writes, ctx))) as Record<string, unknown>
-        await settlePayment(charge, ctx)
-        auditCall(audit, ctx, name, valid.input, undefined, write)
-        return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output }
+        const answer: ToolResult = {
+          content: [{ type: 'text', text: JSON.stringify(output) }],
+          structuredContent: output,
+        }
+        const paid = charge && charging ? await settlePayment(charging, charge, answer, ctx) : answer
+        auditCall(audit, ctx, name, valid.input, paid.isError ? 'PAYMENT_REQUIRED' : undefined, write)
+        return paid
       } catch (error) {
+        // A tool that failed is not charged: its payment may be used again.
+        if (charge && charging) await charging.release(charge).catch(() => {})
         const e = toBaseError(error)
         auditCall(audit, ctx, name, valid.input, e.code, write)
         return errorResult(e)

@@ -10,6 +10,84 @@ const RpcUrl = z
   .refine((u) => URL.canParse(u) && /^(https?|wss?):$/.test(new URL(u).protocol), 'must be an http(s) URL')
 
 /** The config file (JSON). Every field is optional; unknown fields are errors. */
+const EvmAddressText = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed address (40 hex digits)')
+const DecimalText = z
+  .string()
+  .max(40)
+  .regex(/^\d+(\.\d+)?$/, 'a decimal string in display units, like "0.01"')
+
+/** One price: a tool, or a pack of tools sharing a price and its payees (DESIGN §9). */
+export const ToolPrice = z
+  .object({
+    tools: z.array(z.string().min(1).max(64)).min(1).max(100).describe('The tools this price applies to.'),
+    amount: DecimalText.describe('Per call, in display units of the asset ("0.01" USDC).'),
+    asset: z
+      .string()
+      .min(1)
+      .max(64)
+      .describe('A token known on the network ("USDC" on the devnet) or its address; EIP-3009 tokens only.'),
+    network: z.string().min(1).max(64).describe('A chain name, id or CAIP-2 id (EVM).'),
+    eip712: z
+      .object({ name: z.string().min(1).max(128), version: z.string().min(1).max(32) })
+      .strict()
+      .optional()
+      .describe(
+        "The token's EIP-712 domain name and version, when the token does not publish it (EIP-5267).",
+      ),
+    payees: z
+      .array(
+        z
+          .object({
+            address: EvmAddressText,
+            share: z.number().positive().max(100).describe('Percent of each charge.'),
+            label: z.string().max(64).optional(),
+          })
+          .strict(),
+      )
+      .max(16)
+      .optional()
+      .describe('Revenue shares (percent, summing to 100); default: all to the gateway wallet.'),
+    description: z.string().max(200).optional(),
+  })
+  .strict()
+  .refine(
+    (p) => !p.payees || Math.abs(p.payees.reduce((s, x) => s + x.share, 0) - 100) < 1e-9,
+    'payees[].share must add up to 100',
+  )
+
+const Payments = z
+  .object({
+    facilitator: z
+      .union([
+        z.literal('devnet'),
+        z
+          .object({
+            url: z
+              .string()
+              .refine(
+                (u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol),
+                'must be an http(s) URL',
+              ),
+            timeoutMs: z.number().int().min(100).max(120_000).optional(),
+          })
+          .strict(),
+      ])
+      .optional()
+      .describe('"devnet" (the gateway runs one on the embedded devnet) or { url } of an x402 facilitator.'),
+    payTo: EvmAddressText.optional().describe('Where charges are paid (default: the gateway wallet).'),
+    prices: z.array(ToolPrice).max(200).optional(),
+    payoutIntervalSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 24 * 3600)
+      .optional()
+      .describe(
+        'Pay accrued revenue shares out every so often (default: only by `airlock payments payout`).',
+      ),
+  })
+  .strict()
+
 export const Config = z
   .object({
     devnet: z
@@ -145,6 +223,9 @@ export const Config = z
       .optional()
       .describe('The operator API (approvals, kill switch, audit, address book), with its own token.'),
     tools: Toolsets.optional(),
+    payments: Payments.optional().describe(
+      'x402: prices of tools (charged per call, shares paid out to payees) and the facilitator that verifies and settles payments.',
+    ),
     auth: z
       .union([
         z.enum(['none', 'passport']),

@@ -1,4 +1,5 @@
-import type { Address } from 'viem'
+import { type FacilitatorClient, HTTPFacilitatorClient } from '@x402/core/server'
+import { type Address, getAddress } from 'viem'
 import { type AuditEntryInput, type AuditLog, createAuditLog } from '../audit/auditLog.js'
 import { auditTransitions } from '../audit/auditTransitions.js'
 import { type Chains, createChains } from '../chains/chains.js'
@@ -6,9 +7,10 @@ import { type KnownContracts, knownContracts } from '../chains/knownContracts.js
 import { createTokenFacts } from '../chains/tokenFacts.js'
 import { devnetChain } from '../devnet/devnetChain.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
-import { toBaseError } from '../errors/index.js'
+import { InvalidConfigError, toBaseError } from '../errors/index.js'
 import { type Authenticator, createAuthenticator } from '../identity/authenticate.js'
 import { createPassportRegistry, type PassportRegistry } from '../identity/passportRegistry.js'
+import { type Charging, createCharging } from '../payments/charging.js'
 import { createGuard } from '../pipeline/guard.js'
 import { createPipeline, type Pipeline } from '../pipeline/pipeline.js'
 import { createPrices } from '../pipeline/prices.js'
@@ -189,6 +191,10 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   // open, stopped by close(). Work only one replica may run takes a lease (periodicService's `lease`); these two
   // run on every replica, see below.
   const services = createServices()
+  let auditIsReady: (log: AuditLog | undefined) => void = () => {}
+  const auditReady = new Promise<AuditLog | undefined>((resolve) => {
+    auditIsReady = resolve
+  })
   const closers: (() => unknown)[] = []
   const log = options.log ?? (() => {})
   const toolSet = options.tools ?? selectTools(allTools, config.tools)
@@ -216,6 +222,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       const audit = createAuditLog(store, { onError: (error) => log(`audit: ${toBaseError(error).message}`) })
       for (const held of early.splice(0)) audit.appendSoon(held.entry, held.at)
       auditLog = audit
+      auditIsReady(audit)
       const killSwitch = createKillSwitch(store, { audit })
       const limits = createLimitLedger(store)
       const approvals = createApprovals(store, { audit })
@@ -328,6 +335,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       warmSigning()
       return { path, report, levers }
     })
+    built.catch(() => auditIsReady(undefined))
     ready = built.then((b) => b.report)
     writes = lazyWritePath(built.then((b) => b.path))
     operator = built.then((b) => b.levers)
@@ -346,13 +354,20 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   // Every tool call's entry: a write's at once, a read's in the next batch (off the request path). Calls made while
   // the store is still opening are held (with their time) and written once it is open.
   const early: { entry: AuditEntryInput; at: Date }[] = []
-  const pipeline = createPipeline(toolSet, context, writes, (entry, write) => {
-    if (!auditLog) {
-      if (options.writes && early.length < maxEarlyAuditEntries) early.push({ entry, at: new Date() })
-    } else if (write)
-      auditLog.append(entry).catch((error: unknown) => log(`audit: ${toBaseError(error).message}`))
-    else auditLog.appendSoon(entry)
-  })
+  const charging = createGatewayCharging(config, options, chains, context, auditReady, closers)
+  const pipeline = createPipeline(
+    toolSet,
+    context,
+    writes,
+    (entry, write) => {
+      if (!auditLog) {
+        if (options.writes && early.length < maxEarlyAuditEntries) early.push({ entry, at: new Date() })
+      } else if (write)
+        auditLog.append(entry).catch((error: unknown) => log(`audit: ${toBaseError(error).message}`))
+      else auditLog.appendSoon(entry)
+    },
+    charging,
+  )
   const authenticator = operator
     ? createAuthenticator({
         registry: async () => (await operator!).passports,
@@ -390,6 +405,82 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     },
   }
   return gateway
+}
+
+/**
+ * Charging per tool call (DESIGN §9), when the config prices tools: the facilitator by URL, or on the devnet one the
+ * gateway starts itself; the payee is the gateway wallet unless `payments.payTo` says otherwise. Prices need the
+ * store (claims and the ledger), and only read tools may be priced (a write's effect cannot be withheld once sent).
+ */
+function createGatewayCharging(
+  config: Config,
+  options: CreateGatewayOptions,
+  chains: Chains,
+  context: ToolContext,
+  audit: Promise<AuditLog | undefined>,
+  closers: (() => unknown)[],
+): Charging | undefined {
+  const payments = config.payments
+  if (!payments?.prices?.length) return undefined
+  const writes = options.writes
+  if (!writes)
+    throw new InvalidConfigError('payments.prices needs a wallet and a store (the ledger of charges).', {
+      field: 'payments.prices',
+      metaMessages: ['Configure `wallet` (see "Wallets and writes" in the README), or remove the prices.'],
+    })
+  const tools = new Map((options.tools ?? allTools).map((t) => [t.name, t]))
+  for (const price of payments.prices)
+    for (const name of price.tools) {
+      const tool = tools.get(name)
+      if (!tool)
+        throw new InvalidConfigError(`payments.prices: unknown tool "${name.slice(0, 64)}".`, {
+          field: 'payments.prices.tools',
+        })
+      if ('kind' in tool)
+        throw new InvalidConfigError(
+          `payments.prices: "${name}" is a write tool; only read tools can be priced (a write cannot be withheld once sent).`,
+          { field: 'payments.prices.tools' },
+        )
+    }
+  const payTo = payments.payTo ?? writes.signer?.address
+  if (!payTo)
+    throw new InvalidConfigError('payments.payTo is needed when the gateway has no wallet.', {
+      field: 'payments.payTo',
+    })
+  let facilitator: Promise<FacilitatorClient>
+  const setting = payments.facilitator ?? (options.devnet ? 'devnet' : undefined)
+  if (setting === 'devnet') {
+    const devnet = options.devnet
+    if (!devnet)
+      throw new InvalidConfigError('payments.facilitator "devnet" needs the embedded devnet.', {
+        field: 'payments.facilitator',
+      })
+    const started = import('../payments/devnetFacilitator.js').then((m) => m.startDevnetFacilitator(devnet))
+    started.catch(() => {})
+    closers.push(() => started.then((f) => f.close()).catch(() => {}))
+    facilitator = started.then((f) => new HTTPFacilitatorClient({ url: f.url }))
+  } else if (setting) {
+    facilitator = Promise.resolve(
+      new HTTPFacilitatorClient({ url: setting.url, timeoutMs: setting.timeoutMs ?? 15_000 }),
+    )
+  } else
+    throw new InvalidConfigError('payments.facilitator is needed: the URL of an x402 facilitator.', {
+      field: 'payments.facilitator',
+    })
+  facilitator.catch(() => {})
+  return createCharging({
+    prices: payments.prices,
+    chains,
+    tokens: context.tokens,
+    facilitator: {
+      verify: async (...args) => (await facilitator).verify(...args),
+      settle: async (...args) => (await facilitator).settle(...args),
+      getSupported: async () => (await facilitator).getSupported(),
+    },
+    store: Promise.resolve(writes.store),
+    payTo: getAddress(payTo),
+    audit,
+  })
 }
 
 /**

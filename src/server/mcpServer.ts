@@ -137,6 +137,8 @@ function contextOf(sctx: ServerContext, era: 'legacy' | 'modern', transport: Tra
     era,
     protocolVersion: text(envelopeOf(sctx)[PROTOCOL_VERSION_META_KEY]),
     ...(traceparent || tracestate ? { trace: { traceparent, tracestate } } : {}),
+    // An x402 payment for a priced tool (the x402 MCP binding): checked by the price step, never trusted here.
+    ...(meta['x402/payment'] === undefined ? {} : { payment: meta['x402/payment'] }),
   })
 }
 

@@ -239,6 +239,55 @@ export type StoppedAgentsTable = {
   stopped_at: TimestampColumn
 }
 
+/** A payment authorization taken for a paid tool call (DESIGN §9): unique per network, asset and nonce. */
+export type PaymentClaimsTable = {
+  network: string
+  asset: string
+  nonce: string
+  payer: string
+  tool: string
+  state: ColumnType<string, string | undefined, string>
+  created_at: TimestampColumn
+}
+
+/** One settled charge for a tool call: what was paid, by whom, in which transaction. */
+export type PaymentChargesTable = {
+  id: string
+  tool: string
+  /** The caller (`agent:did:key:…`, `operator:local`). */
+  actor: string
+  payer: string
+  network: string
+  asset: string
+  decimals: number
+  amount: ColumnType<string, string, string>
+  transaction: string
+  created_at: TimestampColumn
+}
+
+/** A payee's share of a charge (base units); `payout_id` once a payout took it. */
+export type PaymentSharesTable = {
+  charge_id: string
+  payee: string
+  amount: ColumnType<string, string, string>
+  payout_id: string | null
+}
+
+/** One payout of accrued shares to one payee: an ordinary guarded transfer (`intent_id`). */
+export type PaymentPayoutsTable = {
+  id: string
+  payee: string
+  network: string
+  asset: string
+  amount: ColumnType<string, string, string>
+  /** `pending` (its transfer under way), `paid`, `failed` (its shares released). */
+  status: ColumnType<string, string | undefined, string>
+  intent_id: string | null
+  error: string | null
+  created_at: TimestampColumn
+  updated_at: TimestampColumn
+}
+
 /** Every table of the store, as Kysely sees it. */
 export type Database = {
   intents: IntentsTable
@@ -261,4 +310,8 @@ export type Database = {
   passports: PassportsTable
   request_nonces: RequestNoncesTable
   stopped_agents: StoppedAgentsTable
+  payment_claims: PaymentClaimsTable
+  payment_charges: PaymentChargesTable
+  payment_shares: PaymentSharesTable
+  payment_payouts: PaymentPayoutsTable
 }

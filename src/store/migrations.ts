@@ -300,6 +300,61 @@ const m0008: Migration = {
   },
 }
 
+// x402 payments (DESIGN §9, issue 14). A payment is claimed (its authorization nonce, unique per network and asset)
+// before the paid tool runs, so a replay — also on another replica, also before the first one settled — is refused;
+// the claim is released when the tool fails or settlement fails, and kept once settled. Every settled charge is one
+// row, split into payees' shares (exact base units); a payout takes unpaid shares of one payee and pays them as an
+// ordinary guarded transfer (its intent id kept), so a crash or a second run never pays a share twice.
+const m0009: Migration = {
+  async up(db) {
+    await run(db, [
+      `create table payment_claims (
+        network text not null,
+        asset text not null check (asset ~ '^0x[0-9a-f]{40}$'),
+        nonce text not null,
+        payer text not null,
+        tool text not null,
+        state text not null default 'claimed' check (state in ('claimed', 'settled')),
+        created_at timestamptz not null default now(),
+        primary key (network, asset, nonce)
+      )`,
+      `create table payment_charges (
+        id text primary key,
+        tool text not null,
+        actor text not null,
+        payer text not null,
+        network text not null,
+        asset text not null,
+        decimals integer not null,
+        amount numeric(78, 0) not null check (amount > 0),
+        transaction text not null,
+        created_at timestamptz not null default now()
+      )`,
+      'create index payment_charges_created on payment_charges (created_at)',
+      `create table payment_payouts (
+        id text primary key,
+        payee text not null,
+        network text not null,
+        asset text not null,
+        amount numeric(78, 0) not null check (amount > 0),
+        status text not null default 'pending' check (status in ('pending', 'paid', 'failed')),
+        intent_id text,
+        error text,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now()
+      )`,
+      `create table payment_shares (
+        charge_id text not null references payment_charges (id),
+        payee text not null,
+        amount numeric(78, 0) not null check (amount >= 0),
+        payout_id text references payment_payouts (id),
+        primary key (charge_id, payee)
+      )`,
+      'create index payment_shares_unpaid on payment_shares (payee) where payout_id is null',
+    ])
+  },
+}
+
 /**
  * Every migration, by name, in the order they run.
  *
@@ -314,6 +369,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0006_stopped_contracts': m0006,
   '0007_passports': m0007,
   '0008_idempotency_per_caller': m0008,
+  '0009_payments': m0009,
 }
 
 /**

@@ -1,19 +1,20 @@
 import type { RequestContext } from '../../context/requestContext.js'
+import type { Charge, Charging, PriceOutcome } from '../../payments/charging.js'
 
-/** What a paid tool costs (DESIGN §9): an amount of an asset on a network, split between payees. */
-export type Price = {
-  amount: string
-  asset: string
-  network: string
-  payees: readonly { address: string; share: number }[]
-}
+/** What a paid call took: settled after the tool succeeded, released when it failed. */
+export type { Charge }
 
 /**
- * Step 3: the price of this call, if the tool has one. No tool carries a price until x402 charging lands, so every
- * call is free here; the step exists so a price is checked before the tool runs and settled only after it succeeded.
+ * Step 3: the price of this call, if the tool has one (DESIGN §9). Free: nothing. Priced and unpaid, or paid with a
+ * payment that does not hold: the payment requirement, as the result (the tool does not run). Paid: the verified,
+ * claimed payment, settled by the next steps only once the tool succeeded.
  *
- * @example price('get_balance', ctx) // undefined: free
+ * @example const outcome = await price(charging, 'get_balance', ctx) // undefined: free
  */
-export function price(_tool: string, _ctx: RequestContext): Price | undefined {
-  return undefined
+export function price(
+  charging: Charging | undefined,
+  tool: string,
+  ctx: RequestContext,
+): Promise<PriceOutcome> | undefined {
+  return charging?.begin(tool, ctx)
 }

@@ -1,13 +1,25 @@
 import type { RequestContext } from '../../context/requestContext.js'
-import type { Price } from './price.js'
+import type { ToolResult } from '../../context/tool.js'
+import type { Charge, Charging } from '../../payments/charging.js'
 
 /**
- * Step 5: settle the call's payment, only after the tool succeeded (DESIGN §9). With no price there is nothing to
- * settle; x402 charging fills this in and withholds the output when settlement fails.
+ * Step 5: settle the call's payment, only after the tool succeeded (DESIGN §9). The answer then carries
+ * `_meta["x402/payment-response"]`; when settlement fails the tool's output is withheld and the payment
+ * requirement is the answer. A tool that failed is not charged: its payment is released.
  *
- * @example await settlePayment(undefined, ctx) // nothing to do
+ * @example const answer = await settlePayment(charging, charge, output, ctx)
  */
-export async function settlePayment(charge: Price | undefined, _ctx: RequestContext): Promise<void> {
-  if (charge === undefined) return
-  throw new Error('Paid tools are not supported yet.')
+export async function settlePayment(
+  charging: Charging,
+  charge: Charge,
+  output: ToolResult,
+  ctx: RequestContext,
+): Promise<ToolResult> {
+  if (output.isError) {
+    await charging.release(charge)
+    return output
+  }
+  const settled = await charging.settle(charge, ctx)
+  if ('result' in settled) return settled.result
+  return { ...output, _meta: { ...output._meta, 'x402/payment-response': settled.response } }
 }

@@ -1,0 +1,451 @@
+import { randomUUID } from 'node:crypto'
+import type { FacilitatorClient } from '@x402/core/server'
+import type { PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse } from '@x402/core/types'
+import { type Address, getAddress, isAddress, parseUnits } from 'viem'
+import type { AuditLog } from '../audit/auditLog.js'
+import type { ChainContext, Chains } from '../chains/chains.js'
+import type { TokenFactsService } from '../chains/tokenFacts.js'
+import { actorOf } from '../context/caller.js'
+import type { RequestContext } from '../context/requestContext.js'
+import type { ToolResult } from '../context/tool.js'
+import { BaseError, InvalidConfigError, toBaseError } from '../errors/index.js'
+import type { Store } from '../store/openStore.js'
+import { splitShares } from './shares.js'
+
+/** A price as the config gives it (see `ToolPrice` in src/server/config.ts). */
+export type PriceConfig = {
+  tools: string[]
+  amount: string
+  asset: string
+  network: string
+  eip712?: { name: string; version: string } | undefined
+  payees?: { address: string; share: number; label?: string | undefined }[] | undefined
+  description?: string | undefined
+}
+
+/** What `tools/list` shows of a priced tool (`_meta["x402/price"]`): the price before the first call. */
+export type PriceListing = {
+  amount: string
+  asset: string
+  network: string
+  scheme: 'exact'
+  payees: { address: string; share: number; label?: string | undefined }[]
+}
+
+/** A payment taken for one call: verified and claimed, to be settled after the tool succeeded or released. */
+export type Charge = {
+  tool: string
+  payload: PaymentPayload
+  requirements: PaymentRequirements
+  payer: Address
+  nonce: string
+  decimals: number
+  payees: { address: Address; share: number }[]
+}
+
+/** What the pipeline's price step gets: go on with a charge, or answer with a payment requirement. */
+export type PriceOutcome = { charge: Charge } | { result: ToolResult } | undefined
+
+/** Charging per tool call (DESIGN §9): the price step and the settle-payment step of the pipeline. */
+export type Charging = {
+  /** The price of a tool as `tools/list` shows it, if it has one. */
+  listing(tool: string): PriceListing | undefined
+  /**
+   * Before the tool runs: nothing (free), the payment requirement (unpaid, or a payment that does not hold), or the
+   * verified payment, claimed so no other call (on any replica) can use it.
+   */
+  begin(tool: string, ctx: RequestContext): Promise<PriceOutcome>
+  /** The tool failed: nothing is charged, and the payment may be used again. */
+  release(charge: Charge): Promise<void>
+  /**
+   * The tool succeeded: settle the payment and record the charge and its shares. Failure to settle returns the
+   * payment requirement (the tool's output is withheld); success returns the `x402/payment-response`.
+   */
+  settle(charge: Charge, ctx: RequestContext): Promise<{ response: SettleResponse } | { result: ToolResult }>
+}
+
+/** Parameters of {@link createCharging}. */
+export type CreateChargingParameters = {
+  prices: readonly PriceConfig[]
+  chains: Chains
+  tokens: TokenFactsService
+  facilitator: FacilitatorClient
+  store: Promise<Store>
+  /** Where charges are paid (default: the gateway wallet). */
+  payTo: Address
+  audit?: Promise<AuditLog | undefined> | undefined
+  /** Seconds a payment authorization may be valid for after the requirement is given. */
+  maxTimeoutSeconds?: number | undefined
+}
+
+/**
+ * Per-call charging in the x402 MCP binding (tool-result form, both MCP revisions): an unpaid call to a priced tool
+ * answers `isError` with the `PaymentRequired` as structured content and as text; the paid retry carries the
+ * `PaymentPayload` in `_meta["x402/payment"]`. The payment is checked here first (the accepted requirement is one
+ * of ours, amount, payee, window, and the payer is the passport's wallet), claimed in the store (a replay is
+ * refused on every replica), verified by the facilitator, and settled only after the tool succeeded; the answer
+ * carries `_meta["x402/payment-response"]`. Prices are for read tools only: a write's effect cannot be withheld
+ * once sent, so a failed settlement could not take it back.
+ *
+ * @example
+ * const charging = createCharging({ prices, chains, tokens, facilitator, store, payTo: wallet })
+ */
+export function createCharging(parameters: CreateChargingParameters): Charging {
+  const { chains, tokens, facilitator } = parameters
+  const maxTimeoutSeconds = parameters.maxTimeoutSeconds ?? 120
+  const byTool = new Map<string, { price: PriceConfig; chain: ChainContext }>()
+  for (const price of parameters.prices) {
+    let chain: ChainContext
+    try {
+      chain = chains.resolve(price.network)
+    } catch {
+      throw new InvalidConfigError(`payments.prices: unknown network "${price.network}".`, {
+        field: 'payments.prices.network',
+        metaMessages: ['Name a chain the gateway serves (list_chains), e.g. "base" or "devnet".'],
+      })
+    }
+    for (const tool of price.tools) {
+      if (byTool.has(tool))
+        throw new InvalidConfigError(`payments.prices: tool "${tool}" has two prices.`, {
+          field: 'payments.prices.tools',
+        })
+      byTool.set(tool, { price, chain })
+    }
+  }
+  const requirementsCache = new Map<
+    PriceConfig,
+    Promise<{ requirements: PaymentRequirements; decimals: number }>
+  >()
+
+  /** The requirement of a price: the token's address, decimals and EIP-712 domain resolved once. */
+  function requirementsOf(price: PriceConfig, chain: ChainContext) {
+    const cached = requirementsCache.get(price)
+    if (cached) return cached
+    const resolving = resolveRequirements(price, chain)
+    requirementsCache.set(price, resolving)
+    resolving.catch(() => requirementsCache.delete(price))
+    return resolving
+  }
+
+  async function resolveRequirements(
+    price: PriceConfig,
+    chain: ChainContext,
+  ): Promise<{ requirements: PaymentRequirements; decimals: number }> {
+    const known = tokens.known(chain.id).find((t) => t.symbol.toLowerCase() === price.asset.toLowerCase())
+    const address = known
+      ? getAddress(known.address)
+      : isAddress(price.asset)
+        ? getAddress(price.asset)
+        : undefined
+    if (!address)
+      throw new InvalidConfigError(
+        `payments.prices: asset "${price.asset}" is not a token known on ${chain.name}; give its address.`,
+        { field: 'payments.prices.asset' },
+      )
+    const facts = await tokens.get(chain, address)
+    const domain = price.eip712 ?? (await eip712DomainOf(chain, address))
+    return {
+      decimals: facts.decimals,
+      requirements: {
+        scheme: 'exact',
+        network: chain.caip2 as `${string}:${string}`,
+        asset: address,
+        amount: parseUnits(price.amount, facts.decimals).toString(),
+        payTo: parameters.payTo,
+        maxTimeoutSeconds,
+        extra: { name: domain.name, version: domain.version },
+      },
+    }
+  }
+
+  function paymentRequired(tool: string, requirements: PaymentRequirements, error: string): ToolResult {
+    const body: PaymentRequired = {
+      x402Version: 2,
+      error,
+      resource: {
+        url: `mcp://tool/${tool}`,
+        description: `Airlock tool ${tool}`,
+        mimeType: 'application/json',
+      },
+      accepts: [requirements],
+    }
+    return {
+      isError: true,
+      content: [{ type: 'text', text: JSON.stringify(body) }],
+      structuredContent: body as unknown as Record<string, unknown>,
+    }
+  }
+
+  async function audit(kind: string, ctx: RequestContext, data: Record<string, unknown>) {
+    const log = await parameters.audit
+    log?.appendSoon({ kind, actor: actorOf(ctx.caller), data: data as never })
+  }
+
+  return {
+    listing(tool) {
+      const priced = byTool.get(tool)
+      if (!priced) return undefined
+      const { price, chain } = priced
+      return {
+        amount: price.amount,
+        asset: price.asset,
+        network: chain.caip2,
+        scheme: 'exact',
+        payees: price.payees ?? [{ address: parameters.payTo, share: 100 }],
+      }
+    },
+
+    async begin(tool, ctx) {
+      const priced = byTool.get(tool)
+      if (!priced) return undefined
+      const { requirements, decimals } = await requirementsOf(priced.price, priced.chain)
+      const given = ctx.payment
+      if (given === undefined)
+        return { result: paymentRequired(tool, requirements, `Payment required to call ${tool}.`) }
+      const refuse = async (reason: string, code: string) => {
+        await audit('payment.refused', ctx, { tool, reason: code })
+        return { result: paymentRequired(tool, requirements, reason) }
+      }
+      const checked = checkPayment(given, requirements, ctx)
+      if ('problem' in checked) return refuse(checked.problem, checked.code)
+      const { payload, payer, nonce } = checked
+      let verdict: Awaited<ReturnType<FacilitatorClient['verify']>>
+      try {
+        verdict = await facilitator.verify(payload, requirements)
+      } catch (error) {
+        const reason = (error as { invalidReason?: unknown }).invalidReason
+        if (typeof reason === 'string')
+          return refuse(`The facilitator refused the payment (${code(reason)}).`, code(reason))
+        throw new BaseError(
+          'PAYMENT_REQUIRED',
+          'The payment facilitator is unavailable: nothing was charged.',
+          {
+            cause: error,
+            metaMessages: ['Try again later; the payment was not used.'],
+          },
+        )
+      }
+      if (!verdict.isValid)
+        return refuse(
+          `The facilitator refused the payment (${code(verdict.invalidReason ?? 'invalid')}).`,
+          code(verdict.invalidReason ?? 'invalid'),
+        )
+      // Claimed before the tool runs: a second call with the same authorization (a replay, here or on another
+      // replica) is refused even before the first one settled.
+      const store = await parameters.store
+      const claimed = await store.db
+        .insertInto('payment_claims')
+        .values({
+          network: requirements.network,
+          asset: requirements.asset.toLowerCase(),
+          nonce,
+          payer,
+          tool,
+        })
+        .onConflict((oc) => oc.doNothing())
+        .returning('nonce')
+        .executeTakeFirst()
+      if (!claimed) return refuse('This payment was already used: sign a new authorization.', 'replayed')
+      const payees = (priced.price.payees ?? [{ address: parameters.payTo, share: 100 }]).map((p) => ({
+        address: getAddress(p.address),
+        share: p.share,
+      }))
+      return { charge: { tool, payload, requirements, payer, nonce, decimals, payees } }
+    },
+
+    async release(charge) {
+      const store = await parameters.store
+      await store.db
+        .deleteFrom('payment_claims')
+        .where('network', '=', charge.requirements.network)
+        .where('asset', '=', charge.requirements.asset.toLowerCase())
+        .where('nonce', '=', charge.nonce)
+        .where('state', '=', 'claimed')
+        .execute()
+    },
+
+    async settle(charge, ctx) {
+      let response: SettleResponse | undefined
+      let failure: string
+      try {
+        response = await facilitator.settle(charge.payload, charge.requirements)
+        failure = response.success ? '' : code(response.errorReason ?? 'settle_failed')
+      } catch (error) {
+        const reason = (error as { errorReason?: unknown }).errorReason
+        failure = typeof reason === 'string' ? code(reason) : 'facilitator_unavailable'
+      }
+      if (!response?.success) {
+        await this.release(charge).catch(() => {})
+        await audit('payment.settle_failed', ctx, { tool: charge.tool, reason: failure, payer: charge.payer })
+        return {
+          result: paymentRequired(
+            charge.tool,
+            charge.requirements,
+            `Settlement failed (${failure}): the tool's output is withheld and nothing was charged; pay again to retry.`,
+          ),
+        }
+      }
+      const store = await parameters.store
+      const id = randomUUID()
+      const amount = BigInt(charge.requirements.amount)
+      const shares = splitShares(amount, charge.payees)
+      await store.db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable('payment_claims')
+          .set({ state: 'settled' })
+          .where('network', '=', charge.requirements.network)
+          .where('asset', '=', charge.requirements.asset.toLowerCase())
+          .where('nonce', '=', charge.nonce)
+          .execute()
+        await tx
+          .insertInto('payment_charges')
+          .values({
+            id,
+            tool: charge.tool,
+            actor: actorOf(ctx.caller),
+            payer: charge.payer.toLowerCase(),
+            network: charge.requirements.network,
+            asset: charge.requirements.asset.toLowerCase(),
+            decimals: charge.decimals,
+            amount: amount.toString(),
+            transaction: String(response.transaction).slice(0, 200),
+          })
+          .execute()
+        await tx
+          .insertInto('payment_shares')
+          .values(
+            shares.map((s) => ({
+              charge_id: id,
+              payee: s.address.toLowerCase(),
+              amount: s.amount.toString(),
+              payout_id: null,
+            })),
+          )
+          .execute()
+      })
+      await audit('payment.settled', ctx, {
+        tool: charge.tool,
+        charge: id,
+        payer: charge.payer,
+        amount: amount.toString(),
+        asset: charge.requirements.asset,
+        network: charge.requirements.network,
+        transaction: response.transaction,
+      })
+      return { response }
+    },
+  }
+}
+
+/**
+ * A facilitator's reason as the gateway repeats it: an x402 reason code (`invalid_exact_evm_payload_signature`),
+ * never free text from afar — anything else is `unrecognized_reason`.
+ */
+function code(reason: string): string {
+  return /^[a-z][a-z0-9_]{0,63}$/.test(reason) ? reason : 'unrecognized_reason'
+}
+
+/**
+ * The gateway's own checks of a payment before the facilitator sees it, each with a reason that says what to fix:
+ * x402 v2, one of our requirements exactly (network, asset, payee, amount), an EIP-3009 authorization for that
+ * amount to that payee, inside its time window, and from the passport's wallet when the caller has one.
+ */
+function checkPayment(
+  given: unknown,
+  requirements: PaymentRequirements,
+  ctx: RequestContext,
+): { payload: PaymentPayload; payer: Address; nonce: string } | { problem: string; code: string } {
+  const p = given as Partial<PaymentPayload> | null
+  if (!p || typeof p !== 'object' || Array.isArray(p))
+    return { problem: '_meta["x402/payment"] must be an x402 PaymentPayload object.', code: 'malformed' }
+  if (p.x402Version !== 2)
+    return { problem: 'Only x402Version 2 payments are accepted.', code: 'unsupported_version' }
+  const a = (p.accepted ?? {}) as Partial<PaymentRequirements>
+  const same = (x: unknown, y: string) => typeof x === 'string' && x.toLowerCase() === y.toLowerCase()
+  if (a.scheme !== requirements.scheme)
+    return { problem: `Scheme must be "${requirements.scheme}".`, code: 'wrong_scheme' }
+  if (!same(a.network, requirements.network))
+    return { problem: `Wrong network: pay on ${requirements.network}.`, code: 'wrong_network' }
+  if (!same(a.asset, requirements.asset))
+    return { problem: `Wrong asset: pay in ${requirements.asset}.`, code: 'wrong_asset' }
+  if (!same(a.payTo, requirements.payTo))
+    return { problem: `Wrong payee: pay ${requirements.payTo}.`, code: 'wrong_payee' }
+  const auth = ((p.payload ?? {}) as { authorization?: Record<string, unknown> }).authorization
+  if (!auth || typeof auth !== 'object')
+    return { problem: 'The payment carries no EIP-3009 authorization.', code: 'malformed' }
+  const big = (v: unknown) => {
+    try {
+      return typeof v === 'string' || typeof v === 'number' ? BigInt(v) : undefined
+    } catch {
+      return undefined
+    }
+  }
+  const value = big(auth.value)
+  const price = BigInt(requirements.amount)
+  if (value === undefined || big(a.amount) === undefined)
+    return { problem: 'The payment amount is not a whole number of base units.', code: 'malformed' }
+  if (value < price || big(a.amount)! < price)
+    return { problem: `Underpayment: the price is ${price} base units.`, code: 'underpaid' }
+  if (value !== price || big(a.amount) !== price)
+    return { problem: `Pay exactly the price: ${price} base units.`, code: 'wrong_amount' }
+  if (!same(auth.to, requirements.payTo))
+    return { problem: `Wrong payee in the authorization: pay ${requirements.payTo}.`, code: 'wrong_payee' }
+  const now = BigInt(Math.floor(Date.now() / 1000))
+  const after = big(auth.validAfter)
+  const before = big(auth.validBefore)
+  if (after === undefined || before === undefined)
+    return { problem: 'The authorization has no valid time window.', code: 'malformed' }
+  if (before <= now) return { problem: 'The authorization has expired: sign a new one.', code: 'expired' }
+  if (after > now) return { problem: 'The authorization is not valid yet.', code: 'not_yet_valid' }
+  if (typeof auth.from !== 'string' || !isAddress(auth.from))
+    return { problem: 'The authorization names no payer.', code: 'malformed' }
+  const nonce =
+    typeof auth.nonce === 'string' && /^0x[0-9a-fA-F]{64}$/.test(auth.nonce) ? auth.nonce : undefined
+  if (!nonce) return { problem: 'The authorization nonce must be 32 bytes of hex.', code: 'malformed' }
+  const payer = getAddress(auth.from)
+  const caller = ctx.caller
+  if (caller.kind === 'agent' && caller.user && payer.toLowerCase() !== caller.user.toLowerCase())
+    return {
+      problem: `The payer must be your passport's wallet ${getAddress(caller.user)}.`,
+      code: 'payer_not_passport_wallet',
+    }
+  return { payload: p as PaymentPayload, payer, nonce: nonce.toLowerCase() }
+}
+
+/** The token's EIP-712 domain name and version, as it publishes them (EIP-5267). */
+async function eip712DomainOf(
+  chain: ChainContext,
+  token: Address,
+): Promise<{ name: string; version: string }> {
+  try {
+    const [, name, version] = await chain.client.readContract({
+      address: token,
+      abi: eip5267Abi,
+      functionName: 'eip712Domain',
+    })
+    return { name, version }
+  } catch (error) {
+    throw new InvalidConfigError(
+      `payments.prices: the token ${token} does not publish its EIP-712 domain (EIP-5267); set "eip712": { "name", "version" }.`,
+      { field: 'payments.prices.eip712', cause: toBaseError(error) },
+    )
+  }
+}
+
+const eip5267Abi = [
+  {
+    type: 'function',
+    name: 'eip712Domain',
+    stateMutability: 'view',
+    inputs: [],
+    outputs: [
+      { name: 'fields', type: 'bytes1' },
+      { name: 'name', type: 'string' },
+      { name: 'version', type: 'string' },
+      { name: 'chainId', type: 'uint256' },
+      { name: 'verifyingContract', type: 'address' },
+      { name: 'salt', type: 'bytes32' },
+      { name: 'extensions', type: 'uint256[]' },
+    ],
+  },
+] as const
