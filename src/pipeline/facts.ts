@@ -200,8 +200,15 @@ export function buildFacts(input: FactsInput): PolicyFacts {
       amount = amountOf(details.amount, token ? input.decimals(token) : undefined)
       break
     }
+    case 'pay': {
+      // An x402 payment: an EIP-3009 authorization to the payee, for the host the resource is bought from.
+      to = addressOf(details.to)
+      token = addressOf(details.token)
+      amount = amountOf(details.amount, token ? input.decimals(token) : undefined)
+      break
+    }
     default: {
-      // write_contract and pay: the contract called; a decoded token move or approval names its counterparty.
+      // write_contract: the contract called; a decoded token move or approval names its counterparty.
       to = call?.to
       if (first && call) {
         if (
@@ -251,6 +258,7 @@ export function buildFacts(input: FactsInput): PolicyFacts {
     ...(input.developer ? { developer: input.developer } : {}),
     to: to ? getAddress(to) : undefined,
     token: token ? getAddress(token) : undefined,
+    ...(input.operation === 'pay' && typeof details.host === 'string' ? { host: details.host } : {}),
     ...(assetId ? { assetId } : {}),
     contract: call?.to,
     functions: decoded.functions,

@@ -1,17 +1,23 @@
-import { type Address, formatUnits } from 'viem'
+import { type Address, formatUnits, getAddress, isAddress } from 'viem'
+import type { ChainContext } from '../chains/chains.js'
 import { type GuardMode, guardAddress, readGuardStatus } from '../chains/evm/guard.js'
 import type { Caller } from '../context/caller.js'
 import type { RequestContext } from '../context/requestContext.js'
+import { TokenNotSupportedError } from '../errors/index.js'
+import { chooseRequirement, paymentRequiredOf } from '../payments/paying.js'
 import { chainKeys } from '../policy/keys.js'
 import { perWriteCaps } from '../policy/perWriteCaps.js'
+import { parseAmount } from '../schemas/amount.js'
 import type { TypedDataToSign } from '../signer/signer.js'
 import { formatEffects } from '../simulate/formatEffects.js'
-import type { BudgetsCapability, ToolContext } from '../tools/context.js'
+import type { BudgetsCapability, PaymentsCapability, ToolContext } from '../tools/context.js'
 import type { WriteOptionsValue, WriteResultValue, WriteToolDefinition } from '../tools/shared/write.js'
 import type { Intent } from '../txs/intentJournal.js'
+import { createSafeFetcher } from '../untrusted/safeFetch.js'
 import { createApprovalRunner } from './approvalRunner.js'
 import { createEvmTransactionKind } from './drafts/evmTransaction.js'
 import { createTypedDataKind } from './drafts/typedData.js'
+import { createX402PaymentKind, type PaidAnswer, responseOf } from './drafts/x402Payment.js'
 import { createExecutor } from './executor.js'
 import { simulationJson } from './guard.js'
 import { createIntentQueries, type ListIntentsFilter } from './intents.js'
@@ -58,6 +64,8 @@ export type WritePath = {
     options: WriteOptionsValue,
     ctx: RequestContext,
   ): Promise<WriteResultValue & { signature?: string }>
+  /** Buys an x402-protected resource, paying as a guarded `pay` intent when the server asks (fetch_with_payment). */
+  fetchWithPayment: PaymentsCapability['fetchWithPayment']
   /** What a write would do and what the policy says, without recording or sending anything. */
   preview(
     tool: WriteToolDefinition,
@@ -94,7 +102,9 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
   const intents = createIntentQueries(parts)
   const evmTransaction = createEvmTransactionKind(parts, intents)
   const typedData = createTypedDataKind(parts, intents)
-  const executor = createExecutor(parts, intents, [evmTransaction, typedData])
+  const payFetcher = parts.payFetcher ?? createSafeFetcher({ timeoutMs: 15_000, maxBytes: 1024 * 1024 })
+  const payment = createX402PaymentKind(parts, intents, payFetcher)
+  const executor = createExecutor(parts, intents, [evmTransaction, typedData, payment])
   const replacements = createReplacements(parts, intents)
   const runner = createApprovalRunner(parts, executor)
   const modes = new Map<number, { at: number; report: Promise<GuardModeReport> }>()
@@ -128,6 +138,37 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     speedUp: replacements.speedUp,
     signTypedData: (chain, message, options, ctx) =>
       executor.execute(typedData, { chain, typedData: message }, options, ctx),
+    async fetchWithPayment(input, ctx) {
+      // The unpaid request first: a resource that does not ask for payment is simply returned.
+      const chain = context.chains.resolve(input.chain)
+      const token = await payAsset(context, chain, input.asset ?? 'USDC')
+      const max = { raw: parseAmount(input.maxAmount, token.decimals, 'maxAmount'), asset: token.address }
+      const method = input.method ?? (input.body === undefined ? 'GET' : 'POST')
+      const request = {
+        method,
+        ...(input.body === undefined ? {} : { body: input.body }),
+        ...(input.contentType ? { contentType: input.contentType } : {}),
+      }
+      const first = await payFetcher.exchange(input.url, request)
+      if (first.status !== 402) return { paid: false, response: responseOf(first) }
+      const required = paymentRequiredOf(first)
+      const requirement = chooseRequirement(required, { servedNetworks: new Set([chain.caip2]), max })
+      const answer = (await executor.execute(
+        payment,
+        { url: input.url, ...request, maxAmount: input.maxAmount, required, requirement },
+        { idempotencyKey: input.idempotencyKey },
+        ctx,
+      )) as PaidAnswer
+      const { paid, paymentReceipt, response, ...intent } = answer
+      // The unsigned payload kept for a held payment is the journal's, not the agent's to read again.
+      const { payment: _kept, ...details } = intent.details
+      return {
+        paid: paid === true,
+        intent: { ...intent, details },
+        ...(paymentReceipt ? { paymentReceipt } : {}),
+        ...(response ? { response } : {}),
+      }
+    },
     maintain: runner.maintain,
 
     async preview(tool, input, ctx) {
@@ -200,6 +241,23 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
   }
 }
 
+/**
+ * The token an x402 purchase is paid in: a symbol the gateway knows on the chain (USDC), or a token address.
+ *
+ * @throws {TokenNotSupportedError} neither
+ */
+async function payAsset(context: ToolContext, chain: ChainContext, asset: string) {
+  const known = context.tokens.known(chain.id).find((t) => t.symbol.toLowerCase() === asset.toLowerCase())
+  const address = known ? getAddress(known.address) : isAddress(asset) ? getAddress(asset) : undefined
+  if (!address)
+    throw new TokenNotSupportedError({
+      token: asset.slice(0, 64),
+      reason: `it is not a token known on ${chain.name}; give its address`,
+    })
+  const facts = await context.tokens.get(chain, address)
+  return { address, decimals: facts.decimals }
+}
+
 /** How long list_chains and get_limits reuse a chain's guard mode (writes read it fresh every time). */
 const guardModeCacheMs = 15_000
 
@@ -221,11 +279,12 @@ const guardModeText: Record<GuardModeReport['mode'], string> = {
  */
 export function toolCapabilities(
   writes: WritePath,
-): Pick<ToolContext, 'intents' | 'budgets' | 'preview' | 'typedData'> {
+): Pick<ToolContext, 'intents' | 'budgets' | 'preview' | 'typedData' | 'payments'> {
   return {
     intents: { get: writes.get, list: writes.list, cancel: writes.cancel, speedUp: writes.speedUp },
     budgets: { limits: writes.limits, guardMode: writes.guardMode },
     preview: { preview: writes.preview },
     typedData: { sign: writes.signTypedData },
+    payments: { fetchWithPayment: writes.fetchWithPayment },
   }
 }

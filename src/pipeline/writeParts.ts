@@ -7,6 +7,7 @@ import { type EstimateTxFeesOptions, estimateTxFees, type FeeCaps, type TxFees }
 import type { Intent, IntentJournal } from '../txs/intentJournal.js'
 import type { NonceManager } from '../txs/nonceManager.js'
 import type { Tracker } from '../txs/tracker.js'
+import type { SafeFetcher } from '../untrusted/safeFetch.js'
 import type { Guard } from './guard.js'
 
 /** What the write path is built from: the journal, nonces, the signer, the tracker and the guard. */
@@ -24,6 +25,8 @@ export type WriteParts = {
   crashAt?: 'after-sign' | 'after-broadcast' | undefined
   /** How the operator runs the CLI, for the approval hint (`npx airlock --config F`); default `airlock`. */
   operatorCommand?: string | undefined
+  /** Where x402 purchases go: the SSRF-guarded fetcher (fetch_with_payment). */
+  payFetcher?: SafeFetcher | undefined
 }
 
 /**

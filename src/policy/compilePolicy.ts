@@ -58,6 +58,7 @@ export type CheckField =
   | 'developer'
   | 'to'
   | 'token'
+  | 'host'
   | 'contract'
   | 'addressBook'
   | 'function'
@@ -165,6 +166,14 @@ function compileRule(rule: PolicyRule, index: number): CompiledRule {
   if (m.token) {
     const set = new Set(m.token.map(lower))
     check('token', (v) => v.token !== undefined && set.has(v.token))
+  }
+  if (m.host) {
+    const exact = new Set(m.host.filter((h) => !h.startsWith('*.')))
+    const suffixes = m.host.filter((h) => h.startsWith('*.')).map((h) => h.slice(1))
+    check('host', (v) => {
+      const host = v.facts.host
+      return host !== undefined && (exact.has(host) || suffixes.some((s) => host.endsWith(s)))
+    })
   }
   if (m.contract) {
     const set = new Set(m.contract.map(lower))

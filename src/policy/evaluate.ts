@@ -182,6 +182,10 @@ function whyNot(rule: CompiledRule, field: CheckField, facts: PolicyFacts, view:
         : `this ${facts.operation} has no ${who}, and rule ${id} names its ${who}s (match.to)`
     case 'token':
       return `${view.token === 'native' ? 'the native coin' : view.token ? `token ${facts.token}` : 'no token'} is not one of rule ${id}'s tokens, ${some(m.token ?? [])} (match.token)`
+    case 'host':
+      return facts.host
+        ? `host ${JSON.stringify(facts.host.slice(0, 100))} is not one of rule ${id}'s hosts, ${some(m.host ?? [])} (match.host)`
+        : `this ${facts.operation} buys from no host, and rule ${id} names hosts (match.host)`
     case 'contract':
       return `the contract called, ${facts.contract ?? 'none'}, is not one of rule ${id}'s contracts, ${some(m.contract ?? [])} (match.contract)`
     case 'addressBook':
@@ -397,6 +401,7 @@ function explain(rule: CompiledRule, facts: PolicyFacts): string {
   if (m.function) phrases.push(`the call runs ${facts.functions.join(', ')}`)
   if (m.to) phrases.push(`the ${who} is ${facts.to}`)
   if (m.contract) phrases.push(`the contract called is ${facts.contract}`)
+  if (m.host && facts.host) phrases.push(`it buys from ${JSON.stringify(facts.host.slice(0, 100))}`)
   if (m.time) phrases.push(`it is ${facts.now.toISOString().slice(0, 16).replace('T', ' ')} UTC`)
   return phrases.length
     ? phrases.slice(0, 2).join(' and ')

@@ -122,6 +122,15 @@ const FunctionSignature = z
     }
   })
 
+/** A host name as a `pay` rule names it: `api.example.com`, or `*.example.com` for any subdomain. */
+const HostPattern = z
+  .string()
+  .max(253)
+  .regex(
+    /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    'a lowercase host name like "api.example.com", or "*.example.com" for its subdomains (no scheme, port or path)',
+  )
+
 const nonEmpty = 'an empty list matches nothing; remove the field to match any value'
 const list = <T extends z.ZodType>(item: T) => z.array(item).min(1, nonEmpty).max(1000)
 
@@ -140,6 +149,11 @@ export const PolicyMatch = z
     agent: list(z.string().min(1).max(200)).optional(),
     developer: list(z.string().min(1).max(200)).optional(),
     to: list(EvmAddress).optional(),
+    host: list(HostPattern)
+      .optional()
+      .describe(
+        'For `pay`: the host of the URL bought from, exactly, or `*.example.com` for its subdomains.',
+      ),
     token: list(TokenRef).optional(),
     contract: list(EvmAddress).optional(),
     function: list(FunctionSignature).optional(),

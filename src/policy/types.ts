@@ -38,6 +38,8 @@ export type PolicyFacts = {
    * target, a typed-data verifying contract.
    */
   to?: Address | undefined
+  /** For `pay`: the lowercase host of the URL the payment buys from. */
+  host?: string | undefined
   /** The token moved or approved (absent for the native coin). */
   token?: Address | undefined
   /**

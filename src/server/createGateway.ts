@@ -65,6 +65,8 @@ export type CreateGatewayOptions = {
   fetcher?: MetadataFetcher | undefined
   /** Replace the SSRF-guarded fetcher that ENS off-chain lookups (EIP-3668) go through (tests). */
   ccipFetcher?: SafeFetcher | undefined
+  /** Replace the SSRF-guarded fetcher that x402 purchases go through (tests: a local x402 server). */
+  paymentFetcher?: SafeFetcher | undefined
   tools?: readonly (ToolDefinition | WriteToolDefinition)[] | undefined
   /** Directory a policy file path in the config is relative to (the config file's). */
   configDir?: string | undefined
@@ -295,6 +297,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         feeCaps: (name) => config.chains?.[name],
         crashAt: devnet ? crashAt : undefined,
         operatorCommand: options.operatorCommand,
+        payFetcher: options.paymentFetcher,
       })
       // One pass at a time; a failing pass (store briefly away) is retried on the next tick. On every replica, no
       // lease: expiring, cancelling and resuming approvals are conditional transitions (one replica's wins, the
@@ -591,6 +594,7 @@ function lazyWritePath(path: Promise<WritePath>): WritePath {
     cancel: async (...args) => (await path).cancel(...args),
     speedUp: async (...args) => (await path).speedUp(...args),
     signTypedData: async (...args) => (await path).signTypedData(...args),
+    fetchWithPayment: async (...args) => (await path).fetchWithPayment(...args),
     preview: async (...args) => (await path).preview(...args),
     maintain: async (...args) => (await path).maintain(...args),
     limits: async (...args) => (await path).limits(...args),

@@ -61,6 +61,23 @@ export type TypedDataCapability = {
   ): Promise<WriteResultValue & { signature?: string }>
 }
 
+/** What fetch_with_payment asks the write path: buy a resource, paying under policy when it asks for x402. */
+export type PaymentsCapability = {
+  fetchWithPayment(
+    input: {
+      url: string
+      chain: string | number
+      maxAmount: string
+      asset?: string | undefined
+      method?: 'GET' | 'POST' | undefined
+      body?: string | undefined
+      contentType?: string | undefined
+      idempotencyKey?: string | undefined
+    },
+    ctx: RequestContext,
+  ): Promise<Record<string, unknown> & { paid: boolean }>
+}
+
 /**
  * What a tool handler receives besides its input: its reads, and the narrow capabilities of the write side it needs
  * (intent queries, budgets, a preview, typed-data signing). Tools never see keys, the signer, payments or the write
@@ -78,6 +95,7 @@ export type ToolContext = {
   budgets?: BudgetsCapability | undefined
   preview?: PreviewCapability | undefined
   typedData?: TypedDataCapability | undefined
+  payments?: PaymentsCapability | undefined
   identity?: IdentityCapability | undefined
 }
 

@@ -2,6 +2,7 @@ import { approve } from './approve.js'
 import { cancelIntent } from './cancelIntent.js'
 import type { ToolDefinition } from './defineTool.js'
 import { estimateFees } from './estimateFees.js'
+import { fetchWithPayment } from './fetchWithPayment.js'
 import { getAllowance } from './getAllowance.js'
 import { getBalance } from './getBalance.js'
 import { getBlock } from './getBlock.js'
@@ -59,6 +60,7 @@ export const allTools = [
   listIntents,
   cancelIntent,
   speedUpIntent,
+  fetchWithPayment,
   whoami,
 ] as unknown as readonly (ToolDefinition | WriteToolDefinition)[]
 

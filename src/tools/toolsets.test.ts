@@ -17,8 +17,9 @@ const size = (tools: readonly (typeof allTools)[number][]) =>
   Buffer.byteLength(JSON.stringify(tools.map(toolListing)))
 
 describe('tools/list budget', () => {
-  it('keeps the full listing within 20 KiB', () => {
-    expect(size(allTools)).toBeLessThanOrEqual(20 * 1024)
+  it('keeps the read and write toolsets within 20 KiB, and the payments tool within 1 KiB more', () => {
+    expect(size(selectTools(allTools, ['read', 'write']))).toBeLessThanOrEqual(20 * 1024)
+    expect(size(allTools)).toBeLessThanOrEqual(21 * 1024)
   })
 
   it('keeps the read toolset within 10 KiB', () => {
@@ -82,17 +83,21 @@ describe('toolsets', () => {
     const names = allTools.map((t) => t.name)
     const listed = toolsetNames.flatMap((n) => toolsets[n])
     expect([...listed].sort()).toEqual([...names].sort())
-    expect(readTools.length + writeTools.length).toBe(allTools.length)
+    const paymentTools = selectTools(allTools, ['payments'])
+    expect(paymentTools.map((t) => t.name)).toEqual(['fetch_with_payment'])
+    expect(readTools.length + writeTools.length + paymentTools.length).toBe(allTools.length)
   })
 
   it('selects in tools/list order, all by default', () => {
     expect(selectTools(allTools, undefined)).toBe(allTools)
-    expect(selectTools(allTools, ['write', 'read']).map((t) => t.name)).toEqual(allTools.map((t) => t.name))
-    expect(selectTools(allTools, ['read', 'payments'])).toEqual(readTools)
+    expect(selectTools(allTools, ['write', 'payments', 'read']).map((t) => t.name)).toEqual(
+      allTools.map((t) => t.name),
+    )
+    expect(selectTools(allTools, ['read', 'orders'])).toEqual(readTools)
   })
 
   it('refuses toolsets that serve nothing yet, saying which are empty', () => {
-    expect(() => selectTools(allTools, ['payments', 'orders'])).toThrow(/serve no tools yet/)
+    expect(() => selectTools(allTools, ['orders', 'solana'])).toThrow(/serve no tools yet/)
   })
 
   it('parses --tools and refuses an unknown name, naming the accepted ones', () => {

@@ -2,8 +2,8 @@ import { z } from 'zod'
 import { InvalidConfigError } from '../errors/index.js'
 
 /**
- * The toolsets an operator can serve (config `tools`, `--tools`). `payments`, `orders` and `solana` are accepted
- * today and hold no tools yet: they fill as `fetch_with_payment`, standing orders and Solana-only tools land
+ * The toolsets an operator can serve (config `tools`, `--tools`). `payments` holds `fetch_with_payment`; `orders`
+ * and `solana` are accepted today and hold no tools yet: they fill as standing orders and Solana-only tools land
  * (Solana itself is served by the same read and write tools).
  */
 export const toolsetNames = ['read', 'write', 'payments', 'orders', 'solana'] as const
@@ -48,7 +48,7 @@ export const toolsets: Readonly<Record<ToolsetName, readonly string[]>> = {
     'cancel_intent',
     'speed_up_intent',
   ],
-  payments: [],
+  payments: ['fetch_with_payment'],
   orders: [],
   solana: [],
 }
@@ -98,7 +98,7 @@ export function selectTools<T extends { name: string }>(
   const selected = tools.filter((t) => served.has(t.name))
   if (selected.length === 0)
     throw new InvalidConfigError(
-      `The toolsets ${names.join(', ')} serve no tools yet (payments, orders and solana are empty until those features land).`,
+      `The toolsets ${names.join(', ')} serve no tools yet (orders and solana are empty until those features land).`,
       { metaMessages: ['Add read and/or write to `tools` in the config, or to --tools.'] },
     )
   return selected

@@ -54,6 +54,28 @@ export type SafeFetchOptions = {
   postJson?: unknown
 }
 
+/** Per-call options of {@link SafeFetcher.exchange}: an HTTP request an agent asked for (an x402 purchase). */
+export type SafeExchangeOptions = {
+  signal?: AbortSignal | undefined
+  method?: 'GET' | 'POST' | undefined
+  /** A request body (POST), sent as `contentType`. */
+  body?: string | undefined
+  contentType?: string | undefined
+  /** Extra request headers; only `payment-signature` (x402) and `accept` are sent. */
+  headers?: Readonly<Record<string, string>> | undefined
+}
+
+/** The answer of `exchange`: status, the x402 headers and the body, all untrusted. */
+export type SafeExchangeReturnType = {
+  url: string
+  status: number
+  contentType: string
+  /** `payment-required` and `payment-response`, when the server sent them. */
+  headers: { 'payment-required'?: string | undefined; 'payment-response'?: string | undefined }
+  bytes: number
+  body: Uint8Array
+}
+
 /** The answer of `fetchJson`. The JSON is untrusted: wrap it with `untrustedJson` before it reaches a result. */
 export type SafeFetchJsonReturnType = {
   /** The URL finally read (after gateway rewrite and redirects); for `data:` URIs, only the header. */
@@ -92,12 +114,29 @@ export type SafeFetcher = {
    * @throws {FetchFailedError} DNS, connection, HTTP status, media type or the time cap failed
    */
   fetchText(url: string, options?: SafeFetchOptions): Promise<SafeFetchTextReturnType>
+  /**
+   * One HTTP exchange at an https: URL (x402 purchases): any status is an answer (a 402 is the point), the
+   * x402 headers come back, the body is capped; redirects, addresses and time are guarded as for the others.
+   * @throws {UntrustedFetchBlockedError} the scheme, an address, a redirect or the size is refused
+   * @throws {FetchFailedError} DNS, connection, media type or the time cap failed
+   */
+  exchange(url: string, options?: SafeExchangeOptions): Promise<SafeExchangeReturnType>
   /** Classifies a URI without fetching it; for `data:` URIs, the media type and decoded size. */
   describeUri(uri: string): UriDescription
 }
 
-type Mode = 'json' | 'text'
-type Hop = { redirect: string; status: number } | { contentType: string; body: Buffer }
+type Mode = 'json' | 'text' | 'exchange'
+type Hop =
+  | { redirect: string; status: number }
+  | { contentType: string; body: Buffer; status: number; headers: SafeExchangeReturnType['headers'] }
+
+/** What {@link SafeFetcher.exchange} sends besides the URL, checked once. */
+type Outgoing = {
+  method: 'GET' | 'POST'
+  body?: Buffer | undefined
+  contentType: string
+  headers: Record<string, string>
+}
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308])
 const maxUrlLength = 8 * 1024
@@ -206,6 +245,7 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
     mode: Mode,
     signal: AbortSignal,
     post: Buffer | undefined,
+    outgoing?: Outgoing | undefined,
   ): Promise<Hop> =>
     new Promise<Hop>((resolvePromise, rejectPromise) => {
       let settled = false
@@ -232,14 +272,20 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         host: address.address,
         family: address.family,
         port: url.port || (secure ? 443 : 80),
-        method: post ? 'POST' : 'GET',
+        method: outgoing?.method ?? (post ? 'POST' : 'GET'),
         path: `${url.pathname}${url.search}`,
         headers: {
           host: url.host,
           'user-agent': userAgent,
           accept: mode === 'json' ? 'application/json' : 'text/plain, application/json;q=0.9',
           'accept-encoding': 'identity',
-          ...(post ? { 'content-type': 'application/json', 'content-length': String(post.length) } : {}),
+          ...(post
+            ? {
+                'content-type': outgoing?.contentType ?? 'application/json',
+                'content-length': String(post.length),
+              }
+            : {}),
+          ...outgoing?.headers,
         },
         agent: false,
         lookup: pinned,
@@ -272,10 +318,18 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
     raw: string,
     mode: Mode,
     callOptions: SafeFetchOptions,
-  ): Promise<{ url: string; contentType: string; body: Uint8Array }> => {
+    outgoing?: Outgoing | undefined,
+  ): Promise<{
+    url: string
+    contentType: string
+    body: Uint8Array
+    status: number
+    headers: SafeExchangeReturnType['headers']
+  }> => {
     const callerSignal = callOptions.signal
     let post =
-      'postJson' in callOptions ? Buffer.from(JSON.stringify(callOptions.postJson) ?? 'null') : undefined
+      outgoing?.body ??
+      ('postJson' in callOptions ? Buffer.from(JSON.stringify(callOptions.postJson) ?? 'null') : undefined)
     if (post && post.length > maxBytes) throw blocked(`the request body is larger than ${maxBytes} bytes`)
     const target = classify(raw)
     if ('data' in target) {
@@ -287,7 +341,7 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         })
       }
       if (!acceptable(mimeType, mode)) throw blocked(`the data: media type "${mimeType}" is not allowed`)
-      return { url: target.header, contentType: mimeType, body: bytes }
+      return { url: target.header, contentType: mimeType, body: bytes, status: 200, headers: {} }
     }
 
     const controller = new AbortController()
@@ -304,8 +358,15 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
       for (let redirects = 0; ; redirects++) {
         seen.add(withoutHash(url))
         const address = await resolve(url, controller.signal)
-        const hop = await request(url, address, mode, controller.signal, post)
-        if ('body' in hop) return { url: withoutHash(url), contentType: hop.contentType, body: hop.body }
+        const hop = await request(url, address, mode, controller.signal, post, outgoing)
+        if ('body' in hop)
+          return {
+            url: withoutHash(url),
+            contentType: hop.contentType,
+            body: hop.body,
+            status: hop.status,
+            headers: hop.headers,
+          }
         let next: URL
         try {
           next = new URL(hop.redirect, url)
@@ -315,7 +376,10 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         if (seen.has(withoutHash(next))) throw blocked(`redirect loop at ${redactUrl(next.href)}`)
         if (redirects >= maxRedirects) throw blocked(`more than ${maxRedirects} redirects`)
         checkUrl(next)
-        if (hop.status !== 307 && hop.status !== 308) post = undefined
+        if (hop.status !== 307 && hop.status !== 308) {
+          post = undefined
+          if (outgoing) outgoing = { ...outgoing, method: 'GET', body: undefined }
+        }
         url = next
       }
     } catch (error) {
@@ -327,8 +391,33 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
   }
 
   return {
+    async exchange(url, callOptions = {}) {
+      if (/^\s*data:/i.test(url)) throw blocked('only https: URLs can be bought from')
+      const headers: Record<string, string> = {}
+      for (const [name, value] of Object.entries(callOptions.headers ?? {})) {
+        const key = name.toLowerCase()
+        if (key !== 'payment-signature' && key !== 'accept') continue
+        if (!/^[\x20-\x7e]{0,16384}$/.test(value)) throw blocked(`the ${key} header is not printable ASCII`)
+        headers[key] = value
+      }
+      const body = callOptions.body === undefined ? undefined : Buffer.from(callOptions.body, 'utf8')
+      if (body && body.length > maxBytes) throw blocked(`the request body is larger than ${maxBytes} bytes`)
+      const contentType = callOptions.contentType ?? 'application/json'
+      if (!/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(;[ -~]{0,100})?$/i.test(contentType))
+        throw blocked('the content type is not a media type')
+      const method = callOptions.method ?? (body ? 'POST' : 'GET')
+      const answer = await fetchBody(
+        url,
+        'exchange',
+        { ...(callOptions.signal ? { signal: callOptions.signal } : {}) },
+        { method, body, contentType, headers },
+      )
+      return { ...answer, bytes: answer.body.length }
+    },
+
     async fetchJson(url, callOptions = {}) {
-      const { body, ...rest } = await fetchBody(url, 'json', callOptions)
+      const { body, url: read, contentType } = await fetchBody(url, 'json', callOptions)
+      const rest = { url: read, contentType }
       let json: unknown
       try {
         json = JSON.parse(decode(body))
@@ -341,8 +430,8 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
     },
 
     async fetchText(url, callOptions = {}) {
-      const { body, ...rest } = await fetchBody(url, 'text', callOptions)
-      return { ...rest, bytes: body.length, text: decode(body) }
+      const { body, url: read, contentType } = await fetchBody(url, 'text', callOptions)
+      return { url: read, contentType, bytes: body.length, text: decode(body) }
     },
 
     describeUri(uri) {
@@ -386,9 +475,17 @@ function readResponse(res: IncomingMessage, url: URL, mode: Mode, maxBytes: numb
         rejectPromise(new FetchFailedError({ reason: `${where} answered HTTP ${status} without a Location` }))
       return
     }
-    if (status < 200 || status > 299) {
+    if ((status < 200 || status > 299) && !(mode === 'exchange' && status >= 200 && status <= 599)) {
       return finish(new FetchFailedError({ reason: `${where} answered HTTP ${status}` }))
     }
+    const header = (name: string) => {
+      const value = res.headers[name]
+      return typeof value === 'string' ? value : undefined
+    }
+    const x402 =
+      mode === 'exchange'
+        ? { 'payment-required': header('payment-required'), 'payment-response': header('payment-response') }
+        : {}
     const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
     if (encoding !== 'identity') {
       return finish(
@@ -412,7 +509,9 @@ function readResponse(res: IncomingMessage, url: URL, mode: Mode, maxBytes: numb
       if (total > maxBytes) finish(tooLarge(where, maxBytes))
       else chunks.push(chunk)
     })
-    res.on('end', () => finish(undefined, { contentType, body: Buffer.concat(chunks) }))
+    res.on('end', () =>
+      finish(undefined, { contentType, body: Buffer.concat(chunks), status, headers: x402 }),
+    )
     res.on('error', (error) =>
       finish(new FetchFailedError({ reason: `${where} broke off the body`, cause: error })),
     )
@@ -432,6 +531,8 @@ function blocked(reason: string): UntrustedFetchBlockedError {
 
 function acceptable(contentType: string, mode: Mode): boolean {
   if (jsonTypes.has(contentType) || contentType.endsWith('+json')) return true
+  if (mode === 'exchange')
+    return contentType === '' || contentType.startsWith('text/') || looseTypes.has(contentType)
   if (mode === 'json') return looseTypes.has(contentType)
   return contentType === '' || contentType === 'text/plain'
 }
