@@ -9,6 +9,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import { cli } from './gatewayDir.js'
 import { err, ok } from './mcp.js'
+import { paid, payerClient, requiredOf } from './x402.js'
 
 // What a new user meets in demo mode (no config): `airlock policy check` reports the demo policy that is in force,
 // and `npm start`'s "try it" lines carry every address they need, so each can be pasted as printed, and the
@@ -87,10 +88,18 @@ describe('demo mode, as a new user meets it', () => {
         'transfer',
         'get_limits',
         'transfer',
+        'quote_swap',
       ])
       // No placeholder is left to fill in: every address is printed.
       expect(lines.join('\n')).not.toMatch(/<[A-Za-z]+>/)
-      const [balances, within, over, limits, held] = lines as [string, string, string, string, string]
+      const [balances, within, over, limits, held, priced] = lines as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ]
 
       expect(ok(await call(balances)).tokens.length).toBeGreaterThan(0)
       expect(['signed', 'broadcast', 'mined']).toContain(ok(await call(within)).status)
@@ -122,6 +131,32 @@ describe('demo mode, as a new user meets it', () => {
         })) as CallToolResult,
       )
       expect(['signed', 'broadcast', 'mined']).toContain(after.status)
+
+      // The priced demo tool: the answer is an x402 payment requirement; a client that pays (the official x402
+      // client, devnet account 2) gets the quote, and the operator sees the revenue and pays the author's share.
+      const required = requiredOf((await call(priced)) as never)
+      expect(required.accepts[0]).toMatchObject({ amount: '10000', network: 'eip155:31337' })
+      const [, tool, args] = /^ {2}(\w+) (\{.*\})$/.exec(priced)!
+      const quote = (await client.callTool({
+        name: tool!,
+        arguments: JSON.parse(args!),
+        _meta: paid(await payerClient(2).createPaymentPayload(required)),
+      })) as CallToolResult & { _meta?: Record<string, { success?: boolean }> }
+      expect(ok(quote).amountOut).toBeDefined()
+      expect(quote._meta?.['x402/payment-response']?.success).toBe(true)
+      expect(text).toMatch(/^ {6}npx airlock payments report {3}· {3}npx airlock payments payout$/m)
+      const report = JSON.parse((await runPrinted('npx airlock payments report --json')).stdout)
+      expect(report.revenue.byTool).toEqual([
+        expect.objectContaining({
+          key: 'quote_swap',
+          count: 1,
+          amounts: [expect.objectContaining({ raw: '10000' })],
+        }),
+      ])
+      const payout = await runPrinted('npx airlock payments payout')
+      expect(payout.stdout).toMatch(
+        /^PAID {2}2000 base units of 0x[0-9a-f]{40} to 0x[0-9a-f]{40} on eip155:31337/m,
+      )
     } finally {
       await client.close()
     }

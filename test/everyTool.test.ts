@@ -119,6 +119,9 @@ async function everyTool(call: Call): Promise<Record<string, string>> {
     chain: 'devnet',
     typedData: usdcPermit({ chainId: f.chainId, token: usdc, owner, spender: bob, value: '1' }),
   })
+  // No x402 server here: the SSRF guard refuses a private address before any request (test/fetchWithPayment.test.ts
+  // buys from a local x402 server).
+  await run('fetch_with_payment', { url: 'https://127.0.0.1/report', chain: 'devnet', maxAmount: '0.01' })
   return outcome
 }
 
@@ -129,7 +132,8 @@ function expectEveryToolAnswered(outcome: Record<string, string>) {
   const writes = new Set(['transfer', 'approve', 'swap', 'write_contract', 'sign_typed_data'])
   const intents = new Set(['speed_up_intent', 'cancel_intent'])
   for (const [name, code] of Object.entries(outcome)) {
-    if (writes.has(name) || intents.has(name))
+    if (name === 'fetch_with_payment') expect([name, code]).toEqual([name, 'UNTRUSTED_FETCH_BLOCKED'])
+    else if (writes.has(name) || intents.has(name))
       expect([name, refusals.has(code) || code === 'ok']).toEqual([name, true])
     else expect([name, code]).toEqual([name, 'ok'])
   }

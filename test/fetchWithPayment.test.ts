@@ -229,4 +229,27 @@ describe.each(testStoreDrivers)('fetch_with_payment (%s)', (driver) => {
     expect(e.code).toBe('LIMIT_EXCEEDED')
     expect(await usdcOf(wallet!)).toBe(before - 150_000n)
   })
+
+  it('reports what was spent, per agent, host and payee', async () => {
+    const pays = await t.store.db
+      .selectFrom('intents')
+      .select('tx')
+      .where('operation', '=', 'pay')
+      .where('status', '=', 'completed')
+      .execute()
+    const total = pays.reduce(
+      (sum, p) => sum + BigInt((p.tx as { details: { amount: { raw: string } } }).details.amount.raw),
+      0n,
+    )
+    // /report ×4 (0.05) and /pricey (0.09), all paid from the gateway wallet to the shop.
+    expect(total).toBe(290_000n)
+    const { spending } = await operator.payments.report({ days: 1 })
+    const amounts = [
+      { network: `eip155:${fixtures.chainId}`, asset: usdc.toLowerCase(), raw: '290000', formatted: '0.29' },
+    ]
+    expect(spending.total).toEqual({ key: 'total', count: 5, amounts })
+    expect(spending.byHost).toEqual([{ key: 'shop.test', count: 5, amounts }])
+    expect(spending.byPayee).toEqual([{ key: seller!.toLowerCase(), count: 5, amounts }])
+    expect(spending.byAgent).toEqual([{ key: 'operator:local', count: 5, amounts }])
+  })
 })

@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { PaymentPayload, PaymentRequired } from '@x402/core/types'
-import { createPublicClient, erc20Abi, http } from 'viem'
+import { createPublicClient, erc20Abi, formatUnits, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requestContext } from '../src/context/requestContext.js'
 import { type DevnetFacilitator, startDevnetFacilitator } from '../src/payments/devnetFacilitator.js'
-import { createGateway, type Gateway } from '../src/server/createGateway.js'
+import { createAdminApp } from '../src/server/admin/createAdminApp.js'
+import { createGateway, type Gateway, type Operator } from '../src/server/createGateway.js'
 import { createSigner } from '../src/signer/signer.js'
 import { testStoreDrivers, useTestStore } from '../src/store/useTestStore.js'
 import { useDevnet } from './devnet.js'
@@ -277,6 +278,92 @@ describe.each(testStoreDrivers)('tools charged per call with x402 (%s)', (driver
       )
       expect(requiredOf(answer).error).toMatch(/passport's wallet/)
       expect(await usdcOf(payer.address)).toBe(before)
+    })
+  })
+  describe('revenue shares, payouts and the report', () => {
+    it('pays accrued shares out as guarded transfers, exactly once, and reports revenue per tool, payee and caller', async () => {
+      const operator = (await gateway.operator) as Operator
+      // One more paid call, so this test does not depend on the ones above.
+      const required = requiredOf(
+        await gateway.call('get_block', { chain: 'devnet' }, requestContext({ transport: 'memory' })),
+      )
+      const payload = await payer.createPaymentPayload(required)
+      const answer = await gateway.call(
+        'get_block',
+        { chain: 'devnet' },
+        requestContext({ transport: 'memory', payment: payload }),
+      )
+      expect(answer.isError).toBeFalsy()
+      const unpaid = await t.store.db
+        .selectFrom('payment_shares')
+        .select(['amount'])
+        .where('payee', '=', author!.toLowerCase())
+        .where('payout_id', 'is', null)
+        .execute()
+      const owed = unpaid.reduce((sum, s) => sum + BigInt(s.amount), 0n)
+      expect(owed).toBeGreaterThan(0n)
+
+      // The kill switch stops payouts like any write: the payout fails and its shares stay owed.
+      await operator.killSwitch.engage('test', 'test')
+      const stopped = await operator.payments.payout()
+      await operator.killSwitch.release('test')
+      expect(stopped).toHaveLength(1)
+      expect(stopped[0]).toMatchObject({ status: 'failed', payee: author!.toLowerCase() })
+      expect(stopped[0]!.error).toMatch(/KILL_SWITCH_ENGAGED/)
+
+      const before = await usdcOf(author!)
+      const [paidOut, ...more] = await operator.payments.payout()
+      expect(more).toEqual([])
+      expect(paidOut).toMatchObject({ status: 'paid', payee: author!.toLowerCase(), amount: owed.toString() })
+      expect(await usdcOf(author!)).toBe(before + owed)
+      const intent = await t.store.db
+        .selectFrom('intents')
+        .selectAll()
+        .where('id', '=', paidOut!.intentId!)
+        .executeTakeFirstOrThrow()
+      expect(intent).toMatchObject({
+        operation: 'transfer',
+        origin: 'payout',
+        agent: 'operator:payouts',
+        status: 'mined',
+      })
+      // A second run finds nothing owed: no share is paid twice.
+      expect(await operator.payments.payout()).toEqual([])
+      expect(await usdcOf(author!)).toBe(before + owed)
+
+      const report = await operator.payments.report({ days: 1 })
+      const block = report.revenue.byTool.find((l) => l.key === 'get_block')!
+      const charges = await t.store.db
+        .selectFrom('payment_charges')
+        .selectAll()
+        .where('tool', '=', 'get_block')
+        .execute()
+      expect(block.count).toBe(charges.length)
+      expect(block.amounts).toEqual([
+        {
+          network: 'eip155:31337',
+          asset: usdc.toLowerCase(),
+          raw: String(10_000 * charges.length),
+          formatted: formatUnits(BigInt(10_000 * charges.length), 6),
+        },
+      ])
+      const share = report.revenue.byPayee.find((p) => p.key === author!.toLowerCase())!
+      expect(share.unpaid).toEqual([])
+      expect(share.paid[0]!.raw).toBe(share.amounts[0]!.raw)
+      expect(report.revenue.byAgent.map((l) => l.key)).toContain('operator:local')
+
+      // The same figures over the admin API, as JSON and as metrics.
+      const app = createAdminApp({ operator, token: 'test-token' })
+      const headers = { authorization: 'Bearer test-token' }
+      const viaApi = (await (await app.request('/admin/payments/report?days=1', { headers })).json()) as {
+        report: typeof report
+      }
+      expect(viaApi.report.revenue.byTool).toEqual(report.revenue.byTool)
+      const metrics = await (await app.request('/admin/metrics', { headers })).text()
+      expect(metrics).toMatch(
+        /^airlock_revenue\{tool="get_block",network="eip155:31337",asset="0x[0-9a-f]{40}"\} [0-9.]+$/m,
+      )
+      expect((await app.request('/admin/payments/report?days=0', { headers })).status).toBe(400)
     })
   })
 })

@@ -55,6 +55,7 @@ describe('tools/list', () => {
       'sign_typed_data',
       'cancel_intent',
       'speed_up_intent',
+      'fetch_with_payment',
     ]
     for (const t of tools) {
       expect(t.outputSchema?.type, t.name).toBe('object')

@@ -133,8 +133,13 @@ async function bootLocked(
     await thread?.dispose()
     log('no wallet configured: read tools only (see "Wallets and writes" in the README)')
   }
+  // Demo mode prices two tools in devnet USDC (x402, settled by a facilitator the gateway runs on the devnet).
+  const config =
+    demo && fixtures && options.config.payments === undefined
+      ? { ...options.config, payments: (await import('../payments/demoPrices.js')).demoPayments(fixtures) }
+      : options.config
   const gateway = createGateway({
-    config: options.config,
+    config,
     configDir: options.configPath ? dirname(resolve(options.configPath)) : undefined,
     log,
     devnet: fixtures,

@@ -39,11 +39,12 @@ export async function main(argv: readonly string[], env = process.env): Promise<
     case 'unkill':
     case 'audit':
     case 'address-book':
+    case 'payments':
       return (await import('./operator.js')).operator(options, env)
     default:
       throw new BaseError('INVALID_INPUT', `Unknown command "${options.command.slice(0, 40)}".`, {
         metaMessages: [
-          'Commands: start, stdio, devnet, wallet, policy, passport, status, approvals, approve, deny, kill, unkill, audit, address-book, help.',
+          'Commands: start, stdio, devnet, wallet, policy, passport, status, approvals, approve, deny, kill, unkill, audit, address-book, payments, help.',
         ],
       })
   }

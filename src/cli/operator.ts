@@ -216,12 +216,67 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
           'Use `airlock address-book list | add ADDRESS --label L | remove ADDRESS`.',
         )
       }
+      case 'payments': {
+        if (sub === 'payout') {
+          const { payouts } = await client.admin.payout()
+          out(payouts, () =>
+            payouts.length
+              ? payouts
+                  .map((p) =>
+                    clean(
+                      `${p.status.toUpperCase()}  ${p.amount} base units of ${p.asset} to ${p.payee} on ${p.network}${p.intentId ? ` (intent ${p.intentId})` : ''}${p.error ? `: ${p.error}` : ''}`,
+                    ),
+                  )
+                  .join('\n')
+              : 'Nothing to pay out: no payee has unpaid shares.',
+          )
+          return payouts.some((p) => p.status === 'failed') ? 1 : 0
+        }
+        if (sub === undefined || sub === 'report') {
+          const days = options.days === undefined ? undefined : Number.parseInt(options.days, 10)
+          if (days !== undefined && !(days >= 1 && days <= 366))
+            throw new InvalidInputError('--days takes a whole number of days, 1–366.')
+          const { report } = await client.admin.paymentsReport(days === undefined ? {} : { days })
+          out(report, () => showReport(report))
+          return 0
+        }
+        throw new InvalidInputError('Use `airlock payments report [--days N]` or `airlock payments payout`.')
+      }
       default:
         throw new InvalidInputError(`Unknown operator command ${options.command}.`)
     }
   } finally {
     await client.close()
   }
+}
+
+/** `airlock payments report` for the terminal: one line per tool, payee, agent and host, sums per asset. */
+function showReport(report: Awaited<ReturnType<AdminClient['paymentsReport']>>['report']): string {
+  type Line = (typeof report.revenue.byTool)[number]
+  const sums = (l: Pick<Line, 'amounts'>['amounts']) =>
+    l.length ? l.map((a) => `${a.formatted} of ${a.asset} (${a.network})`).join(', ') : '0'
+  const section = (title: string, lines: Line[]) =>
+    lines.length ? [title, ...lines.map((l) => `  ${l.key}: ${l.count} × → ${sums(l.amounts)}`)] : []
+  return [
+    `Payments from ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)} (UTC).`,
+    `Revenue: ${report.revenue.total.count} paid calls, ${sums(report.revenue.total.amounts)}.`,
+    ...section('Per tool:', report.revenue.byTool),
+    ...section('Per paying caller:', report.revenue.byAgent),
+    ...(report.revenue.byPayee.length
+      ? [
+          'Per payee (share accrued / paid out / unpaid):',
+          ...report.revenue.byPayee.map(
+            (p) => `  ${p.key}: ${sums(p.amounts)} / ${sums(p.paid)} / ${sums(p.unpaid)}`,
+          ),
+        ]
+      : []),
+    `Spending: ${report.spending.total.count} purchases, ${sums(report.spending.total.amounts)}.`,
+    ...section('Per agent:', report.spending.byAgent),
+    ...section('Per host:', report.spending.byHost),
+    ...section('Per day:', report.spending.byDay),
+  ]
+    .map(clean)
+    .join('\n')
 }
 
 /** `airlock status` for the terminal: both kill switches, pending approvals, the policy; each line sanitized. */

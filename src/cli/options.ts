@@ -268,6 +268,8 @@ Operator (they reach a running gateway through its data directory, or --url/--to
                                                  elsewhere), or name the first broken entry
   airlock audit export [--out FILE]             the audit log as JSON lines; the head (SEQ:HASH) on stderr
   airlock address-book [list | add ADDRESS --label L [--note N] | remove ADDRESS]
+  airlock payments report [--days N] [--json]   x402 revenue per tool, payee, agent and day; what agents spent
+  airlock payments payout [--json]              pay accrued revenue shares now (guarded transfers)
 
 Agent passports (see the README; the developer and user steps need no gateway, the operator steps reach it as above):
   airlock passport key --out FILE               new Ed25519 key (private JWK, mode 0600); prints its did:key

@@ -100,6 +100,12 @@ function tryIt(f: DevnetFixtures, demoPolicy: boolean, cli: string): string[] {
     ),
     `      ${cli} approvals`,
     `      ${cli} approve <intentId>`,
+    call(
+      'quote_swap',
+      { chain: 'devnet', tokenIn: f.tokens.WETH.address, tokenOut: usdc, amountIn: '1' },
+      'priced with x402 (0.01 USDC): the answer is the payment requirement; an x402 MCP client pays and retries (see the README, "Paid tools")',
+    ),
+    `      ${cli} payments report   ·   ${cli} payments payout`,
   )
   return lines
 }

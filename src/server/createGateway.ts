@@ -7,10 +7,12 @@ import { type KnownContracts, knownContracts } from '../chains/knownContracts.js
 import { createTokenFacts } from '../chains/tokenFacts.js'
 import { devnetChain } from '../devnet/devnetChain.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
-import { InvalidConfigError, toBaseError } from '../errors/index.js'
+import { BaseError, InvalidConfigError, toBaseError } from '../errors/index.js'
 import { type Authenticator, createAuthenticator } from '../identity/authenticate.js'
 import { createPassportRegistry, type PassportRegistry } from '../identity/passportRegistry.js'
 import { type Charging, createCharging } from '../payments/charging.js'
+import { createPayouts, type PayoutOutcome } from '../payments/payouts.js'
+import { type PaymentsReport, paymentsMetrics, paymentsReport } from '../payments/report.js'
 import { createGuard } from '../pipeline/guard.js'
 import { createPipeline, type Pipeline } from '../pipeline/pipeline.js'
 import { createPrices } from '../pipeline/prices.js'
@@ -47,7 +49,7 @@ import { createTracker, type Tracker } from '../txs/tracker.js'
 import { createCcipRead } from '../untrusted/ccipRead.js'
 import { createSafeFetcher, type SafeFetcher } from '../untrusted/safeFetch.js'
 import { type AuthSettings, authSettings, type Config } from './config.js'
-import { createServices, periodicService } from './services.js'
+import { createServiceLeases, createServices, periodicService, replicaId } from './services.js'
 import { diffManifest, type ToolManifest, toolManifest } from './toolManifest.js'
 
 /** Tool calls held while the store opens; past this many, later ones go unrecorded until it is open. */
@@ -106,6 +108,17 @@ export type Operator = {
   secret(name: string): Promise<Uint8Array>
   /** Agent passports: developers, passports and their status, replay nonces (DESIGN §7). */
   passports: PassportRegistry
+  /** x402 (DESIGN §9): the report of what was charged and spent, its metrics, and revenue-share payouts. */
+  payments: OperatorPayments
+}
+
+/** The operator's levers over payments. */
+export type OperatorPayments = {
+  report(options?: { days?: number | undefined }): Promise<PaymentsReport>
+  /** The report's figures as Prometheus text. */
+  metrics(): Promise<string>
+  /** Pays every payee's accrued shares now, as guarded transfers (`airlock payments payout`). */
+  payout(): Promise<PayoutOutcome[]>
 }
 
 /** The transport-independent core: chains, tools and the pipeline. One per process, shared by all MCP sessions. */
@@ -230,7 +243,8 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       const approvals = createApprovals(store, { audit })
       const addressBook = cachedAddressBook(createAddressBook(store, { audit }))
       await pinManifest(store, pinned, killSwitch, audit, log)
-      if (devnet && config.policy === undefined) await seedDemoAddressBook(addressBook, devnet)
+      if (devnet && config.policy === undefined)
+        await seedDemoAddressBook(addressBook, devnet, revenuePayees(config, signer?.address))
       const journal = createIntentJournal(store, { onTransition: auditTransitions(audit) })
       const nonces = createNonceManager(store, {
         chainNonce: (chainId, wallet) =>
@@ -320,7 +334,39 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         statusCacheSeconds: auth.statusCacheSeconds,
         allowLoopbackHttp: options.allowLoopbackDidWeb === true,
       })
+      const treasury = config.payments?.payTo ?? signer?.address
+      const payouts = treasury
+        ? createPayouts({
+            store,
+            treasury: getAddress(treasury),
+            call: (name, args, ctx) => gateway.call(name, args, ctx),
+            audit,
+          })
+        : undefined
+      const payments: OperatorPayments = {
+        report: (o) => paymentsReport(store, o),
+        metrics: async () => paymentsMetrics(await paymentsReport(store)),
+        async payout() {
+          if (!payouts)
+            throw new BaseError('WALLET_NOT_CONFIGURED', 'Payouts need the gateway wallet (the treasury).')
+          return payouts.run()
+        },
+      }
+      // Scheduled payouts: one replica at a time (a lease), so two never run the same pass; each payout is
+      // idempotent besides.
+      const payoutSeconds = config.payments?.payoutIntervalSeconds
+      if (payouts && payoutSeconds) {
+        const payoutService = periodicService({
+          name: 'payouts',
+          intervalMs: payoutSeconds * 1000,
+          run: () => payouts.run(),
+          lease: { leases: createServiceLeases(store.db), holder: replicaId() },
+          onError: (error) => log(`payouts: ${toBaseError(error).message}`),
+        })
+        if (services.add(payoutService)) await services.start(payoutService)
+      }
       const levers: Operator = {
+        payments,
         passports,
         audit,
         killSwitch,
@@ -553,11 +599,36 @@ function cachedAddressBook(book: AddressBook, ttlMs = 1000): AddressBook {
   }
 }
 
-/** Demo mode: alice.eth and bob.eth (devnet accounts 1 and 2) are known recipients of the demo policy. */
-async function seedDemoAddressBook(book: AddressBook, devnet: DevnetFixtures): Promise<void> {
+/**
+ * Demo mode: alice.eth and bob.eth (devnet accounts 1 and 2) are known recipients of the demo policy, and so are
+ * the payees of the configured prices (their revenue shares are paid out under that policy).
+ */
+async function seedDemoAddressBook(
+  book: AddressBook,
+  devnet: DevnetFixtures,
+  payees: readonly { address: string; label: string }[],
+): Promise<void> {
   if ((await book.list()).length > 0) return
   for (const [name, address] of Object.entries(devnet.ens))
     await book.add({ address, label: name, note: 'devnet demo', addedBy: 'demo' })
+  for (const p of payees)
+    await book.add({
+      address: p.address,
+      label: p.label,
+      note: 'revenue-share payee (demo)',
+      addedBy: 'demo',
+    })
+}
+
+/** The payees of the configured prices other than the wallet charges are paid to (each once). */
+function revenuePayees(config: Config, wallet: string | undefined) {
+  const treasury = (config.payments?.payTo ?? wallet ?? '').toLowerCase()
+  const out = new Map<string, { address: string; label: string }>()
+  for (const price of config.payments?.prices ?? [])
+    for (const p of price.payees ?? [])
+      if (p.address.toLowerCase() !== treasury)
+        out.set(p.address.toLowerCase(), { address: p.address, label: p.label ?? 'revenue-share payee' })
+  return [...out.values()]
 }
 
 function devnetContracts(f: DevnetFixtures): KnownContracts {

@@ -110,10 +110,14 @@ export function createMcpServerFactory(gateway: Gateway, options: McpServerFacto
       }
       return server.projectCallToolResult(result as never, listing.outputSchema as never) as never
     })
-    server.setRequestHandler('resources/list', () => ({ resources: resources(gateway) as never }))
-    server.setRequestHandler('resources/read', (request) => {
+    // The payments report names every paying caller: the operator's to read, not an agent's.
+    const operatorView = agent?.kind !== 'agent'
+    server.setRequestHandler('resources/list', () => ({
+      resources: resources(gateway, operatorView) as never,
+    }))
+    server.setRequestHandler('resources/read', async (request) => {
       const uri = request.params.uri
-      const body = readResource(gateway, uri)
+      const body = await readResource(gateway, uri, operatorView)
       if (body === undefined)
         throw new ProtocolError(
           ProtocolErrorCode.InvalidParams,
@@ -160,7 +164,7 @@ function envelopeOf(sctx: ServerContext): Record<string, unknown> {
   return (sctx.mcpReq.envelope ?? {}) as Record<string, unknown>
 }
 
-function resources(gateway: Gateway) {
+function resources(gateway: Gateway, operatorView: boolean) {
   const list = [
     {
       uri: 'airlock://chains',
@@ -178,6 +182,15 @@ function resources(gateway: Gateway) {
       mimeType: 'application/json',
     },
   ]
+  if (gateway.operator && operatorView)
+    list.push({
+      uri: 'airlock://payments/report',
+      name: 'payments-report',
+      title: 'Payments report',
+      description:
+        'x402 over the last 30 days: revenue per tool, payee, caller and day, and what agents spent per host and payee.',
+      mimeType: 'application/json',
+    })
   if (gateway.devnet)
     list.push({
       uri: 'airlock://devnet/fixtures',
@@ -190,7 +203,9 @@ function resources(gateway: Gateway) {
   return list
 }
 
-function readResource(gateway: Gateway, uri: string): unknown {
+async function readResource(gateway: Gateway, uri: string, operatorView: boolean): Promise<unknown> {
+  if (uri === 'airlock://payments/report' && gateway.operator && operatorView)
+    return { report: await (await gateway.operator).payments.report() }
   if (uri === 'airlock://chains')
     return {
       chains: gateway.chains.list().map((c) => ({

@@ -93,7 +93,7 @@ export function createX402PaymentKind(
         host,
         payee,
         token,
-        amount: { raw: raw.toString(), formatted },
+        amount: { raw: raw.toString(), formatted, decimals },
         validBefore: String(
           (payload.payload as { authorization?: { validBefore?: string } }).authorization?.validBefore ?? '',
         ),

@@ -22,6 +22,8 @@ import {
   PassportAnswer,
   PassportList,
   type PassportStatusBody,
+  PaymentsReportAnswer,
+  PayoutAnswer,
   type RegisterDeveloperBody,
   RegisteredDeveloper,
   type ReleaseAgentBody,
@@ -61,6 +63,10 @@ export type AdminClient = {
   approve(intentId: string, body?: DecideApprovalBody): Promise<z.infer<typeof DecidedApproval>>
   /** `POST /admin/approvals/:id/deny` */
   deny(intentId: string, body?: DecideApprovalBody): Promise<z.infer<typeof DecidedApproval>>
+  /** `GET /admin/payments/report` */
+  paymentsReport(query?: { days?: number | undefined }): Promise<z.infer<typeof PaymentsReportAnswer>>
+  /** `POST /admin/payments/payout` */
+  payout(): Promise<z.infer<typeof PayoutAnswer>>
   /** `GET /admin/kill` */
   killState(): Promise<z.infer<typeof KillState>>
   /** `POST /admin/kill` */
@@ -201,6 +207,9 @@ export function createAdminClient(options: CreateAdminClientOptions): AdminClien
     approve: (id, body = {}) => call(DecidedApproval, 'POST', `/approvals/${segment(id)}/approve`, body),
     deny: (id, body = {}) => call(DecidedApproval, 'POST', `/approvals/${segment(id)}/deny`, body),
     killState: () => call(KillState, 'GET', '/kill'),
+    paymentsReport: (q = {}) =>
+      call(PaymentsReportAnswer, 'GET', `/payments/report${query({ days: q.days?.toString() })}`),
+    payout: () => call(PayoutAnswer, 'POST', '/payments/payout', {}),
     kill: (body = {}) => call(KillState, 'POST', '/kill', body),
     unkill: (body = {}) => call(KillState, 'POST', '/unkill', body),
     stoppedContracts: (q = {}) =>

@@ -20,6 +20,7 @@ import {
   KillBody,
   ListApprovalsQuery,
   PassportStatusBody,
+  PaymentsReportQuery,
   RegisterDeveloperBody,
   ReleaseAgentBody,
   ReleaseContractBody,
@@ -55,6 +56,14 @@ export type AdminOperator = {
     PassportRegistry,
     'challenge' | 'registerDeveloper' | 'developers' | 'issue' | 'list' | 'get' | 'setStatus'
   >
+  /** x402 payments: the report, its metrics, payouts (a store without a gateway cannot pay out). */
+  payments?:
+    | {
+        report(options?: { days?: number | undefined }): Promise<unknown>
+        metrics(): Promise<string>
+        payout(): Promise<unknown[]>
+      }
+    | undefined
   /** The policy in force, for `GET /admin/status`; absent: `policy: null`. */
   policy?: Pick<PolicySource, 'current'> | undefined
   /** Carries a decision out (resume or cancel the intent) before the decision's answer goes back. */
@@ -111,6 +120,9 @@ const jsonl = 'application/jsonl; charset=utf-8'
  * | POST   | /admin/passports/:agent/reinstate     | `{ "reason"?, "by"? }`                       |
  * | GET    | /admin/audit/verify?head=SEQ:HASH     | walks the hash chain (and finds a kept head) |
  * | GET    | /admin/audit/export                   | every entry as JSON lines                    |
+ * | GET    | /admin/payments/report?days=N         | revenue per tool/payee/agent/day, spending   |
+ * | POST   | /admin/payments/payout                | pays accrued revenue shares (guarded)        |
+ * | GET    | /admin/metrics                        | payments figures as Prometheus text          |
  * | GET    | /admin/address-book                   | entries                                      |
  * | POST   | /admin/address-book                   | `{ "address", "label", "note"?, "by"? }`     |
  * | DELETE | /admin/address-book/:address          | removes one                                  |
@@ -216,6 +228,30 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
         return send({ approval })
       },
     )
+
+  const payments = async () => {
+    const p = (await levers()).payments
+    if (!p)
+      throw new BaseError('WALLET_NOT_CONFIGURED', 'Payments are not available here.', {
+        metaMessages: ['Payouts are made by a running gateway with a wallet: start it, then try again.'],
+      })
+    return p
+  }
+
+  admin.get('/payments/report', validate('query', PaymentsReportQuery), async (c) => {
+    const { days } = c.req.valid('query')
+    return send({ report: await (await payments()).report(days === undefined ? {} : { days }) })
+  })
+
+  admin.post('/payments/payout', async () => send({ payouts: await (await payments()).payout() }))
+
+  admin.get(
+    '/metrics',
+    async () =>
+      new Response(await (await payments()).metrics(), {
+        headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+      }),
+  )
 
   admin.get('/kill', async () => send(await (await levers()).killSwitch.state()))
 

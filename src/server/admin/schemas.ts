@@ -443,3 +443,62 @@ export type DeveloperChallengeBody = z.input<typeof DeveloperChallengeBody>
 export type RegisterDeveloperBody = z.input<typeof RegisterDeveloperBody>
 export type IssuePassportBody = z.input<typeof IssuePassportBody>
 export type PassportStatusBody = z.input<typeof PassportStatusBody>
+
+/** `GET /admin/payments/report?days=N`: the last N days (default 30, at most 366). */
+export const PaymentsReportQuery = z
+  .object({
+    days: z
+      .string()
+      .regex(/^[1-9]\d{0,2}$/, 'days must be a whole number of days, 1–366')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(366))
+      .optional(),
+  })
+  .strict()
+export type PaymentsReportQuery = z.input<typeof PaymentsReportQuery>
+
+const ReportAmount = z.object({
+  network: z.string(),
+  asset: z.string(),
+  raw: z.string(),
+  formatted: z.string(),
+})
+const ReportLine = z.object({ key: z.string(), count: z.number(), amounts: z.array(ReportAmount) })
+
+/** The answer of `GET /admin/payments/report`: revenue (per tool, agent, day, payee) and spending. */
+export const PaymentsReportAnswer = z.object({
+  report: z.object({
+    since: z.string(),
+    until: z.string(),
+    revenue: z.object({
+      total: ReportLine,
+      byTool: z.array(ReportLine),
+      byAgent: z.array(ReportLine),
+      byDay: z.array(ReportLine),
+      byPayee: z.array(ReportLine.extend({ paid: z.array(ReportAmount), unpaid: z.array(ReportAmount) })),
+    }),
+    spending: z.object({
+      total: ReportLine,
+      byAgent: z.array(ReportLine),
+      byHost: z.array(ReportLine),
+      byPayee: z.array(ReportLine),
+      byDay: z.array(ReportLine),
+    }),
+  }),
+})
+
+/** The answer of `POST /admin/payments/payout`: what each payout did. */
+export const PayoutAnswer = z.object({
+  payouts: z.array(
+    z.object({
+      id: z.string(),
+      payee: z.string(),
+      network: z.string(),
+      asset: z.string(),
+      amount: z.string(),
+      status: z.enum(['pending', 'paid', 'failed']),
+      intentId: z.string().optional(),
+      error: z.string().optional(),
+    }),
+  ),
+})

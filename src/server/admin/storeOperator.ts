@@ -1,5 +1,7 @@
 import { createAuditLog } from '../../audit/auditLog.js'
+import { BaseError } from '../../errors/index.js'
 import { createPassportRegistry } from '../../identity/passportRegistry.js'
+import { paymentsMetrics, paymentsReport } from '../../payments/report.js'
 import { listBreaches } from '../../pipeline/settle.js'
 import { createAddressBook } from '../../policy/addressBook.js'
 import { createApprovals } from '../../policy/approvals.js'
@@ -35,6 +37,21 @@ export function storeOperator(store: Store, options: StoreOperatorOptions = {}):
     approvals: createApprovals(store, { audit }),
     addressBook: createAddressBook(store, { audit }),
     passports: createPassportRegistry(store, { audit, baseUrl: () => publicUrl }),
+    payments: {
+      report: (o) => paymentsReport(store, o),
+      metrics: async () => paymentsMetrics(await paymentsReport(store)),
+      payout: async () => {
+        throw new BaseError(
+          'WALLET_NOT_CONFIGURED',
+          'No gateway is running: payouts are made by a running gateway.',
+          {
+            metaMessages: [
+              'Start the gateway (it pays as its own wallet, through its policy), then run this again.',
+            ],
+          },
+        )
+      },
+    },
     maintain: async () => {},
     breaches: () => listBreaches(store),
   }
