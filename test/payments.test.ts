@@ -280,6 +280,32 @@ describe.each(testStoreDrivers)('tools charged per call with x402 (%s)', (driver
       expect(await usdcOf(payer.address)).toBe(before)
     })
   })
+  it('ADVERSARIAL 56: one payment sent twice at once (to two replicas on PostgreSQL) is charged and answered once', async () => {
+    const signer = await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
+    const other =
+      driver === 'postgres'
+        ? createGateway({
+            config: { rpc: { publicFallback: false }, payments: { prices } },
+            devnet: fixtures,
+            writes: { store: await t.openAnother(), signer },
+          })
+        : gateway
+    try {
+      const ctx = () => requestContext({ transport: 'memory' })
+      const required = requiredOf(await gateway.call('get_block', { chain: 'devnet' }, ctx()))
+      const payload = await payer.createPaymentPayload(required)
+      const before = await usdcOf(payer.address)
+      const answers = await Promise.all(
+        [gateway, other].map((g) => g.call('get_block', { chain: 'devnet' }, { ...ctx(), payment: payload })),
+      )
+      expect(answers.filter((a) => !a.isError)).toHaveLength(1)
+      expect(requiredOf(answers.find((a) => a.isError)!).error).toMatch(/already used|refused/)
+      expect(await usdcOf(payer.address)).toBe(before - 10_000n)
+    } finally {
+      if (other !== gateway) await other.close()
+    }
+  })
+
   describe('revenue shares, payouts and the report', () => {
     it('pays accrued shares out as guarded transfers, exactly once, and reports revenue per tool, payee and caller', async () => {
       const operator = (await gateway.operator) as Operator

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FacilitatorClient } from '@x402/core/server'
 import type { PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse } from '@x402/core/types'
+import { sql } from 'kysely'
 import { type Address, getAddress, isAddress, parseUnits } from 'viem'
 import type { AuditLog } from '../audit/auditLog.js'
 import type { ChainContext, Chains } from '../chains/chains.js'
@@ -209,43 +210,42 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
       const checked = checkPayment(given, requirements, ctx)
       if ('problem' in checked) return refuse(checked.problem, checked.code)
       const { payload, payer, nonce } = checked
-      let verdict: Awaited<ReturnType<FacilitatorClient['verify']>>
-      try {
-        verdict = await facilitator.verify(payload, requirements)
-      } catch (error) {
-        const reason = (error as { invalidReason?: unknown }).invalidReason
+      // Claimed while the facilitator verifies: a second call with the same authorization (a replay, here or on
+      // another replica) is refused even before the first one settled. A payment that does not verify is released.
+      const store = await parameters.store
+      const claim = { network: requirements.network, asset: requirements.asset.toLowerCase(), payer, nonce }
+      const [claimed, verified] = await Promise.allSettled([
+        store.db
+          .insertInto('payment_claims')
+          .values({ ...claim, tool })
+          .onConflict((oc) => oc.doNothing())
+          .returning('nonce')
+          .executeTakeFirst(),
+        facilitator.verify(payload, requirements),
+      ])
+      if (claimed.status === 'rejected') throw claimed.reason
+      const drop = () => (claimed.value ? releaseClaim(store, claim) : Promise.resolve())
+      if (!claimed.value)
+        return refuse('This payment was already used: sign a new authorization.', 'replayed')
+      if (verified.status === 'rejected') {
+        await drop()
+        const reason = (verified.reason as { invalidReason?: unknown }).invalidReason
         if (typeof reason === 'string')
           return refuse(`The facilitator refused the payment (${code(reason)}).`, code(reason))
         throw new BaseError(
           'PAYMENT_REQUIRED',
           'The payment facilitator is unavailable: nothing was charged.',
           {
-            cause: error,
+            cause: verified.reason,
             metaMessages: ['Try again later; the payment was not used.'],
           },
         )
       }
-      if (!verdict.isValid)
-        return refuse(
-          `The facilitator refused the payment (${code(verdict.invalidReason ?? 'invalid')}).`,
-          code(verdict.invalidReason ?? 'invalid'),
-        )
-      // Claimed before the tool runs: a second call with the same authorization (a replay, here or on another
-      // replica) is refused even before the first one settled.
-      const store = await parameters.store
-      const claimed = await store.db
-        .insertInto('payment_claims')
-        .values({
-          network: requirements.network,
-          asset: requirements.asset.toLowerCase(),
-          nonce,
-          payer,
-          tool,
-        })
-        .onConflict((oc) => oc.doNothing())
-        .returning('nonce')
-        .executeTakeFirst()
-      if (!claimed) return refuse('This payment was already used: sign a new authorization.', 'replayed')
+      if (!verified.value.isValid) {
+        await drop()
+        const reason = code(verified.value.invalidReason ?? 'invalid')
+        return refuse(`The facilitator refused the payment (${reason}).`, reason)
+      }
       const payees = (priced.price.payees ?? [{ address: parameters.payTo, share: 100 }]).map((p) => ({
         address: getAddress(p.address),
         share: p.share,
@@ -254,14 +254,7 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
     },
 
     async release(charge) {
-      const store = await parameters.store
-      await store.db
-        .deleteFrom('payment_claims')
-        .where('network', '=', charge.requirements.network)
-        .where('asset', '=', charge.requirements.asset.toLowerCase())
-        .where('nonce', '=', charge.nonce)
-        .where('state', '=', 'claimed')
-        .execute()
+      await releaseClaim(await parameters.store, claimOf(charge))
     },
 
     async settle(charge, ctx) {
@@ -289,40 +282,25 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
       const id = randomUUID()
       const amount = BigInt(charge.requirements.amount)
       const shares = splitShares(amount, charge.payees)
-      await store.db.transaction().execute(async (tx) => {
-        await tx
-          .updateTable('payment_claims')
-          .set({ state: 'settled' })
-          .where('network', '=', charge.requirements.network)
-          .where('asset', '=', charge.requirements.asset.toLowerCase())
-          .where('nonce', '=', charge.nonce)
-          .execute()
-        await tx
-          .insertInto('payment_charges')
-          .values({
-            id,
-            tool: charge.tool,
-            actor: actorOf(ctx.caller),
-            payer: charge.payer.toLowerCase(),
-            network: charge.requirements.network,
-            asset: charge.requirements.asset.toLowerCase(),
-            decimals: charge.decimals,
-            amount: amount.toString(),
-            transaction: String(response.transaction).slice(0, 200),
-          })
-          .execute()
-        await tx
-          .insertInto('payment_shares')
-          .values(
-            shares.map((s) => ({
-              charge_id: id,
-              payee: s.address.toLowerCase(),
-              amount: s.amount.toString(),
-              payout_id: null,
-            })),
-          )
-          .execute()
-      })
+      // One statement (one round trip, atomic): the claim settled, the charge and its shares recorded.
+      const claim = claimOf(charge)
+      const shareRows = sql.join(
+        shares.map((x) => sql`(${id}, ${x.address.toLowerCase()}, ${x.amount.toString()}::numeric)`),
+      )
+      await sql`
+        with settled as (
+          update payment_claims set state = 'settled'
+          where network = ${claim.network} and asset = ${claim.asset} and payer = ${claim.payer} and nonce = ${claim.nonce}
+        ), charge as (
+          insert into payment_charges (id, tool, actor, payer, network, asset, decimals, amount, transaction)
+          values (${id}, ${charge.tool}, ${actorOf(ctx.caller)}, ${charge.payer.toLowerCase()},
+            ${charge.requirements.network}, ${charge.requirements.asset.toLowerCase()}, ${charge.decimals},
+            ${amount.toString()}::numeric, ${String(response.transaction).slice(0, 200)})
+          returning id
+        )
+        insert into payment_shares (charge_id, payee, amount)
+        select v.charge_id, v.payee, v.amount from (values ${shareRows}) as v (charge_id, payee, amount), charge
+      `.execute(store.db)
       await audit('payment.settled', ctx, {
         tool: charge.tool,
         charge: id,
@@ -335,6 +313,31 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
       return { response }
     },
   }
+}
+
+/** The claim of a charge's authorization: its key in `payment_claims`. */
+function claimOf(charge: Charge) {
+  return {
+    network: charge.requirements.network,
+    asset: charge.requirements.asset.toLowerCase(),
+    payer: charge.payer,
+    nonce: charge.nonce,
+  }
+}
+
+/** Gives a claimed authorization back (the tool failed, or it did not verify or settle): it may be used again. */
+async function releaseClaim(
+  store: Store,
+  claim: { network: string; asset: string; payer: string; nonce: string },
+): Promise<void> {
+  await store.db
+    .deleteFrom('payment_claims')
+    .where('network', '=', claim.network)
+    .where('asset', '=', claim.asset)
+    .where('payer', '=', claim.payer)
+    .where('nonce', '=', claim.nonce)
+    .where('state', '=', 'claimed')
+    .execute()
 }
 
 /**
@@ -409,7 +412,11 @@ function checkPayment(
       problem: `The payer must be your passport's wallet ${getAddress(caller.user)}.`,
       code: 'payer_not_passport_wallet',
     }
-  return { payload: p as PaymentPayload, payer, nonce: nonce.toLowerCase() }
+  return {
+    payload: p as PaymentPayload,
+    payer: getAddress(payer).toLowerCase() as Address,
+    nonce: nonce.toLowerCase(),
+  }
 }
 
 /** The token's EIP-712 domain name and version, as it publishes them (EIP-5267). */

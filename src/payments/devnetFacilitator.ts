@@ -50,7 +50,7 @@ export async function startDevnetFacilitator(
     account,
     chain,
     transport: http(fixtures.rpcUrl),
-    pollingInterval: 25,
+    pollingInterval: 5,
   }).extend(publicActions)
   await client.request({
     method: 'anvil_setBalance' as never,
@@ -60,10 +60,7 @@ export async function startDevnetFacilitator(
     { ...(client as never as Parameters<typeof toFacilitatorEvmSigner>[0]), address: account.address },
     { confirmationTimeoutMs: 30_000 },
   )
-  const facilitator = new x402Facilitator().register(
-    `eip155:${fixtures.chainId}`,
-    new ExactEvmScheme(signer, { simulateInSettle: true }),
-  )
+  const facilitator = new x402Facilitator().register(`eip155:${fixtures.chainId}`, new ExactEvmScheme(signer))
   // One settlement at a time: the account's nonces stay in order.
   let queue: Promise<unknown> = Promise.resolve()
   const serial = <T>(work: () => Promise<T>): Promise<T> => {

@@ -301,7 +301,7 @@ const m0008: Migration = {
 }
 
 // x402 payments (DESIGN §9, issue 14). A payment is claimed (its authorization nonce, unique per network and asset)
-// before the paid tool runs, so a replay — also on another replica, also before the first one settled — is refused;
+// (EIP-3009 nonces are per payer) before the paid tool runs, so a replay — also on another replica, also before the first one settled — is refused;
 // the claim is released when the tool fails or settlement fails, and kept once settled. Every settled charge is one
 // row, split into payees' shares (exact base units); a payout takes unpaid shares of one payee and pays them as an
 // ordinary guarded transfer (its intent id kept), so a crash or a second run never pays a share twice.
@@ -316,7 +316,7 @@ const m0009: Migration = {
         tool text not null,
         state text not null default 'claimed' check (state in ('claimed', 'settled')),
         created_at timestamptz not null default now(),
-        primary key (network, asset, nonce)
+        primary key (network, asset, payer, nonce)
       )`,
       `create table payment_charges (
         id text primary key,
