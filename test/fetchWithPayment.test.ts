@@ -112,6 +112,15 @@ describe.each(testStoreDrivers)('fetch_with_payment (%s)', (driver) => {
     expect(await usdcOf(wallet!)).toBe(before)
   })
 
+  it('does not follow a redirect: the agent gets the 3xx, and a payment is only ever sent to the host checked', async () => {
+    const before = await usdcOf(wallet!)
+    const reports = shop.hits.get('/report') ?? 0
+    const moved = ok(await call({ url: url('/moved') }))
+    expect(moved).toMatchObject({ paid: false, response: { status: 302 } })
+    expect(shop.hits.get('/report') ?? 0).toBe(reports)
+    expect(await usdcOf(wallet!)).toBe(before)
+  })
+
   describe('ADVERSARIAL 58: refused, and nothing is paid', () => {
     const refusals: [string, () => Record<string, unknown>, string, RegExp][] = [
       [

@@ -464,6 +464,24 @@ describe('ADVERSARIAL 57: a facilitator that is down, or verifies and then fails
     }
   })
 
+  it('charges paid to another wallet (payTo) are not paid out of the gateway wallet', async () => {
+    const signer = await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
+    const elsewhere = createGateway({
+      config: {
+        rpc: { publicFallback: false },
+        payments: { prices, payTo: fixtures.accounts[3]!, facilitator: { url: proxyUrl } },
+      },
+      devnet: fixtures,
+      writes: { store: t.store, signer },
+    })
+    try {
+      const operator = (await elsewhere.operator) as Operator
+      await expect(operator.payments.payout()).rejects.toThrow(/not to the gateway wallet/)
+    } finally {
+      await elsewhere.close()
+    }
+  })
+
   it('the facilitator is down: a clear error, nothing charged, the tool did not run', async () => {
     const gateway = await gatewayWith('http://127.0.0.1:9')
     try {

@@ -334,7 +334,11 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         statusCacheSeconds: auth.statusCacheSeconds,
         allowLoopbackHttp: options.allowLoopbackDidWeb === true,
       })
-      const treasury = config.payments?.payTo ?? signer?.address
+      // Shares are paid from the wallet the charges were paid to: only when that is the gateway wallet.
+      const treasury =
+        signer && (!config.payments?.payTo || getAddress(config.payments.payTo) === signer.address)
+          ? signer.address
+          : undefined
       const payouts = treasury
         ? createPayouts({
             store,
@@ -348,7 +352,17 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         metrics: async () => paymentsMetrics(await paymentsReport(store)),
         async payout() {
           if (!payouts)
-            throw new BaseError('WALLET_NOT_CONFIGURED', 'Payouts need the gateway wallet (the treasury).')
+            throw new BaseError(
+              'WALLET_NOT_CONFIGURED',
+              signer
+                ? 'Charges are paid to payments.payTo, not to the gateway wallet: the gateway does not pay shares out of a wallet they never reached.'
+                : 'Payouts need the gateway wallet (the treasury).',
+              {
+                metaMessages: [
+                  'Pay the shares (airlock payments report shows them) from payments.payTo, or leave payTo out so charges reach the gateway wallet.',
+                ],
+              },
+            )
           return payouts.run()
         },
       }

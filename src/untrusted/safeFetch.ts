@@ -115,8 +115,8 @@ export type SafeFetcher = {
    */
   fetchText(url: string, options?: SafeFetchOptions): Promise<SafeFetchTextReturnType>
   /**
-   * One HTTP exchange at an https: URL (x402 purchases): any status is an answer (a 402 is the point), the
-   * x402 headers come back, the body is capped; redirects, addresses and time are guarded as for the others.
+   * One HTTP exchange at an https: URL (x402 purchases): any status is an answer (a 402 is the point; a redirect is
+   * not followed), the x402 headers come back, the body is capped; addresses and time are guarded as for the others.
    * @throws {UntrustedFetchBlockedError} the scheme, an address, a redirect or the size is refused
    * @throws {FetchFailedError} DNS, connection, media type or the time cap failed
    */
@@ -467,7 +467,9 @@ function readResponse(res: IncomingMessage, url: URL, mode: Mode, maxBytes: numb
     }
     const status = res.statusCode ?? 0
     const where = redactUrl(url.href)
-    if (redirectStatuses.has(status)) {
+    // An exchange (a purchase) is not redirected: a payment header is for the host the policy checked, and a 3xx
+    // is the answer (the agent may ask for the new URL, which is checked again).
+    if (redirectStatuses.has(status) && mode !== 'exchange') {
       const location = res.headers.location
       res.destroy()
       if (location) resolvePromise({ redirect: location, status })
