@@ -399,6 +399,7 @@ describe('ADVERSARIAL 57: a facilitator that is down, or verifies and then fails
   let real: DevnetFacilitator
   let proxy: Server
   let proxyUrl: string
+  let settleMode: 'fails' | 'settles-then-fails' | 'lies' = 'fails'
   const payer = payerClient(2)
 
   beforeAll(async () => {
@@ -407,6 +408,24 @@ describe('ADVERSARIAL 57: a facilitator that is down, or verifies and then fails
     proxy = createServer(async (req, res) => {
       const chunks: Buffer[] = []
       for await (const c of req) chunks.push(c as Buffer)
+      const forward = () =>
+        fetch(`${real.url}${req.url}`, {
+          method: req.method!,
+          headers: { 'content-type': 'application/json' },
+          ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
+        })
+      if (req.url?.endsWith('/settle') && settleMode === 'settles-then-fails') {
+        // Settles for real, then answers as if it had not (a timeout after sending, say).
+        await (await forward()).text()
+        res.writeHead(504, { 'content-type': 'application/json' })
+        return res.end('{}')
+      }
+      if (req.url?.endsWith('/settle') && settleMode === 'lies') {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        return res.end(
+          JSON.stringify({ success: true, transaction: `0x${'ab'.repeat(32)}`, network: 'eip155:31337' }),
+        )
+      }
       if (req.url?.endsWith('/settle')) {
         res.writeHead(500, { 'content-type': 'application/json' })
         return res.end(
@@ -418,11 +437,7 @@ describe('ADVERSARIAL 57: a facilitator that is down, or verifies and then fails
           }),
         )
       }
-      const answer = await fetch(`${real.url}${req.url}`, {
-        method: req.method!,
-        headers: { 'content-type': 'application/json' },
-        ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
-      })
+      const answer = await forward()
       res.writeHead(answer.status, { 'content-type': 'application/json' })
       res.end(await answer.text())
     })
@@ -460,6 +475,67 @@ describe('ADVERSARIAL 57: a facilitator that is down, or verifies and then fails
       expect(await t.store.db.selectFrom('payment_charges').selectAll().execute()).toEqual([])
       expect(await t.store.db.selectFrom('payment_claims').selectAll().execute()).toEqual([])
     } finally {
+      await gateway.close()
+    }
+  })
+
+  it('a facilitator that settled but says it failed: the chain shows the payment, so the output is given and charged once', async () => {
+    settleMode = 'settles-then-fails'
+    const gateway = await gatewayWith(proxyUrl)
+    try {
+      const required = requiredOf(
+        await gateway.call('get_block', { chain: 'devnet' }, requestContext({ transport: 'memory' })),
+      )
+      const payload = await payer.createPaymentPayload(required)
+      const before = await usdcOf(payer.address)
+      const answer = (await gateway.call(
+        'get_block',
+        { chain: 'devnet' },
+        requestContext({ transport: 'memory', payment: payload }),
+      )) as CallToolResult & { _meta?: PaidMeta }
+      expect(answer.isError).toBeFalsy()
+      expect(answer.structuredContent).toHaveProperty('number')
+      const receipt = answer._meta?.['x402/payment-response']
+      expect(receipt?.success).toBe(true)
+      expect((await viem.getTransactionReceipt({ hash: receipt!.transaction })).status).toBe('success')
+      expect(await usdcOf(payer.address)).toBe(before - 10_000n)
+      const charges = await t.store.db.selectFrom('payment_charges').selectAll().execute()
+      expect(charges.map((c) => c.transaction)).toEqual([receipt!.transaction])
+      // Retrying the same payment is refused: it was charged once.
+      const again = await gateway.call(
+        'get_block',
+        { chain: 'devnet' },
+        requestContext({ transport: 'memory', payment: payload }),
+      )
+      expect(requiredOf(again).error).toMatch(/already used/)
+      expect(await usdcOf(payer.address)).toBe(before - 10_000n)
+    } finally {
+      settleMode = 'fails'
+      await gateway.close()
+    }
+  })
+
+  it('a facilitator that says it settled when the chain shows it did not: the output is withheld', async () => {
+    settleMode = 'lies'
+    const gateway = await gatewayWith(proxyUrl)
+    try {
+      const required = requiredOf(
+        await gateway.call('get_block', { chain: 'devnet' }, requestContext({ transport: 'memory' })),
+      )
+      const payload = await payer.createPaymentPayload(required)
+      const before = await usdcOf(payer.address)
+      const charged = (await t.store.db.selectFrom('payment_charges').selectAll().execute()).length
+      const answer = await gateway.call(
+        'get_block',
+        { chain: 'devnet' },
+        requestContext({ transport: 'memory', payment: payload }),
+      )
+      expect(requiredOf(answer).error).toMatch(/Settlement failed \(not_settled_on_chain\)/)
+      expect(JSON.stringify(answer)).not.toMatch(/"number"/)
+      expect(await usdcOf(payer.address)).toBe(before)
+      expect((await t.store.db.selectFrom('payment_charges').selectAll().execute()).length).toBe(charged)
+    } finally {
+      settleMode = 'fails'
       await gateway.close()
     }
   })

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FacilitatorClient } from '@x402/core/server'
 import type { PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse } from '@x402/core/types'
 import { sql } from 'kysely'
-import { type Address, getAddress, isAddress, parseUnits } from 'viem'
+import { type Address, getAddress, isAddress, pad, parseAbiItem, parseUnits, toEventSelector } from 'viem'
 import type { AuditLog } from '../audit/auditLog.js'
 import type { ChainContext, Chains } from '../chains/chains.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
@@ -36,6 +36,8 @@ export type PriceListing = {
 /** A payment taken for one call: verified and claimed, to be settled after the tool succeeded or released. */
 export type Charge = {
   tool: string
+  /** The network's chain, where the settlement is looked up. */
+  chain: ChainContext
   payload: PaymentPayload
   requirements: PaymentRequirements
   payer: Address
@@ -250,7 +252,7 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
         address: getAddress(p.address),
         share: p.share,
       }))
-      return { charge: { tool, payload, requirements, payer, nonce, decimals, payees } }
+      return { charge: { tool, chain: priced.chain, payload, requirements, payer, nonce, decimals, payees } }
     },
 
     async release(charge) {
@@ -266,6 +268,25 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
       } catch (error) {
         const reason = (error as { errorReason?: unknown }).errorReason
         failure = typeof reason === 'string' ? code(reason) : 'facilitator_unavailable'
+      }
+      // The chain decides, not the facilitator's word: a settlement it reports is looked up in its transaction
+      // (the token's AuthorizationUsed for this payer and nonce), and one it reports failed (a timeout after
+      // sending, say) is looked for among the recent blocks. An unreadable chain leaves the facilitator's answer.
+      const onChain = await settledOnChain(
+        charge,
+        response?.success ? response.transaction : undefined,
+      ).catch(() => undefined)
+      if (response?.success && onChain === false) {
+        failure = 'not_settled_on_chain'
+        response = undefined
+      } else if (!response?.success && typeof onChain === 'string') {
+        response = {
+          success: true,
+          transaction: onChain,
+          network: charge.requirements.network as never,
+          payer: charge.payer,
+        }
+        failure = ''
       }
       if (!response?.success) {
         await this.release(charge).catch(() => {})
@@ -314,6 +335,47 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
     },
   }
 }
+
+/**
+ * Whether the charge's authorization was used on chain: the transaction that used it (from its receipt when the
+ * facilitator named one, else from the token's recent `AuthorizationUsed` logs), `false` when the chain shows it
+ * was not (a named transaction without it, or none in the last 256 blocks).
+ */
+async function settledOnChain(charge: Charge, transaction: string | undefined): Promise<string | false> {
+  const chain = charge.chain
+  const asset = getAddress(charge.requirements.asset)
+  const matches = (log: { address: string; topics: readonly (string | null)[] }) =>
+    log.address.toLowerCase() === asset.toLowerCase() &&
+    log.topics[0] === authorizationUsedTopic &&
+    log.topics[1]?.toLowerCase() === pad(charge.payer as Address).toLowerCase() &&
+    log.topics[2]?.toLowerCase() === charge.nonce
+  if (transaction) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(transaction)) return false
+    const receipt = await chain.client
+      .getTransactionReceipt({ hash: transaction as `0x${string}` })
+      .catch((error: unknown) => {
+        // No such transaction is an answer (it did not happen); an endpoint that does not answer is not.
+        if ((error as Error).name === 'TransactionReceiptNotFoundError') return undefined
+        throw error
+      })
+    return receipt?.status === 'success' && receipt.logs.some(matches) ? transaction : false
+  }
+  const latest = await chain.client.getBlockNumber()
+  const logs = await chain.client.getLogs({
+    address: asset,
+    event: authorizationUsedEvent,
+    args: { authorizer: getAddress(charge.payer), nonce: charge.nonce as `0x${string}` },
+    fromBlock: latest > 256n ? latest - 256n : 0n,
+    toBlock: latest,
+  })
+  const used = logs.find((l) => !l.removed && matches(l))
+  return used?.transactionHash ?? false
+}
+
+const authorizationUsedEvent = parseAbiItem(
+  'event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)',
+)
+const authorizationUsedTopic = toEventSelector(authorizationUsedEvent)
 
 /** The claim of a charge's authorization: its key in `payment_claims`. */
 function claimOf(charge: Charge) {
