@@ -36,6 +36,8 @@ export type PriceListing = {
 /** A payment taken for one call: verified and claimed, to be settled after the tool succeeded or released. */
 export type Charge = {
   tool: string
+  /** Set once the chain shows it paid: from then on the claim is kept, whatever fails after. */
+  settled?: boolean | undefined
   /** The network's chain, where the settlement is looked up. */
   chain: ChainContext
   payload: PaymentPayload
@@ -51,6 +53,8 @@ export type PriceOutcome = { charge: Charge } | { result: ToolResult } | undefin
 
 /** Charging per tool call (DESIGN §9): the price step and the settle-payment step of the pipeline. */
 export type Charging = {
+  /** Resolves every price (token, decimals, EIP-712 domain) now: a bad price is a config error at start. */
+  prepare(): Promise<void>
   /** The price of a tool as `tools/list` shows it, if it has one. */
   listing(tool: string): PriceListing | undefined
   /**
@@ -146,6 +150,12 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
         { field: 'payments.prices.asset' },
       )
     const facts = await tokens.get(chain, address)
+    const fraction = price.amount.split('.')[1] ?? ''
+    if (fraction.length > facts.decimals)
+      throw new InvalidConfigError(
+        `payments.prices: amount ${price.amount} has more decimals than the token's ${facts.decimals}.`,
+        { field: 'payments.prices.amount' },
+      )
     const domain = price.eip712 ?? (await eip712DomainOf(chain, address))
     return {
       decimals: facts.decimals,
@@ -185,6 +195,10 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
   }
 
   return {
+    async prepare() {
+      await Promise.all([...byTool.values()].map(({ price, chain }) => requirementsOf(price, chain)))
+    },
+
     listing(tool) {
       const priced = byTool.get(tool)
       if (!priced) return undefined
@@ -270,12 +284,11 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
         failure = typeof reason === 'string' ? code(reason) : 'facilitator_unavailable'
       }
       // The chain decides, not the facilitator's word: a settlement it reports is looked up in its transaction
-      // (the token's AuthorizationUsed for this payer and nonce), and one it reports failed (a timeout after
-      // sending, say) is looked for among the recent blocks. An unreadable chain leaves the facilitator's answer.
-      const onChain = await settledOnChain(
-        charge,
-        response?.success ? response.transaction : undefined,
-      ).catch(() => undefined)
+      // (this authorization used, and the price moved from the payer to the payee, in that one transaction), and
+      // one it reports failed (a timeout after sending, say) is looked for among the recent blocks. An unreadable
+      // chain leaves the facilitator's answer.
+      const reported = response?.success ? response.transaction : undefined
+      const onChain = await settledOnChain(charge, reported).catch(() => undefined)
       if (response?.success && onChain === false) {
         failure = 'not_settled_on_chain'
         response = undefined
@@ -289,93 +302,156 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
         failure = ''
       }
       if (!response?.success) {
-        await this.release(charge).catch(() => {})
+        // A transaction the facilitator named but the chain does not show keeps its claim: if it lands after all,
+        // the same payment cannot buy a second call. Otherwise the payment may be used again.
+        if (!reported) await this.release(charge).catch(() => {})
         await audit('payment.settle_failed', ctx, { tool: charge.tool, reason: failure, payer: charge.payer })
         return {
           result: paymentRequired(
             charge.tool,
             charge.requirements,
-            `Settlement failed (${failure}): the tool's output is withheld and nothing was charged; pay again to retry.`,
+            `Settlement failed (${failure}): the tool's output is withheld and nothing was charged; ${reported ? 'sign a new payment' : 'pay again'} to retry.`,
           ),
         }
       }
-      const store = await parameters.store
+      // Paid: from here on the claim is never given back, whatever fails.
+      charge.settled = true
       const id = randomUUID()
       const amount = BigInt(charge.requirements.amount)
-      const shares = splitShares(amount, charge.payees)
-      // One statement (one round trip, atomic): the claim settled, the charge and its shares recorded.
-      const claim = claimOf(charge)
-      const shareRows = sql.join(
-        shares.map((x) => sql`(${id}, ${x.address.toLowerCase()}, ${x.amount.toString()}::numeric)`),
+      const transaction = /^0x[0-9a-fA-F]{64}$/.test(String(response.transaction))
+        ? String(response.transaction)
+        : ''
+      const recorded = await recordCharge(await parameters.store, charge, {
+        id,
+        amount,
+        transaction,
+        ctx,
+      }).then(
+        () => true,
+        () => false,
       )
-      await sql`
-        with settled as (
-          update payment_claims set state = 'settled'
-          where network = ${claim.network} and asset = ${claim.asset} and payer = ${claim.payer} and nonce = ${claim.nonce}
-        ), charge as (
-          insert into payment_charges (id, tool, actor, payer, network, asset, decimals, amount, transaction)
-          values (${id}, ${charge.tool}, ${actorOf(ctx.caller)}, ${charge.payer.toLowerCase()},
-            ${charge.requirements.network}, ${charge.requirements.asset.toLowerCase()}, ${charge.decimals},
-            ${amount.toString()}::numeric, ${String(response.transaction).slice(0, 200)})
-          returning id
-        )
-        insert into payment_shares (charge_id, payee, amount)
-        select v.charge_id, v.payee, v.amount from (values ${shareRows}) as v (charge_id, payee, amount), charge
-      `.execute(store.db)
-      await audit('payment.settled', ctx, {
+      await audit(recorded ? 'payment.settled' : 'payment.unrecorded', ctx, {
         tool: charge.tool,
         charge: id,
         payer: charge.payer,
+        payTo: charge.requirements.payTo,
         amount: amount.toString(),
         asset: charge.requirements.asset,
         network: charge.requirements.network,
-        transaction: response.transaction,
+        transaction,
       })
-      return { response }
+      return { response: { ...response, transaction } }
     },
   }
 }
 
 /**
- * Whether the charge's authorization was used on chain: the transaction that used it (from its receipt when the
- * facilitator named one, else from the token's recent `AuthorizationUsed` logs), `false` when the chain shows it
- * was not (a named transaction without it, or none in the last 256 blocks).
+ * Records a settled charge: the claim settled, the charge (with the wallet it was paid to) and each payee's share,
+ * in one statement (one round trip, atomic), tried three times. The payment happened whatever this answers.
+ */
+async function recordCharge(
+  store: Store,
+  charge: Charge,
+  at: { id: string; amount: bigint; transaction: string; ctx: RequestContext },
+): Promise<void> {
+  const { id, amount, transaction } = at
+  const shares = splitShares(amount, charge.payees)
+  const claim = claimOf(charge)
+  const shareRows = sql.join(
+    shares.map((x) => sql`(${id}, ${x.address.toLowerCase()}, ${x.amount.toString()}::numeric)`),
+  )
+  const statement = sql`
+    with settled as (
+      update payment_claims set state = 'settled'
+      where network = ${claim.network} and asset = ${claim.asset} and payer = ${claim.payer} and nonce = ${claim.nonce}
+    ), charge as (
+      insert into payment_charges (id, tool, actor, payer, pay_to, network, asset, decimals, amount, transaction)
+      values (${id}, ${charge.tool}, ${actorOf(at.ctx.caller)}, ${charge.payer.toLowerCase()},
+        ${charge.requirements.payTo.toLowerCase()}, ${charge.requirements.network},
+        ${charge.requirements.asset.toLowerCase()}, ${charge.decimals}, ${amount.toString()}::numeric, ${transaction})
+      returning id
+    )
+    insert into payment_shares (charge_id, payee, amount)
+    select v.charge_id, v.payee, v.amount from (values ${shareRows}) as v (charge_id, payee, amount), charge
+  `
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await statement.execute(store.db)
+      return
+    } catch (error) {
+      if (attempt >= 3) throw error
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
+    }
+  }
+}
+
+/**
+ * Whether the charge was paid on chain: the transaction in which the token recorded this authorization as used
+ * (`AuthorizationUsed(payer, nonce)`) **and** moved exactly the price from the payer to the payee (`Transfer`), from
+ * its receipt when the facilitator named one (waited for up to 5 s: the gateway's endpoint may be a block behind),
+ * else found among the token's logs of the last 256 blocks. `false` when the chain shows it was not: the same
+ * nonce used by another authorization (a payer racing its own payment) is not a payment.
  */
 async function settledOnChain(charge: Charge, transaction: string | undefined): Promise<string | false> {
   const chain = charge.chain
-  const asset = getAddress(charge.requirements.asset)
-  const matches = (log: { address: string; topics: readonly (string | null)[] }) =>
-    log.address.toLowerCase() === asset.toLowerCase() &&
-    log.topics[0] === authorizationUsedTopic &&
-    log.topics[1]?.toLowerCase() === pad(charge.payer as Address).toLowerCase() &&
-    log.topics[2]?.toLowerCase() === charge.nonce
-  if (transaction) {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(transaction)) return false
-    const receipt = await chain.client
-      .getTransactionReceipt({ hash: transaction as `0x${string}` })
-      .catch((error: unknown) => {
-        // No such transaction is an answer (it did not happen); an endpoint that does not answer is not.
+  const asset = getAddress(charge.requirements.asset).toLowerCase()
+  const topic = (address: string) => pad(address as Address).toLowerCase()
+  const paid = (logs: readonly { address: string; topics: readonly (string | null)[]; data: string }[]) =>
+    logs.some(
+      (l) =>
+        l.address.toLowerCase() === asset &&
+        l.topics[0] === authorizationUsedTopic &&
+        l.topics[1]?.toLowerCase() === topic(charge.payer) &&
+        l.topics[2]?.toLowerCase() === charge.nonce,
+    ) &&
+    logs.some(
+      (l) =>
+        l.address.toLowerCase() === asset &&
+        l.topics[0] === transferTopic &&
+        l.topics[1]?.toLowerCase() === topic(charge.payer) &&
+        l.topics[2]?.toLowerCase() === topic(charge.requirements.payTo) &&
+        l.data !== '0x' &&
+        BigInt(l.data) === BigInt(charge.requirements.amount),
+    )
+  const receiptOf = async (hash: `0x${string}`) => {
+    for (let waited = 0; ; waited += 250) {
+      const receipt = await chain.client.getTransactionReceipt({ hash }).catch((error: unknown) => {
+        // No such transaction (yet) is an answer; an endpoint that does not answer is not.
         if ((error as Error).name === 'TransactionReceiptNotFoundError') return undefined
         throw error
       })
-    return receipt?.status === 'success' && receipt.logs.some(matches) ? transaction : false
+      if (receipt || waited >= 5000) return receipt
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  }
+  if (transaction) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(transaction)) return false
+    const receipt = await receiptOf(transaction as `0x${string}`)
+    return receipt?.status === 'success' && paid(receipt.logs) ? transaction : false
   }
   const latest = await chain.client.getBlockNumber()
-  const logs = await chain.client.getLogs({
-    address: asset,
+  const used = await chain.client.getLogs({
+    address: getAddress(asset),
     event: authorizationUsedEvent,
     args: { authorizer: getAddress(charge.payer), nonce: charge.nonce as `0x${string}` },
     fromBlock: latest > 256n ? latest - 256n : 0n,
     toBlock: latest,
   })
-  const used = logs.find((l) => !l.removed && matches(l))
-  return used?.transactionHash ?? false
+  for (const log of used) {
+    if (log.removed || !log.transactionHash) continue
+    const receipt = await receiptOf(log.transactionHash)
+    if (receipt?.status === 'success' && paid(receipt.logs)) return log.transactionHash
+  }
+  return false
 }
 
 const authorizationUsedEvent = parseAbiItem(
   'event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)',
 )
 const authorizationUsedTopic = toEventSelector(authorizationUsedEvent)
+const transferTopic = toEventSelector(
+  parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)'),
+)
 
 /** The claim of a charge's authorization: its key in `payment_claims`. */
 function claimOf(charge: Charge) {

@@ -81,6 +81,10 @@ export function chooseRequirement(
       reasons.push(`${amount} base units, more than your maximum of ${options.max.raw}`)
       continue
     }
+    if (!Number.isInteger(r.maxTimeoutSeconds) || r.maxTimeoutSeconds <= 0 || r.maxTimeoutSeconds > 3600) {
+      reasons.push('an authorization valid for longer than an hour')
+      continue
+    }
     return r
   }
   throw new BaseError(
@@ -119,8 +123,12 @@ export async function draftPayment(
   const auth = (payload.payload as { authorization?: Record<string, string> }).authorization
   const message = captured as TypedDataToSign | undefined
   const from = auth?.from
+  const chainId = Number(requirement.network.split(':')[1])
   if (
     message?.primaryType !== 'TransferWithAuthorization' ||
+    !message.domain.verifyingContract ||
+    getAddress(message.domain.verifyingContract) !== getAddress(requirement.asset) ||
+    Number(message.domain.chainId) !== chainId ||
     typeof from !== 'string' ||
     !isAddress(from) ||
     getAddress(from) !== wallet ||

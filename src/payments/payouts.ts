@@ -60,6 +60,8 @@ export function createPayouts(parameters: CreatePayoutsParameters) {
         .select(['s.charge_id', 's.payee', 's.amount', 'c.network', 'c.asset', 'c.decimals'])
         .where('s.payout_id', 'is', null)
         .where('s.payee', '<>', treasuryKey)
+        // Only charges paid to this wallet: shares are never paid from a wallet the charge did not reach.
+        .where('c.pay_to', '=', treasuryKey)
         .where(sql<boolean>`s.amount > 0`)
         .forUpdate('s')
         .skipLocked()
@@ -97,12 +99,14 @@ export function createPayouts(parameters: CreatePayoutsParameters) {
             error: null,
           })
           .execute()
-        await tx
-          .updateTable('payment_shares')
-          .set({ payout_id: id })
-          .where('payee', '=', g.payee)
-          .where('charge_id', 'in', g.charges)
-          .execute()
+        // Exactly the rows locked and summed above, a thousand at a time (a long gap leaves many).
+        for (let i = 0; i < g.charges.length; i += 1000)
+          await tx
+            .updateTable('payment_shares')
+            .set({ payout_id: id })
+            .where('payee', '=', g.payee)
+            .where('charge_id', 'in', g.charges.slice(i, i + 1000))
+            .execute()
         out.push({
           id,
           payee: g.payee,
@@ -146,7 +150,18 @@ export function createPayouts(parameters: CreatePayoutsParameters) {
         const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error
         message = `${e?.code ?? 'ERROR'}: ${e?.message ?? ''}`.slice(0, 500)
       } catch {}
-      await release(p.id, message)
+      // An error may come after the transfer was signed or sent (a store error, a receipt wait): the shares are
+      // given back only when its intent never got that far, else the payout stays pending and the next run
+      // follows the same intent (same idempotency key).
+      const intent = await store.db
+        .selectFrom('intents')
+        .select(['id', 'status', 'tx_hash'])
+        .where('agent', '=', 'operator:payouts')
+        .where('idempotency_key', '=', p.id)
+        .executeTakeFirst()
+      if (intent && !(['failed', 'cancelled'].includes(intent.status) && !intent.tx_hash))
+        return { ...base, status: 'pending', intentId: intent.id, error: message }
+      await release(p.id, message, intent?.id)
       return { ...base, status: 'failed', error: message }
     }
     const intent = result.structuredContent as { intentId: string; status: string }
@@ -159,6 +174,7 @@ export function createPayouts(parameters: CreatePayoutsParameters) {
     base: Omit<PayoutOutcome, 'status'>,
     intent: { intentId: string; status: string; receipt?: { status?: string } },
   ): Promise<PayoutOutcome> {
+    if (intent.status === 'replaced') intent = await followReplacement(intent.intentId)
     const mined = intent.status === 'mined' && intent.receipt?.status !== 'reverted'
     const ended =
       ['failed', 'cancelled', 'dropped'].includes(intent.status) || (intent.status === 'mined' && !mined)
@@ -185,6 +201,31 @@ export function createPayouts(parameters: CreatePayoutsParameters) {
         } as never,
       })
     return { ...base, status: mined ? 'paid' : 'pending', intentId: intent.intentId }
+  }
+
+  /**
+   * Where a replaced transfer stands: a speed-up carries the same transfer (its outcome is the payout's), a mined
+   * cancel means the transfer did not happen; still in flight, the payout stays pending.
+   */
+  async function followReplacement(
+    intentId: string,
+  ): Promise<{ intentId: string; status: string; receipt?: { status?: string } }> {
+    let id = intentId
+    for (let hops = 0; hops < 16; hops++) {
+      const row = await store.db
+        .selectFrom('intents')
+        .select(['id', 'status', 'operation', 'replaced_by'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+      if (row.status === 'replaced' && row.replaced_by) {
+        id = row.replaced_by
+        continue
+      }
+      if (row.operation === 'cancel_intent')
+        return { intentId, status: row.status === 'mined' ? 'cancelled' : 'pending' }
+      return { intentId: row.id, status: row.status }
+    }
+    return { intentId, status: 'pending' }
   }
 
   /** A payout that did not happen gives its shares back (a later run pays them), and says why. */
@@ -223,8 +264,11 @@ export function createPayouts(parameters: CreatePayoutsParameters) {
         .where('p.status', '=', 'pending')
         .execute()
       const outcomes: PayoutOutcome[] = []
-      for (const p of pending)
-        outcomes.push(await carry({ ...p, amount: BigInt(p.amount), decimals: Number(p.decimals ?? 0) }))
+      for (const p of pending) {
+        if (p.decimals === null || p.decimals === undefined)
+          throw new Error(`Payout ${p.id} has no charge to take its decimals from.`)
+        outcomes.push(await carry({ ...p, amount: BigInt(p.amount), decimals: Number(p.decimals) }))
+      }
       for (const p of await claim()) outcomes.push(await carry(p))
       return outcomes
     },

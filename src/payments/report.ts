@@ -197,7 +197,9 @@ function group(rows: Row[], index: number): ReportLine[] {
   const by = new Map<string, Row[]>()
   for (const r of rows) {
     const key = r.key[index] ?? ''
-    by.set(key, [...(by.get(key) ?? []), r])
+    const list = by.get(key)
+    if (list) list.push(r)
+    else by.set(key, [r])
   }
   return [...by]
     .map(([key, rs]) => line(key, rs))

@@ -85,7 +85,8 @@ export function createPipeline(
           'INVALID_INPUT',
           `Unknown tool "${String(name).slice(0, 64)}". Call tools/list for the available tools.`,
         )
-      const write = 'kind' in tool
+      // Audited at once (not in the next batch): writes, and every tool with effects (signing, paying, cancelling).
+      const write = 'kind' in tool || tool.annotations.readOnlyHint === false
       const valid = validate(tool, args)
       if (!valid.ok) {
         auditCall(audit, ctx, name, args, valid.error.code, write)
@@ -112,7 +113,7 @@ export function createPipeline(
         return paid
       } catch (error) {
         // A tool that failed is not charged: its payment may be used again.
-        if (charge && charging) await charging.release(charge).catch(() => {})
+        if (charge && charging && !charge.settled) await charging.release(charge).catch(() => {})
         const e = toBaseError(error)
         auditCall(audit, ctx, name, valid.input, e.code, write)
         return errorResult(e)

@@ -1,7 +1,7 @@
 import { type Address, formatUnits, getAddress, isAddress } from 'viem'
 import type { ChainContext } from '../chains/chains.js'
 import { type GuardMode, guardAddress, readGuardStatus } from '../chains/evm/guard.js'
-import type { Caller } from '../context/caller.js'
+import { agentIdOf, type Caller } from '../context/caller.js'
 import type { RequestContext } from '../context/requestContext.js'
 import { TokenNotSupportedError } from '../errors/index.js'
 import { chooseRequirement, paymentRequiredOf } from '../payments/paying.js'
@@ -149,6 +149,8 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         ...(input.body === undefined ? {} : { body: input.body }),
         ...(input.contentType ? { contentType: input.contentType } : {}),
       }
+      // The kill switch (and this agent's own stop) before anything leaves the gateway.
+      await guard.assertLive(agentIdOf(ctx.caller))
       const first = await payFetcher.exchange(input.url, request)
       if (first.status !== 402) return { paid: false, response: responseOf(first) }
       const required = paymentRequiredOf(first)

@@ -20,7 +20,9 @@ const DecimalText = z
 export const ToolPrice = z
   .object({
     tools: z.array(z.string().min(1).max(64)).min(1).max(100).describe('The tools this price applies to.'),
-    amount: DecimalText.describe('Per call, in display units of the asset ("0.01" USDC).'),
+    amount: DecimalText.refine((a) => /[1-9]/.test(a), 'a price above zero').describe(
+      'Per call, in display units of the asset ("0.01" USDC).',
+    ),
     asset: z
       .string()
       .min(1)
@@ -53,6 +55,10 @@ export const ToolPrice = z
   .refine(
     (p) => !p.payees || Math.abs(p.payees.reduce((s, x) => s + x.share, 0) - 100) < 1e-9,
     'payees[].share must add up to 100',
+  )
+  .refine(
+    (p) => !p.payees || new Set(p.payees.map((x) => x.address.toLowerCase())).size === p.payees.length,
+    'a payee is listed twice: give each address once, with its whole share',
   )
 
 const Payments = z

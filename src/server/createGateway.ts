@@ -418,6 +418,8 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   // the store is still opening are held (with their time) and written once it is open.
   const early: { entry: AuditEntryInput; at: Date }[] = []
   const charging = createGatewayCharging(config, options, chains, context, auditReady, closers)
+  // Every price resolved now (token, decimals, EIP-712 domain): a bad one is said at start, not to the first payer.
+  charging?.prepare().catch((error: unknown) => log(`payments: ${toBaseError(error).message}`))
   const pipeline = createPipeline(
     toolSet,
     context,
@@ -499,9 +501,9 @@ function createGatewayCharging(
         throw new InvalidConfigError(`payments.prices: unknown tool "${name.slice(0, 64)}".`, {
           field: 'payments.prices.tools',
         })
-      if ('kind' in tool)
+      if ('kind' in tool || tool.annotations.readOnlyHint !== true)
         throw new InvalidConfigError(
-          `payments.prices: "${name}" is a write tool; only read tools can be priced (a write cannot be withheld once sent).`,
+          `payments.prices: "${name}" has effects; only read tools can be priced (an effect cannot be withheld once it happened).`,
           { field: 'payments.prices.tools' },
         )
     }

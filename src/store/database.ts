@@ -257,6 +257,8 @@ export type PaymentChargesTable = {
   /** The caller (`agent:did:key:…`, `operator:local`). */
   actor: string
   payer: string
+  /** The wallet the charge was paid to (its own share stays there; payouts come only from it). */
+  pay_to: string
   network: string
   asset: string
   decimals: number

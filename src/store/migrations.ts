@@ -323,6 +323,7 @@ const m0009: Migration = {
         tool text not null,
         actor text not null,
         payer text not null,
+        pay_to text not null check (pay_to ~ '^0x[0-9a-f]{40}$'),
         network text not null,
         asset text not null,
         decimals integer not null,

@@ -40,7 +40,7 @@ export const FetchWithPaymentOutput = z.object({
       status: z.number(),
       contentType: z.string(),
       bytes: z.number(),
-      body: z.union([UntrustedJson, UntrustedText]),
+      body: z.union([UntrustedJson, UntrustedText]).optional(),
     })
     .optional(),
 })

@@ -533,8 +533,8 @@ function blocked(reason: string): UntrustedFetchBlockedError {
 
 function acceptable(contentType: string, mode: Mode): boolean {
   if (jsonTypes.has(contentType) || contentType.endsWith('+json')) return true
-  if (mode === 'exchange')
-    return contentType === '' || contentType.startsWith('text/') || looseTypes.has(contentType)
+  // A purchase's answer is taken whatever its type (it may already be paid for); the caller decides what to show.
+  if (mode === 'exchange') return true
   if (mode === 'json') return looseTypes.has(contentType)
   return contentType === '' || contentType === 'text/plain'
 }

@@ -79,7 +79,8 @@ export function createX402PaymentKind(
   ): PayPrepared {
     const effects = typedDataEffects(typedData as never, wallet)
     const url = new URL(request.url)
-    const host = url.hostname.toLowerCase()
+    // The host as policy rules name it: lowercase, without the root's trailing dot (`evil.com.` is `evil.com`).
+    const host = url.hostname.toLowerCase().replace(/\.$/, '')
     const requirement = payload.accepted
     const payee = getAddress(requirement.payTo)
     const token = getAddress(requirement.asset)
@@ -150,6 +151,7 @@ export function createX402PaymentKind(
       failure = error instanceof BaseError ? error.shortMessage : 'the request failed'
     }
     const receipt = answer ? paymentResponseOf(answer) : undefined
+    // The server's receipt is its word: kept only in the shapes a receipt has (a transaction hash, a CAIP-2 id).
     const delivered = answer !== undefined && answer.status >= 200 && answer.status < 300
     const outcome = {
       delivered,
@@ -158,8 +160,15 @@ export function createX402PaymentKind(
         ? {
             receipt: {
               success: receipt.success === true,
-              transaction: typeof receipt.transaction === 'string' ? receipt.transaction.slice(0, 100) : '',
-              network: typeof receipt.network === 'string' ? receipt.network.slice(0, 100) : '',
+              transaction:
+                typeof receipt.transaction === 'string' && /^0x[0-9a-fA-F]{64}$/.test(receipt.transaction)
+                  ? receipt.transaction
+                  : '',
+              network:
+                typeof receipt.network === 'string' &&
+                /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/.test(receipt.network)
+                  ? receipt.network
+                  : '',
             },
           }
         : {}),
@@ -256,6 +265,14 @@ export function createX402PaymentKind(
 
 /** The server's response as the agent gets it: status, type, size and the body as untrusted data. */
 export function responseOf(answer: SafeExchangeReturnType): Record<string, unknown> {
+  const head = { status: answer.status, contentType: answer.contentType.slice(0, 100), bytes: answer.bytes }
+  const texty =
+    answer.contentType === '' ||
+    answer.contentType.startsWith('text/') ||
+    answer.contentType === 'application/json' ||
+    answer.contentType.endsWith('+json')
+  // Bytes of another kind (an image, a PDF) are not shown to a model: their type and size are.
+  if (!texty) return head
   const text = new TextDecoder('utf-8').decode(answer.body)
   let body: unknown = untrustedText(text, { maxLength: 64 * 1024, allowNewlines: true })
   if (answer.contentType === 'application/json' || answer.contentType.endsWith('+json')) {
@@ -263,5 +280,5 @@ export function responseOf(answer: SafeExchangeReturnType): Record<string, unkno
       body = untrustedJson(JSON.parse(text))
     } catch {}
   }
-  return { status: answer.status, contentType: answer.contentType.slice(0, 100), bytes: answer.bytes, body }
+  return { ...head, body }
 }

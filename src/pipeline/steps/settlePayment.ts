@@ -3,9 +3,9 @@ import type { ToolResult } from '../../context/tool.js'
 import type { Charge, Charging } from '../../payments/charging.js'
 
 /**
- * Step 5: settle the call's payment, only after the tool succeeded (DESIGN §9). The answer then carries
- * `_meta["x402/payment-response"]`; when settlement fails the tool's output is withheld and the payment
- * requirement is the answer. A tool that failed is not charged: its payment is released.
+ * Step 5: settle the call's payment, once the tool succeeded (DESIGN §9; a tool that failed is not charged: the
+ * pipeline releases its payment). The answer then carries `_meta["x402/payment-response"]`; when settlement fails
+ * the tool's output is withheld and the payment requirement is the answer.
  *
  * @example const answer = await settlePayment(charging, charge, output, ctx)
  */
@@ -15,10 +15,6 @@ export async function settlePayment(
   output: ToolResult,
   ctx: RequestContext,
 ): Promise<ToolResult> {
-  if (output.isError) {
-    await charging.release(charge)
-    return output
-  }
   const settled = await charging.settle(charge, ctx)
   if ('result' in settled) return settled.result
   return { ...output, _meta: { ...output._meta, 'x402/payment-response': settled.response } }
