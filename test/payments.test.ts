@@ -386,6 +386,10 @@ describe.each(testStoreDrivers)('tools charged per call with x402 (%s)', (driver
       ])
       const share = report.revenue.byPayee.find((p) => p.key === author!.toLowerCase())!
       expect(share.unpaid).toEqual([])
+      // The gateway wallet's own share was never owed: it is counted as kept, not as unpaid.
+      const own = report.revenue.byPayee.find((p) => p.key === gatewayWallet!.toLowerCase())!
+      expect(own.unpaid).toEqual([])
+      expect(own.paid).toEqual(own.amounts)
       expect(share.paid[0]!.raw).toBe(share.amounts[0]!.raw)
       expect(report.revenue.byAgent.map((l) => l.key)).toContain('operator:local')
 

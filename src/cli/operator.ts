@@ -256,7 +256,7 @@ function showReport(report: Awaited<ReturnType<AdminClient['paymentsReport']>>['
   const sums = (l: Pick<Line, 'amounts'>['amounts']) =>
     l.length ? l.map((a) => `${a.formatted} of ${a.asset} (${a.network})`).join(', ') : '0'
   const section = (title: string, lines: Line[]) =>
-    lines.length ? [title, ...lines.map((l) => `  ${l.key}: ${l.count} × → ${sums(l.amounts)}`)] : []
+    lines.length ? [title, ...lines.map((l) => `- ${l.key}: ${l.count} × → ${sums(l.amounts)}`)] : []
   return [
     `Payments from ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)} (UTC).`,
     `Revenue: ${report.revenue.total.count} paid calls, ${sums(report.revenue.total.amounts)}.`,
@@ -264,9 +264,9 @@ function showReport(report: Awaited<ReturnType<AdminClient['paymentsReport']>>['
     ...section('Per paying caller:', report.revenue.byAgent),
     ...(report.revenue.byPayee.length
       ? [
-          'Per payee (share accrued / paid out / unpaid):',
+          'Per payee (share accrued / paid out or kept / unpaid):',
           ...report.revenue.byPayee.map(
-            (p) => `  ${p.key}: ${sums(p.amounts)} / ${sums(p.paid)} / ${sums(p.unpaid)}`,
+            (p) => `- ${p.key}: ${sums(p.amounts)} / ${sums(p.paid)} / ${sums(p.unpaid)}`,
           ),
         ]
       : []),

@@ -17,7 +17,7 @@ export type PaymentsReport = {
     byTool: ReportLine[]
     byAgent: ReportLine[]
     byDay: ReportLine[]
-    /** Per payee: accrued shares, and how much of them is paid out. */
+    /** Per payee: accrued shares, how much of them is paid out (or kept: the charged wallet's own), and unpaid. */
     byPayee: (ReportLine & { paid: ReportLine['amounts']; unpaid: ReportLine['amounts'] })[]
   }
   spending: {
@@ -56,7 +56,15 @@ export async function paymentsReport(
     .selectFrom('payment_shares as s')
     .innerJoin('payment_charges as c', 'c.id', 's.charge_id')
     .leftJoin('payment_payouts as p', 'p.id', 's.payout_id')
-    .select(['s.payee', 's.amount', 'c.network', 'c.asset', 'c.decimals', 'p.status as payoutStatus'])
+    .select([
+      's.payee',
+      's.amount',
+      'c.network',
+      'c.asset',
+      'c.decimals',
+      'c.pay_to',
+      'p.status as payoutStatus',
+    ])
     .where('c.created_at', '>=', since)
     .execute()
   const pays = await store.db
@@ -111,7 +119,8 @@ export async function paymentsReport(
     }
     const entry = payees.get(s.payee) ?? { all: [], paid: [], unpaid: [] }
     entry.all.push(row)
-    ;(s.payoutStatus === 'paid' ? entry.paid : entry.unpaid).push(row)
+    // The charged wallet's own share is where it belongs already: kept, not owed.
+    ;(s.payoutStatus === 'paid' || s.payee === s.pay_to ? entry.paid : entry.unpaid).push(row)
     payees.set(s.payee, entry)
   }
 
