@@ -4,7 +4,7 @@ import { requestContext } from '../src/context/requestContext.js'
 import { type DevnetFacilitator, startDevnetFacilitator } from '../src/payments/devnetFacilitator.js'
 import { createGateway, type Gateway, type Operator } from '../src/server/createGateway.js'
 import { createSigner } from '../src/signer/signer.js'
-import { testStoreDrivers, useTestStore } from '../src/store/useTestStore.js'
+import { openMemoryStore, testStoreDrivers, useTestStore } from '../src/store/useTestStore.js'
 import { useDevnet } from './devnet.js'
 import { err, ok } from './mcp.js'
 import { type Shop, startShop } from './x402Shop.js'
@@ -237,6 +237,50 @@ describe.each(testStoreDrivers)('fetch_with_payment (%s)', (driver) => {
     const e = err(await call({ url: url('/report') }))
     expect(e.code).toBe('LIMIT_EXCEEDED')
     expect(await usdcOf(wallet!)).toBe(before - 150_000n)
+  })
+
+  it('a server that takes the authorization and then fails: nothing moved, but the amount stays counted', async () => {
+    // A gateway on a store of its own, so this file's daily limit does not decide it.
+    const store = await openMemoryStore()
+    const signer = await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
+    const fresh = createGateway({
+      config: { policy, rpc: { publicFallback: false } },
+      devnet: fixtures,
+      paymentFetcher: shop.fetcher,
+      writes: { store, signer },
+    })
+    try {
+      const before = await usdcOf(wallet!)
+      const ctx = requestContext({ transport: 'memory' })
+      const broken = ok(
+        await fresh.call('fetch_with_payment', { url: url('/broken'), chain: 'devnet', maxAmount: '1' }, ctx),
+      )
+      expect(broken).toMatchObject({
+        paid: false,
+        response: { status: 500 },
+        intent: { status: 'completed', details: { delivered: false, status: 500 } },
+      })
+      expect(await usdcOf(wallet!)).toBe(before)
+      // The server holds a signed authorization until it expires: the daily limit counts it as spent.
+      const limits = ok(await fresh.call('get_limits', { chain: 'devnet' }, ctx))
+      expect(limits.limits).toContainEqual(
+        expect.objectContaining({ rule: 'shop', limit: 'daily', used: '0.05' }),
+      )
+      const events = await store.db
+        .selectFrom('intent_events')
+        .selectAll()
+        .where('intent_id', '=', broken.intent.intentId)
+        .orderBy('seq')
+        .execute()
+      expect(events.map((e) => `${e.from_status ?? ''}→${e.to_status}`)).toEqual([
+        '→created',
+        'created→completed',
+        'completed→completed',
+      ])
+    } finally {
+      await fresh.close()
+      await store.close()
+    }
   })
 
   it('reports what was spent, per agent, host and payee', async () => {

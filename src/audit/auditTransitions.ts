@@ -15,7 +15,8 @@ export function auditTransitions(audit: AuditLog) {
     { intent, from, to, data }: { intent: Intent; from: string; to: string; data: TransitionData },
   ) =>
     audit.appendWithin(trx, {
-      kind: `intent.${to}`,
+      // A change that is not a move (an outcome amended onto a completed intent) is `intent.<status>.amended`.
+      kind: from === to ? `intent.${to}.amended` : `intent.${to}`,
       actor: intent.agent ?? undefined,
       intentId: intent.id,
       data: {

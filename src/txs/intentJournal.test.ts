@@ -353,6 +353,29 @@ describe.each(testStoreDrivers)('intent journal on %s', (driver) => {
     await expect(j.list({ limit: 5000 })).rejects.toBeInstanceOf(InvalidInputError)
   })
 
+  it('amends what a completed intent keeps without moving it, with a history row; not once it moved on', async () => {
+    const id = await intentAt(journal(), ['created', 'completed'])
+    const amended = await journal().amend(id, 'completed', {
+      tx: { summary: 'paid', details: { delivered: true } },
+      detail: { payment: { delivered: true } },
+    })
+    expect(amended).toMatchObject({
+      status: 'completed',
+      tx: { summary: 'paid', details: { delivered: true } },
+    })
+    const events = await journal().events(id)
+    expect(events.at(-1)).toMatchObject({
+      from: 'completed',
+      to: 'completed',
+      data: { detail: { payment: { delivered: true } } },
+    })
+    const created = await intentAt(journal(), ['created'])
+    await expect(journal().amend(created, 'completed', { tx: {} })).rejects.toBeInstanceOf(
+      IntentConflictError,
+    )
+    expect((await journal().get(created)).tx).toBeNull()
+  })
+
   it('an unknown intent is NOT_FOUND', async () => {
     await expect(journal().get('int_missing')).rejects.toBeInstanceOf(NotFoundError)
     await expect(

@@ -147,6 +147,17 @@ export type IntentJournal = {
    * @throws {InvalidInputError} data the move requires is missing
    */
   transition(id: string, from: IntentStatus, to: IntentStatus, data?: TransitionData): Promise<Intent>
+  /**
+   * Amends what an intent keeps without moving it (an x402 payment's outcome, known only after it completed): the
+   * new `tx`, only while it is still in `status`, with a history row `status → status` in the same transaction.
+   * @throws {IntentConflictError} the intent is no longer in `status`
+   * @throws {NotFoundError} no such intent
+   */
+  amend(
+    id: string,
+    status: IntentStatus,
+    data: { tx: JsonObject; detail?: JsonObject | undefined },
+  ): Promise<Intent>
   /** @throws {NotFoundError} no such intent */
   get(id: string): Promise<Intent>
   /** Intents, newest first. */
@@ -237,6 +248,28 @@ export function createIntentJournal(
           canonicalJson(existing.request) === canonicalJson(input.request)
         if (!same) throw new IdempotencyKeyReusedError({ key: key as string, intentId: existing.id })
         return { intent: toIntent(existing), created: false }
+      })
+    },
+
+    async amend(id, status, data) {
+      return db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable('intents')
+          .set({ tx: JSON.stringify(data.tx), updated_at: sql<Date>`now()` })
+          .where('id', '=', id)
+          .where('status', '=', status)
+          .returningAll()
+          .executeTakeFirst()
+        if (!updated) {
+          const row = await trx.selectFrom('intents').select('status').where('id', '=', id).executeTakeFirst()
+          if (!row) throw notFound(id)
+          throw new IntentConflictError({ id, expected: status, actual: row.status })
+        }
+        const logged = data.detail ? { detail: data.detail } : {}
+        await appendIntentEvent(trx, id, status, status, logged)
+        const intent = toIntent(updated)
+        await options.onTransition?.(trx, { intent, from: status, to: status, data: logged })
+        return intent
       })
     },
 

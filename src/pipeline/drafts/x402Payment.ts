@@ -138,6 +138,12 @@ export function createX402PaymentKind(
     const signature = await signer.signTypedData(prepared.typedData, { chainId: prepared.chain.id })
     const payload = { ...prepared.payload, payload: { ...prepared.payload.payload, signature } }
     const { request } = prepared
+    // Completed before the signed authorization leaves: from here on it may be settled whatever happens to this
+    // process, so the intent (and the limits it reserved) must never be taken for one that sent nothing.
+    const sent = await journal.transition(intent.id, 'created', 'completed', {
+      tx: { summary: prepared.summary, details: { ...prepared.details, delivered: false } },
+      detail: { payment: 'authorization signed and handed to the server' },
+    })
     let answer: SafeExchangeReturnType | undefined
     let failure: string | undefined
     try {
@@ -174,10 +180,12 @@ export function createX402PaymentKind(
         : {}),
       ...(failure ? { failure } : {}),
     }
-    const done = await journal.transition(intent.id, 'created', 'completed', {
-      tx: { summary: prepared.summary, details: { ...prepared.details, ...outcome } },
-      detail: { payment: outcome },
-    })
+    const done = await journal
+      .amend(intent.id, 'completed', {
+        tx: toJson<JsonObject>({ summary: prepared.summary, details: { ...prepared.details, ...outcome } }),
+        detail: toJson<JsonObject>({ payment: outcome }),
+      })
+      .catch(() => sent)
     const described = await intents.describe(done)
     return {
       intent: done,
