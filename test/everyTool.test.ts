@@ -119,8 +119,8 @@ async function everyTool(call: Call): Promise<Record<string, string>> {
     chain: 'devnet',
     typedData: usdcPermit({ chainId: f.chainId, token: usdc, owner, spender: bob, value: '1' }),
   })
-  // No x402 server here: the SSRF guard refuses a private address before any request (test/fetchWithPayment.test.ts
-  // buys from a local x402 server).
+  // No x402 server here, and the demo policy has no `pay` rule: refused before any request
+  // (test/fetchWithPayment.test.ts buys from a local x402 server under a policy that allows it).
   await run('fetch_with_payment', { url: 'https://127.0.0.1/report', chain: 'devnet', maxAmount: '0.01' })
   return outcome
 }
@@ -132,7 +132,7 @@ function expectEveryToolAnswered(outcome: Record<string, string>) {
   const writes = new Set(['transfer', 'approve', 'swap', 'write_contract', 'sign_typed_data'])
   const intents = new Set(['speed_up_intent', 'cancel_intent'])
   for (const [name, code] of Object.entries(outcome)) {
-    if (name === 'fetch_with_payment') expect([name, code]).toEqual([name, 'UNTRUSTED_FETCH_BLOCKED'])
+    if (name === 'fetch_with_payment') expect([name, code]).toEqual([name, 'POLICY_DENIED'])
     else if (writes.has(name) || intents.has(name))
       expect([name, refusals.has(code) || code === 'ok']).toEqual([name, true])
     else expect([name, code]).toEqual([name, 'ok'])

@@ -25,7 +25,7 @@ const policy = {
     {
       id: 'hold-pricey',
       effect: 'require_approval',
-      match: { operation: ['pay'], amount: { gt: '0.08', lte: '0.1' } },
+      match: { operation: ['pay'], host: ['shop.test'], amount: { gt: '0.08', lte: '0.1' } },
     },
     {
       id: 'shop',
@@ -132,10 +132,10 @@ describe.each(testStoreDrivers)('fetch_with_payment (%s)', (driver) => {
       ['more than the policy allows', () => ({ url: url('/expensive') }), 'POLICY_DENIED', /shop/],
       ['a payee the policy does not allow', () => ({ url: url('/elsewhere') }), 'POLICY_DENIED', /payee/],
       [
-        'a host the policy does not name',
+        'a host no rule lets the gateway pay (refused before any request)',
         () => ({ url: url('/report', 'evil.test') }),
         'POLICY_DENIED',
-        /host/,
+        /No policy rule lets the gateway pay "evil\.test" on devnet: nothing was requested/,
       ],
       [
         'a malformed PAYMENT-REQUIRED header',
@@ -153,17 +153,26 @@ describe.each(testStoreDrivers)('fetch_with_payment (%s)', (driver) => {
     it.each(refusals)('%s', async (_name, args, code, message) => {
       const before = await usdcOf(wallet!)
       const paidBefore = await usdcOf(seller!)
+      const hits = [...shop.hits.values()].reduce((a, b) => a + b, 0)
       const e = err(await call(args()))
       expect(e.code).toBe(code)
       expect(e.message).toMatch(message)
       expect(await usdcOf(wallet!)).toBe(before)
       expect(await usdcOf(seller!)).toBe(paidBefore)
+      // A host no rule allows is never asked at all.
+      if (/nothing was requested/.test(e.message))
+        expect([...shop.hits.values()].reduce((a, b) => a + b, 0)).toBe(hits)
     })
 
     it('a private address, with the production fetcher: the SSRF guard refuses before any request', async () => {
       const signer = await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId })
+      // Paying any host is allowed here, so only the SSRF guard stands in the way.
+      const anyHost = {
+        version: 1,
+        rules: [{ id: 'any-host', effect: 'allow', match: { operation: ['pay'], chain: ['devnet'] } }],
+      }
       const plain = createGateway({
-        config: { policy, rpc: { publicFallback: false } },
+        config: { policy: anyHost, rpc: { publicFallback: false } },
         devnet: fixtures,
         writes: { store: t.store, signer },
       })

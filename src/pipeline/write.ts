@@ -3,9 +3,10 @@ import type { ChainContext } from '../chains/chains.js'
 import { type GuardMode, guardAddress, readGuardStatus } from '../chains/evm/guard.js'
 import { agentIdOf, type Caller } from '../context/caller.js'
 import type { RequestContext } from '../context/requestContext.js'
-import { TokenNotSupportedError } from '../errors/index.js'
+import { BaseError, TokenNotSupportedError } from '../errors/index.js'
 import { chooseRequirement, paymentRequiredOf } from '../payments/paying.js'
 import { chainKeys } from '../policy/keys.js'
+import { payableHost } from '../policy/payHosts.js'
 import { perWriteCaps } from '../policy/perWriteCaps.js'
 import { parseAmount } from '../schemas/amount.js'
 import type { TypedDataToSign } from '../signer/signer.js'
@@ -149,8 +150,20 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         ...(input.body === undefined ? {} : { body: input.body }),
         ...(input.contentType ? { contentType: input.contentType } : {}),
       }
-      // The kill switch (and this agent's own stop) before anything leaves the gateway.
+      // The kill switch (and this agent's own stop) before anything leaves the gateway, and a host some rule
+      // lets the gateway pay: the gateway is not a way to reach hosts the operator never meant to buy from.
       await guard.assertLive(agentIdOf(ctx.caller))
+      const host = URL.canParse(input.url) ? new URL(input.url).hostname.toLowerCase().replace(/\.$/, '') : ''
+      if (!payableHost(guard.parts.policy(), host, chain))
+        throw new BaseError(
+          'POLICY_DENIED',
+          `No policy rule lets the gateway pay ${JSON.stringify(host.slice(0, 100))} on ${chain.name}: nothing was requested.`,
+          {
+            metaMessages: [
+              'The operator allows hosts with `pay` rules (`match.host`); see get_limits for your budgets.',
+            ],
+          },
+        )
       const first = await payFetcher.exchange(input.url, request)
       if (first.status !== 402) return { paid: false, response: responseOf(first) }
       const required = paymentRequiredOf(first)
