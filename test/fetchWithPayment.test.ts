@@ -138,6 +138,12 @@ describe.each(testStoreDrivers)('fetch_with_payment (%s)', (driver) => {
         /No policy rule lets the gateway pay "evil\.test" on devnet: nothing was requested/,
       ],
       [
+        'a GET with a body',
+        () => ({ url: url('/report'), method: 'GET', body: '{}' }),
+        'INVALID_INPUT',
+        /A GET request takes no body/,
+      ],
+      [
         'a malformed PAYMENT-REQUIRED header',
         () => ({ url: url('/malformed') }),
         'PAYMENT_REQUIRED',

@@ -11,6 +11,7 @@ import type { RequestContext } from '../context/requestContext.js'
 import type { ToolResult } from '../context/tool.js'
 import { BaseError, InvalidConfigError, toBaseError } from '../errors/index.js'
 import type { Store } from '../store/openStore.js'
+import { assetAddress } from './paying.js'
 import { splitShares } from './shares.js'
 
 /** A price as the config gives it (see `ToolPrice` in src/server/config.ts). */
@@ -138,12 +139,7 @@ export function createCharging(parameters: CreateChargingParameters): Charging {
     price: PriceConfig,
     chain: ChainContext,
   ): Promise<{ requirements: PaymentRequirements; decimals: number }> {
-    const known = tokens.known(chain.id).find((t) => t.symbol.toLowerCase() === price.asset.toLowerCase())
-    const address = known
-      ? getAddress(known.address)
-      : isAddress(price.asset)
-        ? getAddress(price.asset)
-        : undefined
+    const address = assetAddress(tokens.known(chain.id), price.asset)
     if (!address)
       throw new InvalidConfigError(
         `payments.prices: asset "${price.asset}" is not a token known on ${chain.name}; give its address.`,

@@ -177,3 +177,28 @@ export function paymentResponseOf(answer: SafeExchangeReturnType): SettleRespons
     return undefined
   }
 }
+
+/**
+ * A payment asset as a price or an agent names it: a token symbol the gateway knows on the chain (`USDC`), or an
+ * address. Undefined when it is neither.
+ *
+ * @example assetAddress(tokens.known(chain.id), 'USDC') // the chain's known USDC
+ */
+export function assetAddress(
+  known: readonly { symbol: string; address: string }[],
+  asset: string,
+): Address | undefined {
+  const token = known.find((t) => t.symbol.toLowerCase() === asset.toLowerCase())
+  if (token) return getAddress(token.address)
+  return isAddress(asset) ? getAddress(asset) : undefined
+}
+
+/**
+ * The host a payment buys from, as `pay` rules name hosts: lowercase, without the root's trailing dot (`evil.com.`
+ * is `evil.com`); empty for something that is not a URL.
+ *
+ * @example payHostOf('https://API.Vendor.example./x') // 'api.vendor.example'
+ */
+export function payHostOf(url: string): string {
+  return URL.canParse(url) ? new URL(url).hostname.toLowerCase().replace(/\.$/, '') : ''
+}

@@ -1,10 +1,10 @@
-import { type Address, formatUnits, getAddress, isAddress } from 'viem'
+import { type Address, formatUnits } from 'viem'
 import type { ChainContext } from '../chains/chains.js'
 import { type GuardMode, guardAddress, readGuardStatus } from '../chains/evm/guard.js'
 import { agentIdOf, type Caller } from '../context/caller.js'
 import type { RequestContext } from '../context/requestContext.js'
-import { BaseError, TokenNotSupportedError } from '../errors/index.js'
-import { chooseRequirement, paymentRequiredOf } from '../payments/paying.js'
+import { BaseError, InvalidInputError, TokenNotSupportedError } from '../errors/index.js'
+import { assetAddress, chooseRequirement, payHostOf, paymentRequiredOf } from '../payments/paying.js'
 import { chainKeys } from '../policy/keys.js'
 import { payableHost } from '../policy/payHosts.js'
 import { perWriteCaps } from '../policy/perWriteCaps.js'
@@ -145,6 +145,10 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       const token = await payAsset(context, chain, input.asset ?? 'USDC')
       const max = { raw: parseAmount(input.maxAmount, token.decimals, 'maxAmount'), asset: token.address }
       const method = input.method ?? (input.body === undefined ? 'GET' : 'POST')
+      if (method === 'GET' && input.body !== undefined)
+        throw new InvalidInputError('A GET request takes no body: use method "POST" to send one.', {
+          field: 'body',
+        })
       const request = {
         method,
         ...(input.body === undefined ? {} : { body: input.body }),
@@ -153,7 +157,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       // The kill switch (and this agent's own stop) before anything leaves the gateway, and a host some rule
       // lets the gateway pay: the gateway is not a way to reach hosts the operator never meant to buy from.
       await guard.assertLive(agentIdOf(ctx.caller))
-      const host = URL.canParse(input.url) ? new URL(input.url).hostname.toLowerCase().replace(/\.$/, '') : ''
+      const host = payHostOf(input.url)
       if (!payableHost(guard.parts.policy(), host, chain))
         throw new BaseError(
           'POLICY_DENIED',
@@ -262,8 +266,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
  * @throws {TokenNotSupportedError} neither
  */
 async function payAsset(context: ToolContext, chain: ChainContext, asset: string) {
-  const known = context.tokens.known(chain.id).find((t) => t.symbol.toLowerCase() === asset.toLowerCase())
-  const address = known ? getAddress(known.address) : isAddress(asset) ? getAddress(asset) : undefined
+  const address = assetAddress(context.tokens.known(chain.id), asset)
   if (!address)
     throw new TokenNotSupportedError({
       token: asset.slice(0, 64),

@@ -6,7 +6,7 @@ import { agentIdOf } from '../../context/caller.js'
 import type { PreparedDraft } from '../../context/draft.js'
 import { type JsonObject, toJson } from '../../context/json.js'
 import { BaseError } from '../../errors/index.js'
-import { canonicalTypedData, draftPayment, paymentResponseOf } from '../../payments/paying.js'
+import { canonicalTypedData, draftPayment, payHostOf, paymentResponseOf } from '../../payments/paying.js'
 import type { TypedDataToSign } from '../../signer/signer.js'
 import type { WriteResultValue } from '../../tools/shared/write.js'
 import type { Intent } from '../../txs/intentJournal.js'
@@ -79,8 +79,7 @@ export function createX402PaymentKind(
   ): PayPrepared {
     const effects = typedDataEffects(typedData as never, wallet)
     const url = new URL(request.url)
-    // The host as policy rules name it: lowercase, without the root's trailing dot (`evil.com.` is `evil.com`).
-    const host = url.hostname.toLowerCase().replace(/\.$/, '')
+    const host = payHostOf(request.url)
     const requirement = payload.accepted
     const payee = getAddress(requirement.payTo)
     const token = getAddress(requirement.asset)
