@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { PaymentPayload, PaymentRequired } from '@x402/core/types'
+import { authorizationTypes } from '@x402/evm'
 import { createPublicClient, createWalletClient, erc20Abi, formatUnits, http, parseAbi } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -435,16 +436,7 @@ describe('ADVERSARIAL 57: a facilitator that is down, or verifies and then fails
     }
     const signature = await payerAccount.signTypedData({
       domain: { name: 'USD Coin', version: '2', chainId: fixtures.chainId, verifyingContract: usdc },
-      types: {
-        TransferWithAuthorization: [
-          { name: 'from', type: 'address' },
-          { name: 'to', type: 'address' },
-          { name: 'value', type: 'uint256' },
-          { name: 'validAfter', type: 'uint256' },
-          { name: 'validBefore', type: 'uint256' },
-          { name: 'nonce', type: 'bytes32' },
-        ],
-      },
+      types: authorizationTypes,
       primaryType: 'TransferWithAuthorization',
       message,
     })
