@@ -14,6 +14,11 @@ export type CliOptions = {
   host: string
   port: number
   devnetPort: number | undefined
+  /** `devnet price|market --rpc-url URL`: the running devnet to move prices on */
+  rpcUrl: string | undefined
+  /** `devnet market --eth-usd P --btc-usd P`: new USD prices, decimal strings */
+  ethUsd: string | undefined
+  btcUsd: string | undefined
   stateless: boolean
   json: boolean
   /** `wallet create|import --label L` */
@@ -130,6 +135,9 @@ export function parseCli(
       typeof config.devnet === 'object' ? (config.devnet.port ?? 0) : 0,
       '--devnet-port',
     ),
+    rpcUrl: values['rpc-url'],
+    ethUsd: values['eth-usd'],
+    btcUsd: values['btc-usd'],
     stateless: Boolean(values.stateless) || Boolean(config.server?.stateless),
     json: Boolean(values.json),
     label: values.label,
@@ -182,6 +190,9 @@ function parse(argv: readonly string[]) {
       host: { type: 'string' },
       port: { type: 'string', short: 'p' },
       'devnet-port': { type: 'string' },
+      'rpc-url': { type: 'string' },
+      'eth-usd': { type: 'string' },
+      'btc-usd': { type: 'string' },
       stateless: { type: 'boolean' },
       tools: { type: 'string' },
       json: { type: 'boolean' },
@@ -242,6 +253,15 @@ Usage:
   airlock stdio  [--config FILE] [--devnet] [--tools LIST]
                  MCP over stdio (stdout carries only protocol)
   airlock devnet [--json] [--devnet-port P]     the embedded devnet alone, fixtures printed
+  airlock devnet price FEED|POOL PRICE [--rpc-url URL] [--json]
+                                                 move one price on a running devnet: a feed (ETH/USD, BTC/USD,
+                                                 in USD) or a pool (USDC/WETH: USDC per WETH, USDC/WBTC: USDC
+                                                 per WBTC, WETH/WBTC: WBTC per WETH), e.g. price ETH/USD 3018
+  airlock devnet market [--eth-usd P] [--btc-usd P] [--rpc-url URL] [--json]
+                                                 set the feeds and move all three pools to match them
+                                                 (URL: the devnet's RPC URL, as \`npm start\` or \`airlock devnet\`
+                                                 printed it; default the config's devnet.fixtures, or
+                                                 http://127.0.0.1:P with --devnet-port P)
   airlock wallet create [--label L] [--json]    new key, encrypted at rest (Web3 Secret Storage v3)
   airlock wallet import (--private-key-stdin | --file KEYSTORE.json) [--label L] [--json]
                                                  keys come on stdin or in a file, never as an argument
@@ -270,6 +290,9 @@ Operator (they reach a running gateway through its data directory, or --url/--to
   airlock address-book [list | add ADDRESS --label L [--note N] | remove ADDRESS]
   airlock payments report [--days N] [--json]   x402 revenue per tool, payee, agent and day; what agents spent
   airlock payments payout [--json]              pay accrued revenue shares now (guarded transfers)
+  airlock orders [list] [--status S] [--json]   standing orders (active, paused, cancelled, expired)
+  airlock orders show ORDER_ID [--json]         one order: trigger, guards, budget, evaluations, fires
+  airlock orders pause|resume|cancel ORDER_ID [--reason R]   the operator's levers (kill stops them all)
 
 Agent passports (see the README; the developer and user steps need no gateway, the operator steps reach it as above):
   airlock passport key --out FILE               new Ed25519 key (private JWK, mode 0600); prints its did:key

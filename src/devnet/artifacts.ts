@@ -20,6 +20,7 @@ export type DevnetContractName =
   | 'USDC'
   | 'UniswapV3Factory'
   | 'UniversalResolver'
+  | 'WBTC'
   | 'WETH9'
 
 /** ABI and creation bytecode of one devnet contract. */

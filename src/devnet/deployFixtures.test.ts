@@ -63,7 +63,10 @@ describe('deployFixtures', () => {
 
   it('puts all fixtures in block 1 (the guard after them) and restores automine and the block gas limit', async () => {
     expect(await client.getCode({ address: fx.tokens.USDC.address, blockNumber: 1n })).not.toBe('0x')
-    expect(await client.getCode({ address: fx.uniswapV3.pools['USDC/WETH'], blockNumber: 1n })).not.toBe('0x')
+    for (const pool of Object.values(fx.uniswapV3.pools))
+      expect(await client.getCode({ address: pool, blockNumber: 1n })).not.toBe('0x')
+    expect(await client.getCode({ address: fx.tokens.WBTC.address, blockNumber: 1n })).not.toBe('0x')
+    expect(await client.getCode({ address: fx.feeds['BTC/USD'].address, blockNumber: 1n })).not.toBe('0x')
     // The fixtures were deployed on an undelegated chain: the guard and the delegation come in later blocks.
     expect(await client.getCode({ address: fx.accounts[0]!, blockNumber: 1n })).toBeUndefined()
     expect(await client.getCode({ address: guardAddress, blockNumber: 1n })).toBeUndefined()
@@ -287,6 +290,133 @@ describe('deployFixtures', () => {
     expect(answer).toBe(3000n * 10n ** 8n)
     expect(roundId).toBe(1n)
     expect(updatedAt).toBeGreaterThan(0n)
+  })
+
+  it('keeps the addresses every earlier fixture always had (new fixtures are appended)', () => {
+    // Deterministic from the deployer's nonce: what the demo policy, READMEs and saved fixture files name.
+    expect(fx.tokens.USDC.address).toBe('0x700b6A60ce7EaaEA56F065753d8dcB9653dbAD35')
+    expect(fx.tokens.WETH.address).toBe('0xb19b36b1456E65E3A6D514D3F715f204BD59f431')
+    expect(fx.feeds['ETH/USD'].address).toBe('0xe1DA8919f262Ee86f9BE05059C9280142CF23f48')
+    expect(fx.uniswapV3.router).toBe('0x82C6D3ed4cD33d8EC1E51d0B5Cc1d822Eaa0c3dC')
+    expect(fx.uniswapV3.pools['USDC/WETH']).toBe('0x35E6A7eb0C3D7D4F0994d1E82141a332b2e170F8')
+    expect(fx.tokens.WBTC.address).toBe('0x4C073a92B1C8Fb55313102Ab412fb7F1704bcBdD')
+    expect(fx.feeds['BTC/USD'].address).toBe('0x90bB87c6258aD0D309D2f3a263d3Bc7B0B9F522D')
+  })
+
+  it('deploys WBTC (8 decimals, 100 to accounts 0–2, minted by the deployer only)', async () => {
+    const wbtc = fx.tokens.WBTC.address
+    expect(fx.tokens.WBTC.decimals).toBe(8)
+    expect(await client.readContract({ address: wbtc, abi: erc20Abi, functionName: 'decimals' })).toBe(8)
+    expect(await client.readContract({ address: wbtc, abi: erc20Abi, functionName: 'symbol' })).toBe('WBTC')
+    expect(await client.readContract({ address: wbtc, abi: erc20Abi, functionName: 'name' })).toBe(
+      'Wrapped BTC',
+    )
+    for (const account of fx.accounts.slice(0, 3))
+      expect(await balanceOf(wbtc, account)).toBe(100n * 10n ** 8n)
+    expect(await balanceOf(wbtc, fx.accounts[3]!)).toBe(0n)
+    const abi = parseAbi(['function mint(address to, uint256 amount)', 'error NotMinter(address caller)'])
+    await expect(
+      client.simulateContract({
+        account: fx.accounts[1]!,
+        address: wbtc,
+        abi,
+        functionName: 'mint',
+        args: [fx.accounts[1]!, 1n],
+      }),
+    ).rejects.toThrow(/NotMinter/)
+  })
+
+  it('reports 60,000.00 USD per BTC from the BTC/USD feed', async () => {
+    const abi = parseAbi([
+      'function decimals() view returns (uint8)',
+      'function description() view returns (string)',
+      'function latestRoundData() view returns (uint80, int256, uint256, uint256, uint80)',
+    ])
+    const address = fx.feeds['BTC/USD'].address
+    expect(fx.feeds['BTC/USD'].decimals).toBe(8)
+    expect(await client.readContract({ address, abi, functionName: 'decimals' })).toBe(8)
+    expect(await client.readContract({ address, abi, functionName: 'description' })).toBe('BTC / USD')
+    const [roundId, answer] = await client.readContract({ address, abi, functionName: 'latestRoundData' })
+    expect(answer).toBe(60_000n * 10n ** 8n)
+    expect(roundId).toBe(1n)
+  })
+
+  it('creates the USDC/WBTC and WETH/WBTC pools at the feed prices, 1,000 WETH deep, 64 observations each', async () => {
+    const factoryAbi = parseAbi(['function getPool(address, address, uint24) view returns (address)'])
+    const poolAbi = parseAbi([
+      'function slot0() view returns (uint160 sqrtPriceX96, int24 tick, uint16 observationIndex, uint16 observationCardinality, uint16 observationCardinalityNext, uint8 feeProtocol, bool unlocked)',
+      'function token0() view returns (address)',
+      'function observe(uint32[] secondsAgos) view returns (int56[] tickCumulatives, uint160[] secondsPerLiquidityCumulativeX128s)',
+    ])
+    const { USDC, WETH, WBTC } = fx.tokens
+    // [pool, base, quote, quote per base]
+    const pools = [
+      ['USDC/WETH', WETH, USDC, 3000],
+      ['USDC/WBTC', WBTC, USDC, 60_000],
+      ['WETH/WBTC', WETH, WBTC, 0.05],
+    ] as const
+    for (const [name, base, quote, expected] of pools) {
+      const address = fx.uniswapV3.pools[name]
+      expect(
+        await client.readContract({
+          address: fx.uniswapV3.factory,
+          abi: factoryAbi,
+          functionName: 'getPool',
+          args: [base.address, quote.address, 3000],
+        }),
+        name,
+      ).toBe(address)
+      const [sqrtPriceX96, , , , cardinalityNext] = await client.readContract({
+        address,
+        abi: poolAbi,
+        functionName: 'slot0',
+      })
+      expect(cardinalityNext, name).toBe(64)
+      const token0 = await client.readContract({ address, abi: poolAbi, functionName: 'token0' })
+      // token1 per token0 in display units, then quote per base.
+      const [t0, t1] = token0 === base.address ? [base, quote] : [quote, base]
+      const oneInZero = (Number(sqrtPriceX96) / 2 ** 96) ** 2 * 10 ** (t0.decimals - t1.decimals)
+      const price = token0 === base.address ? oneInZero : 1 / oneInZero
+      expect(Math.abs(price / expected - 1), name).toBeLessThan(1e-9)
+      // A time-weighted price can be read: observe() answers for the block the pool was created in.
+      await expect(
+        client.readContract({ address, abi: poolAbi, functionName: 'observe', args: [[0]] }),
+      ).resolves.toBeDefined()
+    }
+    // 1,000 WETH deep: the pools hold 1,000 WETH, 3,000,000 USDC and 50 WBTC each side.
+    const wethWbtc = fx.uniswapV3.pools['WETH/WBTC']
+    const usdcWbtc = fx.uniswapV3.pools['USDC/WBTC']
+    const near = (actual: bigint, expected: bigint) =>
+      expect(Number(actual) / Number(expected)).toBeCloseTo(1, 6)
+    near(await balanceOf(WETH.address, wethWbtc), 1_000n * 10n ** 18n)
+    near(await balanceOf(WBTC.address, wethWbtc), 50n * 10n ** 8n)
+    near(await balanceOf(USDC.address, usdcWbtc), 3_000_000n * 10n ** 6n)
+    near(await balanceOf(WBTC.address, usdcWbtc), 50n * 10n ** 8n)
+  })
+
+  it('moves the WETH/WBTC price by well under 1% for a 3 WETH swap', async () => {
+    const quoterAbi = parseAbi([
+      'struct QuoteExactInputSingleParams { address tokenIn; address tokenOut; uint256 amountIn; uint24 fee; uint160 sqrtPriceLimitX96; }',
+      'function quoteExactInputSingle(QuoteExactInputSingleParams params) returns (uint256 amountOut, uint160 sqrtPriceX96After, uint32 initializedTicksCrossed, uint256 gasEstimate)',
+    ])
+    const { result } = await client.simulateContract({
+      address: fx.uniswapV3.quoter,
+      abi: quoterAbi,
+      functionName: 'quoteExactInputSingle',
+      args: [
+        {
+          tokenIn: fx.tokens.WETH.address,
+          tokenOut: fx.tokens.WBTC.address,
+          amountIn: 3n * 10n ** 18n,
+          fee: 3000,
+          sqrtPriceLimitX96: 0n,
+        },
+      ],
+    })
+    const wbtcOut = Number(formatUnits(result[0], 8))
+    // 3 WETH at 0.05 less the 0.3% fee and ~0.3% of price impact.
+    expect(wbtcOut).toBeGreaterThan(0.15 * 0.99)
+    expect(wbtcOut).toBeLessThan(0.15)
   })
 
   it('deploys the hostile tokens', async () => {

@@ -7,7 +7,8 @@ export type DevnetToken = { address: Address; decimals: number }
  * The contracts and accounts deployed on the embedded devnet, as published by `airlock://devnet/fixtures` and
  * `airlock devnet --json` (DESIGN §4). Plain JSON: addresses are EIP-55 checksummed, token ids are strings.
  * Fields past DESIGN §4 (`positionManager`, `ensUniversalResolver`, `ensRegistry`, `adversarial`, `guard`, `deployer`) are
- * additive.
+ * additive. The standing-order fixtures (WBTC, the BTC/USD feed, the USDC/WBTC and WETH/WBTC pools) come last in
+ * the deployment, so every earlier address is the one it always was.
  *
  * @example
  * const { tokens, accounts } = fixtures
@@ -27,6 +28,8 @@ export type DevnetFixtures = {
     WETH: DevnetToken
     /** EIP-2612 permit; 1,000,000 to accounts 0–2. */
     DAI: DevnetToken
+    /** "Wrapped BTC", 8 decimals; 100 to accounts 0–2; the deployer mints. */
+    WBTC: DevnetToken
   }
   /** ERC-721 with `data:` JSON metadata; token 2's name is a prompt-injection attempt. */
   nft: { address: Address; tokenIds: string[]; owner: Address }
@@ -42,11 +45,18 @@ export type DevnetFixtures = {
     /** QuoterV2. */
     quoter: Address
     positionManager: Address
-    /** Fee tier 0.3%, full-range liquidity at ~3000 USDC per WETH. */
-    pools: { 'USDC/WETH': Address }
+    /**
+     * Fee tier 0.3%, full-range liquidity from the deployer, each as deep as 1,000 WETH, room for 64 observations
+     * (a time-weighted price from `observe`). At the start: 3000 USDC per WETH, 60,000 USDC per WBTC and
+     * 0.05 WBTC per WETH, agreeing with the feeds; `setMarket` (src/devnet/market.ts) moves them together.
+     */
+    pools: { 'USDC/WETH': Address; 'USDC/WBTC': Address; 'WETH/WBTC': Address }
   }
-  /** AggregatorV3Interface feeds. */
-  feeds: { 'ETH/USD': { address: Address; decimals: number } }
+  /** AggregatorV3Interface feeds (8 decimals; the deployer updates them): ETH/USD at 3000, BTC/USD at 60,000. */
+  feeds: {
+    'ETH/USD': { address: Address; decimals: number }
+    'BTC/USD': { address: Address; decimals: number }
+  }
   /** Universal Resolver for viem's ENS actions (`chain.contracts.ensUniversalResolver`). */
   ensUniversalResolver: Address
   ensRegistry: Address
@@ -64,6 +74,6 @@ export type DevnetFixtures = {
    * wallet, delegates to it (EIP-7702) from the start. Absent in fixtures written before the guard existed.
    */
   guard?: Address | undefined
-  /** Account 9: deployed everything and holds the Uniswap position. */
+  /** Account 9: deployed everything, mints USDC, DAI and WBTC, updates the feeds and holds the Uniswap positions. */
   deployer: Address
 }
