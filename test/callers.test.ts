@@ -14,9 +14,9 @@ const [, alice, bob, carol] = fixtures.accounts as [string, `0x${string}`, `0x${
 
 const order: Caller = { kind: 'order', id: 'o1', agent: 'operator:local' }
 
-// The operator may send to alice; a standing order "o1" may send anything, once a human approves it. A resumed
-// intent re-checked as the operator (agent "local") would be denied for bob, so the approval below only goes
-// through when the resume keeps the order as its caller.
+// The operator may send to alice; a standing order (origin "order", here "o1", created by the operator) may send
+// anything, once a human approves it. A resumed intent re-checked as the operator's own tool call would be denied
+// for bob, so the approval below only goes through when the resume keeps the order as its caller.
 const policy = {
   version: 1,
   rules: [
@@ -24,7 +24,7 @@ const policy = {
     {
       id: 'orders-need-a-human',
       effect: 'require_approval',
-      match: { agent: ['o1'], operation: ['transfer'] },
+      match: { origin: ['order'], operation: ['transfer'] },
     },
   ],
 }

@@ -122,6 +122,23 @@ async function everyTool(call: Call): Promise<Record<string, string>> {
   // No x402 server here, and the demo policy has no `pay` rule: refused before any request
   // (test/fetchWithPayment.test.ts buys from a local x402 server under a policy that allows it).
   await run('fetch_with_payment', { url: 'https://127.0.0.1/report', chain: 'devnet', maxAmount: '0.01' })
+  // A standing order within the demo policy (a $100 budget; swaps through the router), then read and cancelled.
+  await run('create_standing_order', {
+    chain: 'devnet',
+    trigger: { kind: 'move', pair: 'ETH/BTC', percent: '0.5' },
+    action: {
+      kind: 'rebalance',
+      weights: [
+        { token: 'WETH', percent: '50' },
+        { token: 'WBTC', percent: '50' },
+      ],
+    },
+    budgetUsd: '100',
+  })
+  const { orderId } = last as { orderId: string }
+  await run('list_standing_orders', {})
+  await run('get_standing_order', { orderId })
+  await run('cancel_standing_order', { orderId })
   return outcome
 }
 

@@ -94,7 +94,8 @@ describe('Streamable HTTP transport, both MCP revisions on one endpoint', () => 
         arguments: { chain: 'devnet', address: accounts[1] },
       })) as CallToolResult,
     )
-    expect(legacyTokens.tokens).toHaveLength(3)
+    // The devnet's known tokens: USDC, WETH, DAI and WBTC (added for standing orders).
+    expect(legacyTokens.tokens).toHaveLength(4)
     await Promise.all([a.close(), b.close()])
   })
 

@@ -40,11 +40,12 @@ export async function main(argv: readonly string[], env = process.env): Promise<
     case 'audit':
     case 'address-book':
     case 'payments':
+    case 'orders':
       return (await import('./operator.js')).operator(options, env)
     default:
       throw new BaseError('INVALID_INPUT', `Unknown command "${options.command.slice(0, 40)}".`, {
         metaMessages: [
-          'Commands: start, stdio, devnet, wallet, policy, passport, status, approvals, approve, deny, kill, unkill, audit, address-book, payments, help.',
+          'Commands: start, stdio, devnet, wallet, policy, passport, status, approvals, approve, deny, kill, unkill, audit, address-book, payments, orders, help.',
         ],
       })
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { builtinChains } from '../chains/registry.js'
 import { BaseError, InvalidInputError } from '../errors/index.js'
 import type { AdminClient, AdminFetch } from '../server/admin/adminClient.js'
-import type { Approval, Breach, ListApprovalsQuery } from '../server/admin/schemas.js'
+import type { Approval, Breach, ListApprovalsQuery, ListOrdersQuery } from '../server/admin/schemas.js'
 import { authSettings } from '../server/config.js'
 import { sanitizeText } from '../untrusted/sanitizeText.js'
 import { cliCommand } from './cliCommand.js'
@@ -241,6 +241,36 @@ export async function operator(options: CliOptions, env: NodeJS.ProcessEnv): Pro
           return 0
         }
         throw new InvalidInputError('Use `airlock payments report [--days N]` or `airlock payments payout`.')
+      }
+      case 'orders': {
+        const by = `cli:${env.USER ?? 'operator'}`
+        if (sub === 'pause' || sub === 'resume' || sub === 'cancel') {
+          const id = need(arg, `airlock orders ${sub} ORDER_ID`)
+          const { order } = await client.admin.orderAction(id, sub, {
+            by,
+            ...(options.reason && sub !== 'resume' ? { reason: options.reason } : {}),
+          })
+          out(order, () => clean(`Order ${order.orderId} is ${order.status}.`))
+          return 0
+        }
+        if (sub === 'show') {
+          const { order } = await client.admin.getOrder(need(arg, 'airlock orders show ORDER_ID'))
+          out(order, () => clean(JSON.stringify(order, null, 2)))
+          return 0
+        }
+        if (sub === undefined || sub === 'list') {
+          const status = options.status as ListOrdersQuery['status']
+          const { orders } = await client.admin.listOrders(status ? { status } : {})
+          out(orders, () =>
+            orders.length
+              ? orders.map((o) => clean(showOrder(o))).join('\n')
+              : `No ${status ?? ''}${status ? ' ' : ''}standing orders.`,
+          )
+          return 0
+        }
+        throw new InvalidInputError(
+          'Use `airlock orders [list] [--status S] | show ID | pause ID | resume ID | cancel ID`.',
+        )
       }
       default:
         throw new InvalidInputError(`Unknown operator command ${options.command}.`)
@@ -504,4 +534,26 @@ async function onStore(dataDir: string, env: NodeJS.ProcessEnv, publicUrl: strin
       await lock?.release()
     },
   }
+}
+
+/** One line per order for `airlock orders`: id, status, owner, what it watches and does, budget left. */
+function showOrder(o: Record<string, unknown>): string {
+  const t = o.trigger as {
+    kind?: string
+    pair?: string
+    percent?: string
+    direction?: string
+    level?: string
+    seconds?: number
+  }
+  const a = o.action as { kind?: string }
+  const b = o.budget as { usd?: string; left?: string } | undefined
+  const when =
+    t?.kind === 'move'
+      ? `${t.pair} moves > ${t.percent} %`
+      : t?.kind === 'cross'
+        ? `${t.pair} ${t.direction} ${t.level}`
+        : `every ${t?.seconds} s`
+  const reason = o.statusReason ? ` (${String(o.statusReason)})` : ''
+  return `${String(o.orderId)}  ${String(o.status).toUpperCase()}${reason}  ${String(o.owner)}  ${a?.kind} when ${when}  fires ${String(o.fires)}  budget $${b?.left} of $${b?.usd} left`
 }

@@ -39,8 +39,17 @@ export type Caller =
       passport?: string | undefined
       grant?: GrantScope | undefined
     }
-  /** A standing order firing: `id` is the order, `agent` the caller who created it. */
-  | { kind: 'order'; id: string; agent: string }
+  /**
+   * A standing order firing: `id` is the order, `agent` the caller who created it as an actor (`operator:local`,
+   * `agent:did:key:…`). An agent's order fires with that agent's developer and its grant in force (DESIGN §10).
+   */
+  | {
+      kind: 'order'
+      id: string
+      agent: string
+      developer?: string | undefined
+      grant?: GrantScope | undefined
+    }
 
 /** The local operator: stdio, and loopback HTTP when the gateway does not require passports. */
 export const localOperator: Caller = Object.freeze({ kind: 'operator', id: 'local' })
@@ -64,6 +73,20 @@ export function actorOf(caller: Caller): string {
  */
 export function agentIdOf(caller: Caller | undefined): string | undefined {
   if (caller?.kind === 'agent') return caller.id
-  if (caller?.kind === 'order' && caller.agent.startsWith('did:')) return caller.agent
+  if (caller?.kind === 'order') {
+    if (caller.agent.startsWith('did:')) return caller.agent
+    if (caller.agent.startsWith('agent:')) return caller.agent.slice('agent:'.length)
+  }
   return undefined
+}
+
+/**
+ * The id the policy sees as `agent` (and grant budgets are kept under): an agent's did, the operator's id (`local`),
+ * and for an order the caller that created it.
+ *
+ * @example actingId({ kind: 'order', id: 'ord_1', agent: 'operator:local' }) // 'local'
+ */
+export function actingId(caller: Caller): string {
+  if (caller.kind !== 'order') return caller.id
+  return agentIdOf(caller) ?? caller.agent.replace(/^operator:/, '')
 }

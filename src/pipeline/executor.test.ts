@@ -109,7 +109,15 @@ describe.each(testStoreDrivers)('the executor over a draft kind it does not know
     const out = await s.executor.execute(s.memo, { note: 'hello' }, {}, ctx)
     expect(out.status).toBe('completed')
     expect(s.delivered).toEqual(['hello'])
-    expect(s.asked[0]).toMatchObject({ operation: 'write_contract', agent: 'o1', wallet, chain })
+    // The policy sees an order as the caller who created it (issue 15: an order acts for its creator), and the guard
+    // gets the order itself as the caller.
+    expect(s.asked[0]).toMatchObject({
+      operation: 'write_contract',
+      agent: 'local',
+      wallet,
+      chain,
+      caller: order,
+    })
     const intent = await s.journal.get(out.intentId)
     expect(intent).toMatchObject({ operation: 'memo', agent: 'order:o1', origin: 'order', caller: order })
   })
@@ -132,7 +140,10 @@ describe.each(testStoreDrivers)('the executor over a draft kind it does not know
     await s.approvals.decide(held.intentId, 'approved', 'ops')
     const done = await s.runner.maintain()
     expect(done.resumed).toBe(1)
-    expect(s.asked.map((a) => a.agent)).toEqual(['o1', 'o1'])
+    expect(s.asked.map((a) => [a.agent, a.caller])).toEqual([
+      ['local', order],
+      ['local', order],
+    ])
     expect((await s.journal.get(held.intentId)).status).toBe('completed')
     const entries = (await s.audit.read({ limit: 1000 })).filter((e) => e.intentId === held.intentId)
     expect(entries.map((e) => [e.kind, e.actor])).toEqual([

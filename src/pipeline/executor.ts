@@ -1,6 +1,6 @@
 import type { Address } from 'viem'
 import type { ChainContext } from '../chains/chains.js'
-import { agentIdOf, type Caller, localOperator } from '../context/caller.js'
+import { actingId, agentIdOf, type Caller, localOperator } from '../context/caller.js'
 import type { DraftEnvironment, DraftEvidence, DraftKind, PreparedDraft } from '../context/draft.js'
 import { type JsonObject, toJson } from '../context/json.js'
 import type { RequestContext } from '../context/requestContext.js'
@@ -69,7 +69,7 @@ export function createExecutor(
 
   /** The guard's question about a prepared draft: its own check, the chain, the wallet and the caller's id. */
   function ask(prepared: PreparedDraft<WriteEnvironment>, wallet: Address, caller: Caller) {
-    return guard.check({ ...prepared.check, chain: prepared.chain, wallet, agent: caller.id, caller })
+    return guard.check({ ...prepared.check, chain: prepared.chain, wallet, agent: actingId(caller), caller })
   }
 
   /**

@@ -143,6 +143,8 @@ export type FactsInput = {
   wallet: Address
   agent: string
   developer?: string | undefined
+  /** What started the write (policy `match.origin`). */
+  origin?: 'tool' | 'order' | 'payout' | undefined
   call?: { to: Address; data: Hex; value: bigint } | undefined
   /** `decodeCall` of `call.data`, when the caller already has it. */
   decoded?: DecodedCall | undefined
@@ -200,6 +202,12 @@ export function buildFacts(input: FactsInput): PolicyFacts {
       amount = amountOf(details.amount, token ? input.decimals(token) : undefined)
       break
     }
+    case 'standing_order': {
+      // Creating a standing order moves nothing yet: what it may spend (its budget, micro-USD) is weighed.
+      const budget = typeof details.budgetMicroUsd === 'string' ? BigInt(details.budgetMicroUsd) : 0n
+      amount = { raw: budget, decimals: 6 }
+      break
+    }
     case 'pay': {
       // An x402 payment: an EIP-3009 authorization to the payee, for the host the resource is bought from.
       to = addressOf(details.to)
@@ -249,6 +257,7 @@ export function buildFacts(input: FactsInput): PolicyFacts {
     }
     approvalMicroUsd += (a.amount * price) / 10n ** BigInt(decimals)
   }
+  if (input.operation === 'standing_order' && amount) outflowMicroUsd = amount.raw
   return {
     operation: input.operation,
     chain: input.chain.name,
@@ -256,6 +265,7 @@ export function buildFacts(input: FactsInput): PolicyFacts {
     wallet: input.wallet,
     agent: input.agent,
     ...(input.developer ? { developer: input.developer } : {}),
+    ...(input.origin ? { origin: input.origin } : {}),
     to: to ? getAddress(to) : undefined,
     token: token ? getAddress(token) : undefined,
     ...(input.operation === 'pay' && typeof details.host === 'string' ? { host: details.host } : {}),

@@ -281,7 +281,16 @@ export function createGuard(parts: GuardrailParts): Guard {
         },
         wallet: subject.wallet,
         agent: subject.agent,
-        developer: subject.caller?.kind === 'agent' ? subject.caller.developer : undefined,
+        origin:
+          subject.caller?.kind === 'order'
+            ? 'order'
+            : subject.caller?.kind === 'operator' && subject.caller.id === 'payouts'
+              ? 'payout'
+              : 'tool',
+        developer:
+          subject.caller?.kind === 'agent' || subject.caller?.kind === 'order'
+            ? subject.caller.developer
+            : undefined,
         call,
         decoded,
         details: subject.details,
@@ -335,7 +344,11 @@ export function createGuard(parts: GuardrailParts): Guard {
           }
       }
       // An agent's write meets its user's grant last: it can only narrow what the policy decided (DESIGN §7).
-      if (subject.caller?.kind === 'agent')
+      // An agent's standing order fires within the same grant, read again from its passport at each fire.
+      const actsForAgent =
+        subject.caller?.kind === 'agent' ||
+        (subject.caller?.kind === 'order' && agentIdOf(subject.caller) !== undefined)
+      if (actsForAgent && subject.caller && subject.caller.kind !== 'operator')
         decision = subject.caller.grant
           ? narrowByGrant(decision, facts, subject.caller.grant)
           : {

@@ -17,20 +17,28 @@ export type PriceBook = (asset: Address | 'native') => bigint | undefined
 
 /**
  * Prices for valuing outflows in USD: registry stablecoins at $1, the native coin and WETH from the chain's
- * `ETH/USD` feed (a stale or non-positive answer is no price). Anything else has no price, and a rule or limit in
+ * `ETH/USD` feed, WBTC from its `BTC/USD` feed (a stale or non-positive answer is no price). Anything else has no price, and a rule or limit in
  * USD then does not apply (fail closed). Feed answers are cached for 30 s.
  *
  * @example const price = await prices(chain); price('native') // 3000000000n (= $3,000.000000)
  */
 export function createPrices(tokens: TokenFactsService): (chain: ChainContext) => Promise<PriceBook> {
-  const cache = new Map<number, { at: number; ethMicroUsd: bigint | undefined }>()
+  const cache = new Map<
+    number,
+    { at: number; ethMicroUsd: bigint | undefined; btcMicroUsd: bigint | undefined }
+  >()
   return async (chain) => {
     let hit = cache.get(chain.id)
     if (!hit || Date.now() - hit.at > cacheMs) {
-      hit = { at: Date.now(), ethMicroUsd: await ethPrice(chain, tokens) }
+      const [ethMicroUsd, btcMicroUsd] = await Promise.all([
+        feedPrice(chain, tokens, 'ETH/USD'),
+        feedPrice(chain, tokens, 'BTC/USD'),
+      ])
+      hit = { at: Date.now(), ethMicroUsd, btcMicroUsd }
       cache.set(chain.id, hit)
     }
     const eth = hit.ethMicroUsd
+    const btc = hit.btcMicroUsd
     const known = new Map(tokens.known(chain.id).map((t) => [t.address.toLowerCase(), t.symbol]))
     const nativeIsEth = chain.chain.nativeCurrency.symbol === 'ETH'
     return (asset) => {
@@ -38,13 +46,20 @@ export function createPrices(tokens: TokenFactsService): (chain: ChainContext) =
       const symbol = known.get(getAddress(asset).toLowerCase())
       if (symbol && dollarSymbols.has(symbol)) return 1_000_000n
       if (symbol === 'WETH') return eth
+      if (symbol === 'WBTC') return btc
       return undefined
     }
   }
 }
 
-async function ethPrice(chain: ChainContext, tokens: TokenFactsService): Promise<bigint | undefined> {
-  const feed = tokens.contracts(chain.id)?.feeds?.['ETH/USD']
+async function feedPrice(
+  chain: ChainContext,
+  tokens: TokenFactsService,
+  pair: 'ETH/USD' | 'BTC/USD',
+): Promise<bigint | undefined> {
+  const feed = (
+    tokens.contracts(chain.id)?.feeds as Record<string, { address: Address; decimals: number }> | undefined
+  )?.[pair]
   if (!feed) return undefined
   try {
     const [, answer, , updatedAt] = await chain.client.readContract({

@@ -1,7 +1,7 @@
 import { type Address, formatUnits } from 'viem'
 import type { ChainContext } from '../chains/chains.js'
 import { type GuardMode, guardAddress, readGuardStatus } from '../chains/evm/guard.js'
-import { agentIdOf, type Caller } from '../context/caller.js'
+import { actorOf, agentIdOf, type Caller } from '../context/caller.js'
 import type { RequestContext } from '../context/requestContext.js'
 import { BaseError, InvalidInputError, TokenNotSupportedError } from '../errors/index.js'
 import { assetAddress, chooseRequirement, payHostOf, paymentRequiredOf } from '../payments/paying.js'
@@ -11,17 +11,24 @@ import { perWriteCaps } from '../policy/perWriteCaps.js'
 import { parseAmount } from '../schemas/amount.js'
 import type { TypedDataToSign } from '../signer/signer.js'
 import { formatEffects } from '../simulate/formatEffects.js'
-import type { BudgetsCapability, PaymentsCapability, ToolContext } from '../tools/context.js'
+import type {
+  BudgetsCapability,
+  OrdersCapability,
+  PaymentsCapability,
+  ToolContext,
+} from '../tools/context.js'
 import type { WriteOptionsValue, WriteResultValue, WriteToolDefinition } from '../tools/shared/write.js'
 import type { Intent } from '../txs/intentJournal.js'
 import { createSafeFetcher } from '../untrusted/safeFetch.js'
 import { createApprovalRunner } from './approvalRunner.js'
 import { createEvmTransactionKind } from './drafts/evmTransaction.js'
+import { createStandingOrderKind } from './drafts/standingOrder.js'
 import { createTypedDataKind } from './drafts/typedData.js'
 import { createX402PaymentKind, type PaidAnswer, responseOf } from './drafts/x402Payment.js'
 import { createExecutor } from './executor.js'
 import { simulationJson } from './guard.js'
 import { createIntentQueries, type ListIntentsFilter } from './intents.js'
+import { probeOrderActions } from './orderProbe.js'
 import { createReplacements, type SpeedUpOptions } from './replacements.js'
 import { requireSigner, type WriteParts } from './writeParts.js'
 
@@ -67,6 +74,11 @@ export type WritePath = {
   ): Promise<WriteResultValue & { signature?: string }>
   /** Buys an x402-protected resource, paying as a guarded `pay` intent when the server asks (fetch_with_payment). */
   fetchWithPayment: PaymentsCapability['fetchWithPayment']
+  /** Standing orders: created as guarded `standing_order` intents; listed, read and cancelled by their owner. */
+  createOrder: OrdersCapability['create']
+  listOrders: OrdersCapability['list']
+  getOrder: OrdersCapability['get']
+  cancelOrder: OrdersCapability['cancel']
   /** What a write would do and what the policy says, without recording or sending anything. */
   preview(
     tool: WriteToolDefinition,
@@ -105,7 +117,18 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
   const typedData = createTypedDataKind(parts, intents)
   const payFetcher = parts.payFetcher ?? createSafeFetcher({ timeoutMs: 15_000, maxBytes: 1024 * 1024 })
   const payment = createX402PaymentKind(parts, intents, payFetcher)
-  const executor = createExecutor(parts, intents, [evmTransaction, typedData, payment])
+  const standingOrder = parts.orders ? createStandingOrderKind(parts, intents, parts.orders) : undefined
+  const executor = createExecutor(parts, intents, [
+    evmTransaction,
+    typedData,
+    payment,
+    ...(standingOrder ? [standingOrder] : []),
+  ])
+  function requireOrders() {
+    if (!parts.orders || !standingOrder)
+      throw new BaseError('PRECONDITION_FAILED', 'Standing orders are not available on this gateway.')
+    return { orders: parts.orders, kind: standingOrder }
+  }
   const replacements = createReplacements(parts, intents)
   const runner = createApprovalRunner(parts, executor)
   const modes = new Map<number, { at: number; report: Promise<GuardModeReport> }>()
@@ -189,6 +212,49 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
       }
     },
     maintain: runner.maintain,
+
+    async createOrder(input, ctx) {
+      const { orders, kind } = requireOrders()
+      const chain = context.chains.resolve(input.chain)
+      const spec = orders.resolve(
+        chain,
+        input as Parameters<typeof orders.resolve>[1],
+        ctx.caller,
+        Math.floor(Date.now() / 1000),
+      )
+      await guard.assertLive(agentIdOf(ctx.caller))
+      await probeOrderActions(
+        spec,
+        ctx.caller,
+        chain,
+        requireSigner(parts).address,
+        context.tokens.contracts(chain.id)?.uniswapV3?.router,
+        guard.parts,
+      )
+      return (await executor.execute(
+        kind,
+        { spec },
+        { idempotencyKey: input.idempotencyKey },
+        ctx,
+      )) as unknown as Record<string, unknown>
+    },
+    async listOrders(caller, filter) {
+      const { orders } = requireOrders()
+      const list = await orders.orders.list({
+        ...(caller.kind === 'operator' ? {} : { owner: actorOf(caller) }),
+        status: filter.status as never,
+        limit: filter.limit ?? 20,
+      })
+      return Promise.all(list.map((o) => orders.describe(o)))
+    },
+    async getOrder(id, caller) {
+      const { orders } = requireOrders()
+      return orders.describe(await orders.own(id, caller), true)
+    },
+    async cancelOrder(id, caller) {
+      const { orders } = requireOrders()
+      return orders.describe(await orders.cancel(id, caller))
+    },
 
     async preview(tool, input, ctx) {
       // Prepared and checked exactly as the write would be (simulated with the fees it would be signed with): a
@@ -297,12 +363,18 @@ const guardModeText: Record<GuardModeReport['mode'], string> = {
  */
 export function toolCapabilities(
   writes: WritePath,
-): Pick<ToolContext, 'intents' | 'budgets' | 'preview' | 'typedData' | 'payments'> {
+): Pick<ToolContext, 'intents' | 'budgets' | 'preview' | 'typedData' | 'payments' | 'orders'> {
   return {
     intents: { get: writes.get, list: writes.list, cancel: writes.cancel, speedUp: writes.speedUp },
     budgets: { limits: writes.limits, guardMode: writes.guardMode },
     preview: { preview: writes.preview },
     typedData: { sign: writes.signTypedData },
     payments: { fetchWithPayment: writes.fetchWithPayment },
+    orders: {
+      create: writes.createOrder,
+      list: writes.listOrders,
+      get: writes.getOrder,
+      cancel: writes.cancelOrder,
+    },
   }
 }

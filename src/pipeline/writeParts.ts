@@ -1,6 +1,7 @@
 import type { Address, Hex } from 'viem'
 import type { ChainContext } from '../chains/chains.js'
 import { BaseError, IntentConflictError, toBaseError } from '../errors/index.js'
+import type { Orders } from '../orders/orders.js'
 import type { Signer } from '../signer/signer.js'
 import type { ToolContext } from '../tools/context.js'
 import { type EstimateTxFeesOptions, estimateTxFees, type FeeCaps, type TxFees } from '../txs/fees.js'
@@ -26,6 +27,8 @@ export type WriteParts = {
   /** How the operator runs the CLI, for the approval hint (`npx airlock --config F`); default `airlock`. */
   operatorCommand?: string | undefined
   /** Where x402 purchases go: the SSRF-guarded fetcher (fetch_with_payment). */
+  /** Standing orders (DESIGN §10): creating one is a guarded write of its own kind. */
+  orders?: Orders | undefined
   payFetcher?: SafeFetcher | undefined
 }
 

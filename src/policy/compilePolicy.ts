@@ -56,6 +56,7 @@ export type CheckField =
   | 'wallet'
   | 'agent'
   | 'developer'
+  | 'origin'
   | 'to'
   | 'token'
   | 'host'
@@ -154,6 +155,10 @@ function compileRule(rule: PolicyRule, index: number): CompiledRule {
   if (m.agent) {
     const set = new Set(m.agent)
     check('agent', (v) => set.has(v.facts.agent))
+  }
+  if (m.origin) {
+    const set = new Set<string>(m.origin)
+    check('origin', (v) => set.has(v.facts.origin ?? 'tool'))
   }
   if (m.developer) {
     const set = new Set(m.developer)

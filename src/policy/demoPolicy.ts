@@ -12,6 +12,7 @@ export type DemoRuleId =
   | 'swap-small'
   | 'devnet-contracts'
   | 'typed-data-devnet'
+  | 'standing-orders-small'
 
 /** What each demo rule does, in one sentence for humans (the README's table and the rules' `description`). */
 export const demoRuleDescriptions: Readonly<Record<DemoRuleId, string>> = {
@@ -27,6 +28,8 @@ export const demoRuleDescriptions: Readonly<Record<DemoRuleId, string>> = {
     'Direct calls to the devnet tokens: wrap and unwrap ETH (WETH deposit/withdraw) and revoke approvals, worth up to $100 each, 50 a day; never a new approval. Token transfers go through `transfer`.',
   'typed-data-devnet':
     'Sign EIP-712 messages on the devnet that the gateway decodes as moving nothing: never a permit (an approval) or a transfer authorization (EIP-3009), never a message it cannot decode.',
+  'standing-orders-small':
+    'Standing orders on the devnet with a budget of up to $2,000 each, $5,000 of budgets in 30 days (a cancelled or paused order gives its budget back); each fire is then checked like any write.',
 }
 
 /**
@@ -37,7 +40,7 @@ export const demoRuleDescriptions: Readonly<Record<DemoRuleId, string>> = {
  * @example createPolicySource({ value: config.policy, fallback: () => demoPolicy(devnet.fixtures), log })
  */
 export function demoPolicy(fixtures: DevnetFixtures): Policy {
-  const { USDC, WETH, DAI } = fixtures.tokens
+  const { USDC, WETH, DAI, WBTC } = fixtures.tokens
   const router = fixtures.uniswapV3.router
   const chain = [fixtures.chain]
   const description = (id: DemoRuleId) => demoRuleDescriptions[id]
@@ -97,7 +100,7 @@ export function demoPolicy(fixtures: DevnetFixtures): Policy {
           operation: ['approve'],
           chain,
           to: [router],
-          token: [USDC.address, WETH.address, DAI.address],
+          token: [USDC.address, WETH.address, DAI.address, WBTC.address],
           amount: { lte: '1000' },
         },
       },
@@ -135,6 +138,13 @@ export function demoPolicy(fixtures: DevnetFixtures): Policy {
           chain,
           simulation: { newApprovals: 'none', outflowUsd: { lte: '0' } },
         },
+      },
+      {
+        id: 'standing-orders-small',
+        effect: 'allow',
+        description: description('standing-orders-small'),
+        match: { operation: ['standing_order'], chain, amount: { lte: '2000' } },
+        limits: [{ id: 'orders-budget-30d', metric: 'outflowUsd', window: '30d', max: '5000' }],
       },
     ],
   }

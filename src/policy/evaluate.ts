@@ -17,6 +17,7 @@ const counterparty: Record<PolicyOperation, string> = {
   swap: 'router',
   sign_typed_data: 'verifying contract',
   pay: 'payee',
+  standing_order: 'counterparty',
 }
 
 /**
@@ -172,6 +173,8 @@ function whyNot(rule: CompiledRule, field: CheckField, facts: PolicyFacts, view:
       return `wallet ${facts.wallet} is not one of rule ${id}'s wallets (match.wallet)`
     case 'agent':
       return `agent ${JSON.stringify(facts.agent.slice(0, 64))} is not one of rule ${id}'s agents (match.agent)`
+    case 'origin':
+      return `this write comes from ${facts.origin === 'order' ? 'a standing order' : facts.origin === 'payout' ? 'a revenue payout' : 'a tool call'}, and rule ${id} names ${some(m.origin ?? [])} (match.origin)`
     case 'developer':
       return facts.developer
         ? `developer ${JSON.stringify(facts.developer.slice(0, 64))} is not one of rule ${id}'s developers (match.developer)`

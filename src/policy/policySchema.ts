@@ -148,6 +148,9 @@ export const PolicyMatch = z
     wallet: list(EvmAddress).optional(),
     agent: list(z.string().min(1).max(200)).optional(),
     developer: list(z.string().min(1).max(200)).optional(),
+    origin: list(z.enum(['tool', 'order', 'payout']))
+      .optional()
+      .describe("What started the write: an agent's tool call, a standing order firing, a revenue payout."),
     to: list(EvmAddress).optional(),
     host: list(HostPattern)
       .optional()

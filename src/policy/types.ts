@@ -10,6 +10,7 @@ export const policyOperations = [
   'swap',
   'sign_typed_data',
   'pay',
+  'standing_order',
 ] as const
 
 /** One of {@link policyOperations}. */
@@ -31,6 +32,8 @@ export type PolicyFacts = {
   wallet: Address
   /** The calling agent's id (passport subject); `local` for the local operator's client. */
   agent: string
+  /** What started the write: a tool call (default), a standing order firing, a revenue payout. */
+  origin?: 'tool' | 'order' | 'payout' | undefined
   /** The developer the agent's passport names (a did); absent for the operator. */
   developer?: string | undefined
   /**

@@ -232,6 +232,20 @@ export const Config = z
     payments: Payments.optional().describe(
       'x402: prices of tools (charged per call, shares paid out to payees) and the facilitator that verifies and settles payments.',
     ),
+    orders: z
+      .object({
+        evaluateIntervalMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(3_600_000)
+          .optional()
+          .describe('How often standing orders are evaluated at the latest block (default 2000).'),
+        enabled: z.boolean().optional().describe('Run the firing service on this replica (default true).'),
+      })
+      .strict()
+      .optional()
+      .describe('Standing orders: the firing service (one replica at a time holds its lease).'),
     auth: z
       .union([
         z.enum(['none', 'passport']),

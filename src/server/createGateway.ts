@@ -5,11 +5,15 @@ import { auditTransitions } from '../audit/auditTransitions.js'
 import { type Chains, createChains } from '../chains/chains.js'
 import { type KnownContracts, knownContracts } from '../chains/knownContracts.js'
 import { createTokenFacts } from '../chains/tokenFacts.js'
+import { localOperator } from '../context/caller.js'
 import { devnetChain } from '../devnet/devnetChain.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
 import { BaseError, InvalidConfigError, toBaseError } from '../errors/index.js'
 import { type Authenticator, createAuthenticator } from '../identity/authenticate.js'
-import { createPassportRegistry, type PassportRegistry } from '../identity/passportRegistry.js'
+import { agentCaller, createPassportRegistry, type PassportRegistry } from '../identity/passportRegistry.js'
+import type { OrderStatus } from '../orders/orderStore.js'
+import { createOrders } from '../orders/orders.js'
+import { devnetCatalog } from '../orders/sources.js'
 import { type Charging, createCharging } from '../payments/charging.js'
 import { createPayouts, type PayoutOutcome } from '../payments/payouts.js'
 import { type PaymentsReport, paymentsMetrics, paymentsReport } from '../payments/report.js'
@@ -110,6 +114,22 @@ export type Operator = {
   passports: PassportRegistry
   /** x402 (DESIGN §9): the report of what was charged and spent, its metrics, and revenue-share payouts. */
   payments: OperatorPayments
+  /** Standing orders (DESIGN §10): every order, and the operator's pause, resume and cancel. */
+  orders: OperatorOrders
+}
+
+/** The operator's levers over standing orders (`airlock orders …`, `/admin/orders`). */
+export type OperatorOrders = {
+  list(filter?: {
+    status?: OrderStatus | undefined
+    limit?: number | undefined
+  }): Promise<Record<string, unknown>[]>
+  get(id: string): Promise<Record<string, unknown>>
+  pause(id: string, by: string, reason?: string | undefined): Promise<Record<string, unknown>>
+  resume(id: string, by: string): Promise<Record<string, unknown>>
+  cancel(id: string, by: string, reason?: string | undefined): Promise<Record<string, unknown>>
+  /** Runs an evaluation pass now (this replica, if it holds the lease) and resolves when it has ended. */
+  evaluate(): Promise<void>
 }
 
 /** The operator's levers over payments. */
@@ -301,7 +321,35 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         },
         settlement: (intentId) => readSettlement(store, intentId),
       })
+      const passports = createPassportRegistry(store, {
+        audit,
+        baseUrl: () => gateway.publicUrl,
+        statusCacheSeconds: auth.statusCacheSeconds,
+        allowLoopbackHttp: options.allowLoopbackDidWeb === true,
+      })
+      // Standing orders (DESIGN §10): each fire is a tool call through the whole pipeline, for the order's creator.
+      const catalog = devnet ? devnetCatalog(devnet) : undefined
+      const orders = createOrders({
+        store,
+        chains,
+        catalog: (chainId) => (catalog && catalog.chainId === chainId ? catalog : undefined),
+        call: (name, args, ctx) => gateway.call(name, args, ctx),
+        audit,
+        killSwitch,
+        limits,
+        passports: {
+          async current(did) {
+            const caller = agentCaller(await passports.current(did))
+            if (caller.kind !== 'agent' || !caller.grant)
+              throw new BaseError('FORBIDDEN', 'The agent holds no grant from a user.')
+            return { developer: caller.developer, grant: caller.grant }
+          },
+        },
+        wallet: () => signer?.address,
+        router: (chainId) => context.tokens.contracts(chainId)?.uniswapV3?.router,
+      })
       const path = createWritePath({
+        orders,
         context,
         journal,
         nonces,
@@ -328,12 +376,6 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       // The first pass runs before the levers are handed out; closed meanwhile, nothing runs on the closing store.
       if (services.add(maintenance)) await services.start(maintenance)
       else await maintenance.stop()
-      const passports = createPassportRegistry(store, {
-        audit,
-        baseUrl: () => gateway.publicUrl,
-        statusCacheSeconds: auth.statusCacheSeconds,
-        allowLoopbackHttp: options.allowLoopbackDidWeb === true,
-      })
       // Shares are paid from the wallet the charges were paid to: only when that is the gateway wallet.
       const treasury =
         signer && (!config.payments?.payTo || getAddress(config.payments.payTo) === signer.address)
@@ -379,7 +421,32 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         })
         if (services.add(payoutService)) await services.start(payoutService)
       }
+      // The firing service: one replica at a time (a lease); a fire is recorded with the state change that caused
+      // it (conditional on the order's version) and carried with idempotency keys, so a crash never fires twice.
+      const ordersService = periodicService({
+        name: 'orders',
+        intervalMs: config.orders?.evaluateIntervalMs ?? 2000,
+        run: (signal) => orders.pass(signal),
+        lease: { leases: createServiceLeases(store.db), holder: replicaId() },
+        onError: (error) => log(`orders: ${toBaseError(error).message}`),
+      })
+      if (config.orders?.enabled !== false && catalog && services.add(ordersService))
+        await services.start(ordersService)
       const levers: Operator = {
+        orders: {
+          list: async (filter) =>
+            Promise.all(
+              (await orders.orders.list({ ...filter, limit: filter?.limit ?? 100 })).map((o) =>
+                orders.describe(o),
+              ),
+            ),
+          get: async (id) => orders.describe(await orders.own(id, localOperator), true),
+          pause: async (id, by, reason) => orders.describe(await orders.pause(id, by, reason)),
+          resume: async (id, by) => orders.describe(await orders.resume(id, by)),
+          cancel: async (id, by, reason) =>
+            orders.describe(await orders.cancel(id, { kind: 'operator', id: by }, reason)),
+          evaluate: () => ordersService.runNow(),
+        },
         payments,
         passports,
         audit,
@@ -663,6 +730,12 @@ function devnetContracts(f: DevnetFixtures): KnownContracts {
         address: f.tokens.DAI.address,
         decimals: f.tokens.DAI.decimals,
       },
+      {
+        symbol: 'WBTC',
+        name: 'Wrapped BTC',
+        address: f.tokens.WBTC.address,
+        decimals: f.tokens.WBTC.decimals,
+      },
     ],
     uniswapV3: { quoter: f.uniswapV3.quoter, factory: f.uniswapV3.factory, router: f.uniswapV3.router },
     feeds: f.feeds,
@@ -682,6 +755,10 @@ function lazyWritePath(path: Promise<WritePath>): WritePath {
     speedUp: async (...args) => (await path).speedUp(...args),
     signTypedData: async (...args) => (await path).signTypedData(...args),
     fetchWithPayment: async (...args) => (await path).fetchWithPayment(...args),
+    createOrder: async (...args) => (await path).createOrder(...args),
+    listOrders: async (...args) => (await path).listOrders(...args),
+    getOrder: async (...args) => (await path).getOrder(...args),
+    cancelOrder: async (...args) => (await path).cancelOrder(...args),
     preview: async (...args) => (await path).preview(...args),
     maintain: async (...args) => (await path).maintain(...args),
     limits: async (...args) => (await path).limits(...args),

@@ -1,4 +1,4 @@
-import type { ColumnType } from 'kysely'
+import type { ColumnType, Generated } from 'kysely'
 
 import type { JsonObject, JsonValue } from '../context/json.js'
 
@@ -290,6 +290,55 @@ export type PaymentPayoutsTable = {
   updated_at: TimestampColumn
 }
 
+/** A standing order (DESIGN §10): who created it, what it watches and does, where its trigger stands, its budget. */
+export type StandingOrdersTable = {
+  id: string
+  /** The creator as an actor (`agent:did:key:…`, `operator:local`). */
+  owner: string
+  caller: ColumnType<unknown, string, string>
+  chain_id: number
+  spec: ColumnType<unknown, string, string>
+  status: ColumnType<string, string | undefined, string>
+  status_reason: string | null
+  state: ColumnType<unknown, string, string>
+  /** micro-USD. */
+  budget: ColumnType<string, string, string>
+  spent: ColumnType<string, string | undefined, string>
+  reserved: ColumnType<string, string | undefined, string>
+  fires: ColumnType<number, number | undefined, number>
+  version: ColumnType<number, number | undefined, number>
+  intent_id: string
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  created_at: TimestampColumn
+  updated_at: TimestampColumn
+}
+
+/** One fire of a standing order: the evaluation that fired it, its plan and its actions' intents. */
+export type StandingOrderFiresTable = {
+  order_id: string
+  seq: number
+  status: ColumnType<string, string | undefined, string>
+  block_number: ColumnType<string, string, string>
+  block_time: ColumnType<string, string, string>
+  price: string | null
+  plan: ColumnType<unknown, string | null | undefined, string | null>
+  actions: ColumnType<unknown, string | undefined, string>
+  error: string | null
+  created_at: TimestampColumn
+  updated_at: TimestampColumn
+}
+
+/** An evaluation of a standing order that changed its state (armed, skipped and why, fired, paused, …). */
+export type StandingOrderEventsTable = {
+  id: Generated<string>
+  order_id: string
+  kind: string
+  reason: string | null
+  block_number: ColumnType<string | null, string | null | undefined, string | null>
+  detail: ColumnType<unknown, string | null | undefined, string | null>
+  created_at: TimestampColumn
+}
+
 /** Every table of the store, as Kysely sees it. */
 export type Database = {
   intents: IntentsTable
@@ -316,4 +365,7 @@ export type Database = {
   payment_charges: PaymentChargesTable
   payment_shares: PaymentSharesTable
   payment_payouts: PaymentPayoutsTable
+  standing_orders: StandingOrdersTable
+  standing_order_fires: StandingOrderFiresTable
+  standing_order_events: StandingOrderEventsTable
 }

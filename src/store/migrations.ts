@@ -356,6 +356,66 @@ const m0009: Migration = {
   },
 }
 
+// Standing orders (DESIGN §10, issue 15). An order belongs to the caller that created it (`owner`, with the whole
+// creator as `caller`) and is activated only when its creation intent was allowed (or approved). Its trigger state
+// (`state`: reference price, armed, last fire, fires today, streaks) changes only by a conditional update on
+// `version`, and a fire is one row per (order, seq) inserted in the same transaction: a second replica, or a pass
+// after a crash, can never fire the same evaluation twice. The budget is kept on the row: `reserved` while a fire's
+// action is under way, `spent` once it went through, never more than `budget` (a check constraint).
+const m0010: Migration = {
+  async up(db) {
+    await run(db, [
+      `create table standing_orders (
+        id text primary key,
+        owner text not null,
+        caller jsonb not null,
+        chain_id integer not null,
+        spec jsonb not null,
+        status text not null default 'active' check (status in ('active', 'paused', 'cancelled', 'expired')),
+        status_reason text,
+        state jsonb not null,
+        budget numeric(78, 0) not null check (budget > 0),
+        spent numeric(78, 0) not null default 0 check (spent >= 0),
+        reserved numeric(78, 0) not null default 0 check (reserved >= 0),
+        fires integer not null default 0,
+        version integer not null default 0,
+        intent_id text not null,
+        expires_at timestamptz not null,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now(),
+        check (spent + reserved <= budget)
+      )`,
+      'create index standing_orders_owner on standing_orders (owner, created_at)',
+      "create index standing_orders_active on standing_orders (chain_id) where status = 'active'",
+      `create table standing_order_fires (
+        order_id text not null references standing_orders (id),
+        seq integer not null,
+        status text not null default 'pending' check (status in ('pending', 'done', 'failed', 'stopped')),
+        block_number numeric(78, 0) not null,
+        block_time bigint not null,
+        price text,
+        plan jsonb,
+        actions jsonb not null default '[]'::jsonb,
+        error text,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now(),
+        primary key (order_id, seq)
+      )`,
+      "create index standing_order_fires_pending on standing_order_fires (order_id) where status = 'pending'",
+      `create table standing_order_events (
+        id bigserial primary key,
+        order_id text not null references standing_orders (id),
+        kind text not null,
+        reason text,
+        block_number numeric(78, 0),
+        detail jsonb,
+        created_at timestamptz not null default now()
+      )`,
+      'create index standing_order_events_order on standing_order_events (order_id, id)',
+    ])
+  },
+}
+
 /**
  * Every migration, by name, in the order they run.
  *
@@ -371,6 +431,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0007_passports': m0007,
   '0008_idempotency_per_caller': m0008,
   '0009_payments': m0009,
+  '0010_standing_orders': m0010,
 }
 
 /**

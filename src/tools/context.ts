@@ -78,6 +78,31 @@ export type PaymentsCapability = {
   ): Promise<Record<string, unknown> & { paid: boolean }>
 }
 
+/** What the standing-order tools ask (DESIGN §10): create under policy, and an owner's view of its orders. */
+export type OrdersCapability = {
+  /** Creates an order as a guarded `standing_order` intent (held for a human when the policy says so). */
+  create(
+    input: {
+      chain: string | number
+      trigger: unknown
+      action: unknown
+      budgetUsd: string
+      guards?: unknown
+      idempotencyKey?: string | undefined
+    },
+    ctx: RequestContext,
+  ): Promise<Record<string, unknown>>
+  /** The caller's orders (the operator's: every one), newest first. */
+  list(
+    caller: Caller,
+    filter: { status?: string | undefined; limit?: number | undefined },
+  ): Promise<Record<string, unknown>[]>
+  /** One of the caller's orders with its recent evaluations and fires. */
+  get(id: string, caller: Caller): Promise<Record<string, unknown>>
+  /** Cancels one of the caller's orders. */
+  cancel(id: string, caller: Caller): Promise<Record<string, unknown>>
+}
+
 /**
  * What a tool handler receives besides its input: its reads, and the narrow capabilities of the write side it needs
  * (intent queries, budgets, a preview, typed-data signing). Tools never see keys, the signer, payments or the write
@@ -97,6 +122,7 @@ export type ToolContext = {
   typedData?: TypedDataCapability | undefined
   payments?: PaymentsCapability | undefined
   identity?: IdentityCapability | undefined
+  orders?: OrdersCapability | undefined
 }
 
 /** What whoami reads about an agent besides its request context: what is left of its grant's budget. */

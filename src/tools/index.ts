@@ -1,5 +1,7 @@
 import { approve } from './approve.js'
 import { cancelIntent } from './cancelIntent.js'
+import { cancelStandingOrder } from './cancelStandingOrder.js'
+import { createStandingOrder } from './createStandingOrder.js'
 import type { ToolDefinition } from './defineTool.js'
 import { estimateFees } from './estimateFees.js'
 import { fetchWithPayment } from './fetchWithPayment.js'
@@ -11,11 +13,13 @@ import { getLimits } from './getLimits.js'
 import { getNft } from './getNft.js'
 import { getPortfolio } from './getPortfolio.js'
 import { getPrice } from './getPrice.js'
+import { getStandingOrder } from './getStandingOrder.js'
 import { getTokenBalances } from './getTokenBalances.js'
 import { getTokenInfo } from './getTokenInfo.js'
 import { getTransaction } from './getTransaction.js'
 import { listChains } from './listChains.js'
 import { listIntents } from './listIntents.js'
+import { listStandingOrders } from './listStandingOrders.js'
 import { lookupEns } from './lookupEns.js'
 import { multicall } from './multicall.js'
 import { quoteSwap } from './quoteSwap.js'
@@ -61,6 +65,10 @@ export const allTools = [
   cancelIntent,
   speedUpIntent,
   fetchWithPayment,
+  createStandingOrder,
+  listStandingOrders,
+  getStandingOrder,
+  cancelStandingOrder,
   whoami,
 ] as unknown as readonly (ToolDefinition | WriteToolDefinition)[]
 

@@ -2,7 +2,7 @@ import { encodeFunctionData, erc20Abi, parseAbi } from 'viem'
 import { z } from 'zod'
 import { BaseError, NotFoundError } from '../errors/index.js'
 import { EvmAddress } from '../schemas/address.js'
-import { AmountString, amountOut } from '../schemas/amount.js'
+import { AmountString, amountOut, parseAmount } from '../schemas/amount.js'
 import { ChainRef } from '../schemas/chainRef.js'
 import { tokenPhrase } from '../untrusted/quoteUntrusted.js'
 import { quoteExactInput } from './shared/uniswapQuote.js'
@@ -15,6 +15,7 @@ export const SwapInput = z
     tokenOut: EvmAddress,
     amountIn: AmountString,
     maxSlippageBps: z.number().int().min(1).max(1000).optional().describe('Default 50 (0.5%), max 1000'),
+    minAmountOut: AmountString.optional().describe('Least output; refused if the quote is lower'),
     ...WriteOptions,
   })
   .strict()
@@ -38,7 +39,7 @@ export const swap = defineWriteTool({
     'Swaps an exact ERC-20 amount on Uniswap v3; minimum out is a fresh quote less slippage. Approve the router first.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: SwapInput,
-  async build({ chain, tokenIn, tokenOut, amountIn, maxSlippageBps = 50 }, ctx) {
+  async build({ chain, tokenIn, tokenOut, amountIn, maxSlippageBps = 50, minAmountOut }, ctx) {
     const c = ctx.chains.resolve(chain)
     const router = ctx.tokens.contracts(c.id)?.uniswapV3?.router
     if (!router)
@@ -64,7 +65,22 @@ export const swap = defineWriteTool({
           ],
         },
       )
-    const minOut = (q.amountOut * BigInt(10_000 - maxSlippageBps)) / 10_000n
+    let minOut = (q.amountOut * BigInt(10_000 - maxSlippageBps)) / 10_000n
+    // A floor of the caller's own (a standing order takes it from its oracle, not from this pool): the swap is
+    // refused when the pool cannot give it, and otherwise signed with it when it is the higher of the two.
+    if (minAmountOut !== undefined) {
+      const floor = parseAmount(minAmountOut, q.tokenOut.decimals, 'minAmountOut')
+      if (q.amountOut < floor)
+        throw new BaseError(
+          'PRECONDITION_FAILED',
+          `The pool quotes ${amountOut(q.amountOut, q.tokenOut.decimals).formatted} ${tokenPhrase(tokenOut, q.tokenOut)}, less than the minimum of ${minAmountOut}.`,
+          {
+            field: 'minAmountOut',
+            metaMessages: ['Nothing was signed. Swap less, or wait for the pool to come back to the price.'],
+          },
+        )
+      if (floor > minOut) minOut = floor
+    }
     const block = await c.client.getBlock({ blockTag: 'latest' })
     const deadline = block.timestamp + deadlineSeconds
     const inFmt = amountOut(q.amountIn, q.tokenIn.decimals)

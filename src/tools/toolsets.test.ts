@@ -17,9 +17,10 @@ const size = (tools: readonly (typeof allTools)[number][]) =>
   Buffer.byteLength(JSON.stringify(tools.map(toolListing)))
 
 describe('tools/list budget', () => {
-  it('keeps the read and write toolsets within 20 KiB, and the payments tool within 1 KiB more', () => {
+  it('keeps the read and write toolsets within 20 KiB, the payments tool within 1 KiB more, the order tools 3 KiB', () => {
     expect(size(selectTools(allTools, ['read', 'write']))).toBeLessThanOrEqual(20 * 1024)
-    expect(size(allTools)).toBeLessThanOrEqual(21 * 1024)
+    expect(size(selectTools(allTools, ['read', 'write', 'payments']))).toBeLessThanOrEqual(21 * 1024)
+    expect(size(allTools)).toBeLessThanOrEqual(24 * 1024)
   })
 
   it('keeps the read toolset within 10 KiB', () => {
@@ -85,19 +86,28 @@ describe('toolsets', () => {
     expect([...listed].sort()).toEqual([...names].sort())
     const paymentTools = selectTools(allTools, ['payments'])
     expect(paymentTools.map((t) => t.name)).toEqual(['fetch_with_payment'])
-    expect(readTools.length + writeTools.length + paymentTools.length).toBe(allTools.length)
+    const orderTools = selectTools(allTools, ['orders'])
+    expect(orderTools.map((t) => t.name)).toEqual([
+      'create_standing_order',
+      'list_standing_orders',
+      'get_standing_order',
+      'cancel_standing_order',
+    ])
+    expect(readTools.length + writeTools.length + paymentTools.length + orderTools.length).toBe(
+      allTools.length,
+    )
   })
 
   it('selects in tools/list order, all by default', () => {
     expect(selectTools(allTools, undefined)).toBe(allTools)
-    expect(selectTools(allTools, ['write', 'payments', 'read']).map((t) => t.name)).toEqual(
+    expect(selectTools(allTools, ['write', 'orders', 'payments', 'read']).map((t) => t.name)).toEqual(
       allTools.map((t) => t.name),
     )
-    expect(selectTools(allTools, ['read', 'orders'])).toEqual(readTools)
+    expect(selectTools(allTools, ['read', 'solana'])).toEqual(readTools)
   })
 
   it('refuses toolsets that serve nothing yet, saying which are empty', () => {
-    expect(() => selectTools(allTools, ['orders', 'solana'])).toThrow(/serve no tools yet/)
+    expect(() => selectTools(allTools, ['solana'])).toThrow(/serve no tools yet/)
   })
 
   it('parses --tools and refuses an unknown name, naming the accepted ones', () => {

@@ -3,8 +3,8 @@ import { InvalidConfigError } from '../errors/index.js'
 
 /**
  * The toolsets an operator can serve (config `tools`, `--tools`). `payments` holds `fetch_with_payment`; `orders`
- * and `solana` are accepted today and hold no tools yet: they fill as standing orders and Solana-only tools land
- * (Solana itself is served by the same read and write tools).
+ * the standing-order tools; `solana` is accepted today and holds no tools yet (Solana itself is served by the same
+ * read and write tools).
  */
 export const toolsetNames = ['read', 'write', 'payments', 'orders', 'solana'] as const
 
@@ -49,7 +49,7 @@ export const toolsets: Readonly<Record<ToolsetName, readonly string[]>> = {
     'speed_up_intent',
   ],
   payments: ['fetch_with_payment'],
-  orders: [],
+  orders: ['create_standing_order', 'list_standing_orders', 'get_standing_order', 'cancel_standing_order'],
   solana: [],
 }
 

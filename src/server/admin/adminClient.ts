@@ -19,6 +19,10 @@ import {
   type KillBody,
   KillState,
   type ListApprovalsQuery,
+  type ListOrdersQuery,
+  type OrderActionBody,
+  OrderList,
+  OrderResult,
   PassportAnswer,
   PassportList,
   type PassportStatusBody,
@@ -67,6 +71,16 @@ export type AdminClient = {
   paymentsReport(query?: { days?: number | undefined }): Promise<z.infer<typeof PaymentsReportAnswer>>
   /** `POST /admin/payments/payout` */
   payout(): Promise<z.infer<typeof PayoutAnswer>>
+  /** `GET /admin/orders` */
+  listOrders(query?: ListOrdersQuery): Promise<z.infer<typeof OrderList>>
+  /** `GET /admin/orders/:id` */
+  getOrder(id: string): Promise<z.infer<typeof OrderResult>>
+  /** `POST /admin/orders/:id/pause|resume|cancel` */
+  orderAction(
+    id: string,
+    action: 'pause' | 'resume' | 'cancel',
+    body?: OrderActionBody,
+  ): Promise<z.infer<typeof OrderResult>>
   /** `GET /admin/kill` */
   killState(): Promise<z.infer<typeof KillState>>
   /** `POST /admin/kill` */
@@ -210,6 +224,10 @@ export function createAdminClient(options: CreateAdminClientOptions): AdminClien
     paymentsReport: (q = {}) =>
       call(PaymentsReportAnswer, 'GET', `/payments/report${query({ days: q.days?.toString() })}`),
     payout: () => call(PayoutAnswer, 'POST', '/payments/payout', {}),
+    listOrders: (q = {}) => call(OrderList, 'GET', `/orders${query({ status: q.status })}`),
+    getOrder: (id) => call(OrderResult, 'GET', `/orders/${segment(id)}`),
+    orderAction: (id, action, body = {}) =>
+      call(OrderResult, 'POST', `/orders/${segment(id)}/${action}`, body),
     kill: (body = {}) => call(KillState, 'POST', '/kill', body),
     unkill: (body = {}) => call(KillState, 'POST', '/unkill', body),
     stoppedContracts: (q = {}) =>

@@ -19,6 +19,9 @@ import {
   IssuePassportBody,
   KillBody,
   ListApprovalsQuery,
+  ListOrdersQuery,
+  OrderActionBody,
+  OrderParams,
   PassportStatusBody,
   PaymentsReportQuery,
   RegisterDeveloperBody,
@@ -62,6 +65,18 @@ export type AdminOperator = {
         report(options?: { days?: number | undefined }): Promise<unknown>
         metrics(): Promise<string>
         payout(): Promise<unknown[]>
+      }
+    | undefined
+  /** Standing orders (DESIGN §10): every order, and the operator's pause, resume and cancel. */
+  orders?:
+    | {
+        list(filter?: {
+          status?: 'active' | 'paused' | 'cancelled' | 'expired' | undefined
+        }): Promise<unknown[]>
+        get(id: string): Promise<unknown>
+        pause(id: string, by: string, reason?: string | undefined): Promise<unknown>
+        resume(id: string, by: string): Promise<unknown>
+        cancel(id: string, by: string, reason?: string | undefined): Promise<unknown>
       }
     | undefined
   /** The policy in force, for `GET /admin/status`; absent: `policy: null`. */
@@ -123,6 +138,9 @@ const jsonl = 'application/jsonl; charset=utf-8'
  * | GET    | /admin/payments/report?days=N         | revenue per tool/payee/agent/day, spending   |
  * | POST   | /admin/payments/payout                | pays accrued revenue shares (guarded)        |
  * | GET    | /admin/metrics                        | payments figures as Prometheus text          |
+ * | GET    | /admin/orders?status=S                | standing orders, newest first                |
+ * | GET    | /admin/orders/:id                     | one order, its evaluations and fires         |
+ * | POST   | /admin/orders/:id/pause|resume|cancel | {by?, reason?}: the operator's levers        |
  * | GET    | /admin/address-book                   | entries                                      |
  * | POST   | /admin/address-book                   | `{ "address", "label", "note"?, "by"? }`     |
  * | DELETE | /admin/address-book/:address          | removes one                                  |
@@ -252,6 +270,37 @@ export function createAdminApp(options: CreateAdminAppOptions): Hono {
         headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
       }),
   )
+
+  const orders = async () => {
+    const o = (await levers()).orders
+    if (!o) throw new BaseError('PRECONDITION_FAILED', 'Standing orders are not available here.')
+    return o
+  }
+
+  admin.get('/orders', validate('query', ListOrdersQuery), async (c) => {
+    const { status } = c.req.valid('query')
+    return send({ orders: await (await orders()).list(status ? { status } : {}) })
+  })
+
+  admin.get('/orders/:id', validate('param', OrderParams), async (c) =>
+    send({ order: await (await orders()).get(c.req.valid('param').id) }),
+  )
+
+  for (const action of ['pause', 'resume', 'cancel'] as const)
+    admin.post(
+      `/orders/:id/${action}`,
+      validate('param', OrderParams),
+      validate('json', OrderActionBody),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        const { by, reason } = c.req.valid('json')
+        const o = await orders()
+        const who = by ?? 'admin-api'
+        const order =
+          action === 'resume' ? await o.resume(id, who) : await o[action](id, who, reason ?? undefined)
+        return send({ order })
+      },
+    )
 
   admin.get('/kill', async () => send(await (await levers()).killSwitch.state()))
 

@@ -502,3 +502,29 @@ export const PayoutAnswer = z.object({
     }),
   ),
 })
+
+/** `GET /admin/orders?status=`: standing orders, newest first. */
+export const ListOrdersQuery = z
+  .object({ status: z.enum(['active', 'paused', 'cancelled', 'expired']).optional() })
+  .strict()
+export type ListOrdersQuery = z.input<typeof ListOrdersQuery>
+
+/** `/admin/orders/:id…`: a standing order's id. */
+export const OrderParams = z
+  .object({ id: z.string().regex(/^ord_[A-Za-z0-9_-]{1,64}$/, 'an order id (ord_…)') })
+  .strict()
+
+/** `POST /admin/orders/:id/pause|resume|cancel`: who acts, and why (pause, cancel). */
+export const OrderActionBody = KillBody
+export type OrderActionBody = z.input<typeof OrderActionBody>
+
+/** A standing order as the admin API shows it (the tools' shape). */
+export const OrderAnswer = z
+  .object({ orderId: z.string(), status: z.string(), owner: z.string(), chain: z.string() })
+  .catchall(z.unknown())
+
+/** The answer of `GET /admin/orders`. */
+export const OrderList = z.object({ orders: z.array(OrderAnswer) })
+
+/** The answer of `GET /admin/orders/:id` and of the order actions. */
+export const OrderResult = z.object({ order: OrderAnswer })

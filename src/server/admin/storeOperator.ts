@@ -1,11 +1,14 @@
 import { createAuditLog } from '../../audit/auditLog.js'
+import { localOperator } from '../../context/caller.js'
 import { BaseError } from '../../errors/index.js'
 import { createPassportRegistry } from '../../identity/passportRegistry.js'
+import { createOrders } from '../../orders/orders.js'
 import { paymentsMetrics, paymentsReport } from '../../payments/report.js'
 import { listBreaches } from '../../pipeline/settle.js'
 import { createAddressBook } from '../../policy/addressBook.js'
 import { createApprovals } from '../../policy/approvals.js'
 import { createKillSwitch } from '../../policy/killSwitch.js'
+import { createLimitLedger } from '../../policy/limits.js'
 import type { Store } from '../../store/openStore.js'
 import type { AdminOperator } from './createAdminApp.js'
 
@@ -52,7 +55,44 @@ export function storeOperator(store: Store, options: StoreOperatorOptions = {}):
         )
       },
     },
+    orders: storeOrders(store, audit),
     maintain: async () => {},
     breaches: () => listBreaches(store),
+  }
+}
+
+/**
+ * The operator's order levers over a store with no gateway: list, show, pause, resume and cancel (the next gateway
+ * to start evaluates and fires). Nothing here reads a chain.
+ */
+function storeOrders(
+  store: Store,
+  audit: ReturnType<typeof createAuditLog>,
+): NonNullable<AdminOperator['orders']> {
+  const offline = () => {
+    throw new BaseError(
+      'PRECONDITION_FAILED',
+      'No gateway is running: orders are evaluated by a running gateway.',
+    )
+  }
+  const orders = createOrders({
+    store,
+    chains: { resolve: offline },
+    catalog: () => undefined,
+    call: offline,
+    audit,
+    killSwitch: createKillSwitch(store, { audit }),
+    limits: createLimitLedger(store),
+    wallet: () => undefined,
+    router: () => undefined,
+  })
+  return {
+    list: async (filter) =>
+      Promise.all((await orders.orders.list({ ...filter, limit: 100 })).map((o) => orders.describe(o))),
+    get: async (id) => orders.describe(await orders.own(id, localOperator), true),
+    pause: async (id, by, reason) => orders.describe(await orders.pause(id, by, reason)),
+    resume: async (id, by) => orders.describe(await orders.resume(id, by)),
+    cancel: async (id, by, reason) =>
+      orders.describe(await orders.cancel(id, { kind: 'operator', id: by }, reason)),
   }
 }

@@ -1,0 +1,326 @@
+import {
+  type Address,
+  createPublicClient,
+  encodeFunctionData,
+  erc20Abi,
+  type Hex,
+  http,
+  parseAbi,
+} from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requestContext } from '../src/context/requestContext.js'
+import { jsonRpc } from '../src/devnet/jsonRpc.js'
+import { setFeedPrice, setMarket } from '../src/devnet/market.js'
+import { createOrderStore } from '../src/orders/orderStore.js'
+import { createGateway, type Gateway, type Operator } from '../src/server/createGateway.js'
+import { createSigner } from '../src/signer/signer.js'
+import { testStoreDrivers, useTestStore } from '../src/store/useTestStore.js'
+import { useDevnet } from './devnet.js'
+
+// DESIGN §10, issue 15: standing orders fire deterministically, through the whole pipeline, exactly once.
+const fixtures = useDevnet({ isolate: true })
+const { WETH, WBTC, USDC } = fixtures.tokens
+const client = createPublicClient({ transport: http(fixtures.rpcUrl) })
+const ctx = () => requestContext({ transport: 'memory' })
+const rebalance = {
+  kind: 'rebalance',
+  weights: [
+    { token: 'WETH', percent: '50' },
+    { token: 'WBTC', percent: '50' },
+  ],
+}
+
+/** Sends from the deployer (unlocked on anvil), one transaction at a time, each mined before the next. */
+async function fromDeployer(calls: { to: Address; data: Hex; value?: bigint }[]) {
+  for (const c of calls) {
+    const [hash] = (await jsonRpc(fixtures.rpcUrl, [
+      {
+        method: 'eth_sendTransaction',
+        params: [
+          {
+            from: fixtures.deployer,
+            to: c.to,
+            data: c.data,
+            ...(c.value ? { value: `0x${c.value.toString(16)}` } : {}),
+          },
+        ],
+      },
+    ])) as Hex[]
+    const r = await client.waitForTransactionReceipt({ hash: hash!, pollingInterval: 20 })
+    expect(r.status).toBe('success')
+  }
+}
+
+/** Gives `wallet` WETH (wrapped by the deployer) and WBTC (minted): equal dollar values at $3,000 / $60,000. */
+async function fund(wallet: Address, weth: bigint, wbtc: bigint, usdc = 0n) {
+  await fromDeployer([
+    {
+      to: WETH.address,
+      data: encodeFunctionData({ abi: parseAbi(['function deposit() payable']), functionName: 'deposit' }),
+      value: weth,
+    },
+    {
+      to: WETH.address,
+      data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [wallet, weth] }),
+    },
+    {
+      to: WBTC.address,
+      data: encodeFunctionData({
+        abi: parseAbi(['function mint(address,uint256)']),
+        functionName: 'mint',
+        args: [wallet, wbtc],
+      }),
+    },
+    ...(usdc
+      ? [
+          {
+            to: USDC.address,
+            data: encodeFunctionData({
+              abi: parseAbi(['function mint(address,uint256)']),
+              functionName: 'mint',
+              args: [wallet, usdc],
+            }),
+          },
+        ]
+      : []),
+  ])
+}
+
+const balanceOf = (token: Address, wallet: Address) =>
+  client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [wallet] })
+
+describe.each(testStoreDrivers)('standing orders on the devnet (%s)', (driver) => {
+  const t = useTestStore(driver)
+  let gateway: Gateway
+  let operator: Operator
+  let wallet: Address
+
+  beforeAll(async () => {
+    // A wallet of its own (account 5 or 6 per driver) holding 1 WETH and 0.05 WBTC: 50/50 at $3,000 / $60,000.
+    const accountIndex = driver === 'pglite' ? 5 : 6
+    const signer = await createSigner({ backend: 'devnet', accountIndex, chainId: fixtures.chainId })
+    wallet = signer.address
+    await setMarket(fixtures, { ethUsd: '3000', btcUsd: '60000' })
+    await fund(wallet, 10n ** 18n, 5_000_000n)
+    gateway = createGateway({
+      config: { rpc: { publicFallback: false }, orders: { enabled: false } },
+      devnet: fixtures,
+      writes: { store: t.store, signer, trackerIntervalMs: 50, maintainIntervalMs: 600_000 },
+    })
+    await gateway.ready
+    operator = (await gateway.operator) as Operator
+  })
+  afterAll(() => gateway?.close())
+
+  const create = async (args: Record<string, unknown>) =>
+    gateway.call('create_standing_order', { chain: 'devnet', budgetUsd: '100', ...args }, ctx())
+  const order = async (id: string) =>
+    (await gateway.call('get_standing_order', { orderId: id }, ctx())).structuredContent as {
+      status: string
+      statusReason?: string
+      fires: number
+      reference?: string
+      budget: { spent: string; reserved: string; left: string }
+      recentFires: {
+        seq: number
+        status: string
+        actions: { status: string; intents: { tool: string; status?: string; intentId?: string }[] }[]
+        error?: string
+      }[]
+      recentEvaluations: { kind: string; reason?: string }[]
+    }
+  const evaluate = () => operator.orders.evaluate()
+
+  it('rebalances WETH/WBTC 50/50 exactly once when ETH/BTC moves more than 0.5 %, not for 0.4 %, not back inside the band', async () => {
+    const created = await create({
+      trigger: { kind: 'move', pair: 'ETH/BTC', percent: '0.5' },
+      action: rebalance,
+      guards: { cooldownSeconds: 0 },
+    })
+    expect(created.isError, created.content[0]?.text).toBeFalsy()
+    const { orderId, status, operation } = created.structuredContent as {
+      orderId: string
+      status: string
+      operation: string
+    }
+    expect({ status, operation }).toEqual({ status: 'completed', operation: 'standing_order' })
+    await evaluate()
+    expect((await order(orderId)).reference).toBe('0.05')
+
+    await setMarket(fixtures, { ethUsd: '3012' }) // +0.4 %
+    await evaluate()
+    expect((await order(orderId)).fires).toBe(0)
+
+    const wethBefore = await balanceOf(WETH.address, wallet)
+    const wbtcBefore = await balanceOf(WBTC.address, wallet)
+    await setMarket(fixtures, { ethUsd: '3018' }) // +0.6 %
+    await evaluate()
+    let o = await order(orderId)
+    expect(o.fires).toBe(1)
+    expect(o.recentFires[0]).toMatchObject({ seq: 1, status: 'done' })
+    const intents = o.recentFires[0]!.actions[0]!.intents
+    expect(intents.map((i) => [i.tool, i.status])).toEqual([
+      ['approve', 'mined'],
+      ['swap', 'mined'],
+    ])
+    // On chain: WETH sold for WBTC, about $9 worth (half of the 0.6 % imbalance of $6,018), no more.
+    const soldWeth = wethBefore - (await balanceOf(WETH.address, wallet))
+    const boughtWbtc = (await balanceOf(WBTC.address, wallet)) - wbtcBefore
+    expect(soldWeth).toBeGreaterThan(28n * 10n ** 14n) // > 0.0028 WETH ($8.45)
+    expect(soldWeth).toBeLessThan(31n * 10n ** 14n) // < 0.0031 WETH ($9.36)
+    expect(boughtWbtc).toBeGreaterThan(0n)
+    expect(Number(o.budget.spent)).toBeGreaterThan(8)
+    expect(o.budget.reserved).toBe('0')
+    // The swap's intent is the order's: origin order, acting for the operator who created it.
+    const swap = await gateway.call('get_intent', { intentId: intents[1]!.intentId }, ctx())
+    expect(swap.structuredContent).toMatchObject({
+      origin: 'order',
+      agent: `order:${orderId}`,
+      operation: 'swap',
+    })
+
+    // Evaluated again at the same prices, and after a move back inside the band: no second fire.
+    await evaluate()
+    await setMarket(fixtures, { ethUsd: '3010' }) // -0.27 % from the new reference
+    await evaluate()
+    o = await order(orderId)
+    expect(o.fires).toBe(1)
+    expect(await balanceOf(WETH.address, wallet)).toBe(wethBefore - soldWeth)
+
+    // Every evaluation that changed the state is audited, the fire with its intents.
+    const audit = await operator.audit.read({ limit: 1000 })
+    const kinds = audit.filter((e) => (e.data as { order?: string })?.order === orderId).map((e) => e.kind)
+    expect(kinds).toEqual(
+      expect.arrayContaining(['order.created', 'order.referenced', 'order.fired', 'order.fire-done']),
+    )
+    expect(kinds.filter((k) => k === 'order.fired')).toHaveLength(1)
+    await gateway.call('cancel_standing_order', { orderId }, ctx())
+  })
+
+  it('stale or disagreeing sources do not fire; repeated, they pause the order (and its budget is given back)', async () => {
+    await setMarket(fixtures, { ethUsd: '3000', btcUsd: '60000' })
+    const created = await create({
+      trigger: { kind: 'move', pair: 'ETH/BTC', percent: '0.5' },
+      action: rebalance,
+    })
+    const { orderId } = created.structuredContent as { orderId: string }
+    await evaluate()
+    const weth = await balanceOf(WETH.address, wallet)
+    // The feed alone moves 3 %: the pool disagrees beyond the order's 1 %.
+    await setFeedPrice(fixtures, 'ETH/USD', '3090')
+    await evaluate()
+    await evaluate()
+    expect((await order(orderId)).status).toBe('active')
+    await evaluate()
+    const o = await order(orderId)
+    expect(o.status).toBe('paused')
+    expect(o.statusReason).toMatch(/disagree.*3 evaluations in a row/)
+    expect(o.fires).toBe(0)
+    expect(await balanceOf(WETH.address, wallet)).toBe(weth)
+    await setMarket(fixtures, { ethUsd: '3000' })
+  })
+
+  it('the kill switch stops all firing; a budget too small stops the fire cleanly and pauses the order', async () => {
+    await setMarket(fixtures, { ethUsd: '3000', btcUsd: '60000' })
+    const created = await create({
+      trigger: { kind: 'move', pair: 'ETH/BTC', percent: '0.5' },
+      action: rebalance,
+      budgetUsd: '1',
+      guards: { cooldownSeconds: 0 },
+    })
+    const { orderId } = created.structuredContent as { orderId: string }
+    await evaluate()
+    await operator.killSwitch.engage('test', 'orders test')
+    try {
+      await setMarket(fixtures, { ethUsd: '3030' })
+      await evaluate()
+      expect((await order(orderId)).fires).toBe(0)
+    } finally {
+      await operator.killSwitch.release('orders test')
+    }
+    const weth = await balanceOf(WETH.address, wallet)
+    await evaluate()
+    const o = await order(orderId)
+    expect(o.fires).toBe(1)
+    expect(o.recentFires[0]).toMatchObject({ status: 'stopped' })
+    expect(o.recentFires[0]!.actions[0]).toMatchObject({ status: 'stopped', intents: [] })
+    expect(o).toMatchObject({ status: 'paused', statusReason: 'the order budget is exhausted' })
+    expect(o.budget).toMatchObject({ spent: '0', reserved: '0' })
+    expect(await balanceOf(WETH.address, wallet)).toBe(weth)
+    await setMarket(fixtures, { ethUsd: '3000' })
+  })
+
+  it('refuses orders it could never carry out, with what to fix', async () => {
+    const refused = async (args: Record<string, unknown>) => {
+      const r = await create(args)
+      expect(r.isError).toBe(true)
+      return JSON.parse(r.content[0]!.text) as { error: { code: string; message: string } }
+    }
+    const move = { kind: 'move', pair: 'ETH/BTC', percent: '0.5' }
+    expect(
+      (
+        await refused({
+          trigger: move,
+          action: {
+            kind: 'rebalance',
+            weights: [
+              { token: 'WETH', percent: '60' },
+              { token: 'WBTC', percent: '50' },
+            ],
+          },
+        })
+      ).error.message,
+    ).toMatch(/sum to 110 %, not 100 %/)
+    expect(
+      (
+        await refused({
+          trigger: move,
+          action: {
+            kind: 'rebalance',
+            weights: [
+              { token: 'PEPE', percent: '50' },
+              { token: 'WBTC', percent: '50' },
+            ],
+          },
+        })
+      ).error.message,
+    ).toMatch(/Token "PEPE" has no price source/)
+    expect(
+      (await refused({ trigger: { kind: 'move', pair: 'DOGE/BTC', percent: '0.5' }, action: rebalance }))
+        .error.message,
+    ).toMatch(/No price sources for pair "DOGE\/BTC"/)
+    expect((await refused({ trigger: { kind: 'interval', seconds: 5 }, action: rebalance })).error.code).toBe(
+      'INVALID_INPUT',
+    )
+    // The demo policy lets swaps through the router move at most $500: a $3,000 swap could never fire.
+    const denied = await refused({
+      trigger: move,
+      action: { kind: 'swap', tokenIn: 'USDC', tokenOut: 'WETH', amountIn: '3000' },
+    })
+    expect(denied.error).toMatchObject({ code: 'POLICY_DENIED' })
+    expect(denied.error.message).toMatch(/would deny its swaps selling USDC/)
+    // The demo policy allows budgets up to $2,000.
+    expect((await refused({ trigger: move, action: rebalance, budgetUsd: '2500' })).error.code).toBe(
+      'POLICY_DENIED',
+    )
+    expect(
+      (await gateway.call('list_standing_orders', { status: 'active' }, ctx())).structuredContent,
+    ).toMatchObject({ orders: [] })
+  })
+
+  it('two replicas evaluating the same order fire it exactly once', async () => {
+    const created = await create({ trigger: { kind: 'interval', seconds: 60 }, action: rebalance })
+    const { orderId } = created.structuredContent as { orderId: string }
+    const store = createOrderStore(t.store)
+    const o = (await store.get(orderId))!
+    const at = { blockNumber: 1n, blockTime: 1 }
+    const results = await Promise.all([
+      store.fire(orderId, o.version, o.state, at),
+      store.fire(orderId, o.version, o.state, at),
+    ])
+    expect(results.filter((r) => r !== undefined)).toEqual([1])
+    expect((await store.get(orderId))!.fires).toBe(1)
+    await store.saveFire(orderId, 1, { status: 'done' })
+    await gateway.call('cancel_standing_order', { orderId }, ctx())
+  })
+})
