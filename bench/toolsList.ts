@@ -1,6 +1,7 @@
 // The size of `tools/list` as a model's context pays for it: UTF-8 bytes of the `tools` array, for every toolset
 // and for `read` alone. Goals: ≤ 20 KiB for the read and write toolsets (issue 11's set; the per-tool average is
-// reported too), ≤ 21 KiB with every toolset since the payments toolset (fetch_with_payment), ≤ 10 KiB for read.
+// reported too), ≤ 21 KiB with the payments toolset (fetch_with_payment), ≤ 24 KiB with every toolset since the
+// standing-order tools, ≤ 10 KiB for read.
 // Deterministic, no devnet: the entries are the ones the pipeline serves (toolListing of each definition).
 import { allTools } from '../src/tools/index.js'
 import { toolListing } from '../src/tools/listing.js'
@@ -19,9 +20,16 @@ export type ToolsListFigures = {
   /** Bytes of the `tools` array with the `read` and `write` toolsets served. */
   read_write_bytes: number
   read_write_tools: number
+  /** Bytes of the `tools` array with the `read`, `write` and `payments` toolsets served. */
+  read_write_payments_bytes: number
   /** Bytes and tool count per toolset on its own (empty toolsets are 0). */
   toolsets: Record<ToolsetName, { bytes: number; tools: number }>
-  goals: { read_write_bytes: 20_480; full_bytes: 21_504; read_bytes: 10_240 }
+  goals: {
+    read_write_bytes: 20_480
+    read_write_payments_bytes: 21_504
+    full_bytes: 24_576
+    read_bytes: 10_240
+  }
   met: boolean
 }
 
@@ -39,6 +47,7 @@ export function benchToolsList(): ToolsListFigures {
   const read_bytes = bytes(read)
   const readWrite = selectTools(allTools, ['read', 'write'])
   const read_write_bytes = bytes(readWrite)
+  const read_write_payments_bytes = bytes(selectTools(allTools, ['read', 'write', 'payments']))
   const perToolset = Object.fromEntries(
     toolsetNames.map((name) => {
       const tools = allTools.filter((t) => toolsets[name].includes(t.name))
@@ -53,8 +62,18 @@ export function benchToolsList(): ToolsListFigures {
     read_tools: read.length,
     read_write_bytes,
     read_write_tools: readWrite.length,
+    read_write_payments_bytes,
     toolsets: perToolset,
-    goals: { read_write_bytes: 20_480, full_bytes: 21_504, read_bytes: 10_240 },
-    met: read_write_bytes <= 20_480 && full_bytes <= 21_504 && read_bytes <= 10_240,
+    goals: {
+      read_write_bytes: 20_480,
+      read_write_payments_bytes: 21_504,
+      full_bytes: 24_576,
+      read_bytes: 10_240,
+    },
+    met:
+      read_write_bytes <= 20_480 &&
+      read_write_payments_bytes <= 21_504 &&
+      full_bytes <= 24_576 &&
+      read_bytes <= 10_240,
   }
 }

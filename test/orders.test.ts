@@ -11,11 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requestContext } from '../src/context/requestContext.js'
 import { jsonRpc } from '../src/devnet/jsonRpc.js'
 import { setFeedPrice, setMarket } from '../src/devnet/market.js'
+import { agentCaller } from '../src/identity/passportRegistry.js'
 import { createOrderStore } from '../src/orders/orderStore.js'
 import { createGateway, type Gateway, type Operator } from '../src/server/createGateway.js'
 import { createSigner } from '../src/signer/signer.js'
 import { testStoreDrivers, useTestStore } from '../src/store/useTestStore.js'
 import { useDevnet } from './devnet.js'
+import { passportedAgent } from './passports.js'
 
 // DESIGN §10, issue 15: standing orders fire deterministically, through the whole pipeline, exactly once.
 const fixtures = useDevnet({ isolate: true })
@@ -85,6 +87,9 @@ async function fund(wallet: Address, weth: bigint, wbtc: bigint, usdc = 0n) {
       : []),
   ])
 }
+
+/** Mines an empty block (time guards and streaks count blocks). */
+const mine = () => jsonRpc(fixtures.rpcUrl, [{ method: 'evm_mine' }])
 
 const balanceOf = (token: Address, wallet: Address) =>
   client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [wallet] })
@@ -206,11 +211,16 @@ describe.each(testStoreDrivers)('standing orders on the devnet (%s)', (driver) =
     const { orderId } = created.structuredContent as { orderId: string }
     await evaluate()
     const weth = await balanceOf(WETH.address, wallet)
-    // The feed alone moves 3 %: the pool disagrees beyond the order's 1 %.
+    // The feed alone moves 3 %: the pool disagrees beyond the order's 1 %. Counted once per block: passes at the
+    // same block do not add up.
     await setFeedPrice(fixtures, 'ETH/USD', '3090')
     await evaluate()
     await evaluate()
+    await mine()
+    await evaluate()
     expect((await order(orderId)).status).toBe('active')
+    expect((await order(orderId)).recentEvaluations.filter((e) => e.kind === 'skipped')).toHaveLength(2)
+    await mine()
     await evaluate()
     const o = await order(orderId)
     expect(o.status).toBe('paused')
@@ -243,7 +253,11 @@ describe.each(testStoreDrivers)('standing orders on the devnet (%s)', (driver) =
     const o = await order(orderId)
     expect(o.fires).toBe(1)
     expect(o.recentFires[0]).toMatchObject({ status: 'stopped' })
-    expect(o.recentFires[0]!.actions[0]).toMatchObject({ status: 'stopped', intents: [] })
+    expect(o.recentFires[0]!.actions[0]).toMatchObject({
+      status: 'stopped',
+      intents: [],
+      error: 'the order budget is exhausted',
+    })
     expect(o).toMatchObject({ status: 'paused', statusReason: 'the order budget is exhausted' })
     expect(o.budget).toMatchObject({ spent: '0', reserved: '0' })
     expect(await balanceOf(WETH.address, wallet)).toBe(weth)
@@ -308,6 +322,74 @@ describe.each(testStoreDrivers)('standing orders on the devnet (%s)', (driver) =
     ).toMatchObject({ orders: [] })
   })
 
+  it("an agent's order is its own, fires within its grant, and not at all once its passport is revoked", async () => {
+    await setMarket(fixtures, { ethUsd: '3000', btcUsd: '60000' })
+    const tools = [
+      'create_standing_order',
+      'get_standing_order',
+      'cancel_standing_order',
+      'list_standing_orders',
+      'swap',
+      'approve',
+    ]
+    const agent = await passportedAgent(operator.passports, { tools })
+    const other = await passportedAgent(operator.passports, { tools })
+    const as = (record: typeof agent.record) =>
+      requestContext({ transport: 'memory', caller: agentCaller(record) })
+    const created = await gateway.call(
+      'create_standing_order',
+      {
+        chain: 'devnet',
+        trigger: { kind: 'move', pair: 'ETH/BTC', percent: '0.5' },
+        action: rebalance,
+        budgetUsd: '100',
+        guards: { cooldownSeconds: 0, expiresInSeconds: 3600 },
+      },
+      as(agent.record),
+    )
+    expect(created.isError, created.content[0]?.text).toBeFalsy()
+    const { orderId } = created.structuredContent as { orderId: string }
+    // Another agent can neither see nor cancel it.
+    for (const tool of ['get_standing_order', 'cancel_standing_order']) {
+      const r = await gateway.call(tool, { orderId }, as(other.record))
+      expect(JSON.parse(r.content[0]!.text).error.code).toBe('NOT_FOUND')
+    }
+    const listed = (await gateway.call('list_standing_orders', {}, as(other.record))).structuredContent
+    expect(listed).toEqual({ orders: [] })
+    await evaluate()
+    // Within its grant (swap and approve, $0–$50 each), the agent's order fires as the agent's own write would.
+    // (Down: the wallet was rebalanced at 3,018 by the first test, so a move down makes work for this one.)
+    await setMarket(fixtures, { ethUsd: '2982' })
+    await evaluate()
+    const fired = await order(orderId)
+    expect(fired.fires).toBe(1)
+    expect(fired.recentFires[0]).toMatchObject({ status: 'done' })
+    const swapId = fired.recentFires[0]!.actions[0]!.intents[1]!.intentId!
+    expect((await gateway.call('get_intent', { intentId: swapId }, ctx())).structuredContent).toMatchObject({
+      status: 'mined',
+      origin: 'order',
+    })
+    // Its user's grant budget took the fire (approval and swap), as for any write of the agent.
+    const who = (await gateway.call('whoami', {}, as(agent.record))).structuredContent as {
+      budget?: { used: string }
+    }
+    expect(Number(who.budget?.used)).toBeGreaterThan(8)
+    // Revoked: the next move does not fire at all (a skip, recorded), nothing moves.
+    await operator.passports.setStatus(agent.did, 'revoked', { by: 'test', reason: 'test' })
+    const weth = await balanceOf(WETH.address, wallet)
+    await setMarket(fixtures, { ethUsd: '2940' })
+    await evaluate()
+    const o = await order(orderId)
+    expect(o.fires).toBe(1)
+    expect(o.recentEvaluations[0]).toMatchObject({ kind: 'skipped' })
+    expect(o.recentEvaluations[0]!.reason).toMatch(
+      /the creating agent cannot act: The passport of agent .* is revoked/,
+    )
+    expect(await balanceOf(WETH.address, wallet)).toBe(weth)
+    await gateway.call('cancel_standing_order', { orderId }, ctx())
+    await setMarket(fixtures, { ethUsd: '3000' })
+  })
+
   it('two replicas evaluating the same order fire it exactly once', async () => {
     const created = await create({ trigger: { kind: 'interval', seconds: 60 }, action: rebalance })
     const { orderId } = created.structuredContent as { orderId: string }
@@ -322,5 +404,87 @@ describe.each(testStoreDrivers)('standing orders on the devnet (%s)', (driver) =
     expect((await store.get(orderId))!.fires).toBe(1)
     await store.saveFire(orderId, 1, { status: 'done' })
     await gateway.call('cancel_standing_order', { orderId }, ctx())
+  })
+})
+
+describe('a standing order whose fire a human must approve', () => {
+  const t = useTestStore('pglite')
+  let gateway: Gateway
+  let operator: Operator
+  let wallet: Address
+
+  beforeAll(async () => {
+    const signer = await createSigner({ backend: 'devnet', accountIndex: 7, chainId: fixtures.chainId })
+    wallet = signer.address
+    await setMarket(fixtures, { ethUsd: '3000', btcUsd: '60000' })
+    await fund(wallet, 10n ** 18n, 5_000_000n)
+    const router = fixtures.uniswapV3.router
+    const policy = {
+      version: 1,
+      rules: [
+        { id: 'orders', effect: 'allow', match: { operation: ['standing_order'], amount: { lte: '1000' } } },
+        { id: 'approve-router', effect: 'allow', match: { operation: ['approve'], to: [router] } },
+        {
+          id: 'order-swaps-held',
+          effect: 'require_approval',
+          match: { operation: ['swap'], origin: ['order'] },
+        },
+      ],
+    }
+    gateway = createGateway({
+      config: { policy, rpc: { publicFallback: false }, orders: { enabled: false } },
+      devnet: fixtures,
+      writes: { store: t.store, signer, trackerIntervalMs: 50, maintainIntervalMs: 600_000 },
+    })
+    await gateway.ready
+    operator = (await gateway.operator) as Operator
+  })
+  afterAll(() => gateway?.close())
+
+  it('keeps the fire pending with its budget reserved while the swap is held, and settles it once mined', async () => {
+    const created = await gateway.call(
+      'create_standing_order',
+      {
+        chain: 'devnet',
+        trigger: { kind: 'move', pair: 'ETH/BTC', percent: '0.5' },
+        action: rebalance,
+        budgetUsd: '100',
+        guards: { cooldownSeconds: 0 },
+      },
+      ctx(),
+    )
+    expect(created.isError, created.content[0]?.text).toBeFalsy()
+    const { orderId } = created.structuredContent as { orderId: string }
+    const store = createOrderStore(t.store)
+    await operator.orders.evaluate()
+    await setMarket(fixtures, { ethUsd: '3018' })
+    await operator.orders.evaluate()
+    let [fire] = await store.fires(orderId, 1)
+    expect(fire).toMatchObject({ seq: 1, status: 'pending' })
+    const swap = fire!.actions[0]!.intents[1]!
+    expect(swap).toMatchObject({ tool: 'swap', status: 'held' })
+    let o = (await store.get(orderId))!
+    expect(o.reserved).toBeGreaterThan(8_000_000n)
+    expect(o.spent).toBe(0n)
+    // Further passes neither fire again nor release the reservation while the swap may still happen.
+    await setMarket(fixtures, { ethUsd: '3040' })
+    await operator.orders.evaluate()
+    o = (await store.get(orderId))!
+    expect(o.fires).toBe(1)
+    expect(o.reserved).toBeGreaterThan(8_000_000n)
+    // Back where the swap was checked (an approved write is simulated again and must move what the human saw).
+    await setMarket(fixtures, { ethUsd: '3018' })
+    const wbtc = await balanceOf(WBTC.address, wallet)
+    const approval = await operator.approvals.get(swap.intentId!)
+    await operator.approvals.decide(swap.intentId!, 'approved', 'test', { expectHash: approval!.intentHash })
+    await operator.maintain()
+    await operator.orders.evaluate()
+    ;[fire] = await store.fires(orderId, 1)
+    expect(fire, JSON.stringify(fire?.actions)).toMatchObject({ seq: 1, status: 'done' })
+    o = (await store.get(orderId))!
+    expect(o.reserved).toBe(0n)
+    expect(o.spent).toBeGreaterThan(8_000_000n)
+    expect(await balanceOf(WBTC.address, wallet)).toBeGreaterThan(wbtc)
+    await setMarket(fixtures, { ethUsd: '3000' })
   })
 })

@@ -13,8 +13,10 @@ export type OrderState = {
   firesToday: number
   /** An interval trigger's next due time (unix s). */
   nextDueAt?: number | undefined
-  /** Evaluations in a row whose sources were missing, stale or disagreed. */
+  /** Blocks in a row at which the sources were missing, stale or disagreed. */
   badStreak: number
+  /** The last block counted in `badStreak` (a pass at the same block does not count again). */
+  lastBadBlock?: string | undefined
   /** Fires in a row that failed. */
   failStreak: number
   /** Why the last evaluation that wanted to fire did not (so a repeated reason is not recorded again). */
@@ -28,6 +30,8 @@ export type Observation = {
   time: number
   /** The pair's sources, primary first; undefined = the pair could not be read at all. */
   sources?: readonly { value: bigint; updatedAt: number; name: string }[] | undefined
+  /** The block time's UTC day (`2026-12-02`); computed from `time` when absent (a pass computes it once). */
+  day?: string | undefined
 }
 
 /** The outcome of one evaluation. */
@@ -58,7 +62,7 @@ export function initialState(trigger: OrderTrigger, createdAt: number): OrderSta
  * Evaluates one order at one block (DESIGN §10): a pure function of the trigger, the guards, the state and what
  * the sources said, so every replica (and every re-run after a crash) decides the same. Order of checks: expiry;
  * for price triggers the sources (all present, none older than `maxAgeSeconds` by block time, none further than
- * `maxDeviationBps` from the primary; `pauseAfter` bad evaluations in a row pause the order); the re-arm band; the
+ * `maxDeviationBps` from the primary; bad sources at `pauseAfter` blocks in a row pause the order); the re-arm band; the
  * trigger condition on the primary source; then the cooldown and the fires per UTC day.
  *
  * @example evaluateOrder(trigger, guards, state, expiresAt, observation)
@@ -71,9 +75,10 @@ export function evaluateOrder(
   obs: Observation,
 ): Evaluation {
   if (obs.time >= expiresAt) return { kind: 'expire', reason: 'the order reached its expiry' }
+  const day = obs.day ?? utcDay(obs.time)
+  if (quiet(trigger, guards, state, obs, day)) return { kind: 'none' }
   let next: OrderState = { ...state }
   let changed: { event: string; reason: string } | undefined
-  const day = new Date(obs.time * 1000).toISOString().slice(0, 10)
   if (next.day !== day) next = { ...next, day, firesToday: 0 }
 
   let price: bigint | undefined
@@ -91,14 +96,18 @@ export function evaluateOrder(
   } else {
     const problem = sourceProblem(guards, obs)
     if (problem) {
+      // Counted once per block: passes run more often than blocks come (an idle devnet mines none at all).
+      if (next.lastBadBlock !== undefined && obs.blockNumber <= BigInt(next.lastBadBlock))
+        return { kind: 'none' }
       const badStreak = next.badStreak + 1
-      next = { ...next, badStreak }
+      next = { ...next, badStreak, lastBadBlock: obs.blockNumber.toString() }
       if (badStreak >= guards.pauseAfter)
         return { kind: 'pause', state: next, reason: `${problem}, ${badStreak} evaluations in a row` }
       return { kind: 'update', state: next, event: 'skipped', reason: problem }
     }
     if (next.badStreak > 0) {
       next.badStreak = 0
+      next.lastBadBlock = undefined
       changed = { event: 'sources-agree', reason: 'the price sources are fresh and agree again' }
     }
     price = obs.sources![0]!.value
@@ -162,6 +171,40 @@ export function evaluateOrder(
   if (changed) return { kind: 'update', state: next, ...changed, price }
   // A new UTC day resets the count without an event of its own; keep it with the next change.
   return { kind: 'none' }
+}
+
+/**
+ * The common case, without allocating: a referenced, armed move trigger whose sources are fine and whose price is
+ * within its threshold, with nothing to reset. Anything else takes the full path (same answer, more work).
+ */
+function quiet(
+  trigger: OrderTrigger,
+  guards: OrderGuards,
+  state: OrderState,
+  obs: Observation,
+  day: string,
+): boolean {
+  if (trigger.kind !== 'move' || !state.armed || state.reference === undefined) return false
+  if (state.badStreak !== 0 || state.lastSkip !== undefined || state.day !== day) return false
+  const sources = obs.sources
+  if (!sources || sources.length < 2) return false
+  const primary = sources[0]!.value
+  if (primary <= 0n) return false
+  for (const s of sources) {
+    if (s.value <= 0n || obs.time - s.updatedAt > guards.maxAgeSeconds) return false
+    if (abs(s.value - primary) * 10_000n > BigInt(guards.maxDeviationBps) * primary) return false
+  }
+  const reference = BigInt(state.reference)
+  return abs(primary - reference) * 10_000n <= BigInt(trigger.thresholdBps) * reference
+}
+
+/**
+ * The UTC day of a unix time, `2026-12-02`.
+ *
+ * @example utcDay(1_800_000_000) // '2027-01-15'
+ */
+export function utcDay(time: number): string {
+  return new Date(time * 1000).toISOString().slice(0, 10)
 }
 
 /** Why the sources cannot be used at this block, or undefined. */

@@ -2,7 +2,7 @@ import { type Address, erc20Abi, formatUnits, getAddress } from 'viem'
 import type { z } from 'zod'
 import type { AuditLog } from '../audit/auditLog.js'
 import type { ChainContext, Chains } from '../chains/chains.js'
-import { actorOf, type Caller, type GrantScope } from '../context/caller.js'
+import { actorOf, agentIdOf, type Caller, type GrantScope } from '../context/caller.js'
 import { requestContext } from '../context/requestContext.js'
 import type { ToolResult } from '../context/tool.js'
 import { BaseError, InvalidInputError, NotFoundError, toBaseError } from '../errors/index.js'
@@ -10,7 +10,7 @@ import type { KillSwitch } from '../policy/killSwitch.js'
 import { addressProblem } from '../schemas/address.js'
 import { parseAmount } from '../schemas/amount.js'
 import type { Store } from '../store/openStore.js'
-import { evaluateOrder, initialState, type Observation } from './evaluate.js'
+import { evaluateOrder, initialState, type Observation, utcDay } from './evaluate.js'
 import {
   createOrderStore,
   type FireAction,
@@ -75,9 +75,17 @@ export type CreateOrdersParameters = {
   wallet(): Address | undefined
   /** The Uniswap v3 router swaps go through on a chain. */
   router(chainId: number): Address | undefined
+  /** A pass's error that it survived (one chain or one fire): logged, the pass goes on. */
+  onError?: ((error: unknown) => void) | undefined
   /** The limit ledger: a paused, cancelled or expired order gives back what its creation reserved. */
   limits?: { release(intentId: string): Promise<void> } | undefined
 }
+
+/** Intent statuses of a write still under way: a fire waiting on one stays pending, its budget reserved. */
+const inFlight = new Set(['created', 'held', 'signed', 'broadcast'])
+
+/** How long after its evaluation a fire of which nothing has started may still be carried out. */
+const staleFireMs = 10 * 60_000
 
 /** Tools an action's fires call: the agent's grant must name them. */
 const actionTools: Record<OrderAction['kind'], string[]> = {
@@ -112,7 +120,8 @@ export function createOrders(parameters: CreateOrdersParameters) {
   function tokenOf(catalog: OrderCatalog, ref: string, field: string): OrderToken & { usd: string } {
     const t = catalogToken(catalog, ref)
     if (!t || t.address === 'native') {
-      if (t?.address === 'native' && field.endsWith('.token') && field.startsWith('action'))
+      // The native coin only as what a transfer sends: a swap or a rebalance trades ERC-20s.
+      if (t?.address === 'native' && field === 'action.token')
         return {
           address: '0x0000000000000000000000000000000000000000',
           symbol: t.symbol,
@@ -328,7 +337,32 @@ export function createOrders(parameters: CreateOrdersParameters) {
     if (!parameters.passports)
       throw new BaseError('UNAUTHORIZED', 'Passports are not available to check this agent.')
     const current = await parameters.passports.current(creator.id)
+    // The grant in force now, not the one the order was created under: a narrower grant narrows the order too.
+    const missing = actionTools[order.spec.action.kind].filter((t) => !current.grant.tools.includes(t))
+    if (missing.length)
+      throw new BaseError('FORBIDDEN', `the user's grant no longer lets the agent call ${missing.join(', ')}`)
+    if (!current.grant.chains.includes(`eip155:${order.spec.chainId}`))
+      throw new BaseError('FORBIDDEN', `the user's grant no longer names chain ${order.spec.chain}`)
     return { kind: 'order', id: order.id, agent: order.owner, ...current }
+  }
+
+  /**
+   * The active orders, from a cache kept per process: each pass reads only every active order's id and version and
+   * fetches the rows that are new or changed (a state change, a fire, a pause all take a new version), so 10,000
+   * orders cost one narrow query per block, not 10,000 rows of JSON.
+   */
+  const cache = new Map<string, StandingOrder>()
+  async function activeOrders(): Promise<StandingOrder[]> {
+    const heads = await orders.activeVersions()
+    const stale = heads.filter((h) => cache.get(h.id)?.version !== h.version).map((h) => h.id)
+    for (let i = 0; i < stale.length; i += 1000)
+      for (const o of await orders.byIds(stale.slice(i, i + 1000))) cache.set(o.id, o)
+    const live = new Set(heads.map((h) => h.id))
+    for (const id of cache.keys()) if (!live.has(id)) cache.delete(id)
+    return heads.flatMap((h) => {
+      const o = cache.get(h.id)
+      return o && o.status === 'active' && o.version === h.version ? [o] : []
+    })
   }
 
   /** Evaluates every active order at the latest block of its chain and fires what is due, then carries fires. */
@@ -338,65 +372,129 @@ export function createOrders(parameters: CreateOrdersParameters) {
     if (kill.engaged) return { evaluated: 0, fired: 0 }
     let evaluated = 0
     let fired = 0
-    // Fires a crash or a lost lease left under way come first (same idempotency keys: never a second transfer).
+    // Fires a crash, a lost lease or a write still in flight left under way come first (same calls, same idempotency
+    // keys: never a second transaction). An order with a fire under way is not evaluated until it has ended.
+    const busy = new Set<string>()
     for (const fire of await orders.pendingFires()) {
       if (signal?.aborted) return { evaluated, fired }
-      const order = await orders.get(fire.orderId)
-      if (order) await carry(order, fire)
+      try {
+        const order = await orders.get(fire.orderId)
+        if (order && (await carry(order, fire, signal)) === 'pending') busy.add(order.id)
+      } catch (error) {
+        busy.add(fire.orderId)
+        parameters.onError?.(error)
+      }
     }
-    const active = await orders.active()
+    const active = await activeOrders()
     const byChain = new Map<number, StandingOrder[]>()
-    for (const o of active) byChain.set(o.spec.chainId, [...(byChain.get(o.spec.chainId) ?? []), o])
+    for (const o of active) {
+      if (busy.has(o.id)) continue
+      const list = byChain.get(o.spec.chainId)
+      if (list) list.push(o)
+      else byChain.set(o.spec.chainId, [o])
+    }
+    const due: { order: StandingOrder; seq: number }[] = []
     for (const [chainId, list] of byChain) {
       if (signal?.aborted) break
-      let chain: ChainContext
+      // One chain's trouble (its endpoints down) never holds up the others.
       try {
-        chain = parameters.chains.resolve(chainId)
-      } catch {
-        continue
+        const counts = await evaluateChain(chainId, list, due, signal)
+        evaluated += counts
+      } catch (error) {
+        parameters.onError?.(error)
       }
-      const catalog = parameters.catalog(chainId)
-      if (!catalog) continue
-      const block = await latestBlock(chain)
-      const pairs = new Set<string>()
-      for (const o of list) if (o.spec.trigger.kind !== 'interval') pairs.add(o.spec.trigger.pair)
-      const observed = await readPairs(chain, catalog, [...pairs], block).catch(() => new Map())
-      for (const order of list) {
-        if (signal?.aborted) break
-        evaluated++
-        const obs: Observation = {
-          blockNumber: block.number,
-          time: block.time,
-          sources: order.spec.trigger.kind === 'interval' ? [] : observed.get(order.spec.trigger.pair),
-        }
-        const e = evaluateOrder(order.spec.trigger, order.spec.guards, order.state, order.spec.expiresAt, obs)
-        const price = 'price' in e && e.price !== undefined ? { price: e.price.toString() } : {}
-        if (e.kind === 'none') continue
-        if (e.kind === 'update') {
-          if (await orders.update(order.id, order.version, e.state))
-            await record(order, e.event, e.reason, block.number, price)
-        } else if (e.kind === 'pause') {
-          if (await orders.setStatus(order.id, 'paused', e.reason, ['active'], e.state))
-            await record(order, 'paused', e.reason, block.number)
-        } else if (e.kind === 'expire') {
-          if (await orders.setStatus(order.id, 'expired', e.reason, ['active']))
-            await record(order, 'expired', e.reason, block.number)
-        } else {
-          const seq = await orders.fire(order.id, order.version, e.state, {
-            blockNumber: block.number,
-            blockTime: block.time,
-            price: e.price,
-          })
-          if (seq === undefined) continue
-          fired++
-          await record(order, 'fired', e.reason, block.number, { fire: seq, ...price })
-          const fresh = await orders.get(order.id)
-          const fire = (await orders.fires(order.id, 1))[0]
-          if (fresh && fire && fire.seq === seq) await carry(fresh, fire)
-        }
+    }
+    // Fires are carried after every order was evaluated: a slow fire never delays another order's evaluation.
+    for (const { order, seq } of due) {
+      if (signal?.aborted) break
+      fired++
+      try {
+        const fresh = await orders.get(order.id)
+        const fire = (await orders.fires(order.id, 1))[0]
+        if (fresh && fire && fire.seq === seq) await carry(fresh, fire, signal)
+      } catch (error) {
+        parameters.onError?.(error)
       }
     }
     return { evaluated, fired }
+  }
+
+  /** Evaluates one chain's orders at its latest block; records what changed; collects the fires. */
+  async function evaluateChain(
+    chainId: number,
+    list: StandingOrder[],
+    due: { order: StandingOrder; seq: number }[],
+    signal?: AbortSignal,
+  ): Promise<number> {
+    const chain = parameters.chains.resolve(chainId)
+    const catalog = parameters.catalog(chainId)
+    if (!catalog) return 0
+    const block = await latestBlock(chain)
+    const pairs = new Set<string>()
+    for (const o of list) if (o.spec.trigger.kind !== 'interval') pairs.add(o.spec.trigger.pair)
+    const observed = await readPairs(chain, catalog, [...pairs], block).catch(() => new Map())
+    const day = utcDay(block.time)
+    let evaluated = 0
+    for (const order of list) {
+      if (signal?.aborted) break
+      evaluated++
+      const obs: Observation = {
+        blockNumber: block.number,
+        time: block.time,
+        day,
+        sources: order.spec.trigger.kind === 'interval' ? [] : observed.get(order.spec.trigger.pair),
+      }
+      const e = evaluateOrder(order.spec.trigger, order.spec.guards, order.state, order.spec.expiresAt, obs)
+      const price = 'price' in e && e.price !== undefined ? { price: e.price.toString() } : {}
+      if (e.kind === 'none') continue
+      if (e.kind === 'update') {
+        if (await orders.update(order.id, order.version, e.state))
+          await record(order, e.event, e.reason, block.number, price)
+      } else if (e.kind === 'pause') {
+        if (await orders.setStatus(order.id, 'paused', e.reason, ['active'], e.state))
+          await record(order, 'paused', e.reason, block.number)
+      } else if (e.kind === 'expire') {
+        if (await orders.setStatus(order.id, 'expired', e.reason, ['active']))
+          await record(order, 'expired', e.reason, block.number)
+      } else {
+        // Who it would act for must still be able to act: a stopped agent, or one whose passport or grant no
+        // longer covers the order, gets no fire at all (a skip, recorded once), not a fire that fails.
+        const blocked = await fireBlocked(order)
+        if (blocked) {
+          if (order.state.lastSkip !== blocked) {
+            const state = { ...order.state, lastSkip: blocked }
+            if (await orders.update(order.id, order.version, state))
+              await record(order, 'skipped', blocked, block.number, price)
+          }
+          continue
+        }
+        const seq = await orders.fire(order.id, order.version, e.state, {
+          blockNumber: block.number,
+          blockTime: block.time,
+          price: e.price,
+        })
+        if (seq === undefined) continue
+        await record(order, 'fired', e.reason, block.number, { fire: seq, ...price })
+        due.push({ order, seq })
+      }
+    }
+    return evaluated
+  }
+
+  /** Why an order may not fire now (its creator stopped, its passport or grant not covering it), or undefined. */
+  async function fireBlocked(order: StandingOrder): Promise<string | undefined> {
+    const agent = agentIdOf({ kind: 'order', id: order.id, agent: order.owner })
+    try {
+      await parameters.killSwitch.assertOff(agent)
+    } catch (error) {
+      return `the creator's writes are stopped: ${toBaseError(error).shortMessage}`
+    }
+    try {
+      await fireCaller(order)
+    } catch (error) {
+      return `the creating agent cannot act: ${toBaseError(error).shortMessage}`
+    }
+    return undefined
   }
 
   /** Plans a fire's actions at the current block: swaps with oracle minimums, or the transfer. */
@@ -526,16 +624,25 @@ export function createOrders(parameters: CreateOrdersParameters) {
 
   /**
    * Carries one fire: plans it once (the plan is saved, so a resumed fire sends exactly the same calls with the same
-   * idempotency keys), then each action in turn: its value reserved from the order's budget (refused → the fire
-   * stops there, the order pauses), its calls through the whole pipeline, the budget settled on the outcome.
+   * idempotency keys), then each action in turn: its value reserved from the order's budget together with the mark
+   * that says so (a resumed fire never reserves twice; refused → the fire stops there and the order pauses), its
+   * calls through the whole pipeline, the budget settled on the outcome. A call still in flight (held for a human,
+   * broadcast and not yet mined) keeps its reservation and leaves the fire pending: the next pass asks again.
+   * Returns where the fire stands.
    */
-  async function carry(order: StandingOrder, fire: OrderFire): Promise<void> {
+  async function carry(
+    order: StandingOrder,
+    fire: OrderFire,
+    signal?: AbortSignal,
+  ): Promise<'done' | 'pending' | 'ended'> {
     let actions = fire.actions
-    const stop = async (status: 'failed' | 'stopped', error: string, pause?: string) => {
+    const stop = async (status: 'failed' | 'stopped', error: string, pause?: string | false) => {
+      for (const a of actions) if (a.status === 'planned' && !a.reserved) a.status = 'stopped'
       await orders.saveFire(order.id, fire.seq, { status, actions, error })
       await record(order, status === 'failed' ? 'fire-failed' : 'fire-stopped', error, fire.blockNumber, {
         fire: fire.seq,
       })
+      if (pause === false) return 'ended' as const
       const failStreak = (order.state.failStreak ?? 0) + 1
       await orders.streak(order.id, failStreak)
       const reason =
@@ -545,12 +652,22 @@ export function createOrders(parameters: CreateOrdersParameters) {
           : undefined)
       if (reason && (await orders.setStatus(order.id, 'paused', reason, ['active'])))
         await record(order, 'paused', reason, fire.blockNumber)
+      return 'ended' as const
     }
+    const started = actions.some((a) => a.reserved)
+    if (!started && order.status !== 'active') return stop('stopped', `the order is ${order.status}`, false)
+    // A fire nothing of which has started is not carried long after the evaluation that caused it.
+    if (!started && Date.now() - fire.createdAt.getTime() > staleFireMs)
+      return stop(
+        'stopped',
+        'the fire is stale: it was not carried out within 10 minutes of its evaluation',
+        false,
+      )
     let caller: Caller
     try {
       caller = await fireCaller(order)
     } catch (error) {
-      const why = `the creating agent's passport is not in force: ${toBaseError(error).shortMessage}`
+      const why = `the creating agent cannot act: ${toBaseError(error).shortMessage}`
       return stop('stopped', why, why)
     }
     let chain: ChainContext
@@ -568,23 +685,34 @@ export function createOrders(parameters: CreateOrdersParameters) {
       await orders.saveFire(order.id, fire.seq, { actions, planned: true })
     }
     const ctx = requestContext({ transport: 'internal', caller, origin: 'order' })
-    for (const [i, action] of actions.entries()) {
+    for (const action of actions) {
       if (action.status !== 'planned') continue
+      if (signal?.aborted) return 'pending'
       const value = BigInt(action.value)
-      if (!(await orders.reserve(order.id, value))) {
-        action.status = 'stopped'
-        action.error = 'the order budget is exhausted'
-        for (const later of actions.slice(i + 1)) later.status = 'stopped'
-        return stop(
-          'stopped',
-          `the order's budget cannot cover ${action.summary}`,
-          'the order budget is exhausted',
-        )
+      if (!action.reserved) {
+        action.reserved = true
+        if (!(await orders.reserveAction(order.id, fire.seq, value, actions))) {
+          action.reserved = false
+          const now = await orders.get(order.id)
+          if (now?.status !== 'active') return stop('stopped', `the order is ${now?.status ?? 'gone'}`, false)
+          action.error = 'the order budget is exhausted'
+          return stop(
+            'stopped',
+            `the order's budget cannot cover ${action.summary}`,
+            'the order budget is exhausted',
+          )
+        }
       }
       let failure: string | undefined
       for (const [j, call] of action.calls.entries()) {
+        const done = action.intents[j]
+        if (done && (done.status === 'skipped' || done.status === 'mined')) continue
         // An allowance already large enough needs no approval (the swap is what moves funds).
-        if (call.tool === 'approve' && (await allowanceCovers(chain, call.args))) continue
+        if (call.tool === 'approve' && !done && (await allowanceCovers(chain, call.args))) {
+          action.intents[j] = { tool: call.tool, status: 'skipped' }
+          continue
+        }
+        // The same call with the same idempotency key: the same intent, as it stands now.
         const result = await parameters.call(call.tool, call.args, ctx)
         const out = (result.structuredContent ?? {}) as {
           intentId?: string
@@ -596,21 +724,23 @@ export function createOrders(parameters: CreateOrdersParameters) {
           failure = `${call.tool} refused: ${errorText(result)}`
           break
         }
+        if (out.status && inFlight.has(out.status)) {
+          await orders.saveFire(order.id, fire.seq, { actions })
+          return 'pending'
+        }
         if (out.status !== 'mined' || out.receipt?.status === 'reverted') {
           failure = `${call.tool} ended ${out.status ?? 'unknown'}${out.receipt?.status === 'reverted' ? ' (reverted)' : ''}`
           break
         }
       }
       if (failure) {
-        await orders.settle(order.id, value, 0n)
         action.status = 'failed'
         action.error = failure
-        for (const later of actions.slice(i + 1)) later.status = 'stopped'
+        await orders.settleAction(order.id, fire.seq, value, 0n, actions)
         return stop('failed', failure)
       }
-      await orders.settle(order.id, value, value)
       action.status = 'done'
-      await orders.saveFire(order.id, fire.seq, { actions })
+      await orders.settleAction(order.id, fire.seq, value, value, actions)
     }
     await orders.saveFire(order.id, fire.seq, { status: 'done', actions })
     await orders.streak(order.id, 0)
@@ -618,6 +748,7 @@ export function createOrders(parameters: CreateOrdersParameters) {
       fire: fire.seq,
       intents: actions.flatMap((a) => a.intents.map((x) => x?.intentId).filter(Boolean)),
     })
+    return 'done'
   }
 
   async function allowanceCovers(chain: ChainContext, args: Record<string, unknown>): Promise<boolean> {
@@ -684,11 +815,13 @@ export function createOrders(parameters: CreateOrdersParameters) {
       if (!order) throw new NotFoundError(`No standing order ${id.slice(0, 64)}.`)
       if (order.status !== 'paused')
         throw new BaseError('PRECONDITION_FAILED', `Standing order ${id} is ${order.status}, not paused.`)
+      // A move trigger takes a fresh reference; a cross trigger stays disarmed until the price is back across its
+      // band (a stop-loss that fired is not fired again by a resume).
       const state = {
         ...order.state,
         badStreak: 0,
         failStreak: 0,
-        armed: true,
+        lastBadBlock: undefined,
         reference: undefined,
         lastSkip: undefined,
       }

@@ -19,7 +19,7 @@ const Percent = z
   .regex(/^\d{1,3}(\.\d{1,2})?$/, 'a percentage like "0.5" (at most two decimals)')
 
 /** A token: a symbol the gateway knows for orders on the chain (`WETH`) or an address. */
-const TokenRef = z.string().min(1).max(64)
+const TokenRef = z.string().regex(/^[A-Za-z0-9.]{1,64}$/, 'a token symbol like "WETH", or its 0x address')
 
 const PairName = z
   .string()

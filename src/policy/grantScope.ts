@@ -72,6 +72,9 @@ export function narrowByGrant(
     return deny(
       `chain ${facts.chain} (${caip2}) is not one of the ${grant.chains.length} chain(s) the grant names`,
     )
+  // Creating a standing order moves nothing: each of its fires is narrowed (payees, range) and charged to the
+  // budget as it happens, acting for this agent. Its own budget is the policy's to weigh.
+  if (facts.operation === 'standing_order') return decision
   if (grant.payees.length > 0) {
     const to = facts.to?.toLowerCase()
     if (to === undefined || !grant.payees.includes(to))

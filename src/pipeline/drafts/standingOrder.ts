@@ -100,11 +100,19 @@ export function createStandingOrderKind(
       try {
         const spec = (prepared.details as { spec: OrderSpec }).spec
         await orders.activate(intent.id, intent.caller ?? localOperator, spec, Math.floor(Date.now() / 1000))
-        const done = await journal.transition(intent.id, 'created', 'completed', {
-          tx: toJson<JsonObject>({ summary: prepared.summary, details: prepared.details }),
-          detail: { order: orderIdOf(intent.id) },
-        })
-        return { intent: done }
+        try {
+          const done = await journal.transition(intent.id, 'created', 'completed', {
+            tx: toJson<JsonObject>({ summary: prepared.summary, details: prepared.details }),
+            detail: { order: orderIdOf(intent.id) },
+          })
+          return { intent: done }
+        } catch (error) {
+          // The intent did not complete: the order it made must not live on without it.
+          await orders.orders.setStatus(orderIdOf(intent.id), 'cancelled', 'its creation did not complete', [
+            'active',
+          ])
+          throw error
+        }
       } catch (error) {
         const current = await journal.get(intent.id)
         if (current.status !== 'created') throw error

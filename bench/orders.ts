@@ -1,0 +1,219 @@
+// Issue 15's figures: what standing orders cost. (1) Evaluation: 10,000 active orders evaluated at one block (the
+// firing service's pass with nothing to fire: the orders read from the store, every pair's sources read in one
+// multicall, each order evaluated), against the goal of 100 ms; the pure evaluation alone is reported too. (2) From a
+// price move on the devnet to the rebalance mined: the market moved by 0.6 % (feeds and pools, one devnet batch),
+// then a pass of the firing service, which evaluates, fires and carries the rebalance (approve + swap through the
+// whole pipeline, both mined). The service runs a pass every `orders.evaluateIntervalMs` (2 s by default): a move
+// waits up to one interval more for it. Everything runs on a devnet of its own, in this process.
+import { type Address, encodeFunctionData, erc20Abi, type Hex, parseAbi } from 'viem'
+import { requestContext } from '../src/context/requestContext.js'
+import { jsonRpc } from '../src/devnet/jsonRpc.js'
+import { setMarket } from '../src/devnet/market.js'
+import { startDevnet } from '../src/devnet/startDevnet.js'
+import { evaluateOrder } from '../src/orders/evaluate.js'
+import { createOrderStore } from '../src/orders/orderStore.js'
+import { createGateway, type Operator } from '../src/server/createGateway.js'
+import { createSigner } from '../src/signer/signer.js'
+import { openStore } from '../src/store/openStore.js'
+import { summarize, time } from './stats.js'
+import type { WriteBenchReport } from './writes.js'
+
+const goalEvaluationMs = 100
+const ms = (v: number) => `${v.toFixed(1)} ms`
+
+/** Runs the standing-order figures; returns them for the results JSON (table rows through `report.row`). */
+export async function benchOrders(report: WriteBenchReport): Promise<Record<string, unknown>> {
+  const { log, quick, row } = report
+  log('(o) starting the orders devnet')
+  const devnet = await startDevnet()
+  const f = devnet.fixtures
+  const store = await openStore({ memory: true })
+  const signer = await createSigner({ backend: 'devnet', accountIndex: 5, chainId: f.chainId })
+  const gateway = createGateway({
+    config: { rpc: { publicFallback: false }, orders: { enabled: false } },
+    devnet: f,
+    writes: { store, signer },
+  })
+  try {
+    await gateway.ready
+    const operator = (await gateway.operator) as Operator
+    await fund(f, signer.address)
+    const ctx = requestContext({ transport: 'memory' })
+    const created = await gateway.call(
+      'create_standing_order',
+      {
+        chain: 'devnet',
+        trigger: { kind: 'move', pair: 'ETH/BTC', percent: '0.5' },
+        action: {
+          kind: 'rebalance',
+          weights: [
+            { token: 'WETH', percent: '50' },
+            { token: 'WBTC', percent: '50' },
+          ],
+        },
+        budgetUsd: '2000',
+        guards: { cooldownSeconds: 0, maxFiresPerDay: 96 },
+      },
+      ctx,
+    )
+    if (created.isError) throw new Error(`create_standing_order: ${created.content[0]?.text}`)
+    const { orderId } = created.structuredContent as { orderId: string }
+    await operator.orders.evaluate() // takes the reference price
+
+    // (2) price move → rebalance mined, alternately up and down 0.6 % (each a move from the re-based reference).
+    const rounds = quick ? 6 : 20
+    log(`(o) ${rounds} price moves of 0.6 %, each rebalanced`)
+    const latencies: number[] = []
+    let eth = 3000
+    const orders = createOrderStore(store)
+    for (let i = 0; i < rounds; i++) {
+      eth = i % 2 === 0 ? eth * 1.006 : eth / 1.006
+      await setMarket(f, { ethUsd: eth.toFixed(2) })
+      const before = (await orders.get(orderId))!.fires
+      latencies.push(await time(() => operator.orders.evaluate()))
+      const after = await orders.get(orderId)
+      const [fire] = await orders.fires(orderId, 1)
+      if (after!.fires !== before + 1 || fire?.status !== 'done')
+        throw new Error(
+          `round ${i}: the move did not fire a rebalance (${fire?.status} ${fire?.error ?? ''})`,
+        )
+    }
+    const move = summarize(latencies)
+    row(
+      '(o) price move on the devnet → rebalance mined (evaluate, fire, approve + swap through the pipeline), median (p95)',
+      `${ms(move.median)} (${ms(move.p95)}), plus up to one evaluation interval (2 s default)`,
+      'report',
+      null,
+    )
+
+    // (1) 10,000 active orders, all referenced, evaluated at one block with nothing to fire.
+    const count = 10_000
+    const template = (await orders.get(orderId))!
+    await gateway.call('cancel_standing_order', { orderId }, ctx)
+    log(`(o) inserting ${count} orders`)
+    for (let i = 0; i < count; i += 1000) {
+      await store.db
+        .insertInto('standing_orders')
+        .values(
+          Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({
+            id: `ord_bench${i + j}`,
+            owner: template.owner,
+            caller: JSON.stringify(template.caller),
+            chain_id: template.spec.chainId,
+            spec: JSON.stringify(template.spec),
+            state: JSON.stringify({ ...template.state, armed: true }),
+            budget: template.budget.toString(),
+            intent_id: template.intentId,
+            expires_at: template.expiresAt,
+          })),
+        )
+        .execute()
+    }
+    const passes: number[] = []
+    for (let i = 0; i < (quick ? 5 : 15); i++) passes.push(await time(() => operator.orders.evaluate()))
+    const fired = (await orders.list({ status: 'active', limit: count })).reduce((n, o) => n + o.fires, 0)
+    const pass = summarize(passes.slice(2))
+    // The pure part: each order's evaluation at one observation, no I/O.
+    const active = await orders.active()
+    const obs = {
+      blockNumber: 1n,
+      time: Math.floor(Date.now() / 1000),
+      sources: [
+        {
+          name: 'a',
+          value: BigInt(template.state.reference ?? '50000000000000000'),
+          updatedAt: Math.floor(Date.now() / 1000),
+        },
+        {
+          name: 'b',
+          value: BigInt(template.state.reference ?? '50000000000000000'),
+          updatedAt: Math.floor(Date.now() / 1000),
+        },
+      ],
+    }
+    const pure = summarize(
+      await Promise.all(
+        Array.from({ length: 10 }, async () =>
+          time(async () => {
+            for (const o of active)
+              evaluateOrder(o.spec.trigger, o.spec.guards, o.state, o.spec.expiresAt, obs)
+          }),
+        ),
+      ),
+    )
+    row(
+      `(o) ${count.toLocaleString('en')} active orders evaluated at one block (store read, one multicall, evaluation), median (p95)`,
+      `${ms(pass.median)} (${ms(pass.p95)})${fired ? `, ${fired} fired` : ''}`,
+      `≤ ${goalEvaluationMs} ms`,
+      pass.median <= goalEvaluationMs && fired === 0,
+    )
+    row(
+      `(o) … of which the evaluation itself (pure, ${count.toLocaleString('en')} orders)`,
+      ms(pure.median),
+      'report',
+      null,
+    )
+    return {
+      move_to_mined_ms: move,
+      evaluation_10k_ms: pass,
+      evaluation_10k_pure_ms: pure,
+    }
+  } finally {
+    await gateway.close()
+    await store.close()
+    await devnet.stop()
+  }
+}
+
+/** 1 WETH and 0.05 WBTC for the bench wallet, from the devnet's deployer (unlocked), one transaction at a time. */
+async function fund(
+  f: { rpcUrl: string; deployer: Address; tokens: Record<string, { address: Address }> },
+  wallet: Address,
+) {
+  const weth = f.tokens.WETH!.address
+  const wbtc = f.tokens.WBTC!.address
+  const calls: { to: Address; data: Hex; value?: bigint }[] = [
+    {
+      to: weth,
+      data: encodeFunctionData({ abi: parseAbi(['function deposit() payable']), functionName: 'deposit' }),
+      value: 10n ** 18n,
+    },
+    {
+      to: weth,
+      data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [wallet, 10n ** 18n] }),
+    },
+    {
+      to: wbtc,
+      data: encodeFunctionData({
+        abi: parseAbi(['function mint(address,uint256)']),
+        functionName: 'mint',
+        args: [wallet, 5_000_000n],
+      }),
+    },
+  ]
+  for (const c of calls) {
+    const [hash] = (await jsonRpc(f.rpcUrl, [
+      {
+        method: 'eth_sendTransaction',
+        params: [
+          {
+            from: f.deployer,
+            to: c.to,
+            data: c.data,
+            ...(c.value ? { value: `0x${c.value.toString(16)}` } : {}),
+          },
+        ],
+      },
+    ])) as Hex[]
+    for (let i = 0; i < 500; i++) {
+      const [receipt] = (await jsonRpc(f.rpcUrl, [
+        { method: 'eth_getTransactionReceipt', params: [hash] },
+      ])) as [{ status: Hex } | null]
+      if (receipt) {
+        if (receipt.status !== '0x1') throw new Error('funding the bench wallet reverted')
+        break
+      }
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+}
