@@ -89,10 +89,12 @@ describe('demo mode, as a new user meets it', () => {
         'get_limits',
         'transfer',
         'quote_swap',
+        'create_standing_order',
       ])
       // No placeholder is left to fill in: every address is printed.
       expect(lines.join('\n')).not.toMatch(/<[A-Za-z]+>/)
-      const [balances, within, over, limits, held, priced] = lines as [
+      const [balances, within, over, limits, held, priced, order] = lines as [
+        string,
         string,
         string,
         string,
@@ -157,6 +159,28 @@ describe('demo mode, as a new user meets it', () => {
       expect(payout.stdout).toMatch(
         /^PAID {2}2000 base units of 0x[0-9a-f]{40} to 0x[0-9a-f]{40} on eip155:31337/m,
       )
+
+      // The standing order: created as printed, then the printed market move makes it rebalance, exactly once.
+      const created = ok(await call(order))
+      expect(created).toMatchObject({ status: 'completed', orderStatus: 'active' })
+      const market = /^ {6}(npx airlock devnet market .*?) {3}· {3}(npx airlock orders list)$/m.exec(text)
+      expect(market, text).not.toBeNull()
+      const listOrders = async () =>
+        JSON.parse((await runPrinted(`${market![2]} --json`)).stdout) as {
+          orderId: string
+          fires: number
+          reference?: string
+        }[]
+      // The firing service takes the reference price on its next pass (every 2 s): wait for that event.
+      while (!(await listOrders()).find((o) => o.orderId === created.orderId)?.reference)
+        await new Promise((r) => setTimeout(r, 200))
+      expect((await runPrinted(market![1]!)).stdout).toMatch(/ETH\/USD\s+feed\s+3000 → 3018 USD/)
+      let fired: { fires: number } | undefined
+      while (!fired?.fires) {
+        await new Promise((r) => setTimeout(r, 200))
+        fired = (await listOrders()).find((o) => o.orderId === created.orderId)
+      }
+      expect(fired.fires).toBe(1)
     } finally {
       await client.close()
     }

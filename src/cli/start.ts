@@ -56,9 +56,10 @@ export async function start(options: CliOptions, env: NodeJS.ProcessEnv): Promis
       `  USDC      ${f.tokens.USDC.address}`,
       `  WETH      ${f.tokens.WETH.address}`,
       `  DAI       ${f.tokens.DAI.address}`,
+      `  WBTC      ${f.tokens.WBTC.address} (the wallet holds 1 WETH and 0.05 WBTC)`,
       `  NFT       ${f.nft.address} (ids ${f.nft.tokenIds.join(', ')})`,
       `  Uniswap   router ${f.uniswapV3.router}, USDC/WETH pool ${f.uniswapV3.pools['USDC/WETH']}`,
-      `  ETH/USD   feed ${f.feeds['ETH/USD'].address}`,
+      `  ETH/USD   feed ${f.feeds['ETH/USD'].address}, BTC/USD feed ${f.feeds['BTC/USD'].address}`,
       '',
       ...tryIt(f, options.config.policy === undefined, cliCommand(options.configPath, env)),
     )
@@ -106,6 +107,23 @@ function tryIt(f: DevnetFixtures, demoPolicy: boolean, cli: string): string[] {
       'priced with x402 (0.01 USDC): the answer is the payment requirement; an x402 MCP client pays and retries (see the README, "Paid tools")',
     ),
     `      ${cli} payments report   ·   ${cli} payments payout`,
+    call(
+      'create_standing_order',
+      {
+        chain: 'devnet',
+        trigger: { kind: 'move', pair: 'ETH/BTC', percent: '0.5' },
+        action: {
+          kind: 'rebalance',
+          weights: [
+            { token: 'WETH', percent: '50' },
+            { token: 'WBTC', percent: '50' },
+          ],
+        },
+        budgetUsd: '500',
+      },
+      'a standing order (rule standing-orders-small); then move ETH 0.6 % and watch it rebalance, once:',
+    ),
+    `      ${cli} devnet market --eth-usd 3018 --rpc-url ${f.rpcUrl}   ·   ${cli} orders list`,
   )
   return lines
 }

@@ -303,7 +303,7 @@ describe('deployFixtures', () => {
     expect(fx.feeds['BTC/USD'].address).toBe('0x90bB87c6258aD0D309D2f3a263d3Bc7B0B9F522D')
   })
 
-  it('deploys WBTC (8 decimals, 100 to accounts 0–2, minted by the deployer only)', async () => {
+  it('deploys WBTC (8 decimals, 100 to accounts 1–2, 0.05 and 1 WETH to account 0, minted by the deployer only)', async () => {
     const wbtc = fx.tokens.WBTC.address
     expect(fx.tokens.WBTC.decimals).toBe(8)
     expect(await client.readContract({ address: wbtc, abi: erc20Abi, functionName: 'decimals' })).toBe(8)
@@ -311,9 +311,12 @@ describe('deployFixtures', () => {
     expect(await client.readContract({ address: wbtc, abi: erc20Abi, functionName: 'name' })).toBe(
       'Wrapped BTC',
     )
-    for (const account of fx.accounts.slice(0, 3))
+    for (const account of fx.accounts.slice(1, 3))
       expect(await balanceOf(wbtc, account)).toBe(100n * 10n ** 8n)
     expect(await balanceOf(wbtc, fx.accounts[3]!)).toBe(0n)
+    // The gateway wallet: equal dollar values at 3,000 and 60,000, for a standing order's 50/50 rebalance.
+    expect(await balanceOf(wbtc, fx.accounts[0]!)).toBe(5_000_000n)
+    expect(await balanceOf(fx.tokens.WETH.address, fx.accounts[0]!)).toBe(10n ** 18n)
     const abi = parseAbi(['function mint(address to, uint256 amount)', 'error NotMinter(address caller)'])
     await expect(
       client.simulateContract({

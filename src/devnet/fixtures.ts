@@ -28,7 +28,7 @@ export type DevnetFixtures = {
     WETH: DevnetToken
     /** EIP-2612 permit; 1,000,000 to accounts 0–2. */
     DAI: DevnetToken
-    /** "Wrapped BTC", 8 decimals; 100 to accounts 0–2; the deployer mints. */
+    /** "Wrapped BTC", 8 decimals; 100 to accounts 1–2, 0.05 to account 0 (with 1 WETH); the deployer mints. */
     WBTC: DevnetToken
   }
   /** ERC-721 with `data:` JSON metadata; token 2's name is a prompt-injection attempt. */

@@ -39,6 +39,8 @@ export const fixturePoolObservations = 64
 const usdcPerAccount = 1_000_000n * 10n ** 6n
 const daiPerAccount = 1_000_000n * 10n ** 18n
 const wbtcPerAccount = 100n * 10n ** 8n
+const wbtcForGateway = 5_000_000n
+const wethForGateway = 10n ** 18n
 const ethUsdPrice = 3000n
 const btcUsdPrice = 60_000n
 // Full range for tick spacing 60 (fee 0.3%): the Uniswap min/max ticks rounded to the spacing.
@@ -62,6 +64,7 @@ const abis = {
     'function approve(address, uint256) returns (bool)',
   ]),
   weth: parseAbi(['function deposit() payable']),
+  transfer: parseAbi(['function transfer(address to, uint256 amount) returns (bool)']),
   registry: parseAbi([
     'function setSubnodeOwner(bytes32 node, bytes32 label, address owner) returns (bytes32)',
     'function setSubnodeRecord(bytes32 node, bytes32 label, address owner, address resolver, uint64 ttl)',
@@ -259,7 +262,7 @@ export function planFixtures(accounts: readonly Address[]): FixturePlan {
 
   // Appended for standing orders (DESIGN §10): WBTC, a BTC/USD feed at 60,000, and USDC/WBTC (60,000 USDC per
   // WBTC) and WETH/WBTC (0.05 WBTC per WETH) pools, so an ETH/BTC move can be staged with prices that agree.
-  const wbtc = deploy('WBTC', [[a0, a1, a2], wbtcPerAccount])
+  const wbtc = deploy('WBTC', [[a1, a2], wbtcPerAccount])
   const btcUsdFeed = deploy('PriceFeed', [8, 'BTC / USD', btcUsdPrice * 10n ** 8n], 'BTC/USD feed')
   call('WBTC for liquidity', wbtc, mintable('mint', [deployer, 2n * liquidityWbtc]))
   call('USDC for WBTC liquidity', usdc, mintable('mint', [deployer, liquidityUsdc]))
@@ -283,6 +286,15 @@ export function planFixtures(accounts: readonly Address[]): FixturePlan {
       gasObservations,
     )
   }
+  // The gateway's wallet (account 0) holds WETH and WBTC in equal dollar value, 1 WETH and 0.05 WBTC: a standing
+  // order rebalancing them 50/50 has small, allowed trades to make when ETH/BTC moves (README "Standing orders").
+  call('WBTC for account 0', wbtc, mintable('mint', [a0, wbtcForGateway]))
+  wrap(wethForGateway)
+  call(
+    'WETH for account 0',
+    weth,
+    encodeFunctionData({ abi: abis.transfer, functionName: 'transfer', args: [a0, wethForGateway] }),
+  )
 
   return {
     steps,
