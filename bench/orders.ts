@@ -10,7 +10,7 @@ import { requestContext } from '../src/context/requestContext.js'
 import { jsonRpc } from '../src/devnet/jsonRpc.js'
 import { setMarket } from '../src/devnet/market.js'
 import { startDevnet } from '../src/devnet/startDevnet.js'
-import { evaluateOrder } from '../src/orders/evaluate.js'
+import { evaluateOrder, utcDay } from '../src/orders/evaluate.js'
 import { createOrderStore } from '../src/orders/orderStore.js'
 import { createGateway, type Operator } from '../src/server/createGateway.js'
 import { createSigner } from '../src/signer/signer.js'
@@ -115,9 +115,11 @@ export async function benchOrders(report: WriteBenchReport): Promise<Record<stri
     const pass = summarize(passes.slice(2))
     // The pure part: each order's evaluation at one observation, no I/O.
     const active = await orders.active()
+    const now = Math.floor(Date.now() / 1000)
     const obs = {
       blockNumber: 1n,
-      time: Math.floor(Date.now() / 1000),
+      time: now,
+      day: utcDay(now),
       sources: [
         {
           name: 'a',
