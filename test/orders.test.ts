@@ -488,3 +488,87 @@ describe('a standing order whose fire a human must approve', () => {
     await setMarket(fixtures, { ethUsd: '3000' })
   })
 })
+
+describe.each(testStoreDrivers)('standing orders across replicas and restarts (%s)', (driver) => {
+  const t = useTestStore(driver)
+  const gateways: Gateway[] = []
+  let wallet: Address
+  let signer: Awaited<ReturnType<typeof createSigner>>
+
+  const start = async () => {
+    const store = gateways.length === 0 || driver === 'pglite' ? t.store : await t.openAnother()
+    const gateway = createGateway({
+      config: { rpc: { publicFallback: false }, orders: { enabled: false } },
+      devnet: fixtures,
+      writes: { store, signer, trackerIntervalMs: 50, maintainIntervalMs: 600_000 },
+    })
+    await gateway.ready
+    gateways.push(gateway)
+    return { gateway, operator: (await gateway.operator) as Operator }
+  }
+
+  beforeAll(async () => {
+    signer = await createSigner({
+      backend: 'devnet',
+      accountIndex: driver === 'pglite' ? 3 : 4,
+      chainId: fixtures.chainId,
+    })
+    wallet = signer.address
+    await setMarket(fixtures, { ethUsd: '3000', btcUsd: '60000' })
+    await fund(wallet, 10n ** 18n, 5_000_000n)
+  })
+  afterAll(async () => {
+    for (const g of gateways) await g.close()
+  })
+
+  it('two replicas evaluating at once fire once; a kill switch engaged before a restart still holds after it', async () => {
+    const a = await start()
+    const b = await start()
+    const created = await a.gateway.call(
+      'create_standing_order',
+      {
+        chain: 'devnet',
+        trigger: { kind: 'move', pair: 'ETH/BTC', percent: '0.5' },
+        action: rebalance,
+        budgetUsd: '100',
+        guards: { cooldownSeconds: 0 },
+      },
+      ctx(),
+    )
+    const { orderId } = created.structuredContent as { orderId: string }
+    const both = () => Promise.all([a.operator.orders.evaluate(), b.operator.orders.evaluate()])
+    await both()
+    const wethBefore = await balanceOf(WETH.address, wallet)
+    await setMarket(fixtures, { ethUsd: '3018' })
+    await both()
+    await both()
+    const store = createOrderStore(t.store)
+    const fires = await store.fires(orderId, 10)
+    expect(fires.map((f) => [f.seq, f.status])).toEqual([[1, 'done']])
+    const swaps = await t.store.db
+      .selectFrom('intents')
+      .select(['status'])
+      .where('operation', '=', 'swap')
+      .where('origin', '=', 'order')
+      .execute()
+    expect(swaps).toEqual([{ status: 'mined' }])
+    const sold = wethBefore - (await balanceOf(WETH.address, wallet))
+    expect(sold).toBeGreaterThan(0n)
+
+    // The kill switch, engaged and then both replicas gone: a new gateway on the store fires nothing.
+    await a.operator.killSwitch.engage('orders test', 'test')
+    for (const g of [a.gateway, b.gateway]) {
+      gateways.splice(gateways.indexOf(g), 1)
+      await g.close()
+    }
+    const c = await start()
+    await setMarket(fixtures, { ethUsd: '3040' })
+    await c.operator.orders.evaluate()
+    expect((await store.get(orderId))!.fires).toBe(1)
+    expect(await balanceOf(WETH.address, wallet)).toBe(wethBefore - sold)
+    await c.operator.killSwitch.release('test')
+    await c.operator.orders.evaluate()
+    expect((await store.get(orderId))!.fires).toBe(2)
+    await setMarket(fixtures, { ethUsd: '3000' })
+  })
+})

@@ -430,7 +430,9 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         lease: { leases: createServiceLeases(store.db), holder: replicaId() },
         onError: (error) => log(`orders: ${toBaseError(error).message}`),
       })
-      if (config.orders?.enabled !== false && catalog && services.add(ordersService))
+      // Registered even when its timer is off (`orders.enabled: false`): a pass the operator asks for takes the
+      // lease, and closing the gateway must give it back to the next replica.
+      if (services.add(ordersService) && config.orders?.enabled !== false && catalog)
         await services.start(ordersService)
       const levers: Operator = {
         orders: {
