@@ -207,8 +207,11 @@ export function utcDay(time: number): string {
   return new Date(time * 1000).toISOString().slice(0, 10)
 }
 
-/** Why the sources cannot be used at this block, or undefined. */
-function sourceProblem(guards: OrderGuards, obs: Observation): string | undefined {
+/**
+ * Why the sources cannot be used at this block, or undefined: fewer than two, a non-positive price, one older than
+ * `maxAgeSeconds` by block time, one further than `maxDeviationBps` from the primary.
+ */
+export function sourceProblem(guards: OrderGuards, obs: Observation): string | undefined {
   const sources = obs.sources
   if (!sources || sources.length === 0) return 'the price sources could not be read'
   if (sources.length < 2) return 'fewer than two price sources answered'

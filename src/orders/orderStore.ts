@@ -1,7 +1,7 @@
-import type { Selectable } from 'kysely'
+import type { Kysely, Selectable } from 'kysely'
 import { sql } from 'kysely'
 import type { Caller } from '../context/caller.js'
-import type { StandingOrdersTable } from '../store/database.js'
+import type { Database, StandingOrdersTable } from '../store/database.js'
 import type { Store } from '../store/openStore.js'
 import type { OrderState } from './evaluate.js'
 import type { OrderSpec } from './spec.js'
@@ -242,12 +242,7 @@ export function createOrderStore(store: Store) {
             tx,
           )
         if ((r.numAffectedRows ?? 0n) === 0n) return false
-        await tx
-          .updateTable('standing_order_fires')
-          .set({ actions: JSON.stringify(actions), updated_at: new Date() })
-          .where('order_id', '=', id)
-          .where('seq', '=', seq)
-          .execute()
+        await saveActions(tx, id, seq, actions)
         return true
       })
     },
@@ -266,12 +261,7 @@ export function createOrderStore(store: Store) {
       await db.transaction().execute(async (tx) => {
         await sql`update standing_orders set reserved = reserved - ${reserved.toString()}::numeric,
           spent = spent + ${spent.toString()}::numeric, updated_at = now() where id = ${id}`.execute(tx)
-        await tx
-          .updateTable('standing_order_fires')
-          .set({ actions: JSON.stringify(actions), updated_at: new Date() })
-          .where('order_id', '=', id)
-          .where('seq', '=', seq)
-          .execute()
+        await saveActions(tx, id, seq, actions)
       })
     },
 
@@ -352,6 +342,21 @@ export function createOrderStore(store: Store) {
       }))
     },
   }
+}
+
+/** Writes a fire's actions (inside the transaction that reserves or settles their budget). */
+async function saveActions(
+  tx: Kysely<Database>,
+  id: string,
+  seq: number,
+  actions: FireAction[],
+): Promise<void> {
+  await tx
+    .updateTable('standing_order_fires')
+    .set({ actions: JSON.stringify(actions), updated_at: new Date() })
+    .where('order_id', '=', id)
+    .where('seq', '=', seq)
+    .execute()
 }
 
 /** The order store's operations. */

@@ -10,7 +10,7 @@ import type { KillSwitch } from '../policy/killSwitch.js'
 import { addressProblem } from '../schemas/address.js'
 import { parseAmount } from '../schemas/amount.js'
 import type { Store } from '../store/openStore.js'
-import { evaluateOrder, initialState, type Observation, utcDay } from './evaluate.js'
+import { evaluateOrder, initialState, type Observation, sourceProblem, utcDay } from './evaluate.js'
 import {
   createOrderStore,
   type FireAction,
@@ -19,16 +19,10 @@ import {
   type StandingOrder,
 } from './orderStore.js'
 import { type Holding, minOutAtOracle, planRebalance, valueMicroUsd } from './plan.js'
-import {
-  type CatalogToken,
-  catalogSymbols,
-  catalogToken,
-  latestBlock,
-  type OrderCatalog,
-  readPairs,
-} from './sources.js'
+import { catalogSymbols, catalogToken, latestBlock, type OrderCatalog, readPairs } from './sources.js'
 import {
   type ActionInput,
+  formatWad,
   type GuardsInput,
   maxLifetimeSeconds,
   type OrderAction,
@@ -38,7 +32,6 @@ import {
   resolveGuards,
   resolveTrigger,
   type TriggerInput,
-  toWad,
   wad,
 } from './spec.js'
 
@@ -156,15 +149,10 @@ export function createOrders(parameters: CreateOrdersParameters) {
     if (!entry) throw new Error(`token ${token.symbol} left the catalog`)
     if (entry.usd === 'USD') return wad
     const sources = observed.get(entry.usd)
-    if (!sources || sources.length < 2) throw new Error(`the ${entry.usd} price sources could not be read`)
-    const primary = sources[0]!
-    for (const s of sources) {
-      if (time - s.updatedAt > spec.guards.maxAgeSeconds) throw new Error(`price source ${s.name} is stale`)
-      const diff = s.value > primary.value ? s.value - primary.value : primary.value - s.value
-      if (diff * 10_000n > BigInt(spec.guards.maxDeviationBps) * primary.value)
-        throw new Error(`the ${entry.usd} price sources disagree`)
-    }
-    return primary.value
+    // The same checks as a trigger's: every source present, fresh and agreeing, or no price (the fire fails).
+    const problem = sourceProblem(spec.guards, { blockNumber: 0n, time, sources })
+    if (problem) throw new Error(`${entry.usd}: ${problem}`)
+    return sources![0]!.value
   }
 
   function pairsOf(catalog: OrderCatalog, spec: OrderSpec): string[] {
@@ -874,7 +862,7 @@ export function describeOrder(
               kind: 'cross',
               pair: trigger.pair,
               direction: trigger.direction,
-              level: formatWadShort(BigInt(trigger.level)),
+              level: formatWad(BigInt(trigger.level)),
             }
           : { kind: 'interval', seconds: trigger.seconds },
     action:
@@ -914,7 +902,7 @@ export function describeOrder(
       reserved: usd(order.reserved),
       left: usd(order.budget - order.spent - order.reserved),
     },
-    ...(order.state.reference ? { reference: formatWadShort(BigInt(order.state.reference)) } : {}),
+    ...(order.state.reference ? { reference: formatWad(BigInt(order.state.reference)) } : {}),
     armed: order.state.armed,
     fires: order.fires,
     ...(order.state.lastFireAt ? { lastFireAt: new Date(order.state.lastFireAt * 1000).toISOString() } : {}),
@@ -927,7 +915,7 @@ export function describeOrder(
             seq: f.seq,
             status: f.status,
             block: f.blockNumber.toString(),
-            ...(f.price ? { price: formatWadShort(BigInt(f.price)) } : {}),
+            ...(f.price ? { price: formatWad(BigInt(f.price)) } : {}),
             actions: f.actions.map((a) => ({
               summary: a.summary,
               status: a.status,
@@ -955,13 +943,6 @@ export function describeOrder(
   }
 }
 
-function formatWadShort(v: bigint): string {
-  const whole = v / wad
-  const frac = ((v % wad) * 10n ** 8n) / wad
-  const f = frac.toString().padStart(8, '0').replace(/0+$/, '')
-  return f ? `${whole}.${f}` : whole.toString()
-}
-
 function errorText(result: ToolResult): string {
   try {
     const e = (JSON.parse(result.content[0]?.text ?? '') as { error?: { code?: string; message?: string } })
@@ -971,6 +952,3 @@ function errorText(result: ToolResult): string {
     return 'refused'
   }
 }
-
-export type { CatalogToken }
-export { toWad }

@@ -13,6 +13,7 @@ import {
   zeroAddress,
 } from 'viem'
 import { erc20AssetId, registryNativeAssetId } from '../chains/caip19.js'
+import type { ChainContext } from '../chains/chains.js'
 import type { AssetId } from '../context/chain.js'
 import { InvalidInputError, SigningRefusedError } from '../errors/index.js'
 import type { FactAmount, PolicyFacts, PolicyOperation } from '../policy/types.js'
@@ -123,6 +124,21 @@ function nonCanonical(signature: string, why: string): InvalidInputError {
     field: 'args',
     metaMessages: ['Pass the arguments as values and let the gateway encode them.'],
   })
+}
+
+/**
+ * A chain context as the facts need it (name, id, CAIP-2, native decimals and asset id).
+ *
+ * @example buildFacts({ chain: factsChain(chain), … })
+ */
+export function factsChain(chain: ChainContext): FactsInput['chain'] {
+  return {
+    name: chain.name,
+    id: chain.id,
+    caip2: chain.caip2,
+    nativeDecimals: chain.chain.nativeCurrency.decimals,
+    nativeAssetId: chain.native.assetId,
+  }
 }
 
 /** What the pipeline knows about a write besides the call: from the tool's own resolved details. */

@@ -20,7 +20,14 @@ import type { BudgetValue } from '../schemas/budget.js'
 import type { BlockEnvironment } from '../simulate/blockEnvironment.js'
 import type { Simulation, SimulationCall } from '../simulate/types.js'
 import { quoteUntrusted } from '../untrusted/quoteUntrusted.js'
-import { buildFacts, type Counterparty, counterpartiesOf, counterpartyRefusal, decodeCall } from './facts.js'
+import {
+  buildFacts,
+  type Counterparty,
+  counterpartiesOf,
+  counterpartyRefusal,
+  decodeCall,
+  factsChain,
+} from './facts.js'
 import type { PriceBook } from './prices.js'
 import type { Settlement, SettleSubject } from './settle.js'
 
@@ -272,13 +279,7 @@ export function createGuard(parts: GuardrailParts): Guard {
       const prices = await parts.prices(chain)
       const facts = buildFacts({
         operation: subject.operation,
-        chain: {
-          name: chain.name,
-          id: chain.id,
-          caip2: chain.caip2,
-          nativeDecimals: chain.chain.nativeCurrency.decimals,
-          nativeAssetId: chain.native.assetId,
-        },
+        chain: factsChain(chain),
         wallet: subject.wallet,
         agent: subject.agent,
         origin:

@@ -6,7 +6,7 @@ import type { OrderSpec, OrderToken } from '../orders/spec.js'
 import { evaluatePolicy } from '../policy/evaluate.js'
 import type { PolicyOperation } from '../policy/types.js'
 import type { Simulation } from '../simulate/types.js'
-import { buildFacts } from './facts.js'
+import { buildFacts, factsChain } from './facts.js'
 import type { GuardrailParts } from './guard.js'
 
 const nativeSentinel = '0x0000000000000000000000000000000000000000'
@@ -80,13 +80,7 @@ export async function probeOrderActions(
     }
     const facts = buildFacts({
       operation: probe.operation,
-      chain: {
-        name: chain.name,
-        id: chain.id,
-        caip2: chain.caip2,
-        nativeDecimals: chain.chain.nativeCurrency.decimals,
-        nativeAssetId: chain.native.assetId,
-      },
+      chain: factsChain(chain),
       wallet,
       agent: actingId(caller),
       origin: 'order',
