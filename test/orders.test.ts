@@ -329,6 +329,7 @@ describe.each(testStoreDrivers)('standing orders on the devnet (%s)', (driver) =
       'get_standing_order',
       'cancel_standing_order',
       'list_standing_orders',
+      'get_intent',
       'swap',
       'approve',
     ]
@@ -365,10 +366,15 @@ describe.each(testStoreDrivers)('standing orders on the devnet (%s)', (driver) =
     expect(fired.fires).toBe(1)
     expect(fired.recentFires[0]).toMatchObject({ status: 'done' })
     const swapId = fired.recentFires[0]!.actions[0]!.intents[1]!.intentId!
-    expect((await gateway.call('get_intent', { intentId: swapId }, ctx())).structuredContent).toMatchObject({
+    // The agent reads its order's fire like its own write; another agent cannot.
+    expect(
+      (await gateway.call('get_intent', { intentId: swapId }, as(agent.record))).structuredContent,
+    ).toMatchObject({
       status: 'mined',
       origin: 'order',
     })
+    const theirs = await gateway.call('get_intent', { intentId: swapId }, as(other.record))
+    expect(JSON.parse(theirs.content[0]!.text).error.code).toBe('NOT_FOUND')
     // Its user's grant budget took the fire (approval and swap), as for any write of the agent.
     const who = (await gateway.call('whoami', {}, as(agent.record))).structuredContent as {
       budget?: { used: string }

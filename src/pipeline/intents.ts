@@ -128,11 +128,13 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
 
   async function own(id: string, caller?: Caller): Promise<Intent> {
     const intent = await journal.get(id)
-    // An agent sees only its own intents (another agent's, or the operator's, are not there for it).
-    if (
-      intent.wallet !== parts.signer?.address ||
-      (caller?.kind === 'agent' && intent.agent !== actorOf(caller))
-    )
+    // An agent sees only its own intents (another agent's, or the operator's, are not there for it), its standing
+    // orders' fires included: they act for it.
+    const mine =
+      caller?.kind !== 'agent' ||
+      intent.agent === actorOf(caller) ||
+      (intent.caller?.kind === 'order' && intent.caller.agent === actorOf(caller))
+    if (intent.wallet !== parts.signer?.address || !mine)
       throw new NotFoundError(`No intent ${id.slice(0, 64)} for this gateway's wallet.`, {
         field: 'intentId',
       })
