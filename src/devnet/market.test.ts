@@ -12,6 +12,7 @@ import {
   setMarket,
   setPoolPrice,
 } from './market.js'
+import { startDevnet } from './startDevnet.js'
 
 const fx: DevnetFixtures = useDevnet({ isolate: true })
 const client = createPublicClient({ transport: http(fx.rpcUrl) })
@@ -137,24 +138,33 @@ describe('setMarket', () => {
   })
 
   it('leaves a time-weighted price to read: the pools record observations as they move', async () => {
-    await setMarket(fx, { ethUsd: '3000', btcUsd: '60000' })
-    const address: Address = fx.uniswapV3.pools['WETH/WBTC']
-    await jsonRpc(fx.rpcUrl, [{ method: 'evm_increaseTime', params: [120] }, { method: 'evm_mine' }])
-    await setMarket(fx, { ethUsd: '3018' })
-    await jsonRpc(fx.rpcUrl, [{ method: 'evm_increaseTime', params: [60] }, { method: 'evm_mine' }])
-    const [, , , cardinality] = await client.readContract({ address, abi: poolAbi, functionName: 'slot0' })
-    expect(cardinality).toBe(64)
-    const [ticks] = await client.readContract({
-      address,
-      abi: poolAbi,
-      functionName: 'observe',
-      args: [[100, 0]],
-    })
-    // The mean tick over the last 100 s sits between the two prices (0.05 for ~40 s, 0.0503 for ~60 s).
-    const meanTick = Number(ticks[1]! - ticks[0]!) / 100
-    const [, tickNow] = await client.readContract({ address, abi: poolAbi, functionName: 'slot0' })
-    const tickMoved = Math.log(1.006) / Math.log(1.0001) // ~60 ticks
-    expect(Math.abs(meanTick - tickNow)).toBeGreaterThan(tickMoved * 0.2)
-    expect(Math.abs(meanTick - tickNow)).toBeLessThan(tickMoved * 0.6)
+    // A devnet of its own: moving its clock forward would leave the shared one ahead of the files after this one
+    // (a snapshot's revert does not take the offset back).
+    const own = await startDevnet()
+    try {
+      const f = own.fixtures
+      const local = createPublicClient({ transport: http(f.rpcUrl) })
+      await setMarket(f, { ethUsd: '3000', btcUsd: '60000' })
+      const address: Address = f.uniswapV3.pools['WETH/WBTC']
+      await jsonRpc(f.rpcUrl, [{ method: 'evm_increaseTime', params: [120] }, { method: 'evm_mine' }])
+      await setMarket(f, { ethUsd: '3018' })
+      await jsonRpc(f.rpcUrl, [{ method: 'evm_increaseTime', params: [60] }, { method: 'evm_mine' }])
+      const [, , , cardinality] = await local.readContract({ address, abi: poolAbi, functionName: 'slot0' })
+      expect(cardinality).toBe(64)
+      const [ticks] = await local.readContract({
+        address,
+        abi: poolAbi,
+        functionName: 'observe',
+        args: [[100, 0]],
+      })
+      // The mean tick over the last 100 s sits between the two prices (0.05 for ~40 s, 0.0503 for ~60 s).
+      const meanTick = Number(ticks[1]! - ticks[0]!) / 100
+      const [, tickNow] = await local.readContract({ address, abi: poolAbi, functionName: 'slot0' })
+      const tickMoved = Math.log(1.006) / Math.log(1.0001) // ~60 ticks
+      expect(Math.abs(meanTick - tickNow)).toBeGreaterThan(tickMoved * 0.2)
+      expect(Math.abs(meanTick - tickNow)).toBeLessThan(tickMoved * 0.6)
+    } finally {
+      await own.stop()
+    }
   })
 })

@@ -5,7 +5,11 @@ import type { ChainContext } from '../chains/chains.js'
 import { devnetChain } from '../devnet/devnetChain.js'
 import { jsonRpc } from '../devnet/jsonRpc.js'
 import { setMarket } from '../devnet/market.js'
-import { devnetCatalog, latestBlock, type OrderCatalog, readPairs } from './sources.js'
+import { startDevnet } from '../devnet/startDevnet.js'
+import { devnetCatalog, latestBlock, type OrderCatalog, type PriceSource, readPairs } from './sources.js'
+
+type PoolSource = Extract<PriceSource, { kind: 'pool' }>
+
 import { wad } from './spec.js'
 
 const fixtures = useDevnet({ isolate: true })
@@ -33,34 +37,39 @@ describe('price sources', () => {
   })
 
   it("a pool's time-weighted price lags a move; an unknown pool leaves its pair without sources", async () => {
-    const twap: OrderCatalog = {
-      ...catalog,
-      pairs: {
-        'ETH/BTC': catalog.pairs['ETH/BTC']!.map((s) => (s.kind === 'pool' ? { ...s, twapSeconds: 100 } : s)),
-        'BAD/USD': [
-          { kind: 'feed', name: 'feed ETH/USD', feed: fixtures.feeds['ETH/USD'] },
-          {
-            ...(catalog.pairs['ETH/USD']![1] as Extract<
-              OrderCatalog['pairs'][string][number],
-              { kind: 'pool' }
-            >),
-            pool: fixtures.accounts[9]!,
-          },
-        ],
-      },
+    // A devnet of its own: its clock is moved forward, which a snapshot's revert would not take back.
+    const own = await startDevnet()
+    try {
+      const f = own.fixtures
+      const local = {
+        client: createPublicClient({ chain: devnetChain(f), transport: http(f.rpcUrl) }),
+      } as unknown as ChainContext
+      const base = devnetCatalog(f)!
+      const twap: OrderCatalog = {
+        ...base,
+        pairs: {
+          'ETH/BTC': base.pairs['ETH/BTC']!.map((s) => (s.kind === 'pool' ? { ...s, twapSeconds: 100 } : s)),
+          'BAD/USD': [
+            { kind: 'feed', name: 'feed ETH/USD', feed: f.feeds['ETH/USD'] },
+            { ...(base.pairs['ETH/USD']![1] as PoolSource), pool: f.accounts[9]! },
+          ],
+        },
+      }
+      await setMarket(f, { ethUsd: '3000', btcUsd: '60000' })
+      await jsonRpc(f.rpcUrl, [{ method: 'evm_increaseTime', params: [120] }, { method: 'evm_mine' }])
+      await setMarket(f, { ethUsd: '3018' })
+      await jsonRpc(f.rpcUrl, [{ method: 'evm_increaseTime', params: [60] }, { method: 'evm_mine' }])
+      const block = await latestBlock(local)
+      const read = await readPairs(local, twap, ['ETH/BTC', 'BAD/USD'], block)
+      const [feed, pool] = read.get('ETH/BTC')!
+      // Over the last 100 s the pool was at 0.05 for about 40 s and at 0.0503 for about 60 s.
+      expect(feed!.value).toBe((503n * wad) / 10_000n)
+      expect(pool!.value).toBeGreaterThan((5005n * wad) / 100_000n)
+      expect(pool!.value).toBeLessThan((5028n * wad) / 100_000n)
+      expect(read.get('BAD/USD')).toBeUndefined()
+      expect(read.has('BAD/USD')).toBe(true)
+    } finally {
+      await own.stop()
     }
-    await setMarket(fixtures, { ethUsd: '3000', btcUsd: '60000' })
-    await jsonRpc(fixtures.rpcUrl, [{ method: 'evm_increaseTime', params: [120] }, { method: 'evm_mine' }])
-    await setMarket(fixtures, { ethUsd: '3018' })
-    await jsonRpc(fixtures.rpcUrl, [{ method: 'evm_increaseTime', params: [60] }, { method: 'evm_mine' }])
-    const block = await latestBlock(chain)
-    const read = await readPairs(chain, twap, ['ETH/BTC', 'BAD/USD'], block)
-    const [feed, pool] = read.get('ETH/BTC')!
-    // Over the last 100 s the pool was at 0.05 for about 40 s and at 0.0503 for about 60 s.
-    expect(feed!.value).toBe((503n * wad) / 10_000n)
-    expect(pool!.value).toBeGreaterThan((5005n * wad) / 100_000n)
-    expect(pool!.value).toBeLessThan((5028n * wad) / 100_000n)
-    expect(read.get('BAD/USD')).toBeUndefined()
-    expect(read.has('BAD/USD')).toBe(true)
   })
 })
