@@ -1,14 +1,5 @@
-// Issue 15's figures: what standing orders cost. (1) Evaluation: 10,000 active orders evaluated at one block (the
-// firing service's pass with nothing to fire: the orders read from the store, every pair's sources read in one
-// multicall, each order evaluated), against the goal of 100 ms; the pure evaluation alone is reported too. (2) From a
-// price move on the devnet to the rebalance mined: the market moved by 0.6 % (feeds and pools, one devnet batch),
-// then a pass of the firing service, which evaluates, fires and carries the rebalance (approve + swap through the
-// whole pipeline, both mined). The service runs a pass every `orders.evaluateIntervalMs` (2 s by default): a move
-// waits up to one interval more for it. Everything runs on a devnet of its own, in this process.
-import { type Address, encodeFunctionData, erc20Abi, type Hex, parseAbi } from 'viem'
 import { requestContext } from '../src/context/requestContext.js'
-import { jsonRpc } from '../src/devnet/jsonRpc.js'
-import { setMarket } from '../src/devnet/market.js'
+import { fundAccount, setMarket } from '../src/devnet/market.js'
 import { startDevnet } from '../src/devnet/startDevnet.js'
 import { evaluateOrder, utcDay } from '../src/orders/evaluate.js'
 import { createOrderStore } from '../src/orders/orderStore.js'
@@ -37,7 +28,7 @@ export async function benchOrders(report: WriteBenchReport): Promise<Record<stri
   try {
     await gateway.ready
     const operator = (await gateway.operator) as Operator
-    await fund(f, signer.address)
+    await fundAccount(f, signer.address, { weth: 10n ** 18n, wbtc: 5_000_000n }) // 50/50 at 3,000 / 60,000
     const ctx = requestContext({ transport: 'memory' })
     const created = await gateway.call(
       'create_standing_order',
@@ -164,58 +155,5 @@ export async function benchOrders(report: WriteBenchReport): Promise<Record<stri
     await gateway.close()
     await store.close()
     await devnet.stop()
-  }
-}
-
-/** 1 WETH and 0.05 WBTC for the bench wallet, from the devnet's deployer (unlocked), one transaction at a time. */
-async function fund(
-  f: { rpcUrl: string; deployer: Address; tokens: Record<string, { address: Address }> },
-  wallet: Address,
-) {
-  const weth = f.tokens.WETH!.address
-  const wbtc = f.tokens.WBTC!.address
-  const calls: { to: Address; data: Hex; value?: bigint }[] = [
-    {
-      to: weth,
-      data: encodeFunctionData({ abi: parseAbi(['function deposit() payable']), functionName: 'deposit' }),
-      value: 10n ** 18n,
-    },
-    {
-      to: weth,
-      data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [wallet, 10n ** 18n] }),
-    },
-    {
-      to: wbtc,
-      data: encodeFunctionData({
-        abi: parseAbi(['function mint(address,uint256)']),
-        functionName: 'mint',
-        args: [wallet, 5_000_000n],
-      }),
-    },
-  ]
-  for (const c of calls) {
-    const [hash] = (await jsonRpc(f.rpcUrl, [
-      {
-        method: 'eth_sendTransaction',
-        params: [
-          {
-            from: f.deployer,
-            to: c.to,
-            data: c.data,
-            ...(c.value ? { value: `0x${c.value.toString(16)}` } : {}),
-          },
-        ],
-      },
-    ])) as Hex[]
-    for (let i = 0; i < 500; i++) {
-      const [receipt] = (await jsonRpc(f.rpcUrl, [
-        { method: 'eth_getTransactionReceipt', params: [hash] },
-      ])) as [{ status: Hex } | null]
-      if (receipt) {
-        if (receipt.status !== '0x1') throw new Error('funding the bench wallet reverted')
-        break
-      }
-      await new Promise((r) => setTimeout(r, 10))
-    }
   }
 }

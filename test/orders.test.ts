@@ -1,16 +1,8 @@
-import {
-  type Address,
-  createPublicClient,
-  encodeFunctionData,
-  erc20Abi,
-  type Hex,
-  http,
-  parseAbi,
-} from 'viem'
+import { type Address, createPublicClient, erc20Abi, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requestContext } from '../src/context/requestContext.js'
 import { jsonRpc } from '../src/devnet/jsonRpc.js'
-import { setFeedPrice, setMarket } from '../src/devnet/market.js'
+import { fundAccount, setFeedPrice, setMarket } from '../src/devnet/market.js'
 import { agentCaller } from '../src/identity/passportRegistry.js'
 import { createOrderStore } from '../src/orders/orderStore.js'
 import { createGateway, type Gateway, type Operator } from '../src/server/createGateway.js'
@@ -21,7 +13,7 @@ import { passportedAgent } from './passports.js'
 
 // DESIGN §10, issue 15: standing orders fire deterministically, through the whole pipeline, exactly once.
 const fixtures = useDevnet({ isolate: true })
-const { WETH, WBTC, USDC } = fixtures.tokens
+const { WETH, WBTC } = fixtures.tokens
 const client = createPublicClient({ transport: http(fixtures.rpcUrl) })
 const ctx = () => requestContext({ transport: 'memory' })
 const rebalance = {
@@ -32,61 +24,9 @@ const rebalance = {
   ],
 }
 
-/** Sends from the deployer (unlocked on anvil), one transaction at a time, each mined before the next. */
-async function fromDeployer(calls: { to: Address; data: Hex; value?: bigint }[]) {
-  for (const c of calls) {
-    const [hash] = (await jsonRpc(fixtures.rpcUrl, [
-      {
-        method: 'eth_sendTransaction',
-        params: [
-          {
-            from: fixtures.deployer,
-            to: c.to,
-            data: c.data,
-            ...(c.value ? { value: `0x${c.value.toString(16)}` } : {}),
-          },
-        ],
-      },
-    ])) as Hex[]
-    const r = await client.waitForTransactionReceipt({ hash: hash!, pollingInterval: 20 })
-    expect(r.status).toBe('success')
-  }
-}
-
-/** Gives `wallet` WETH (wrapped by the deployer) and WBTC (minted): equal dollar values at $3,000 / $60,000. */
-async function fund(wallet: Address, weth: bigint, wbtc: bigint, usdc = 0n) {
-  await fromDeployer([
-    {
-      to: WETH.address,
-      data: encodeFunctionData({ abi: parseAbi(['function deposit() payable']), functionName: 'deposit' }),
-      value: weth,
-    },
-    {
-      to: WETH.address,
-      data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [wallet, weth] }),
-    },
-    {
-      to: WBTC.address,
-      data: encodeFunctionData({
-        abi: parseAbi(['function mint(address,uint256)']),
-        functionName: 'mint',
-        args: [wallet, wbtc],
-      }),
-    },
-    ...(usdc
-      ? [
-          {
-            to: USDC.address,
-            data: encodeFunctionData({
-              abi: parseAbi(['function mint(address,uint256)']),
-              functionName: 'mint',
-              args: [wallet, usdc],
-            }),
-          },
-        ]
-      : []),
-  ])
-}
+/** Gives `wallet` WETH and WBTC (and USDC) from the deployer: equal dollar values at $3,000 / $60,000. */
+const fund = (wallet: Address, weth: bigint, wbtc: bigint, usdc = 0n) =>
+  fundAccount(fixtures, wallet, { weth, wbtc, usdc })
 
 /** Mines an empty block (time guards and streaks count blocks). */
 const mine = () => jsonRpc(fixtures.rpcUrl, [{ method: 'evm_mine' }])

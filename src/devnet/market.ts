@@ -55,7 +55,11 @@ const abis = {
     'function slot0() view returns (uint160 sqrtPriceX96, int24 tick, uint16 observationIndex, uint16 observationCardinality, uint16 observationCardinalityNext, uint8 feeProtocol, bool unlocked)',
     'function liquidity() view returns (uint128)',
   ]),
-  token: parseAbi(['function mint(address to, uint256 amount)', 'function deposit() payable']),
+  token: parseAbi([
+    'function mint(address to, uint256 amount)',
+    'function deposit() payable',
+    'function transfer(address to, uint256 amount) returns (bool)',
+  ]),
   router: parseAbi([
     'struct ExactInputSingleParams { address tokenIn; address tokenOut; uint24 fee; address recipient; uint256 deadline; uint256 amountIn; uint256 amountOutMinimum; uint160 sqrtPriceLimitX96; }',
     'function exactInputSingle(ExactInputSingleParams params) payable returns (uint256 amountOut)',
@@ -167,6 +171,42 @@ export async function setMarket(
     })),
     pools: pools.moved,
   }
+}
+
+/**
+ * Gives `to` devnet tokens from the deployer: WETH (wrapped from the deployer's ETH, then sent), WBTC and USDC
+ * (minted), in base units. Resolves once everything is mined.
+ *
+ * @example await fundAccount(devnet.fixtures, wallet, { weth: 10n ** 18n, wbtc: 5_000_000n }) // 1 WETH, 0.05 WBTC
+ * @throws {DevnetError} the node is unreachable or a transaction reverted
+ */
+export async function fundAccount(
+  fixtures: MarketFixtures,
+  to: Address,
+  amounts: { weth?: bigint | undefined; wbtc?: bigint | undefined; usdc?: bigint | undefined },
+): Promise<void> {
+  const { WETH, WBTC, USDC } = fixtures.tokens
+  const txs: Tx[] = []
+  const mint = (label: string, token: Address, amount: bigint) =>
+    txs.push({
+      label,
+      to: token,
+      data: encodeFunctionData({ abi: abis.token, functionName: 'mint', args: [to, amount] }),
+      gas: gasPerCall,
+    })
+  if (amounts.weth) {
+    const deposit = encodeFunctionData({ abi: abis.token, functionName: 'deposit' })
+    txs.push({ label: 'wrap ETH', to: WETH.address, data: deposit, value: amounts.weth, gas: gasPerCall })
+    txs.push({
+      label: 'send WETH',
+      to: WETH.address,
+      data: encodeFunctionData({ abi: abis.token, functionName: 'transfer', args: [to, amounts.weth] }),
+      gas: gasPerCall,
+    })
+  }
+  if (amounts.wbtc) mint('mint WBTC', WBTC.address, amounts.wbtc)
+  if (amounts.usdc) mint('mint USDC', USDC.address, amounts.usdc)
+  await send(fixtures, txs)
 }
 
 /**
