@@ -1,4 +1,4 @@
-// Adds lockfile entries for the other-platform binary packages of @foundry-rs/anvil and @biomejs/biome when the
+// Adds lockfile entries for the other-platform binary packages of @foundry-rs/anvil, @biomejs/biome and litesvm when the
 // registry this lock was made against does not serve them: without an entry `npm ci` refuses the lock ("Missing
 // from lock file"). The entries carry os/cpu/libc, so npm skips them on other platforms and fetches them (from the
 // public registry) on their own platform. Run after any `npm install` that rewrites package-lock.json.
@@ -10,11 +10,12 @@ const added = []
 for (const [parent, dev] of [
   ['node_modules/@foundry-rs/anvil', false],
   ['node_modules/@biomejs/biome', true],
+  ['node_modules/litesvm', false],
 ]) {
   for (const [name, version] of Object.entries(packages[parent]?.optionalDependencies ?? {})) {
     const key = `node_modules/${name}`
     if (packages[key]) continue
-    const m = /-(android|darwin|linux|win32)-(arm64|x64|amd64)(-musl)?$/.exec(name)
+    const m = /-(android|darwin|linux|win32)-(arm64|x64|amd64)(-musl|-gnu)?$/.exec(name)
     if (!m) continue
     packages[key] = {
       version,
@@ -23,7 +24,7 @@ for (const [parent, dev] of [
       license: packages[parent].license ?? 'MIT',
       optional: true,
       os: [m[1]],
-      ...(m[3] ? { libc: ['musl'] } : {}),
+      ...(m[3] ? { libc: [m[3] === '-musl' ? 'musl' : 'glibc'] } : {}),
     }
     added.push(name)
   }

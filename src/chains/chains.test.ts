@@ -41,32 +41,45 @@ describe('chain registry', () => {
     },
   )
 
-  it('answers a Solana cluster, by name or CAIP-2, with CHAIN_NOT_FOUND saying Solana is not served yet', () => {
-    const chains = createChains()
-    for (const ref of [
-      'solana',
-      'Solana-Devnet',
-      'solana-local',
-      'solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp',
-      'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1',
-    ]) {
+  it('serves Solana clusters by name or CAIP-2 (genesis hash prefix, case kept); EVM-only lookups name the family', () => {
+    const chains = createChains({ env: { AIRLOCK_RPC_SOLANA_DEVNET: 'https://rpc.example/devnet' } })
+    const cases: [string, string][] = [
+      ['solana', 'solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp'],
+      ['Solana-Devnet', 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1'],
+      ['solana-testnet', 'solana:4uhcVJyU9pJkvQyS88uRDiswHXSCkY3z'],
+      ['solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp', 'solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp'],
+    ]
+    for (const [ref, caip2] of cases) {
+      const c = chains.resolveAny(ref)
+      expect(c.family, ref).toBe('solana')
+      expect(c.caip2).toBe(caip2)
+      expect(c.native).toEqual({ symbol: 'SOL', decimals: 9, assetId: `${caip2}/slip44:501` })
       try {
-        chains.resolve(ref)
+        chains.resolve(ref, 'read_contract')
         expect.unreachable()
       } catch (error) {
         const e = error as BaseError
-        expect(e.code, ref).toBe('CHAIN_NOT_FOUND')
+        expect(e.code, ref).toBe('INVALID_INPUT')
         expect(e.field).toBe('chain')
-        expect(e.shortMessage).toMatch(/Solana is not served yet/)
-        expect(e.message).toMatch(/later release/)
-        expect(e.message).toMatch(/list_chains/)
+        expect(e.shortMessage).toMatch(/read_contract works only on EVM chains; ".+" is a Solana chain/)
       }
     }
-    expect(() => createChains({ settings: { 'solana-devnet': { rpc: ['https://x.example'] } } })).toThrow(
-      /chains\.solana-devnet" names a Solana cluster; Solana is not served yet/,
-    )
-    // Other unknown references keep the plain answer.
+    const devnet = chains.resolveAny('solana-devnet')
+    expect(devnet.family === 'solana' && devnet.source).toBe('env')
+    // A CAIP-2 reference is base58: another case is another (unknown) cluster.
+    expect(() => chains.resolveAny('solana:etwtrabzayq6imfeykouru166vu2xqa1')).toThrow(/Unknown chain/)
     expect(() => chains.resolve('solanaa')).toThrow(/Unknown chain "solanaa"/)
+    expect(
+      chains
+        .listAll()
+        .filter((c) => c.family === 'solana')
+        .map((c) => c.name),
+    ).toEqual(['solana', 'solana-devnet', 'solana-testnet'])
+    // Settings for a Solana cluster are accepted like an EVM chain's.
+    const configured = createChains({ settings: { 'solana-devnet': { rpc: ['https://x.example'] } } })
+    const d = configured.resolveAny('solana-devnet')
+    expect(d.family === 'solana' && d.source).toBe('config')
+    expect(d.endpoints()[0]?.url).toMatch(/^https:\/\/x\.example/)
   })
 
   it('every chain is of the EVM family, with its native coin and that coin’s CAIP-19 id', () => {

@@ -9,8 +9,10 @@ import {
 import type { ChainContext as FamilyChainContext } from '../context/chain.js'
 import { ChainNotFoundError, InvalidConfigError, redactUrl } from '../errors/index.js'
 import { evmNativeAssetId } from './caip19.js'
-import { ChainNotServedError, solanaChainNames } from './errors.js'
+import { ChainFamilyError } from './errors.js'
 import { builtinChains, type RegistryEntry, rpcEnvName } from './registry.js'
+import { createSolanaChain, type SolanaChainContext } from './solana/chain.js'
+import { solanaClusters, solanaLocal } from './solana/clusters.js'
 import { createRpcTransport, type EndpointHealth, type RpcTransportOptions } from './transport.js'
 
 /** Where a chain's endpoint list came from. */
@@ -64,6 +66,8 @@ export type CreateChainsOptions = {
   settings?: Readonly<Record<string, ChainSettings>> | undefined
   /** Extra chains (the devnet, or a custom chain from the config) with their endpoints. */
   extra?: readonly (RegistryEntry & { rpc: readonly string[] })[] | undefined
+  /** The embedded Solana devnet (`solana-local`), when it runs. */
+  solanaExtra?: readonly SolanaExtra[] | undefined
   /** Environment to read `AIRLOCK_RPC_<NAME>` from. */
   env?: Readonly<Record<string, string | undefined>> | undefined
   /** Use viem's public default endpoint when nothing is configured (default true). */
@@ -79,16 +83,29 @@ export type CreateChainsOptions = {
     | undefined
 }
 
+/** Any chain the gateway serves: an EVM chain or a Solana cluster. */
+export type AnyChainContext = EvmChainContext | SolanaChainContext
+
+/** A Solana cluster the gateway serves besides the built-in ones: the embedded devnet, with its genesis hash. */
+export type SolanaExtra = { name: string; genesisHash: string; rpc: readonly string[] }
+
 /** The chain registry with endpoints: resolve a `chain` argument, list chains, close transports. */
 export type Chains = {
   /**
-   * The chain a `chain` argument names.
+   * The EVM chain a `chain` argument names (tools that work only on EVM chains).
    * @throws {ChainNotFoundError} no such chain in the registry
-   * @throws {ChainNotServedError} CHAIN_NOT_FOUND: a Solana cluster (`solana`, `solana-devnet`, `solana-local`,
-   *   `solana:…`), which is not served yet
+   * @throws {ChainFamilyError} INVALID_INPUT: a Solana cluster, for a tool that works only on EVM chains
    */
-  resolve(ref: string | number): EvmChainContext
+  resolve(ref: string | number, tool?: string): EvmChainContext
+  /**
+   * The chain a `chain` argument names, of either family (tools that serve both).
+   * @throws {ChainNotFoundError} no such chain in the registry
+   */
+  resolveAny(ref: string | number): AnyChainContext
+  /** The EVM chains. */
   list(): EvmChainContext[]
+  /** Every chain, EVM then Solana. */
+  listAll(): AnyChainContext[]
   close(): void
 }
 
@@ -111,17 +128,18 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
   const byId = new Map<number, EvmChainContext>()
   const transports: { close(): void }[] = []
 
+  const solanaNames = new Set([
+    ...solanaClusters.map((c) => c.name),
+    ...(options.solanaExtra ?? []).map((c) => c.name),
+  ])
   for (const name of Object.keys(options.settings ?? {}))
-    if (!entries.some((e) => e.name === name))
-      throw new InvalidConfigError(
-        solanaChainNames.includes(name)
-          ? `Config field "chains.${name}" names a Solana cluster; Solana is not served yet (it lands in a later release).`
-          : `Config field "chains.${name}" names no known chain.`,
-        {
-          field: `chains.${name}`,
-          metaMessages: ['Use a registry name such as ethereum, base, arbitrum (see list_chains).'],
-        },
-      )
+    if (!entries.some((e) => e.name === name) && !solanaNames.has(name))
+      throw new InvalidConfigError(`Config field "chains.${name}" names no known chain.`, {
+        field: `chains.${name}`,
+        metaMessages: [
+          'Use a registry name such as ethereum, base, arbitrum, solana, solana-devnet (see list_chains).',
+        ],
+      })
 
   for (const entry of entries) {
     if (byName.has(entry.name) || byId.has(entry.chain.id)) continue // extras shadow built-ins
@@ -212,15 +230,84 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
     byId.set(entry.chain.id, context)
   }
 
+  const solanaByName = new Map<string, SolanaChainContext>()
+  const solanaByCaip2 = new Map<string, SolanaChainContext>()
+  const solanaList: {
+    name: string
+    genesisHash: string
+    id: number
+    testnet: boolean
+    urls: readonly string[]
+    source: EndpointSource
+  }[] = []
+  for (const extra of options.solanaExtra ?? [])
+    solanaList.push({
+      name: extra.name,
+      genesisHash: extra.genesisHash,
+      id: extra.name === solanaLocal.name ? solanaLocal.id : solanaLocal.id + 1 + solanaList.length,
+      testnet: true,
+      urls: extra.rpc,
+      source: 'devnet',
+    })
+  for (const cluster of solanaClusters) {
+    if (solanaList.some((c) => c.name === cluster.name || c.genesisHash === cluster.genesisHash)) continue
+    const settings = options.settings?.[cluster.name]
+    const fromEnv = env[rpcEnvName(cluster.name)]
+      ?.split(',')
+      .map((u) => u.trim())
+      .filter(Boolean)
+    let urls: readonly string[] = []
+    let source: EndpointSource = 'none'
+    if (settings?.rpc?.length) [urls, source] = [settings.rpc, 'config']
+    else if (fromEnv?.length) [urls, source] = [fromEnv, 'env']
+    else if (options.publicFallback !== false) [urls, source] = [cluster.publicRpc, 'public-default']
+    solanaList.push({ ...cluster, urls, source })
+  }
+  for (const c of solanaList) {
+    const settings = options.settings?.[c.name]
+    const context = createSolanaChain({
+      ...c,
+      transport: {
+        ...options.transport,
+        ...(settings?.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
+        ...(settings?.hedgeDelayMs === undefined ? {} : { hedgeDelayMs: settings.hedgeDelayMs }),
+      },
+      onTransport: (t) => transports.push(t),
+      noEndpoint: () =>
+        new InvalidConfigError(`Chain "${c.name}" has no RPC endpoint configured.`, {
+          field: `chains.${c.name}.rpc`,
+          metaMessages: [`Add endpoints in the config file or set ${rpcEnvName(c.name)}=url1,url2.`],
+        }),
+    })
+    solanaByName.set(c.name, context)
+    solanaByCaip2.set(context.caip2, context)
+  }
+
+  const solanaById = new Map([...solanaByName.values()].map((c) => [c.id, c]))
+  const lookupSolana = (ref: string | number): SolanaChainContext | undefined => {
+    // A number is a store key (intents keep one per chain), never something an agent writes for Solana.
+    if (typeof ref === 'number') return solanaById.get(ref)
+    if (/^\d{1,15}$/.test(ref.trim())) return undefined
+    const text = ref.trim()
+    // CAIP-2 references of Solana are base58: case-sensitive.
+    return solanaByName.get(text.toLowerCase()) ?? solanaByCaip2.get(text)
+  }
+
   return {
-    resolve(ref) {
+    resolve(ref, tool) {
       const found = lookup(ref)
       if (found) return found
-      const shown = String(ref).slice(0, 80)
-      if (isSolanaRef(ref)) throw new ChainNotServedError({ chain: shown, field: 'chain' })
-      throw new ChainNotFoundError({ chain: shown, field: 'chain' })
+      const solana = lookupSolana(ref)
+      if (solana) throw new ChainFamilyError({ chain: solana.name, family: 'solana', expected: 'evm', tool })
+      throw new ChainNotFoundError({ chain: String(ref).slice(0, 80), field: 'chain' })
+    },
+    resolveAny(ref) {
+      const found = lookup(ref) ?? lookupSolana(ref)
+      if (found) return found
+      throw new ChainNotFoundError({ chain: String(ref).slice(0, 80), field: 'chain' })
     },
     list: () => [...byName.values()],
+    listAll: () => [...byName.values(), ...solanaByName.values()],
     close() {
       for (const t of transports.splice(0)) t.close()
     },
@@ -234,13 +321,6 @@ export function createChains(options: CreateChainsOptions = {}): Chains {
     if (caip) return byId.get(Number(caip[1]))
     return byName.get(text)
   }
-}
-
-/** A reference to a Solana cluster: a registry name of one, or the CAIP-2 `solana` namespace. */
-function isSolanaRef(ref: string | number): boolean {
-  if (typeof ref !== 'string') return false
-  const text = ref.trim().toLowerCase()
-  return solanaChainNames.includes(text) || /^solana:[-_a-z0-9]{1,32}$/.test(text)
 }
 
 function unknownEndpoint(url: string): EndpointHealth {

@@ -20,6 +20,18 @@ export class ChainNotServedError extends BaseError {
   }
 }
 
+/** Every endpoint of a Solana cluster reported another cluster's genesis hash (ADVERSARIAL 60): none is used. */
+export class ClusterMismatchError extends BaseError {
+  override name = 'ClusterMismatchError'
+  constructor({ chain, details }: { chain: string; details: string }) {
+    super('CHAIN_ID_MISMATCH', `Every endpoint of "${chain}" serves another Solana cluster: ${details}.`, {
+      metaMessages: [
+        `Fix the endpoint URLs for ${chain}; an endpoint whose genesis hash differs is never used.`,
+      ],
+    })
+  }
+}
+
 /** A tool that only makes sense on one chain family was given a chain of another (DESIGN §8). */
 export class ChainFamilyError extends BaseError {
   override name = 'ChainFamilyError'

@@ -13,6 +13,11 @@ export type RpcTransport = {
   transport: Transport<'airlock', { chainName: string; endpoints: () => EndpointHealth[] }>
   /** Health of every endpoint, in configured order. URLs and errors are free of credentials. */
   endpoints(): EndpointHealth[]
+  /**
+   * One JSON-RPC request through the same failover (what the viem transport calls; the Solana chain context
+   * adapts it to `@solana/kit`'s transport). A JSON-RPC error arrives as viem's `RpcRequestError`.
+   */
+  request(call: { method: string; params?: unknown }, options?: { signal?: AbortSignal }): Promise<unknown>
   /** Ends in-flight requests and destroys every connection; later requests fail with `RPC_UNAVAILABLE`. */
   close(): void
 }
@@ -65,6 +70,7 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
     failureThreshold: o.failureThreshold,
     cooldownMs: o.cooldownMs,
     verifyChainId: o.verifyChainId,
+    genesisHash: o.genesisHash,
     // Wraps well before 2^53; ids only need to be unique among requests in flight.
     nextId: () => (lastId = lastId >= 0x7fffffff ? 1 : lastId + 1),
   }
@@ -127,6 +133,7 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
   return {
     transport,
     endpoints: endpointHealth,
+    request,
     close() {
       if (closed) return
       closed = true

@@ -1,6 +1,7 @@
 import type { ClientRequest } from 'node:http'
 import { RpcRequestError } from 'viem'
 import { ChainIdMismatchError, RpcUnavailableError } from '../errors/index.js'
+import { ClusterMismatchError } from './errors.js'
 import { type RpcEndpoint, UNAVAILABLE } from './transportEndpoint.js'
 import type { JsonRpcErrorObject, PostHandler } from './transportPost.js'
 import { postJsonRpc } from './transportPost.js'
@@ -30,7 +31,11 @@ export function isNonIdempotent(method: string): boolean {
     method.startsWith('wallet_') ||
     method.startsWith('evm_') ||
     method.startsWith('anvil_') ||
-    method.startsWith('hardhat_')
+    method.startsWith('hardhat_') ||
+    // Solana: a second send of the same bytes is deduplicated by signature, but never counted on.
+    method === 'sendTransaction' ||
+    method === 'requestAirdrop' ||
+    method.startsWith('airlock_')
   )
 }
 
@@ -323,13 +328,22 @@ export class RpcCall {
     const now = Date.now()
     const eps = this.ctx.endpoints
     const wrong = eps.filter((ep) => ep.wrongChainId !== null)
+    if (wrong.length === eps.length && wrong[0] && typeof wrong[0].wrongChainId === 'string') {
+      this.reject(
+        new ClusterMismatchError({
+          chain: this.ctx.chainName,
+          details: wrong.map((ep) => `${ep.url}: ${ep.skipReason(0)}`).join('; '),
+        }),
+      )
+      return
+    }
     if (wrong.length === eps.length && wrong[0]) {
       const details = wrong.map((ep) => `${ep.url} serves chain id ${ep.wrongChainId}`).join('; ')
       this.reject(
         new ChainIdMismatchError({
           endpoint: wrong[0].url,
           expected: this.ctx.chainId,
-          actual: wrong[0].wrongChainId ?? 0,
+          actual: Number(wrong[0].wrongChainId ?? 0),
           details: `Every endpoint of chain "${this.ctx.chainName}" serves another chain: ${details}.`,
         }),
       )

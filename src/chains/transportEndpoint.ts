@@ -32,6 +32,8 @@ export type EndpointSettings = {
   readonly failureThreshold: number
   readonly cooldownMs: number
   readonly verifyChainId: boolean
+  /** A Solana cluster's genesis hash: checked with `getGenesisHash` instead of `eth_chainId`. */
+  readonly genesisHash?: string | undefined
   /** Allocates JSON-RPC ids, unique per transport. */
   nextId(): number
 }
@@ -56,8 +58,8 @@ export class RpcEndpoint {
   readonly target: HttpTarget
   readonly settings: EndpointSettings
   verified: boolean
-  /** The chain id the endpoint reported when it differs from the configured one. */
-  wrongChainId: number | null = null
+  /** The chain id (a Solana endpoint: the genesis hash) it reported when it differs from the configured one. */
+  wrongChainId: number | string | null = null
   successes = 0
   failures = 0
   consecutiveFailures = 0
@@ -118,7 +120,10 @@ export class RpcEndpoint {
 
   /** Why this endpoint is skipped right now, for error summaries. */
   skipReason(now: number): string {
-    if (this.wrongChainId !== null) return `wrong chain (serves chain id ${this.wrongChainId})`
+    if (this.wrongChainId !== null)
+      return typeof this.wrongChainId === 'string'
+        ? `wrong cluster (genesis hash ${this.wrongChainId.slice(0, 44)})`
+        : `wrong chain (serves chain id ${this.wrongChainId})`
     if (now < this.openUntil)
       return `circuit open for ${Math.ceil((this.openUntil - now) / 1000)} s after: ${this.lastError ?? 'failures'}`
     if (this.probing) return 'recovering (a probe request is in flight)'
@@ -170,15 +175,30 @@ export class RpcEndpoint {
     }
     const settings = this.settings
     let done = false
+    const genesis = settings.genesisHash
+    const method = genesis ? 'getGenesisHash' : 'eth_chainId'
     const req = postJsonRpc(
       this.target,
-      `{"jsonrpc":"2.0","id":${id},"method":"eth_chainId","params":[]}`,
+      `{"jsonrpc":"2.0","id":${id},"method":"${method}","params":[]}`,
       id,
       settings.maxResponseBytes,
       {
         onResult: (result) => {
           if (done) return
           done = true
+          if (genesis) {
+            if (typeof result !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{32,44}$/.test(result))
+              return failed('getGenesisHash returned a malformed value')
+            if (result !== genesis) {
+              this.wrongChainId = result
+              this.failures++
+              this.lastError = `wrong cluster: genesis hash ${result}, expected ${genesis}`
+              return finish(false)
+            }
+            this.verified = true
+            this.recordSuccess(performance.now() - started)
+            return finish(true)
+          }
           const actual =
             typeof result === 'string' && /^0x[0-9a-fA-F]{1,16}$/.test(result) ? Number(result) : Number.NaN
           if (!Number.isSafeInteger(actual)) return failed('eth_chainId returned a malformed value')
@@ -195,7 +215,7 @@ export class RpcEndpoint {
         onRpcError: (error: JsonRpcErrorObject) => {
           if (done) return
           done = true
-          failed(`eth_chainId returned error ${error.code}`)
+          failed(`${method} returned error ${error.code}`)
         },
         onFailure: (reason) => {
           if (done) return

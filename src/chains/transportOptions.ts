@@ -28,6 +28,14 @@ export const RpcTransportOptionsSchema = z
       .optional(),
     /** Check `eth_chainId` before an endpoint is trusted. Default true. */
     verifyChainId: z.boolean().optional(),
+    /**
+     * A Solana cluster: the genesis hash (base58) every endpoint must report from `getGenesisHash` before it is
+     * trusted, instead of `eth_chainId`. `chainId` is then only the cluster's key in the store.
+     */
+    genesisHash: z
+      .string()
+      .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/)
+      .optional(),
   })
   .strict()
 
@@ -45,6 +53,7 @@ export type ResolvedRpcTransportOptions = {
   failureThreshold: number
   cooldownMs: number
   verifyChainId: boolean
+  genesisHash: string | undefined
 }
 
 /**
@@ -105,5 +114,6 @@ export function resolveRpcTransportOptions(options: RpcTransportOptions): Resolv
     failureThreshold: o.breaker?.failureThreshold ?? 3,
     cooldownMs: o.breaker?.cooldownMs ?? 15_000,
     verifyChainId: o.verifyChainId ?? true,
+    genesisHash: o.genesisHash,
   }
 }

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs'
 import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
+import type { SolanaDevnetFixtures } from '../devnet/solana/fixtures.js'
 import { InvalidConfigError, toBaseError } from '../errors/index.js'
 import type { AdminServer } from '../server/admin.js'
 import { createGateway, type Gateway } from '../server/createGateway.js'
 import type { Signer } from '../signer/signer.js'
+import type { SolanaSigner } from '../signer/solanaSigner.js'
 import { DataDirInUseError, type DataDirLock, lockDataDir } from '../store/lockDataDir.js'
 import type { Store } from '../store/openStore.js'
 import type { PgliteThread } from '../store/pgliteThread.js'
@@ -84,32 +86,53 @@ async function bootLocked(
   const { attach, demo, dataDir, lock, thread } = held
   let stopDevnet = async () => {}
   let fixtures: DevnetFixtures | undefined
+  let solanaFixtures: SolanaDevnetFixtures | undefined
   if (attach) {
     // A devnet that outlives the gateway (started with `airlock devnet --json > FILE`): restarts keep the chain.
     fixtures = readFixtures(attach)
     log(`devnet: attached to chain id ${fixtures.chainId} at ${fixtures.rpcUrl}`)
+    solanaFixtures = readSolanaFixtures(attach)
   } else if (options.devnet) {
-    const { startDevnet } = await import('../devnet/startDevnet.js')
+    const [{ startDevnet }, { startSolanaDevnet }] = await Promise.all([
+      import('../devnet/startDevnet.js'),
+      import('../devnet/solana/startSolanaDevnet.js'),
+    ])
     const started = Date.now()
-    const devnet = await startDevnet({
-      ...(options.devnetPort ? { port: options.devnetPort } : {}),
-      ...(typeof options.config.devnet === 'object' && options.config.devnet.chainId
-        ? { chainId: options.config.devnet.chainId }
-        : {}),
-    })
+    // The EVM devnet and the Solana one start side by side; if one fails, the other is stopped.
+    const [evm, solana] = await Promise.allSettled([
+      startDevnet({
+        ...(options.devnetPort ? { port: options.devnetPort } : {}),
+        ...(typeof options.config.devnet === 'object' && options.config.devnet.chainId
+          ? { chainId: options.config.devnet.chainId }
+          : {}),
+      }),
+      startSolanaDevnet(),
+    ])
+    if (evm.status === 'rejected' || solana.status === 'rejected') {
+      if (evm.status === 'fulfilled') await evm.value.stop()
+      if (solana.status === 'fulfilled') await solana.value.stop()
+      throw evm.status === 'rejected' ? evm.reason : (solana as PromiseRejectedResult).reason
+    }
+    const devnet = evm.value
     fixtures = devnet.fixtures
-    stopDevnet = () => devnet.stop()
+    solanaFixtures = solana.value.fixtures
+    stopDevnet = async () => {
+      await Promise.all([devnet.stop(), solana.value.stop()])
+    }
     log(
       `devnet: chain id ${devnet.fixtures.chainId} at ${devnet.fixtures.rpcUrl}, fixtures deployed in ${Date.now() - started} ms`,
     )
+    log(`solana devnet: ${solana.value.fixtures.chain} (${solana.value.caip2}) at ${solana.value.rpcUrl}`)
   }
   // The signer first (a wrong password must stop the start); without one the gateway is read-only and opens no
   // store. The store opens in the background, so tools/list answers at once; writes wait for it and for restart
   // reconciliation. PostgreSQL when DATABASE_URL is set; in demo mode (devnet, no config) an in-memory database,
   // since the demo chain is new at every start; otherwise the embedded database under the data directory.
   let signer: Signer | undefined
+  let solanaSigner: SolanaSigner | undefined
   try {
     signer = await loadSigner(options, env, dataDir, fixtures)
+    solanaSigner = await loadSolanaSigner(options, env, dataDir, solanaFixtures)
   } catch (error) {
     await stopDevnet()
     throw error
@@ -117,6 +140,10 @@ async function bootLocked(
   let store: Promise<Store> | undefined
   if (signer) {
     log(`wallet: ${signer.address}${options.config.wallet ? '' : ' (devnet account 0)'}`)
+    if (solanaSigner)
+      log(
+        `solana wallet: ${solanaSigner.address}${options.config.solanaWallet ? '' : ' (Solana devnet account 0)'}`,
+      )
     store = import('../store/openStore.js').then(({ openStore }) =>
       openStore(
         env.DATABASE_URL
@@ -143,9 +170,10 @@ async function bootLocked(
     configDir: options.configPath ? dirname(resolve(options.configPath)) : undefined,
     log,
     devnet: fixtures,
+    solanaDevnet: solanaFixtures,
     env,
     operatorCommand: cliCommand(options.configPath, env),
-    writes: store && { store, signer, crashAt: parseCrashAt(env.AIRLOCK_TEST_CRASH_AT) },
+    writes: store && { store, signer, solanaSigner, crashAt: parseCrashAt(env.AIRLOCK_TEST_CRASH_AT) },
   })
   // The operator's API (approvals, kill switch, audit), announced in the data directory so `airlock approve`
   // and friends find this process (PGlite admits one process; the CLI must come through here). Only the holder
@@ -255,6 +283,48 @@ async function loadSigner(
   const { createWalletStore } = await import('../signer/walletStore.js')
   const keystore = await createWalletStore({ dataDir }).load(ref)
   return createSigner({ backend: 'keystore', keystore, password })
+}
+
+/**
+ * The Solana wallet: the configured `solanaWallet` keystore (the same password), else on the Solana devnet its
+ * account 0, else none (Solana writes then say no Solana wallet is configured).
+ */
+async function loadSolanaSigner(
+  options: CliOptions,
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  fixtures: SolanaDevnetFixtures | undefined,
+): Promise<SolanaSigner | undefined> {
+  const { createSolanaSigner } = await import('../signer/solanaSigner.js')
+  const ref = options.config.solanaWallet
+  if (!ref) {
+    const account = fixtures?.accounts[0]
+    if (!account || options.config.wallet) return undefined
+    const { getBase58Encoder } = await import('@solana/kit')
+    return createSolanaSigner({ secretKey: new Uint8Array(getBase58Encoder().encode(account.secretKey)) })
+  }
+  const password = env.AIRLOCK_WALLET_PASSWORD
+  if (!password)
+    throw new InvalidConfigError(
+      `The config names Solana wallet "${ref}" but AIRLOCK_WALLET_PASSWORD is not set.`,
+      { field: 'solanaWallet', metaMessages: ['Set AIRLOCK_WALLET_PASSWORD, or remove `solanaWallet`.'] },
+    )
+  const { createWalletStore } = await import('../signer/walletStore.js')
+  const store = createWalletStore({ dataDir })
+  const entry = await store.solanaWallet(ref)
+  if (!entry)
+    throw new InvalidConfigError(`No Solana wallet "${ref}" in the keystore.`, { field: 'solanaWallet' })
+  return createSolanaSigner({ keystore: await store.load(entry.address, { family: 'solana' }), password })
+}
+
+/** The Solana fixtures a fixtures file from `airlock devnet --json` carries (under `solana`), if any. */
+function readSolanaFixtures(path: string): SolanaDevnetFixtures | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { solana?: SolanaDevnetFixtures }
+    return parsed.solana?.genesisHash && parsed.solana.rpcUrl ? parsed.solana : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** `AIRLOCK_TEST_CRASH_AT`: a crash-test hook, honoured only on the devnet (see createWritePath). */

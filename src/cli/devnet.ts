@@ -38,11 +38,20 @@ export async function devnet(options: CliOptions): Promise<number> {
       ? { chainId: options.config.devnet.chainId }
       : {}),
   })
-  onShutdown(() => started.stop())
-  if (options.json) process.stdout.write(`${JSON.stringify(started.fixtures)}\n`)
+  // The Solana devnet beside it: its fixtures go under `solana` (a gateway attached to the file serves both).
+  const { startSolanaDevnet } = await import('../devnet/solana/startSolanaDevnet.js')
+  const solana = await startSolanaDevnet().catch(async (error: unknown) => {
+    await started.stop()
+    throw error
+  })
+  onShutdown(async () => {
+    await Promise.all([started.stop(), solana.stop()])
+  })
+  const all = { ...started.fixtures, solana: solana.fixtures }
+  if (options.json) process.stdout.write(`${JSON.stringify(all)}\n`)
   else
     process.stdout.write(
-      `Devnet running at ${started.rpcUrl} (chain id ${started.fixtures.chainId}). Fixtures:\n${JSON.stringify(started.fixtures, null, 2)}\nPress Ctrl+C to stop.\n`,
+      `Devnet running at ${started.rpcUrl} (chain id ${started.fixtures.chainId}); Solana devnet (solana-local) at ${solana.rpcUrl}. Fixtures:\n${JSON.stringify(all, null, 2)}\nPress Ctrl+C to stop.\n`,
     )
   return new Promise<number>(() => {})
 }

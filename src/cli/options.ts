@@ -27,6 +27,8 @@ export type CliOptions = {
   privateKeyStdin: boolean
   /** `wallet import --file keystore.json` */
   file: string | undefined
+  /** `wallet create|import|list --family evm|solana`: the kind of key (create/import default evm; list: all) */
+  family: string | undefined
   /** `kill --reason R`, `deny ID --reason R` */
   reason: string | undefined
   /** `kill|unkill --contract CHAIN:ADDRESS`: one contract on one chain, not the whole gateway */
@@ -143,6 +145,7 @@ export function parseCli(
     label: values.label,
     privateKeyStdin: Boolean(values['private-key-stdin']),
     file: values.file,
+    family: values.family,
     reason: values.reason,
     contract: values.contract,
     hash: values.hash,
@@ -199,6 +202,7 @@ function parse(argv: readonly string[]) {
       label: { type: 'string' },
       'private-key-stdin': { type: 'boolean' },
       file: { type: 'string' },
+      family: { type: 'string' },
       reason: { type: 'string' },
       contract: { type: 'string' },
       hash: { type: 'string' },
@@ -262,10 +266,15 @@ Usage:
                                                  (URL: the devnet's RPC URL, as \`npm start\` or \`airlock devnet\`
                                                  printed it; default the config's devnet.fixtures, or
                                                  http://127.0.0.1:P with --devnet-port P)
-  airlock wallet create [--label L] [--json]    new key, encrypted at rest (Web3 Secret Storage v3)
+  airlock wallet create [--family evm|solana] [--label L] [--json]
+                                                 new key, encrypted at rest (Web3 Secret Storage v3);
+                                                 --family solana: an ed25519 key (default evm)
   airlock wallet import (--private-key-stdin | --file KEYSTORE.json) [--label L] [--json]
                                                  keys come on stdin or in a file, never as an argument
-  airlock wallet list [--json]                  addresses and labels of the stored wallets
+  airlock wallet import --family solana (--private-key-stdin | --file id.json) [--label L] [--json]
+                                                 base58 keypair or seed (Phantom, solana-keygen) on stdin,
+                                                 or solana-keygen's JSON array file
+  airlock wallet list [--family evm|solana] [--json]   addresses, families and labels of the stored wallets
   airlock wallet export-address ADDRESS|LABEL   prints the wallet's address
   airlock wallet guard status|enable|disable --chain C [--json]
                                                  the wallet's EIP-7702 delegation to Airlock's post-condition

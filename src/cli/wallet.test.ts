@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
+import { getBase58Decoder } from '@solana/kit'
 import type { Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -80,11 +81,11 @@ describe('airlock wallet', () => {
 
     const b = fakeIo()
     expect(await run(['list'], env, b.io)).toBe(0)
-    expect(b.out.join('')).toContain(`${created.address}  ops`)
+    expect(b.out.join('')).toContain(`${created.address}  evm  ops`)
     const c = fakeIo()
     expect(await run(['list', '--json'], env, c.io)).toBe(0)
     expect(JSON.parse(c.out.join(''))).toEqual([
-      expect.objectContaining({ address: created.address, label: 'ops' }),
+      expect.objectContaining({ address: created.address, family: 'evm', label: 'ops' }),
     ])
 
     const d = fakeIo()
@@ -190,6 +191,119 @@ describe('airlock wallet', () => {
     expect((await rejection(run(['list'], { ...env, AIRLOCK_KDF_N: '1000' }, fakeIo().io))).code).toBe(
       'INVALID_CONFIG',
     )
+  })
+})
+
+// RFC 8032, section 7.1, TEST 1: a Solana (ed25519) seed and its public key.
+const seedHex = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'
+const publicHex = 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a'
+const b58 = (hex: string) => getBase58Decoder().decode(Buffer.from(hex, 'hex'))
+const solanaAddress = b58(publicHex)
+const solanaKeypair = b58(seedHex + publicHex)
+const solanaJson = JSON.stringify(Array.from(Buffer.from(seedHex + publicHex, 'hex')))
+const solanaSecrets = [seedHex, solanaKeypair, b58(seedHex), solanaJson.slice(1, 40), password]
+
+function expectNoSolanaSecret(text: string): void {
+  for (const secret of solanaSecrets) expect(text).not.toContain(secret)
+}
+
+describe('airlock wallet --family solana', () => {
+  it('create → list shows the family → export-address, never printing the key or the password', async () => {
+    const { env } = setup()
+    const a = fakeIo()
+    expect(await run(['create', '--family', 'solana', '--label', 'sol', '--json'], env, a.io)).toBe(0)
+    const created = JSON.parse(a.out.join(''))
+    expect(created).toMatchObject({ family: 'solana', label: 'sol' })
+    expect(created.address).toMatch(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/)
+    expect(statSync(created.path).mode & 0o777).toBe(0o600)
+    const evm = fakeIo()
+    expect(await run(['create', '--label', 'eth'], env, evm.io)).toBe(0)
+
+    const b = fakeIo()
+    expect(await run(['list'], env, b.io)).toBe(0)
+    expect(b.out.join('')).toContain(`${created.address}  solana  sol`)
+    expect(b.out.join('')).toMatch(/0x[0-9a-fA-F]{40} {2}evm {2}eth/)
+    const c = fakeIo()
+    expect(await run(['list', '--family', 'solana', '--json'], env, c.io)).toBe(0)
+    expect(JSON.parse(c.out.join(''))).toEqual([
+      expect.objectContaining({ address: created.address, family: 'solana', label: 'sol' }),
+    ])
+    const d = fakeIo()
+    expect(await run(['export-address', 'sol'], env, d.io)).toBe(0)
+    expect(d.out.join('')).toBe(`${created.address}\n`)
+    const e = fakeIo()
+    expect(await run(['export-address', created.address], env, e.io)).toBe(0)
+    expect(e.out.join('')).toBe(`${created.address}\n`)
+    const text = fakeIo()
+    expect(await run(['create', '--family', 'solana'], env, text.io)).toBe(0)
+    expect(text.out.join('')).toMatch(/^Created Solana wallet [1-9A-HJ-NP-Za-km-z]{32,44}\n/)
+    for (const io of [a, b, c, d, e, text]) expect(io.all()).not.toContain(password)
+  })
+
+  it('imports a base58 keypair from stdin and a solana-keygen id.json with --file: the same wallet', async () => {
+    const { env, dataDir } = setup()
+    const piped = fakeIo({ stdin: `${solanaKeypair}\n` })
+    expect(
+      await run(['import', '--family', 'solana', '--private-key-stdin', '--label', 'phantom'], env, piped.io),
+    ).toBe(0)
+    expect(piped.out.join('')).toContain(`Imported Solana wallet ${solanaAddress} (label "phantom")`)
+    const file = join(dataDir, 'id.json')
+    writeFileSync(file, solanaJson)
+    const again = fakeIo()
+    const error = await rejection(run(['import', '--family', 'solana', '--file', file], env, again.io))
+    expect(error.code).toBe('WALLET_EXISTS')
+    expect(error.message).toContain(solanaAddress)
+    const fresh = setup()
+    const fromFile = fakeIo()
+    expect(
+      await run(['import', '--family', 'solana', '--file', file, '--json'], fresh.env, fromFile.io),
+    ).toBe(0)
+    expect(JSON.parse(fromFile.out.join(''))).toMatchObject({ family: 'solana', address: solanaAddress })
+    const typed = fakeIo({ tty: true, answers: [b58(seedHex)] }) // the password comes from the environment
+    const error2 = await rejection(
+      run(['import', '--family', 'solana', '--private-key-stdin'], fresh.env, typed.io),
+    )
+    expect(error2.code).toBe('WALLET_EXISTS')
+    expect(typed.prompts).toEqual(['Solana private key (input hidden): '])
+    for (const io of [piped, again, fromFile, typed]) expectNoSolanaSecret(io.all())
+    expectNoSolanaSecret(String(error) + String(error2))
+  })
+
+  it('refuses with what to fix: an EVM key with --family solana, a Solana key or id.json without it, bad input', async () => {
+    const { env, dataDir, keystoreDir } = setup()
+    const evmKey = await rejection(
+      run(['import', '--family', 'solana', '--private-key-stdin'], env, fakeIo({ stdin: key }).io),
+    )
+    expect(evmKey.message).toMatch(/EVM private key[\s\S]*leave out --family solana/)
+    const solanaKey = await rejection(
+      run(['import', '--private-key-stdin'], env, fakeIo({ stdin: solanaKeypair }).io),
+    )
+    expect(solanaKey.message).toMatch(/Solana private key[\s\S]*add --family solana/)
+    const file = join(dataDir, 'id.json')
+    writeFileSync(file, solanaJson)
+    // Refused before any password is asked for: AIRLOCK_IMPORT_PASSWORD is not set here.
+    const idJson = await rejection(run(['import', '--file', file], env, fakeIo().io))
+    expect(idJson.message).toMatch(/JSON array, as solana-keygen writes[\s\S]*add --family solana/)
+    const mismatched = await rejection(
+      run(
+        ['import', '--family', 'solana', '--private-key-stdin'],
+        env,
+        fakeIo({ stdin: b58(seedHex + seedHex) }).io,
+      ),
+    )
+    expect(mismatched.message).toMatch(/not the public key of its first half/)
+    const notBytes = join(dataDir, 'bad.json')
+    writeFileSync(notBytes, solanaJson.replace(/^\[\d+/, '[-1'))
+    expect(
+      (await rejection(run(['import', '--family', 'solana', '--file', notBytes], env, fakeIo().io))).message,
+    ).toMatch(/Element 0 of the JSON array is not a byte/)
+    const family = await rejection(run(['create', '--family', 'bitcoin'], env, fakeIo().io))
+    expect(family.message).toMatch(/must be evm or solana/)
+    for (const error of [evmKey, solanaKey, idJson, mismatched, family]) {
+      expect(error.code).toBe('INVALID_INPUT')
+      expectNoSolanaSecret(String(error))
+    }
+    expect(existsSync(keystoreDir) ? readdirSync(keystoreDir) : []).toEqual([])
   })
 })
 

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises'
 import { InvalidConfigError, InvalidInputError } from '../errors/index.js'
-import { createWalletStore, defaultScryptN, type WalletEntry } from '../signer/index.js'
+import { createWalletStore, defaultScryptN, type WalletEntry, type WalletFamily } from '../signer/index.js'
 import { dataDirOf } from './dataDir.js'
 import type { CliOptions } from './options.js'
 import { readStdinCapped } from './readStdin.js'
@@ -30,11 +30,15 @@ const maxKeystoreFileBytes = 64 * 1024
  * with neither, the command fails and says so. An imported keystore file is opened with
  * `AIRLOCK_IMPORT_PASSWORD`, else a prompt. Private keys come only on stdin or in a file, never as arguments.
  *
+ * `--family solana` makes `create` and `import` handle an ed25519 (Solana) key instead of an EVM one; `import`
+ * then takes base58 (a 64-byte keypair or a 32-byte seed) on stdin, or solana-keygen's JSON array with `--file`.
+ *
  * `AIRLOCK_KDF_N` (a power of two) lowers the scrypt cost of new keystores. It exists for tests only: any value
  * below 2^17 weakens the encryption, and a warning says so.
  *
  * @example airlock wallet create --label ops
  * @example AIRLOCK_WALLET_PASSWORD=… airlock wallet import --private-key-stdin --label hot < key.txt
+ * @example airlock wallet import --family solana --file ~/.config/solana/id.json --label sol
  * @example airlock wallet guard status --chain base   (see walletGuard.ts)
  * @throws {InvalidInputError} unknown subcommand, missing or extra arguments, no password available
  */
@@ -44,6 +48,7 @@ export async function wallet(
   io: WalletIo = processIo(),
 ): Promise<number> {
   const [sub, ...rest] = options.args
+  const family = walletFamily(options.family)
   const store = createWalletStore({ dataDir: dataDirOf(options.config, env), scryptN: kdfN(env, io) })
   switch (sub) {
     case 'create': {
@@ -53,7 +58,7 @@ export async function wallet(
           metaMessages: ['To store an existing key, use `airlock wallet import`.'],
         })
       const password = await newPassword(env, io)
-      const entry = await store.create({ password, label: options.label })
+      const entry = await store.create({ password, label: options.label, family })
       report(io, options, entry, 'Created')
       return 0
     }
@@ -64,11 +69,25 @@ export async function wallet(
           metaMessages: [
             'airlock wallet import --private-key-stdin < key.txt     a raw key (64 hex digits)',
             'airlock wallet import --file keystore.json             a v3 keystore (geth, MetaMask)',
+            'airlock wallet import --family solana --private-key-stdin < key.txt   base58 (Phantom, solana-keygen)',
+            "airlock wallet import --family solana --file id.json   solana-keygen's JSON array",
           ],
         })
       let entry: WalletEntry
-      if (options.file) {
-        const keystore = await readKeystoreFile(options.file)
+      if (options.file && family === 'solana') {
+        const privateKey = await readKeyFile(options.file)
+        const password = await newPassword(env, io)
+        entry = await store.importPrivateKey({ privateKey, password, label: options.label, family })
+      } else if (options.file) {
+        const keystore = await readKeyFile(options.file)
+        if (keystore.trimStart().startsWith('['))
+          throw new InvalidInputError(
+            `${options.file.slice(-80)} is a JSON array, as solana-keygen writes a Solana key, not a v3 keystore.`,
+            {
+              field: 'file',
+              metaMessages: ['To import it as a Solana wallet, add --family solana.'],
+            },
+          )
         const keystorePassword = await existingPassword(env, io, options.file)
         const password = await newPassword(env, io)
         entry = await store.importKeystore({ keystore, keystorePassword, password, label: options.label })
@@ -76,23 +95,25 @@ export async function wallet(
         // The password first: with no terminal and no AIRLOCK_WALLET_PASSWORD this fails before stdin is read.
         const password = await newPassword(env, io)
         const privateKey = io.isTTY
-          ? await io.readHidden('Private key (input hidden): ')
+          ? await io.readHidden(`${family === 'solana' ? 'Solana private' : 'Private'} key (input hidden): `)
           : await io.readStdin(maxKeyInputBytes)
-        entry = await store.importPrivateKey({ privateKey, password, label: options.label })
+        entry = await store.importPrivateKey({ privateKey, password, label: options.label, family })
       }
       report(io, options, entry, 'Imported')
       return 0
     }
     case 'list': {
       noArguments(rest, 'list')
-      const entries = await store.list()
+      const entries = (await store.list()).filter((e) => family === undefined || e.family === family)
       if (options.json) io.stdout(`${JSON.stringify(entries.map(publicEntry))}\n`)
       else if (entries.length === 0)
-        io.stdout(`No wallets in ${store.dir}. Create one with \`airlock wallet create\`.\n`)
+        io.stdout(
+          `No ${family === 'solana' ? 'Solana ' : family === 'evm' ? 'EVM ' : ''}wallets in ${store.dir}. Create one with \`airlock wallet create${family === 'solana' ? ' --family solana' : ''}\`.\n`,
+        )
       else
         for (const e of entries)
           io.stdout(
-            `${e.address}  ${e.label ?? '-'}${e.createdAt ? `  ${e.createdAt}` : ''}${e.problem ? `  (unusable: ${e.problem})` : ''}\n`,
+            `${e.address}  ${e.family}  ${e.label ?? '-'}${e.createdAt ? `  ${e.createdAt}` : ''}${e.problem ? `  (unusable: ${e.problem})` : ''}\n`,
           )
       return 0
     }
@@ -125,7 +146,7 @@ function report(io: WalletIo, options: CliOptions, entry: WalletEntry, verb: str
   if (options.json) io.stdout(`${JSON.stringify(publicEntry(entry))}\n`)
   else
     io.stdout(
-      `${verb} wallet ${entry.address}${entry.label ? ` (label "${entry.label}")` : ''}\n` +
+      `${verb} ${entry.family === 'solana' ? 'Solana ' : ''}wallet ${entry.address}${entry.label ? ` (label "${entry.label}")` : ''}\n` +
         `Keystore: ${entry.path}\n` +
         'Back up this file and its password: neither can be recovered from the other.\n',
     )
@@ -134,11 +155,21 @@ function report(io: WalletIo, options: CliOptions, entry: WalletEntry, verb: str
 function publicEntry(e: WalletEntry) {
   return {
     address: e.address,
+    family: e.family,
     ...(e.label ? { label: e.label } : {}),
     ...(e.createdAt ? { createdAt: e.createdAt } : {}),
     path: e.path,
     ...(e.problem ? { problem: e.problem } : {}),
   }
+}
+
+/** `--family`: `evm`, `solana`, or absent (create/import: EVM; list: every family). */
+function walletFamily(value: string | undefined): WalletFamily | undefined {
+  if (value === undefined || value === 'evm' || value === 'solana') return value
+  throw new InvalidInputError('The wallet family must be evm or solana: --family evm or --family solana.', {
+    field: 'family',
+    metaMessages: ['Leave --family out for an EVM wallet.'],
+  })
 }
 
 /** Positionals are refused without repeating them: a user may have pasted a key there. */
@@ -190,12 +221,15 @@ function noPassword(variable: string, which = ''): InvalidInputError {
   )
 }
 
-async function readKeystoreFile(file: string): Promise<string> {
+/** A keystore (v3) or key (solana-keygen) file, refused when larger than any such file. */
+async function readKeyFile(file: string): Promise<string> {
   try {
     if ((await stat(file)).size > maxKeystoreFileBytes)
       throw new InvalidInputError(`${file} is larger than any keystore file.`, {
         field: 'file',
-        metaMessages: ['Give a Web3 Secret Storage v3 JSON file, as geth or MetaMask export it.'],
+        metaMessages: [
+          "Give a Web3 Secret Storage v3 JSON file, as geth or MetaMask export it, or solana-keygen's id.json with --family solana.",
+        ],
       })
     return await readFile(file, 'utf8')
   } catch (error) {

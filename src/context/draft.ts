@@ -63,6 +63,11 @@ export type DraftKind<
   carries(intent: E['intent']): boolean
   /** The chain, the operation and the request as the journal records them (an idempotency key stands for these). */
   identify(request: Request): { chain: E['chain']; operation: string; record: JsonValue }
+  /**
+   * The wallet that signs this kind's drafts, when it is not the gateway's EVM wallet (a Solana transaction is
+   * signed by the Solana wallet). Throws when that wallet is not configured.
+   */
+  wallet?(): `0x${string}`
   /** Whether the guard checks this write (an unsigned hand-off signs nothing, so the external wallet guards it). */
   guarded(options: E['options']): boolean
   /** Builds the draft for the wallet: reads the chain, records nothing. */

@@ -13,10 +13,18 @@ export class InvalidInputError extends BaseError {
 /** An EVM address was malformed, had a broken EIP-55 checksum, or hid invisible characters. */
 export class InvalidAddressError extends BaseError {
   override name = 'InvalidAddressError'
-  constructor({ reason, ...rest }: Extra & { reason: string }) {
+  constructor({
+    reason,
+    family,
+    ...rest
+  }: Extra & { reason: string; family?: 'evm' | 'solana' | undefined }) {
     super('INVALID_ADDRESS', `Invalid address: ${reason}.`, {
       ...rest,
-      metaMessages: ['Give a 0x-prefixed 40-hex-digit address, EIP-55 checksummed or all lowercase.'],
+      metaMessages: [
+        family === 'solana'
+          ? 'Give a Solana address: base58, 32 bytes (32 to 44 characters).'
+          : 'Give a 0x-prefixed 40-hex-digit address, EIP-55 checksummed or all lowercase.',
+      ],
     })
   }
 }

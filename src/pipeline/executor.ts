@@ -117,7 +117,7 @@ export function createExecutor(
 
   return {
     async execute(kind, request, options, ctx) {
-      const signer = requireSigner(parts)
+      const signer = { address: kind.wallet ? kind.wallet() : requireSigner(parts).address }
       const { chain, operation, record } = kind.identify(request)
       const guarded = kind.guarded(options)
       // The kill switch first: when engaged (or unreadable: fail closed) nothing is even recorded.
@@ -157,7 +157,7 @@ export function createExecutor(
     },
 
     async check(kind, request, ctx) {
-      const wallet = requireSigner(parts).address
+      const wallet = kind.wallet ? kind.wallet() : requireSigner(parts).address
       const prepared = await kind.prepare(request, wallet)
       return { prepared, outcome: await ask(prepared, wallet, ctx.caller), wallet }
     },
@@ -186,9 +186,9 @@ export function createExecutor(
               metaMessages: ['Nothing was signed. Ask again for a fresh simulation and approval.'],
             },
           )
-        const signer = requireSigner(parts)
         const kind = kinds.find((k) => k.carries(intent))
         if (!kind) throw new BaseError('INTERNAL', `The held intent ${intent.id} lost what it was to sign.`)
+        const signer = { address: kind.wallet ? kind.wallet() : requireSigner(parts).address }
         const prepared = await kind.restore(intent, signer.address)
         const evidence: DraftEvidence = { approvedBy: approval.decidedBy ?? undefined }
         if (kind.recheckOnResume) {

@@ -12,7 +12,7 @@ import type { CompiledPolicy } from '../policy/compilePolicy.js'
 import { toBaseUnitsFloor } from '../policy/decimal.js'
 import { evaluatePolicy } from '../policy/evaluate.js'
 import { grantRuleId, narrowByGrant } from '../policy/grantScope.js'
-import { chainKeys, limitKey } from '../policy/keys.js'
+import { addressKey, chainKeys, limitKey } from '../policy/keys.js'
 import type { KillSwitch } from '../policy/killSwitch.js'
 import { describeCharge, type LimitLedger } from '../policy/limits.js'
 import type { LimitCharge, PolicyDecision, PolicyFacts, PolicyOperation } from '../policy/types.js'
@@ -95,6 +95,28 @@ export type GuardSubject = {
    * draft then signs with, and simulates again with them: what is simulated stays what is signed.
    */
   estimate?: (() => Promise<GuardFees | undefined>) | undefined
+  /** A Solana transaction, simulated and decoded by its draft kind (the EVM fields above are absent). */
+  solana?: SolanaCheck | undefined
+}
+
+/** What a Solana draft tells the guard: its simulation, decoded instructions, the token's facts and prices. */
+export type SolanaCheck = {
+  simulation: Simulation | undefined
+  simulationUnavailable?: string | undefined
+  to?: string | undefined
+  /** The mint moved; absent for SOL. */
+  token?: string | undefined
+  /** The mint's decimals (9 for SOL). */
+  decimals: number
+  assetId: string
+  amount?: { raw: bigint; decimals: number } | undefined
+  /** Every program called: the message's own and those the simulation's logs show invoked. */
+  programs: string[]
+  tokenRisks: string[]
+  authorityChanges: number
+  accountCloses: number
+  /** USD prices in micro-dollars per whole unit, by mint (`native` for SOL); an asset without one is unpriced. */
+  prices: ReadonlyMap<string, bigint>
 }
 
 /** A transaction's gas limit and EIP-1559 fees. */
@@ -174,6 +196,164 @@ export function createGuard(parts: GuardrailParts): Guard {
       .join('; ')
   }
 
+  /**
+   * The policy's decision on the facts, then what no rule can change: no simulation means a human decides, an
+   * unmeasurable token is refused under its limits, and an agent's grant narrows the rest (DESIGN §7).
+   */
+  function decide(
+    facts: PolicyFacts,
+    simulation: Simulation | undefined,
+    simulationUnavailable: string | undefined,
+    subject: Pick<GuardSubject, 'caller'>,
+    decimals: ReadonlyMap<string, number> = new Map(),
+  ): GuardOutcome {
+    const policy = parts.policy()
+    let decision: PolicyDecision = policy
+      ? evaluatePolicy(policy, facts)
+      : {
+          effect: 'deny',
+          ruleIds: [],
+          reasons: ['no policy is configured, so this gateway allows reads only'],
+          limits: [],
+          policyHash: 'none',
+        }
+    if (simulationUnavailable && decision.effect === 'allow')
+      decision = {
+        ...decision,
+        effect: 'require_approval',
+        limits: [],
+        reasons: [
+          ...decision.reasons,
+          `a human must approve it: ${simulationUnavailable} (no simulation, so no automatic allow)`,
+        ],
+      }
+    // An amount limit cannot measure a token whose decimals() does not work: refused, never guessed (ADVERSARIAL
+    // 49, 12). Base units of an unknown scale against a cap in display units could be off by any power of ten.
+    const unmeasurable = (simulation?.deltas ?? []).filter(
+      (d) => d.kind === 'erc20' && d.raw < 0n && !decimals.has(d.token.toLowerCase()),
+    )
+    if (decision.effect === 'allow' && unmeasurable.length) {
+      const tokens = new Set(unmeasurable.map((d) => (d as { token: Address }).token.toLowerCase()))
+      const limited = decision.limits.find(
+        (l) => l.metric === 'outflowUsd' || (l.metric === 'outflow' && tokens.has(l.key.split('/')[4] ?? '')),
+      )
+      if (limited)
+        decision = {
+          ...decision,
+          effect: 'deny',
+          limits: [],
+          reasons: [
+            `token ${[...tokens].join(', ')} has no working decimals(), so limit "${limited.limitId}" of rule ${limited.ruleId} cannot measure what leaves; refused rather than guessed`,
+          ],
+        }
+    }
+    // An agent's write meets its user's grant last: it can only narrow what the policy decided (DESIGN §7).
+    // An agent's standing order fires within the same grant, read again from its passport at each fire.
+    const actsForAgent =
+      subject.caller?.kind === 'agent' ||
+      (subject.caller?.kind === 'order' && agentIdOf(subject.caller) !== undefined)
+    if (actsForAgent && subject.caller && subject.caller.kind !== 'operator')
+      decision = subject.caller.grant
+        ? narrowByGrant(decision, facts, subject.caller.grant)
+        : {
+            effect: 'deny',
+            ruleIds: [grantRuleId],
+            reasons: ['the agent holds no grant from a user, so it may not write'],
+            limits: [],
+            policyHash: decision.policyHash,
+          }
+    return { decision, facts, simulation, simulationUnavailable, agent: agentIdOf(subject.caller) }
+  }
+
+  /**
+   * A Solana transaction (DESIGN §8): the draft kind simulated it and decoded its instructions; the guard refuses
+   * what no rule can allow (authority changes, account closes, the wallet paying itself, a lookalike recipient, a
+   * failing simulation), builds the facts and decides like any write.
+   */
+  async function checkSolana(subject: GuardSubject, solana: SolanaCheck): Promise<GuardOutcome> {
+    const { chain } = subject
+    if (solana.authorityChanges > 0 || solana.accountCloses > 0)
+      throw new BaseError(
+        'POLICY_DENIED',
+        `Refused: the transaction ${solana.authorityChanges > 0 ? 'changes an account authority' : 'closes an account'}.`,
+        {
+          metaMessages: [
+            'No policy rule can allow this through the gateway: it moves control, not an amount.',
+          ],
+        },
+      )
+    if (solana.to !== undefined && solana.to === subject.wallet)
+      throw new BaseError('POLICY_DENIED', 'Refused: a transfer from the gateway wallet to itself.', {
+        field: 'to',
+        metaMessages: ['No policy rule can allow this. Check the recipient.'],
+      })
+    const book = await parts.addressBook.list()
+    const listed = new Set(book.map((e) => addressKey(e.address)))
+    if (solana.to !== undefined && !listed.has(solana.to)) lookalikeRefusal(solana.to as Address, book)
+    const simulation = solana.simulation
+    if (simulation?.reverted)
+      throw new BaseError(
+        'SIMULATION_REVERTED',
+        `The gateway's simulation of this ${subject.operation} fails: ${simulation.revertReason ? quoteUntrusted(simulation.revertReason, 'program error', { maxLength: 200 }) : 'no reason given'}.`,
+        {
+          metaMessages: [
+            "Nothing was signed. The reason above is the chain's own text (untrusted): check balances, the recipient and the amount.",
+          ],
+        },
+      )
+    const prices = solana.prices
+    const outflows: PolicyFacts['outflows'] = []
+    let usd: bigint | undefined = 0n
+    for (const d of simulation?.deltas ?? []) {
+      if (d.raw >= 0n) continue
+      const token = d.kind === 'spl' ? d.token : undefined
+      const decimals = token === undefined ? 9 : token === solana.token ? solana.decimals : undefined
+      if (decimals === undefined) {
+        usd = undefined
+        continue
+      }
+      outflows.push({
+        ...(token ? { token: token as Address } : {}),
+        raw: -d.raw,
+        decimals,
+        assetId: d.assetId,
+      })
+      const price = prices.get(token ?? 'native')
+      usd =
+        usd === undefined || price === undefined
+          ? undefined
+          : usd + (-d.raw * price) / 10n ** BigInt(decimals)
+    }
+    const facts: PolicyFacts = {
+      operation: subject.operation,
+      chain: chain.name,
+      chainId: (chain as { id: number }).id,
+      caip2: chain.caip2,
+      wallet: subject.wallet,
+      agent: subject.agent,
+      origin: subject.caller?.kind === 'order' ? 'order' : 'tool',
+      developer:
+        subject.caller?.kind === 'agent' || subject.caller?.kind === 'order'
+          ? subject.caller.developer
+          : undefined,
+      to: solana.to as Address | undefined,
+      token: solana.token as Address | undefined,
+      assetId: solana.assetId,
+      functions: [],
+      amount: solana.amount,
+      value: { raw: solana.token === undefined ? (solana.amount?.raw ?? 0n) : 0n, decimals: 9 },
+      addressBookListed: solana.to !== undefined && listed.has(solana.to),
+      simulation,
+      outflows,
+      outflowMicroUsd: simulation ? usd : undefined,
+      approvalMicroUsd: 0n,
+      now: new Date(),
+      programs: solana.programs,
+      tokenRisks: solana.tokenRisks,
+    }
+    return decide(facts, simulation, solana.simulationUnavailable, subject)
+  }
+
   return {
     parts,
     async assertLive(agent) {
@@ -181,6 +361,7 @@ export function createGuard(parts: GuardrailParts): Guard {
     },
 
     async check(subject) {
+      if (subject.solana) return checkSolana(subject, subject.solana)
       const { chain, call } = subject
       // The wallet's own code (its delegation to the on-chain guard) runs a batch of any calls as the wallet: a
       // call into it would hide those calls from every check below. Nothing but a plain transfer goes there.
@@ -303,63 +484,7 @@ export function createGuard(parts: GuardrailParts): Guard {
       })
       // The counterparty the facts name (a router, a contract, a verifying contract) is checked as well.
       if (facts.to && !facts.addressBookListed) lookalikeRefusal(facts.to, book)
-      const policy = parts.policy()
-      let decision: PolicyDecision = policy
-        ? evaluatePolicy(policy, facts)
-        : {
-            effect: 'deny',
-            ruleIds: [],
-            reasons: ['no policy is configured, so this gateway allows reads only'],
-            limits: [],
-            policyHash: 'none',
-          }
-      if (simulationUnavailable && decision.effect === 'allow')
-        decision = {
-          ...decision,
-          effect: 'require_approval',
-          limits: [],
-          reasons: [
-            ...decision.reasons,
-            `a human must approve it: ${simulationUnavailable} (no simulation, so no automatic allow)`,
-          ],
-        }
-      // An amount limit cannot measure a token whose decimals() does not work: refused, never guessed (ADVERSARIAL
-      // 49, 12). Base units of an unknown scale against a cap in display units could be off by any power of ten.
-      const unmeasurable = (simulation?.deltas ?? []).filter(
-        (d) => d.kind === 'erc20' && d.raw < 0n && !decimals.has(d.token.toLowerCase()),
-      )
-      if (decision.effect === 'allow' && unmeasurable.length) {
-        const tokens = new Set(unmeasurable.map((d) => (d as { token: Address }).token.toLowerCase()))
-        const limited = decision.limits.find(
-          (l) =>
-            l.metric === 'outflowUsd' || (l.metric === 'outflow' && tokens.has(l.key.split('/')[4] ?? '')),
-        )
-        if (limited)
-          decision = {
-            ...decision,
-            effect: 'deny',
-            limits: [],
-            reasons: [
-              `token ${[...tokens].join(', ')} has no working decimals(), so limit "${limited.limitId}" of rule ${limited.ruleId} cannot measure what leaves; refused rather than guessed`,
-            ],
-          }
-      }
-      // An agent's write meets its user's grant last: it can only narrow what the policy decided (DESIGN §7).
-      // An agent's standing order fires within the same grant, read again from its passport at each fire.
-      const actsForAgent =
-        subject.caller?.kind === 'agent' ||
-        (subject.caller?.kind === 'order' && agentIdOf(subject.caller) !== undefined)
-      if (actsForAgent && subject.caller && subject.caller.kind !== 'operator')
-        decision = subject.caller.grant
-          ? narrowByGrant(decision, facts, subject.caller.grant)
-          : {
-              effect: 'deny',
-              ruleIds: [grantRuleId],
-              reasons: ['the agent holds no grant from a user, so it may not write'],
-              limits: [],
-              policyHash: decision.policyHash,
-            }
-      return { decision, facts, simulation, simulationUnavailable, agent: agentIdOf(subject.caller) }
+      return decide(facts, simulation, simulationUnavailable, subject, decimals)
     },
 
     async reserve(intentId, limits, options) {

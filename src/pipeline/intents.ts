@@ -43,7 +43,7 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
   const { context, journal, tracker, guard } = parts
 
   async function describe(intent: Intent): Promise<WriteResultValue> {
-    const chain = context.chains.resolve(intent.chainId)
+    const any = context.chains.resolveAny(intent.chainId)
     const tx = (intent.tx ?? {}) as {
       summary?: string
       details?: Record<string, unknown>
@@ -52,8 +52,8 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
     const result: WriteResultValue = {
       intentId: intent.id,
       status: intent.status,
-      chain: chain.name,
-      caip2: chain.caip2,
+      chain: any.name,
+      caip2: any.caip2,
       operation: intent.operation,
       summary: tx.summary ?? `${intent.operation} (not built)`,
       details: tx.details ?? {},
@@ -67,6 +67,11 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
         : {}),
       ...(tx.guard ? { guard: tx.guard } : {}),
     }
+    if (any.family === 'solana') {
+      if (intent.status === 'mined') await describeSolanaMined(intent, result)
+      return result
+    }
+    const chain = any
     if (intent.status === 'mined' && intent.txHash) {
       const [receipt, settlement] = await Promise.all([
         recentReceipt(chain, intent.txHash as Hex).catch(() => null),
@@ -126,6 +131,41 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
     return result
   }
 
+  /** A confirmed Solana intent: its slot and outcome as the tracker recorded them, and its settlement. */
+  async function describeSolanaMined(intent: Intent, result: WriteResultValue): Promise<void> {
+    const [events, settlement] = await Promise.all([
+      journal.events(intent.id).catch(() => []),
+      guard.parts.settlement(intent.id).catch(() => undefined),
+    ])
+    const mined = [...events].reverse().find((e) => e.to === 'mined')?.data as
+      | { slot?: string; status?: string }
+      | null
+      | undefined
+    if (mined?.slot)
+      result.receipt = {
+        blockNumber: mined.slot,
+        gasUsed: '0',
+        status: mined.status === 'reverted' ? 'reverted' : 'success',
+        confirmations: 1,
+      }
+    if (mined?.status === 'reverted')
+      result.error = {
+        code: 'CONTRACT_REVERTED',
+        message: 'The transaction was included but failed on chain: nothing moved except the network fee.',
+      }
+    if (settlement)
+      result.settlement = {
+        blockNumber: settlement.blockNumber,
+        status: settlement.status,
+        outflows: settlement.outflows,
+        excess: settlement.excess,
+        unchecked: settlement.unchecked,
+      }
+  }
+
+  /** The gateway's wallets: the EVM one and, where configured, the Solana one. */
+  const wallets = () => [parts.signer?.address, parts.solanaSigner?.address].filter((w): w is string => !!w)
+
   async function own(id: string, caller?: Caller): Promise<Intent> {
     const intent = await journal.get(id)
     // An agent sees only its own intents (another agent's, or the operator's, are not there for it), its standing
@@ -134,7 +174,7 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
       caller?.kind !== 'agent' ||
       intent.agent === actorOf(caller) ||
       (intent.caller?.kind === 'order' && intent.caller.agent === actorOf(caller))
-    if (intent.wallet !== parts.signer?.address || !mine)
+    if (!wallets().includes(intent.wallet) || !mine)
       throw new NotFoundError(`No intent ${id.slice(0, 64)} for this gateway's wallet.`, {
         field: 'intentId',
       })
@@ -183,13 +223,23 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
       return describe(intent)
     },
     async list(filter) {
-      const intents = await journal.list({
-        wallet: requireSigner(parts).address,
-        ...(filter.caller?.kind === 'agent' ? { agent: actorOf(filter.caller) } : {}),
-        chainId: filter.chainId,
-        status: filter.status,
-        limit: filter.limit ?? 20,
-      })
+      requireSigner(parts)
+      const limit = filter.limit ?? 20
+      const lists = await Promise.all(
+        wallets().map((wallet) =>
+          journal.list({
+            wallet,
+            ...(filter.caller?.kind === 'agent' ? { agent: actorOf(filter.caller) } : {}),
+            chainId: filter.chainId,
+            status: filter.status,
+            limit,
+          }),
+        ),
+      )
+      const intents = lists
+        .flat()
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+        .slice(0, limit)
       return Promise.all(intents.map(describe))
     },
   }

@@ -56,6 +56,8 @@ export function postConditions(source: PostConditionSource): PostCondition[] {
       const t = key(d.token)
       if (d.raw > 0n) nft.owned.push({ kind: 'nftOwned', token: t, id: d.tokenId, amount: 1n })
       nft.out.set(t, (nft.out.get(t) ?? 0n) - d.raw)
+    } else if (d.kind === 'spl') {
+      // Solana has no on-chain post-conditions here (EVM guard only).
     } else if (d.raw < 0n)
       multi.push({ kind: 'multiMaxOutflow', token: key(d.token), id: d.tokenId, amount: -d.raw })
     else if (d.raw > 0n)

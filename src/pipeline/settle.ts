@@ -8,12 +8,14 @@ import {
   guardExecutedTopic,
   readGuardRevert,
 } from '../chains/evm/guard.js'
+import type { SolanaChainContext } from '../chains/solana/chain.js'
 import type { TokenFactsService } from '../chains/tokenFacts.js'
 import type { CompiledPolicy } from '../policy/compilePolicy.js'
 import { isGrantBudgetKey } from '../policy/grantScope.js'
 import { parseLimitKey } from '../policy/keys.js'
 import type { KillSwitch } from '../policy/killSwitch.js'
 import { readReceiptEffects } from '../simulate/receiptEffects.js'
+import { readSolanaEffects } from '../simulate/solanaEffects.js'
 import type { ApprovalExposure, AssetDelta } from '../simulate/types.js'
 import type { JsonObject } from '../store/database.js'
 import type { Store } from '../store/openStore.js'
@@ -127,6 +129,72 @@ export async function settleMinedIntents(parts: SettleParts): Promise<void> {
   for (const r of unreported) await report(parts, r.outcome as unknown as Settlement)
 }
 
+/**
+ * A confirmed Solana intent: what the cluster's record shows left the wallet against what was simulated; the
+ * limits take what moved, and more than was checked is a breach (the kill switch engages), as on EVM.
+ */
+async function settleSolana(
+  parts: SettleParts,
+  chain: SolanaChainContext,
+  row: SettleSubject,
+): Promise<void> {
+  const tx = (row.tx ?? {}) as { checked?: CheckedEffects }
+  const [effects, usage] = await Promise.all([
+    readSolanaEffects(chain, row.txHash as string, row.wallet),
+    parts.store.db
+      .selectFrom('limit_usage')
+      .select(['limit_key', 'amount'])
+      .where('intent_id', '=', row.id)
+      .where('state', '<>', 'released')
+      .execute(),
+  ])
+  if (!effects) return // not known yet: the next sweep settles it
+  const outflows: Record<string, bigint> = {}
+  for (const d of effects.deltas)
+    if (d.raw < 0n) outflows[assetKey(d)] = (outflows[assetKey(d)] ?? 0n) - d.raw
+  const allowed: Record<string, bigint> = {}
+  for (const d of tx.checked?.deltas ?? []) {
+    const raw = BigInt(d.raw)
+    if (raw < 0n) allowed[assetKey(d)] = (allowed[assetKey(d)] ?? 0n) - raw
+  }
+  const excess: Excess[] = []
+  if (tx.checked && tx.checked.deltas !== null)
+    for (const [asset, moved] of Object.entries(outflows)) {
+      const limit = allowed[asset] ?? 0n
+      if (moved > limit) excess.push({ asset, moved: moved.toString(), checked: limit.toString() })
+    }
+  const reverted = effects.status === 'reverted'
+  const settlement: Settlement = {
+    intentId: row.id,
+    blockNumber: effects.blockNumber.toString(),
+    status: effects.status,
+    outflows: Object.fromEntries(Object.entries(outflows).map(([k, v]) => [k, v.toString()])),
+    excess,
+    unchecked: [],
+    balancesRead: true,
+  }
+  const breach = excess.length > 0
+  // An excess on Solana is not priced here: USD budgets keep the reservation, and the kill switch engages.
+  const amounts = usage.map((u) => ({
+    key: u.limit_key,
+    amount: settledAmount(parts.policy(), u.limit_key, BigInt(u.amount), outflows, 0n, reverted).toString(),
+  }))
+  const claim = sql`insert into settlements (intent_id, outcome, breach, reported)
+    values (${row.id}, ${JSON.stringify(settlement)}::jsonb, ${breach}, ${!breach})
+    on conflict (intent_id) do nothing returning intent_id`
+  const result = amounts.length
+    ? await sql<{ claimed: number }>`with claimed as (${claim}), settled as (
+        update limit_usage u set amount = v.amount::numeric, state = 'committed', updated_at = now()
+        from (values ${sql.join(amounts.map((a) => sql`(${a.key}, ${a.amount})`))}) as v (limit_key, amount), claimed
+        where u.intent_id = claimed.intent_id and u.limit_key = v.limit_key and u.state <> 'released'
+        returning 1
+      ) select (select count(*) from claimed)::int as claimed`.execute(parts.store.db)
+    : await sql<{
+        claimed: number
+      }>`with claimed as (${claim}) select count(*)::int as claimed from claimed`.execute(parts.store.db)
+  if (Number(result.rows[0]?.claimed ?? 0) > 0 && breach) await report(parts, settlement)
+}
+
 /** The settlement of an intent, when it has one. */
 export async function readSettlement(store: Store, intentId: string): Promise<Settlement | undefined> {
   const row = await store.db
@@ -167,7 +235,9 @@ export type SettleSubject = {
  */
 export async function settleIntent(parts: SettleParts, row: SettleSubject): Promise<void> {
   if (!row.txHash) return
-  const chain = parts.chains.resolve(row.chainId)
+  const any = parts.chains.resolveAny(row.chainId)
+  if (any.family === 'solana') return settleSolana(parts, any, row)
+  const chain = any
   const tx = (row.tx ?? {}) as {
     to?: string
     value?: string
@@ -390,6 +460,8 @@ async function reportPostcondition(
 
 function assetKey(d: AssetDelta | { kind: string; token?: string; tokenId?: string | bigint }): string {
   if (d.kind === 'native') return 'native'
+  // A Solana mint is base58: its case is part of it.
+  if (d.kind === 'spl') return (d as { token: string }).token
   const token = (d as { token?: string }).token?.toLowerCase() ?? 'unknown'
   if (d.kind === 'erc20') return token
   return `${token}#${String((d as { tokenId?: unknown }).tokenId ?? '')}`

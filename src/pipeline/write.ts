@@ -1,5 +1,7 @@
 import { type Address, formatUnits } from 'viem'
+import { addressOnChain } from '../chains/addressOnChain.js'
 import type { ChainContext } from '../chains/chains.js'
+import { ChainFamilyError } from '../chains/errors.js'
 import { type GuardMode, guardAddress, readGuardStatus } from '../chains/evm/guard.js'
 import { actorOf, agentIdOf, type Caller } from '../context/caller.js'
 import type { RequestContext } from '../context/requestContext.js'
@@ -22,11 +24,12 @@ import type { Intent } from '../txs/intentJournal.js'
 import { createSafeFetcher } from '../untrusted/safeFetch.js'
 import { createApprovalRunner } from './approvalRunner.js'
 import { createEvmTransactionKind } from './drafts/evmTransaction.js'
+import { createSolanaTransactionKind, type SolanaTransferRequest } from './drafts/solanaTransaction.js'
 import { createStandingOrderKind } from './drafts/standingOrder.js'
 import { createTypedDataKind } from './drafts/typedData.js'
 import { createX402PaymentKind, type PaidAnswer, responseOf } from './drafts/x402Payment.js'
 import { createExecutor } from './executor.js'
-import { simulationJson } from './guard.js'
+import { type GuardOutcome, simulationJson } from './guard.js'
 import { createIntentQueries, type ListIntentsFilter } from './intents.js'
 import { probeOrderActions } from './orderProbe.js'
 import { createReplacements, type SpeedUpOptions } from './replacements.js'
@@ -118,8 +121,10 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
   const payFetcher = parts.payFetcher ?? createSafeFetcher({ timeoutMs: 15_000, maxBytes: 1024 * 1024 })
   const payment = createX402PaymentKind(parts, intents, payFetcher)
   const standingOrder = parts.orders ? createStandingOrderKind(parts, intents, parts.orders) : undefined
+  const solanaTransaction = createSolanaTransactionKind(parts, intents)
   const executor = createExecutor(parts, intents, [
     evmTransaction,
+    solanaTransaction,
     typedData,
     payment,
     ...(standingOrder ? [standingOrder] : []),
@@ -132,6 +137,31 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
   const replacements = createReplacements(parts, intents)
   const runner = createApprovalRunner(parts, executor)
   const modes = new Map<number, { at: number; report: Promise<GuardModeReport> }>()
+
+  /**
+   * A write tool's call on a Solana cluster, as the Solana draft kind takes it; `undefined` on an EVM chain. Only
+   * `transfer` moves value on Solana; the other write tools are EVM's (a clear error names the family).
+   */
+  function solanaRequest(
+    tool: WriteToolDefinition,
+    input: Record<string, unknown>,
+  ): SolanaTransferRequest | undefined {
+    if (input.chain === undefined) return undefined
+    const chain = context.chains.resolveAny(input.chain as string | number)
+    if (chain.family !== 'solana') return undefined
+    if (tool.name !== 'transfer')
+      throw new ChainFamilyError({ chain: chain.name, family: 'solana', expected: 'evm', tool: tool.name })
+    if (typeof input.to === 'string' && input.to.includes('.'))
+      throw new InvalidInputError('ENS names are for EVM chains; give the Solana address (base58).', {
+        field: 'to',
+      })
+    return {
+      chain,
+      to: addressOnChain(chain, String(input.to), 'to'),
+      amount: input.amount as string,
+      token: input.token === undefined ? undefined : addressOnChain(chain, String(input.token), 'token'),
+    }
+  }
 
   /** The guard's mode on a chain for this wallet; a read the chain cannot answer is `unknown`, never cached. */
   function guardMode(chainRef: string | number): Promise<GuardModeReport> {
@@ -152,8 +182,12 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
 
   return {
     guardMode,
-    execute: (tool, input, ctx) =>
-      executor.execute(evmTransaction, { tool, input }, input as WriteOptionsValue, ctx),
+    execute(tool, input, ctx) {
+      const solana = solanaRequest(tool, input)
+      return solana
+        ? executor.execute(solanaTransaction, solana, input as WriteOptionsValue, ctx)
+        : executor.execute(evmTransaction, { tool, input }, input as WriteOptionsValue, ctx)
+    },
     describe: intents.describe,
     get: intents.get,
     follow: intents.follow,
@@ -257,6 +291,22 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
     },
 
     async preview(tool, input, ctx) {
+      const solana = solanaRequest(tool, input)
+      if (solana) {
+        const { prepared, outcome, wallet } = await executor.check(solanaTransaction, solana, ctx)
+        const remaining = await guard.parts.limits.usage(outcome.decision.limits)
+        return {
+          chain: prepared.chain.name,
+          caip2: prepared.chain.caip2,
+          operation: prepared.check.operation,
+          summary: prepared.summary,
+          details: prepared.details,
+          from: wallet,
+          simulation: simulationJson(outcome.simulation),
+          ...(outcome.simulationUnavailable ? { simulationUnavailable: outcome.simulationUnavailable } : {}),
+          policy: policyPreview(outcome, remaining),
+        }
+      }
       // Prepared and checked exactly as the write would be (simulated with the fees it would be signed with): a
       // preview that differs would mislead.
       const { prepared, outcome, wallet } = await executor.check(evmTransaction, { tool, input }, ctx)
@@ -273,21 +323,7 @@ export function createWritePath(parameters: CreateWritePathParameters): WritePat
         simulation: simulationJson(outcome.simulation),
         effects: await formatEffects(prepared.chain, outcome.simulation, guard.parts.tokens),
         ...(outcome.simulationUnavailable ? { simulationUnavailable: outcome.simulationUnavailable } : {}),
-        policy: {
-          effect: outcome.decision.effect,
-          reasons: outcome.decision.reasons,
-          ruleIds: outcome.decision.ruleIds,
-          limits: remaining.map((r, i) => {
-            const charge = outcome.decision.limits[i]!
-            return {
-              limit: charge.limitId,
-              rule: charge.ruleId,
-              needs: formatUnits(charge.amount, charge.decimals),
-              remaining: formatUnits(r.remaining, charge.decimals),
-              fits: r.remaining >= charge.amount,
-            }
-          }),
-        },
+        policy: policyPreview(outcome, remaining),
       }
     },
 
@@ -340,6 +376,25 @@ async function payAsset(context: ToolContext, chain: ChainContext, asset: string
     })
   const facts = await context.tokens.get(chain, address)
   return { address, decimals: facts.decimals }
+}
+
+/** The policy's answer as a preview shows it: effect, reasons, and each budget with what it needs and has left. */
+function policyPreview(outcome: GuardOutcome, remaining: readonly { remaining: bigint }[]) {
+  return {
+    effect: outcome.decision.effect,
+    reasons: outcome.decision.reasons,
+    ruleIds: outcome.decision.ruleIds,
+    limits: remaining.map((r, i) => {
+      const charge = outcome.decision.limits[i]!
+      return {
+        limit: charge.limitId,
+        rule: charge.ruleId,
+        needs: formatUnits(charge.amount, charge.decimals),
+        remaining: formatUnits(r.remaining, charge.decimals),
+        fits: r.remaining >= charge.amount,
+      }
+    }),
+  }
 }
 
 /** How long list_chains and get_limits reuse a chain's guard mode (writes read it fresh every time). */

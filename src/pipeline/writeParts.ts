@@ -3,6 +3,7 @@ import type { ChainContext } from '../chains/chains.js'
 import { BaseError, IntentConflictError, toBaseError } from '../errors/index.js'
 import type { Orders } from '../orders/orders.js'
 import type { Signer } from '../signer/signer.js'
+import type { SolanaSigner } from '../signer/solanaSigner.js'
 import type { ToolContext } from '../tools/context.js'
 import { type EstimateTxFeesOptions, estimateTxFees, type FeeCaps, type TxFees } from '../txs/fees.js'
 import type { Intent, IntentJournal } from '../txs/intentJournal.js'
@@ -17,6 +18,8 @@ export type WriteParts = {
   journal: IntentJournal
   nonces: NonceManager
   signer: Signer | undefined
+  /** The gateway's Solana wallet (ed25519), when one is configured: Solana writes sign with it. */
+  solanaSigner?: SolanaSigner | undefined
   tracker: Tracker
   /** Simulation, policy, limits, approvals, kill switch and audit (DESIGN §1). */
   guard: Guard

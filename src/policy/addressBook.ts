@@ -3,6 +3,7 @@ import { type Address, getAddress } from 'viem'
 import type { AuditLog } from '../audit/auditLog.js'
 import { InvalidAddressError, InvalidInputError } from '../errors/index.js'
 import { addressProblem } from '../schemas/address.js'
+import { solanaAddressProblem } from '../schemas/solanaAddress.js'
 import type { AddressBookTable } from '../store/database.js'
 import type { Store } from '../store/openStore.js'
 import { rejectHiddenCharacters } from '../untrusted/rejectHiddenCharacters.js'
@@ -61,6 +62,7 @@ export type AddressBook = {
 }
 
 const hex40 = /^0x[0-9a-fA-F]{40}$/
+const base58 = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/
 
 /**
  * Whether `a` and `b` are different addresses with the same first 4 and last 4 hex digits after `0x`
@@ -72,6 +74,9 @@ const hex40 = /^0x[0-9a-fA-F]{40}$/
  * isLookalike('0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045', '0xd8da6bf26964af9d7eed9e03e53415d37aa96045') // false: same address
  */
 export function isLookalike(a: string, b: string): boolean {
+  // Solana (base58, case-sensitive): the same first and last 4 characters, another address.
+  if (base58.test(a) && base58.test(b))
+    return a !== b && a.slice(0, 4) === b.slice(0, 4) && a.slice(-4) === b.slice(-4)
   if (!hex40.test(a) || !hex40.test(b)) return false
   const x = a.toLowerCase()
   const y = b.toLowerCase()
@@ -157,6 +162,19 @@ export function createAddressBook(store: Store, options: { audit?: AuditLog | un
     },
 
     async findLookalike(input) {
+      if (!input.startsWith('0x')) {
+        const solana = normalize(input)
+        const row = await db
+          .selectFrom('address_book')
+          .selectAll()
+          .where(sql<string>`left(address, 4)`, '=', solana.slice(0, 4))
+          .where(sql<string>`right(address, 4)`, '=', solana.slice(-4))
+          .where('address', '<>', solana)
+          .where('address', 'not like', '0x%')
+          .orderBy('created_at', 'asc')
+          .executeTakeFirst()
+        return row ? toEntry(row) : undefined
+      }
       const address = normalize(input).toLowerCase()
       const row = await db
         .selectFrom('address_book')
@@ -171,8 +189,16 @@ export function createAddressBook(store: Store, options: { audit?: AuditLog | un
   }
 }
 
-/** An accepted address (EIP-55 or all lowercase) in its EIP-55 form. */
+/**
+ * An accepted address in the one form the book keeps: an EVM address (EIP-55 or all lowercase) in its EIP-55 form,
+ * a Solana address (base58, 32 bytes) as written (base58 is case-sensitive).
+ */
 function normalize(value: string): Address {
+  if (typeof value === 'string' && !value.startsWith('0x') && !/\.[a-z]{2,}$/i.test(value)) {
+    const problem = solanaAddressProblem(value)
+    if (problem) throw new InvalidAddressError({ reason: problem, field: 'address', family: 'solana' })
+    return value as Address
+  }
   const problem = typeof value === 'string' ? addressProblem(value) : 'it is not a string'
   if (problem) throw new InvalidAddressError({ reason: problem, field: 'address' })
   return getAddress(value)

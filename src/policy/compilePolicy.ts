@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { type Address, toFunctionSelector } from 'viem'
 import { compareRaw, type Decimal, parseDecimal } from './decimal.js'
+import { addressKey } from './keys.js'
 import {
   type Policy,
   type PolicyBounds,
@@ -64,6 +65,8 @@ export type CheckField =
   | 'addressBook'
   | 'function'
   | 'time'
+  | 'programs'
+  | 'tokenRisks'
   | 'amount'
   | 'value'
   | 'simulation'
@@ -133,7 +136,19 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
   return { policy, policyHash, rules, byOperation }
 }
 
-const lower = (a: string) => a.toLowerCase()
+const lower = addressKey
+
+/**
+ * The programs a Solana write may call under an allow rule that names none: the ones the gateway's own transfers
+ * use. Any other program must be named by the rule's `match.programs` (DESIGN §8, ADVERSARIAL 62).
+ */
+export const standardSolanaPrograms: readonly string[] = [
+  'system',
+  'spl-token',
+  'token-2022',
+  'associated-token',
+  'compute-budget',
+]
 
 function compileRule(rule: PolicyRule, index: number): CompiledRule {
   const m = rule.match ?? {}
@@ -199,6 +214,23 @@ function compileRule(rule: PolicyRule, index: number): CompiledRule {
       for (const f of selectors) if (!set.has(f)) return false
       return true
     })
+  }
+  if (m.programs || (rule.effect === 'allow' && !m.programs)) {
+    // Every program the write calls must be named; an allow rule without `programs` names the standard ones. A
+    // write without program facts (EVM) meets only rules that name programs, which then never match it.
+    const named = m.programs
+    const set = new Set(named ?? standardSolanaPrograms)
+    const test: PolicyCheck = (v) => {
+      const programs = v.facts.programs
+      if (programs === undefined) return named === undefined
+      for (const p of programs) if (!set.has(p)) return false
+      return true
+    }
+    check('programs', test)
+  }
+  if (m.tokenRisks) {
+    const set = new Set<string>(m.tokenRisks)
+    check('tokenRisks', (v) => (v.facts.tokenRisks ?? []).some((r) => set.has(r)))
   }
   if (m.time) {
     const [from, to] = m.time.hoursUtc ?? [0, 24]

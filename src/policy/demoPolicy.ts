@@ -1,4 +1,5 @@
 import type { DevnetFixtures } from '../devnet/fixtures.js'
+import type { SolanaDevnetFixtures } from '../devnet/solana/fixtures.js'
 import type { Policy } from './policySchema.js'
 
 /** The ids of the demo policy's rules, in evaluation order of the README. */
@@ -13,6 +14,10 @@ export type DemoRuleId =
   | 'devnet-contracts'
   | 'typed-data-devnet'
   | 'standing-orders-small'
+  | 'deny-risky-solana-mints'
+  | 'hold-solana-fee-mints'
+  | 'usdc-to-known-solana'
+  | 'sol-to-known'
 
 /** What each demo rule does, in one sentence for humans (the README's table and the rules' `description`). */
 export const demoRuleDescriptions: Readonly<Record<DemoRuleId, string>> = {
@@ -28,6 +33,14 @@ export const demoRuleDescriptions: Readonly<Record<DemoRuleId, string>> = {
     'Direct calls to the devnet tokens: wrap and unwrap ETH (WETH deposit/withdraw) and revoke approvals, worth up to $100 each, 50 a day; never a new approval. Token transfers go through `transfer`.',
   'typed-data-devnet':
     'Sign EIP-712 messages on the devnet that the gateway decodes as moving nothing: never a permit (an approval) or a transfer authorization (EIP-3009), never a message it cannot decode.',
+  'deny-risky-solana-mints':
+    'On the Solana devnet, never move a Token-2022 token whose mint has a permanent delegate, a transfer hook, a pause switch, frozen new accounts or no transfers at all.',
+  'hold-solana-fee-mints':
+    'On the Solana devnet, a Token-2022 token that takes a transfer fee waits for a human (the recipient gets less than is sent).',
+  'usdc-to-known-solana':
+    'USDC transfers on the Solana devnet to address-book entries, up to 1,000 USDC each and 2,500 USDC a day.',
+  'sol-to-known':
+    'SOL transfers on the Solana devnet to address-book entries, up to 5 SOL each and 10 SOL a day.',
   'standing-orders-small':
     'Standing orders on the devnet with a budget of up to $2,000 each, $5,000 of budgets in 30 days (a cancelled or paused order gives its budget back); each fire is then checked like any write.',
 }
@@ -39,7 +52,7 @@ export const demoRuleDescriptions: Readonly<Record<DemoRuleId, string>> = {
  *
  * @example createPolicySource({ value: config.policy, fallback: () => demoPolicy(devnet.fixtures), log })
  */
-export function demoPolicy(fixtures: DevnetFixtures): Policy {
+export function demoPolicy(fixtures: DevnetFixtures, solana?: SolanaDevnetFixtures | undefined): Policy {
   const { USDC, WETH, DAI, WBTC } = fixtures.tokens
   const router = fixtures.uniswapV3.router
   const chain = [fixtures.chain]
@@ -146,6 +159,64 @@ export function demoPolicy(fixtures: DevnetFixtures): Policy {
         match: { operation: ['standing_order'], chain, amount: { lte: '2000' } },
         limits: [{ id: 'orders-budget-30d', metric: 'outflowUsd', window: '30d', max: '5000' }],
       },
+      ...(solana ? solanaRules(solana) : []),
     ],
   }
+}
+
+/** The demo rules for the embedded Solana devnet (`solana-local`): risky mints refused or held, small transfers. */
+function solanaRules(solana: SolanaDevnetFixtures): Policy['rules'] {
+  const chain = [solana.chain]
+  const description = (id: DemoRuleId) => demoRuleDescriptions[id]
+  return [
+    {
+      id: 'deny-risky-solana-mints',
+      effect: 'deny',
+      description: description('deny-risky-solana-mints'),
+      match: {
+        chain,
+        tokenRisks: ['permanent-delegate', 'transfer-hook', 'pausable', 'default-frozen', 'non-transferable'],
+      },
+    },
+    {
+      id: 'hold-solana-fee-mints',
+      effect: 'require_approval',
+      description: description('hold-solana-fee-mints'),
+      match: { chain, tokenRisks: ['transfer-fee'] },
+    },
+    {
+      id: 'usdc-to-known-solana',
+      effect: 'allow',
+      description: description('usdc-to-known-solana'),
+      match: {
+        operation: ['transfer'],
+        chain,
+        token: [solana.tokens.USDC.mint as `0x${string}`],
+        addressBook: 'listed',
+        amount: { lte: '1000' },
+      },
+      limits: [
+        {
+          id: 'usdc-daily-solana',
+          metric: 'outflow',
+          token: solana.tokens.USDC.mint as `0x${string}`,
+          window: '24h',
+          max: '2500',
+        },
+      ],
+    },
+    {
+      id: 'sol-to-known',
+      effect: 'allow',
+      description: description('sol-to-known'),
+      match: {
+        operation: ['transfer'],
+        chain,
+        token: ['native'],
+        addressBook: 'listed',
+        amount: { lte: '5' },
+      },
+      limits: [{ id: 'sol-daily', metric: 'outflow', token: 'native', window: '24h', max: '10' }],
+    },
+  ]
 }

@@ -1,8 +1,15 @@
 import { formatAmount } from '../schemas/amount.js'
 import { quoteUntrusted } from '../untrusted/quoteUntrusted.js'
-import type { CheckField, CompiledLimit, CompiledPolicy, CompiledRule, FactsView } from './compilePolicy.js'
+import {
+  type CheckField,
+  type CompiledLimit,
+  type CompiledPolicy,
+  type CompiledRule,
+  type FactsView,
+  standardSolanaPrograms,
+} from './compilePolicy.js'
 import { compareRaw, parseDecimal, pow10, toBaseUnitsFloor } from './decimal.js'
-import { chainKeys, limitKey } from './keys.js'
+import { addressKey, chainKeys, limitKey } from './keys.js'
 import { type PolicyBounds, policyWeekdays } from './policySchema.js'
 import type { LimitCharge, NearestRule, PolicyDecision, PolicyFacts, PolicyOperation } from './types.js'
 
@@ -197,6 +204,15 @@ function whyNot(rule: CompiledRule, field: CheckField, facts: PolicyFacts, view:
         : `this ${facts.operation} has no ${who}, and rule ${id} looks its ${who} up in the address book (match.addressBook)`
     case 'function':
       return `the call runs ${some(facts.functions) || 'no function'}, and rule ${id} allows only ${some(m.function ?? [], 5)} (match.function)`
+    case 'programs': {
+      const named = m.programs ?? standardSolanaPrograms
+      const others = (facts.programs ?? []).filter((p) => !named.includes(p))
+      return facts.programs === undefined
+        ? `this write calls no Solana programs, and rule ${id} names programs (match.programs)`
+        : `the transaction calls ${some(others)}, which rule ${id} does not name (match.programs${m.programs ? '' : '; without it only the standard programs are allowed'})`
+    }
+    case 'tokenRisks':
+      return `the token has ${facts.tokenRisks?.length ? `only the risks ${some(facts.tokenRisks)}` : 'none of the risks'} rule ${id} names, ${some(m.tokenRisks ?? [])} (match.tokenRisks)`
     case 'time': {
       const [from, to] = m.time?.hoursUtc ?? [0, 24]
       const days = m.time?.days ? ` on ${m.time.days.join(', ')}` : ''
@@ -282,15 +298,15 @@ function viewOf(facts: PolicyFacts): FactsView {
   const now = facts.now
   return {
     facts,
-    chainKeys: chainKeys(facts.chain, facts.chainId),
-    wallet: facts.wallet.toLowerCase(),
-    to: facts.to?.toLowerCase(),
+    chainKeys: chainKeys(facts.chain, facts.chainId, facts.caip2),
+    wallet: addressKey(facts.wallet),
+    to: facts.to === undefined ? undefined : addressKey(facts.to),
     token: facts.token
-      ? facts.token.toLowerCase()
+      ? addressKey(facts.token)
       : nativeOperations.has(facts.operation)
         ? 'native'
         : undefined,
-    contract: facts.contract?.toLowerCase(),
+    contract: facts.contract === undefined ? undefined : addressKey(facts.contract),
     hour: now.getUTCHours(),
     day: now.getUTCDay(),
   }
@@ -345,7 +361,7 @@ function chargeOf(
   let amount = 0n
   let decimals: number | undefined
   for (const o of facts.outflows) {
-    if ((o.token ? o.token.toLowerCase() : 'native') !== tokenKey) continue
+    if ((o.token ? addressKey(o.token) : 'native') !== tokenKey) continue
     amount += o.raw
     decimals ??= o.decimals
   }

@@ -1,6 +1,7 @@
 import { formatUnits } from 'viem'
 import type { GrantScope } from '../context/caller.js'
 import { parseDecimal, toBaseUnitsFloor } from './decimal.js'
+import { addressKey } from './keys.js'
 import type { LimitCharge, PolicyDecision, PolicyFacts } from './types.js'
 
 /** The rule id a grant's refusals and its budget are named by (no policy rule can take this id: it has no dash). */
@@ -67,7 +68,7 @@ export function narrowByGrant(
   })
   if (facts.now.getTime() >= grant.expiry * 1000)
     return deny(`the grant expired at ${new Date(grant.expiry * 1000).toISOString()}`)
-  const caip2 = `eip155:${facts.chainId}`
+  const caip2 = facts.caip2 ?? `eip155:${facts.chainId}`
   if (!grant.chains.includes(caip2))
     return deny(
       `chain ${facts.chain} (${caip2}) is not one of the ${grant.chains.length} chain(s) the grant names`,
@@ -76,8 +77,8 @@ export function narrowByGrant(
   // budget as it happens, acting for this agent. Its own budget is the policy's to weigh.
   if (facts.operation === 'standing_order') return decision
   if (grant.payees.length > 0) {
-    const to = facts.to?.toLowerCase()
-    if (to === undefined || !grant.payees.includes(to))
+    const to = facts.to === undefined ? undefined : addressKey(facts.to)
+    if (to === undefined || !grant.payees.map(addressKey).includes(to))
       return deny(
         to === undefined
           ? `this ${facts.operation} names no payee, and the grant lists its payees`

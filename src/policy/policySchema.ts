@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { InvalidConfigError } from '../errors/index.js'
 import { addressProblem, EvmAddress } from '../schemas/address.js'
 import { amountSyntaxProblem } from '../schemas/amount.js'
+import { solanaAddressProblem } from '../schemas/solanaAddress.js'
 import { compareRaw, parseDecimal } from './decimal.js'
 import { policyOperations } from './types.js'
 
@@ -65,12 +66,64 @@ const Bounds = z
       ctx.addIssue({ code: 'custom', message: `no amount is both above ${lower} and below ${upper}` })
   })
 
+/**
+ * An address a rule names: an EVM address (checksummed or lowercase, normalized to EIP-55), or a Solana address
+ * (base58, 32 bytes, kept as written: base58 is case-sensitive).
+ */
+const RuleAddress = z
+  .string({ error: (issue) => `give an address, not ${typeName(issue.input)}` })
+  .max(100)
+  .transform((value, ctx) => {
+    const evm = value.startsWith('0x')
+    const problem = evm ? addressProblem(value) : solanaAddressProblem(value)
+    if (problem) {
+      ctx.addIssue({
+        code: 'custom',
+        message: evm ? problem : `${problem} (an EVM address starts with 0x)`,
+      })
+      return z.NEVER
+    }
+    return evm ? (EvmAddress.parse(value) as string) : value
+  })
+
+/** Risks of a Token-2022 mint, as `match.tokenRisks` names them (see `src/chains/solana/mint.ts`). */
+export const tokenRiskNames = [
+  'transfer-fee',
+  'permanent-delegate',
+  'transfer-hook',
+  'pausable',
+  'default-frozen',
+  'close-authority',
+  'non-transferable',
+  'confidential-transfers',
+  'scaled-amounts',
+] as const
+
+/** A Solana program a rule names: a well-known one by name, or any program by its address. */
+const ProgramRef = z
+  .string({ error: (issue) => `give a program name or address, not ${typeName(issue.input)}` })
+  .max(100)
+  .transform((value, ctx) => {
+    if (['system', 'spl-token', 'token-2022', 'associated-token', 'compute-budget'].includes(value))
+      return value
+    const problem = solanaAddressProblem(value)
+    if (problem) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value.slice(0, 60)}" is neither a program name (system, spl-token, token-2022, associated-token, compute-budget) nor a program address: ${problem}`,
+      })
+      return z.NEVER
+    }
+    return value
+  })
+
 /** A token: an address, or `native` for the chain's own coin. */
 const TokenRef = z
   .string({ error: (issue) => `give a token address or "native", not ${typeName(issue.input)}` })
   .max(100)
   .transform((value, ctx) => {
     if (value === 'native') return 'native' as const
+    if (!value.startsWith('0x') && !solanaAddressProblem(value)) return value as `0x${string}`
     const problem = addressProblem(value)
     if (problem) {
       ctx.addIssue({ code: 'custom', message: `${problem} (or write "native" for the chain's own coin)` })
@@ -145,20 +198,28 @@ export const PolicyMatch = z
   .object({
     operation: list(z.enum(policyOperations)).optional(),
     chain: list(ChainEntry).optional(),
-    wallet: list(EvmAddress).optional(),
+    wallet: list(RuleAddress).optional(),
     agent: list(z.string().min(1).max(200)).optional(),
     developer: list(z.string().min(1).max(200)).optional(),
     origin: list(z.enum(['tool', 'order', 'payout']))
       .optional()
       .describe("What started the write: an agent's tool call, a standing order firing, a revenue payout."),
-    to: list(EvmAddress).optional(),
+    to: list(RuleAddress).optional(),
     host: list(HostPattern)
       .optional()
       .describe(
         'For `pay`: the host of the URL bought from, exactly, or `*.example.com` for its subdomains.',
       ),
     token: list(TokenRef).optional(),
-    contract: list(EvmAddress).optional(),
+    contract: list(RuleAddress).optional(),
+    programs: list(ProgramRef)
+      .optional()
+      .describe(
+        'Solana: every program the transaction calls must be one of these (names or addresses). An allow rule without it allows only the standard programs.',
+      ),
+    tokenRisks: list(z.enum(tokenRiskNames))
+      .optional()
+      .describe('Solana: the token moved has at least one of these Token-2022 risks.'),
     function: list(FunctionSignature).optional(),
     addressBook: z.enum(['listed', 'unlisted']).optional(),
     amount: Bounds.optional(),

@@ -91,6 +91,16 @@ export type PolicyFacts = {
   approvalMicroUsd?: bigint | undefined
   /** The decision time. */
   now: Date
+  /** The chain's CAIP-2 id where it is not `eip155:<chainId>` (a Solana cluster), so `match.chain` can name it. */
+  caip2?: string | undefined
+  /**
+   * Solana: every program the transaction calls, its own instructions' and those they invoke (from the
+   * simulation's logs): a well-known program by name (`system`, `spl-token`, `token-2022`, `associated-token`,
+   * `compute-budget`), any other by its address.
+   */
+  programs?: string[] | undefined
+  /** Solana: the Token-2022 risks of the token moved (`transfer-fee`, `permanent-delegate`, …; see `mintRisks`). */
+  tokenRisks?: string[] | undefined
 }
 
 /**

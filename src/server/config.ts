@@ -169,6 +169,14 @@ export const Config = z
       .describe(
         'Address or label of the keystore wallet that signs (password from AIRLOCK_WALLET_PASSWORD).',
       ),
+    solanaWallet: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'Address or label of the Solana keystore wallet (ed25519) that signs on Solana clusters; same password.',
+      ),
     dataDir: z
       .string()
       .min(1)

@@ -8,6 +8,7 @@ import { createTokenFacts } from '../chains/tokenFacts.js'
 import { localOperator } from '../context/caller.js'
 import { devnetChain } from '../devnet/devnetChain.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
+import type { SolanaDevnetFixtures } from '../devnet/solana/fixtures.js'
 import { BaseError, InvalidConfigError, toBaseError } from '../errors/index.js'
 import { type Authenticator, createAuthenticator } from '../identity/authenticate.js'
 import { agentCaller, createPassportRegistry, type PassportRegistry } from '../identity/passportRegistry.js'
@@ -38,6 +39,7 @@ import { createLimitLedger, describeCharge } from '../policy/limits.js'
 import { createPolicySource, type PolicySource } from '../policy/loadPolicy.js'
 import { settleLimits } from '../policy/settleLimits.js'
 import { type Signer, warmSigning } from '../signer/signer.js'
+import type { SolanaSigner } from '../signer/solanaSigner.js'
 import { simulateWrite } from '../simulate/simulate.js'
 import type { Store } from '../store/openStore.js'
 import { sharedSecret } from '../store/sharedSecret.js'
@@ -66,6 +68,8 @@ export type CreateGatewayOptions = {
   devnet?: DevnetFixtures | undefined
   /** More devnet-like chains (distinct names and chain ids), e.g. ten chains for the portfolio bench. */
   extraDevnets?: readonly DevnetFixtures[] | undefined
+  /** Fixtures of a running Solana devnet: adds `solana-local`, its mints, and (demo mode) its demo rules. */
+  solanaDevnet?: SolanaDevnetFixtures | undefined
   env?: Readonly<Record<string, string | undefined>> | undefined
   /** Replace the metadata fetcher (tests). */
   fetcher?: MetadataFetcher | undefined
@@ -87,6 +91,8 @@ export type CreateGatewayOptions = {
     | {
         store: Store | Promise<Store>
         signer?: Signer | undefined
+        /** The Solana wallet (ed25519), for writes on Solana clusters. */
+        solanaSigner?: SolanaSigner | undefined
         /** Test hook, devnet only: SIGKILL at a named point (crash-safety tests). */
         crashAt?: 'after-sign' | 'after-broadcast' | undefined
         trackerIntervalMs?: number | undefined
@@ -146,6 +152,8 @@ export type Gateway = {
   readonly pipeline: Pipeline
   readonly chains: Chains
   readonly devnet: DevnetFixtures | undefined
+  /** The embedded Solana devnet's fixtures, when it runs. */
+  readonly solanaDevnet: SolanaDevnetFixtures | undefined
   /** Resolves when restart reconciliation is done (immediately without a write path). */
   readonly ready: Promise<unknown>
   /** The write path, when configured (tests and the CLI use it directly). */
@@ -197,9 +205,19 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     })
     registry[d.chainId] = devnetContracts(d)
   }
+  const solanaDevnet = options.solanaDevnet
   const chains = createChains({
     settings: config.chains,
     extra,
+    solanaExtra: solanaDevnet
+      ? [
+          {
+            name: solanaDevnet.chain,
+            genesisHash: solanaDevnet.genesisHash,
+            rpc: config.chains?.[solanaDevnet.chain]?.rpc ?? [solanaDevnet.rpcUrl],
+          },
+        ]
+      : undefined,
     env: options.env,
     publicFallback: config.rpc?.publicFallback,
     // Off-chain lookups (EIP-3668) only for ENS, and only through the SSRF guard; contract reads never follow them.
@@ -216,6 +234,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       options.fetcher ?? createSafeFetcher(config.ipfsGateway ? { ipfsGateway: config.ipfsGateway } : {}),
     ensChain: devnet ? devnet.chain : 'ethereum',
     devnet,
+    solanaDevnet,
   }
   let writes: WritePath | undefined
   let tracker: Tracker | undefined
@@ -240,13 +259,13 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
   const defined = options.tools ?? allTools
   const pinned = defined === toolSet ? manifest : toolManifest(createPipeline(defined, context).tools)
   if (options.writes) {
-    const { signer, crashAt, trackerIntervalMs } = options.writes
+    const { signer, solanaSigner, crashAt, trackerIntervalMs } = options.writes
     // The policy: the config's (inline or its own file, reloaded on change); on the devnet with none, the demo
     // policy; otherwise none — and with none, every write is denied (reads only).
     const policy = createPolicySource({
       value: config.policy,
       configDir: options.configDir,
-      fallback: () => (devnet ? demoPolicy(devnet) : undefined),
+      fallback: () => (devnet ? demoPolicy(devnet, solanaDevnet) : undefined),
       log,
       watch: true,
     })
@@ -264,7 +283,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
       const addressBook = cachedAddressBook(createAddressBook(store, { audit }))
       await pinManifest(store, pinned, killSwitch, audit, log)
       if (devnet && config.policy === undefined)
-        await seedDemoAddressBook(addressBook, devnet, revenuePayees(config, signer?.address))
+        await seedDemoAddressBook(addressBook, devnet, revenuePayees(config, signer?.address), solanaDevnet)
       const journal = createIntentJournal(store, { onTransition: auditTransitions(audit) })
       const nonces = createNonceManager(store, {
         chainNonce: (chainId, wallet) =>
@@ -354,6 +373,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
         journal,
         nonces,
         signer,
+        solanaSigner,
         tracker,
         guard,
         feeCaps: (name) => config.chains?.[name],
@@ -525,6 +545,7 @@ export function createGateway(options: CreateGatewayOptions = {}): Gateway {
     pipeline,
     chains,
     devnet,
+    solanaDevnet,
     ready,
     writes,
     operator,
@@ -692,10 +713,20 @@ async function seedDemoAddressBook(
   book: AddressBook,
   devnet: DevnetFixtures,
   payees: readonly { address: string; label: string }[],
+  solana?: SolanaDevnetFixtures | undefined,
 ): Promise<void> {
   if ((await book.list()).length > 0) return
   for (const [name, address] of Object.entries(devnet.ens))
     await book.add({ address, label: name, note: 'devnet demo', addedBy: 'demo' })
+  // On the Solana devnet, accounts 1 and 2 are the demo's known recipients.
+  for (const [i, label] of [
+    [1, 'sol-alice'],
+    [2, 'sol-bob'],
+  ] as const) {
+    const account = solana?.accounts[i]
+    if (account)
+      await book.add({ address: account.address, label, note: 'Solana devnet demo', addedBy: 'demo' })
+  }
   for (const p of payees)
     await book.add({
       address: p.address,

@@ -197,7 +197,7 @@ function resources(gateway: Gateway, operatorView: boolean) {
       name: 'devnet-fixtures',
       title: 'Devnet fixtures',
       description:
-        'Addresses of the embedded devnet’s accounts, tokens, NFT, ENS names, Uniswap pool and price feed.',
+        'Addresses of the embedded devnets’ accounts, tokens, NFT, ENS names, Uniswap pool, price feeds and (under `solana`) the Solana devnet’s accounts and mints.',
       mimeType: 'application/json',
     })
   return list
@@ -218,7 +218,8 @@ async function readResource(gateway: Gateway, uri: string, operatorView: boolean
       })),
     }
   if (uri === 'airlock://tools/manifest') return gateway.manifest
-  if (uri === 'airlock://devnet/fixtures' && gateway.devnet) return gateway.devnet
+  if (uri === 'airlock://devnet/fixtures' && gateway.devnet)
+    return gateway.solanaDevnet ? { ...gateway.devnet, solana: gateway.solanaDevnet } : gateway.devnet
   return undefined
 }
 

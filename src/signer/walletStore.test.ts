@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
+import { getBase58Decoder } from '@solana/kit'
 import { getAddress, type Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
@@ -8,7 +9,8 @@ import { tempDir } from '../../test/tempDir.js'
 import { BaseError } from '../errors/index.js'
 import { encryptKey } from './keystore.js'
 import { createSigner } from './signer.js'
-import { createWalletStore, defaultDataDir } from './walletStore.js'
+import { createSolanaSigner } from './solanaSigner.js'
+import { createWalletStore, defaultDataDir, type StoredKeystore } from './walletStore.js'
 
 const key: Hex = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318'
 const password = 'correct horse battery staple'
@@ -50,7 +52,7 @@ describe('wallet store', () => {
       airlock: { label: 'ops' },
     })
     expect(await store.list()).toEqual([
-      { address: entry.address, label: 'ops', createdAt: entry.createdAt, path: entry.path },
+      { family: 'evm', address: entry.address, label: 'ops', createdAt: entry.createdAt, path: entry.path },
     ])
     expect((await store.find('ops')).address).toBe(entry.address)
     expect((await store.find(entry.address.toLowerCase())).address).toBe(entry.address)
@@ -184,5 +186,193 @@ describe('wallet store', () => {
     const doc = await encryptKey(key, password, { n: 16 })
     writeFileSync(join(store.dir, `${privateKeyToAddress(key)}.json`), JSON.stringify(doc), { mode: 0o600 })
     expect((await store.find(privateKeyToAddress(key))).label).toBeUndefined()
+  })
+
+  it('a file written before wallets had a family (no airlock.family) reads as EVM, unchanged', async () => {
+    const { store } = newStore()
+    await store.create({ password }) // makes the directory
+    const doc = { ...(await encryptKey(key, password, { n: 16 })), airlock: { label: 'old', createdAt: 'x' } }
+    const path = join(store.dir, `${privateKeyToAddress(key)}.json`)
+    writeFileSync(path, JSON.stringify(doc), { mode: 0o600 })
+    expect(await store.find('old')).toEqual({
+      family: 'evm',
+      address: privateKeyToAddress(key),
+      label: 'old',
+      createdAt: 'x',
+      path,
+    })
+    const signer = await createSigner({ backend: 'keystore', keystore: await store.load('old'), password })
+    expect(signer.address).toBe(privateKeyToAddress(key))
+    expect(readFileSync(path, 'utf8')).toBe(JSON.stringify(doc))
+  })
+})
+
+// RFC 8032, section 7.1, TEST 1: a Solana (ed25519) seed and its public key.
+const seedHex = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'
+const publicHex = 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a'
+const b58 = (hex: string) => getBase58Decoder().decode(Buffer.from(hex, 'hex'))
+const solanaAddress = b58(publicHex)
+const solanaForms = {
+  keypair: b58(seedHex + publicHex),
+  seed: b58(seedHex),
+  json: JSON.stringify(Array.from(Buffer.from(seedHex + publicHex, 'hex'))),
+}
+const solanaSecrets = [
+  seedHex,
+  solanaForms.keypair,
+  solanaForms.seed,
+  solanaForms.json.slice(1, 40),
+  password,
+]
+
+async function solanaRejection(promise: Promise<unknown>): Promise<BaseError> {
+  const error = await rejection(promise)
+  const text = [
+    String(error),
+    JSON.stringify(error),
+    inspect(error, { depth: null, showHidden: true }),
+  ].join()
+  for (const secret of solanaSecrets) expect(text).not.toContain(secret)
+  return error
+}
+
+describe('Solana wallets in the store', () => {
+  it('creates <base58 address>.json: the v3 format with the seed inside, marked solana, listed with its family', async () => {
+    const { store } = newStore()
+    const evm = await store.create({ password, label: 'ops' })
+    const entry = await store.create({ password, label: 'sol', family: 'solana' })
+    expect(entry.family).toBe('solana')
+    expect(entry.address).toMatch(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/)
+    expect(entry.path).toBe(join(store.dir, `${entry.address}.json`))
+    expect(statSync(entry.path).mode & 0o777).toBe(0o600)
+    const doc = JSON.parse(readFileSync(entry.path, 'utf8'))
+    expect(doc).toMatchObject({
+      version: 3,
+      crypto: { cipher: 'aes-128-ctr', kdf: 'scrypt' },
+      airlock: { family: 'solana', address: entry.address, label: 'sol' },
+    })
+    expect(doc.crypto.ciphertext).toHaveLength(64) // 32 bytes: the seed
+    expect(doc.address).toBeUndefined() // the v3 field is an Ethereum address
+    const list = await store.list()
+    expect(list.map((e) => [e.family, e.address, e.label])).toEqual([
+      ['evm', evm.address, 'ops'],
+      ['solana', entry.address, 'sol'],
+    ])
+    expect(await store.find(entry.address)).toEqual(list[1])
+    expect(await store.find('sol')).toEqual(list[1])
+  })
+
+  it('round trip: the encrypted document opens with the password into a signer of the same address', async () => {
+    const { store } = newStore()
+    const entry = await store.create({ password, family: 'solana' })
+    const keystore = await store.load(entry.address, { family: 'solana' })
+    expect((await createSolanaSigner({ keystore, password })).address).toBe(entry.address)
+    const error = await solanaRejection(createSolanaSigner({ keystore, password: 'x'.repeat(12) }))
+    expect(error.code).toBe('WALLET_LOCKED')
+  })
+
+  it('imports a base58 keypair, a base58 seed and a solana-keygen JSON array as one wallet (the same address)', async () => {
+    const { store } = newStore()
+    const entry = await store.importPrivateKey({
+      privateKey: `${solanaForms.keypair}\n`,
+      password,
+      label: 'phantom',
+      family: 'solana',
+    })
+    expect(entry).toMatchObject({ family: 'solana', address: solanaAddress, label: 'phantom' })
+    for (const privateKey of [solanaForms.seed, solanaForms.json]) {
+      const error = await solanaRejection(store.importPrivateKey({ privateKey, password, family: 'solana' }))
+      expect(error.code).toBe('WALLET_EXISTS')
+      expect(error.message).toContain(solanaAddress)
+    }
+    for (const privateKey of [solanaForms.seed, solanaForms.json]) {
+      const fresh = newStore().store
+      expect((await fresh.importPrivateKey({ privateKey, password, family: 'solana' })).address).toBe(
+        solanaAddress,
+      )
+    }
+  })
+
+  it('refuses a keypair whose halves differ, and keys of the other family, saying what to fix', async () => {
+    const { store } = newStore()
+    const mismatched = b58(seedHex + seedHex)
+    const cases: [string, string | undefined, RegExp][] = [
+      [mismatched, 'solana', /not the public key of its first half/],
+      [`0x${seedHex}`, 'solana', /EVM private key.*\n[\s\S]*leave out --family solana/],
+      [solanaForms.keypair, undefined, /Solana private key[\s\S]*add --family solana/],
+      [solanaForms.json, 'evm', /Solana private key[\s\S]*add --family solana/],
+      ['not-base58-0OIl', 'solana', /not base58/],
+    ]
+    for (const [privateKey, family, message] of cases) {
+      const error = await solanaRejection(
+        store.importPrivateKey({ privateKey, password, family: family as 'evm' | 'solana' | undefined }),
+      )
+      expect(error.code).toBe('INVALID_INPUT')
+      expect(error.message).toMatch(message)
+      expect(error.message).not.toContain(mismatched)
+    }
+    expect(await store.list()).toEqual([])
+  })
+
+  it('keeps one key on one curve: load and importKeystore refuse the other family', async () => {
+    const { store } = newStore()
+    const sol = await store.create({ password, label: 'sol', family: 'solana' })
+    await store.create({ password, label: 'eth' })
+    expect((await solanaRejection(store.load('sol'))).message).toMatch(
+      /is a Solana wallet; an EVM wallet is needed/,
+    )
+    expect((await solanaRejection(store.load('eth', { family: 'solana' }))).message).toMatch(
+      /is an EVM wallet; a Solana wallet is needed/,
+    )
+    const exported = readFileSync(sol.path, 'utf8')
+    const error = await solanaRejection(
+      newStore().store.importKeystore({ keystore: exported, keystorePassword: password, password }),
+    )
+    expect(error.message).toMatch(/Airlock Solana keystore/)
+  })
+
+  it('solanaWallet: the named one, else the only one, else none; two without a name is a clear error', async () => {
+    const { store } = newStore()
+    expect(await store.solanaWallet()).toBeUndefined()
+    await store.create({ password, label: 'eth' })
+    expect(await store.solanaWallet()).toBeUndefined()
+    const first = await store.create({ password, label: 'sol', family: 'solana' })
+    expect(await store.solanaWallet()).toEqual(await store.find('sol'))
+    expect((await store.solanaWallet(first.address))?.label).toBe('sol')
+    expect((await solanaRejection(store.solanaWallet('eth'))).code).toBe('INVALID_INPUT')
+    const second = await store.create({ password, family: 'solana' })
+    expect((await solanaRejection(store.solanaWallet())).code).toBe('INVALID_CONFIG')
+    expect((await store.solanaWallet(second.address))?.address).toBe(second.address)
+    expect((await solanaRejection(store.solanaWallet(solanaAddress))).code).toBe('NOT_FOUND')
+  })
+
+  it('lists a misnamed or unmarked file with its problem; labels cannot be Solana addresses', async () => {
+    const { store } = newStore()
+    await store.create({ password })
+    // An EVM keystore under a Solana name, and a Solana one whose airlock.address differs from its name.
+    writeFileSync(
+      join(store.dir, `${solanaAddress}.json`),
+      JSON.stringify(await encryptKey(key, password, { n: 16 })),
+      { mode: 0o600 },
+    )
+    const list = await store.list()
+    expect(list.find((e) => e.address === solanaAddress)).toMatchObject({
+      family: 'solana',
+      problem: 'the file is named after a Solana address but is not a Solana keystore',
+    })
+    expect((await solanaRejection(store.load(solanaAddress, { family: 'solana' }))).code).toBe(
+      'KEYSTORE_INVALID',
+    )
+    // A Solana keystore copied under another Solana address.
+    const sol = await store.create({ password, family: 'solana' })
+    const doc = JSON.parse(readFileSync(sol.path, 'utf8')) as StoredKeystore
+    const renamed = b58(publicHex.replace(/^d7/, 'd8'))
+    writeFileSync(join(store.dir, `${renamed}.json`), JSON.stringify(doc), { mode: 0o600 })
+    expect((await store.list()).find((e) => e.address === renamed)?.problem).toBe(
+      'the address inside the file differs from its name',
+    )
+    expect(
+      (await solanaRejection(store.create({ password, label: '11111111111111111111111111111111' }))).code,
+    ).toBe('INVALID_INPUT')
   })
 })

@@ -16,6 +16,8 @@ export function deltaAssetId(chain: AssetIdChain, delta: AssetDelta): AssetId {
       return chain.native.assetId
     case 'erc20':
       return erc20AssetId(chain.caip2, delta.token)
+    case 'spl':
+      return `${chain.caip2}/token:${delta.token}`
     default:
       return nftAssetId(chain.caip2, delta.kind, delta.token, delta.tokenId)
   }

@@ -92,6 +92,8 @@ export async function formatEffects(
         }
       if (d.kind === 'erc20')
         return { kind: d.kind, token: d.token, ...id(d.assetId), amount: await fungible(d.token, d.raw) }
+      if (d.kind === 'spl')
+        return { kind: d.kind, token: d.token, ...id(d.assetId), amount: { raw: d.raw.toString() } }
       return {
         kind: d.kind,
         token: d.token,

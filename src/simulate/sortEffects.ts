@@ -1,7 +1,7 @@
 import { stringifyJson } from '../context/json.js'
 import type { ApprovalExposure, AssetDelta, Simulation } from './types.js'
 
-const kindOrder = { native: 0, erc20: 1, erc721: 2, erc1155: 3 } as const
+const kindOrder = { native: 0, erc20: 1, spl: 1, erc721: 2, erc1155: 3 } as const
 
 const tokenOf = (d: AssetDelta): string => (d.kind === 'native' ? '' : d.token.toLowerCase())
 const idOf = (d: AssetDelta): bigint => (d.kind === 'erc721' || d.kind === 'erc1155' ? d.tokenId : 0n)

@@ -38,6 +38,8 @@ export type AssetDelta = (
     }
   | { kind: 'erc721'; token: Address; tokenId: bigint; raw: 1n | -1n }
   | { kind: 'erc1155'; token: Address; tokenId: bigint; raw: bigint }
+  /** An SPL or Token-2022 token on Solana: `token` is the mint (base58). */
+  | { kind: 'spl'; token: string; raw: bigint }
 ) & { assetId?: AssetId | undefined }
 
 /**
@@ -62,7 +64,7 @@ export type ApprovalExposure = {
 /** What simulating a call says it would do to the wallet. */
 export type Simulation = {
   /** Which RPC method answered (`typed-data`: no call, the exposure was decoded from an EIP-712 message). */
-  method: 'eth_simulateV1' | 'eth_call+debug_traceCall' | 'typed-data'
+  method: 'eth_simulateV1' | 'eth_call+debug_traceCall' | 'typed-data' | 'simulateTransaction'
   /** The block the simulation was pinned to (state of this block; effects as if in the next one). */
   blockNumber: bigint
   reverted: boolean

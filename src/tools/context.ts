@@ -4,6 +4,7 @@ import type { TokenFactsService } from '../chains/tokenFacts.js'
 import type { Caller, GrantScope } from '../context/caller.js'
 import type { RequestContext } from '../context/requestContext.js'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
+import type { SolanaDevnetFixtures } from '../devnet/solana/fixtures.js'
 import type { TypedDataToSign } from '../signer/signer.js'
 import type { IntentStatus } from '../txs/intentStatus.js'
 import type { GetLimitsOutput } from './getLimits.js'
@@ -116,6 +117,8 @@ export type ToolContext = {
   ensChain: string
   /** The embedded devnet's fixtures, in devnet mode. */
   devnet: DevnetFixtures | undefined
+  /** The embedded Solana devnet's fixtures, when it runs (`solana-local`). */
+  solanaDevnet?: SolanaDevnetFixtures | undefined
   intents?: IntentsCapability | undefined
   budgets?: BudgetsCapability | undefined
   preview?: PreviewCapability | undefined

@@ -1,9 +1,10 @@
 import { encodeFunctionData, erc20Abi } from 'viem'
 import { z } from 'zod'
+import { addressOnChain } from '../chains/addressOnChain.js'
 import { InvalidAmountError } from '../errors/index.js'
-import { EvmAddress } from '../schemas/address.js'
 import { AmountString, amountOut, parseAmount } from '../schemas/amount.js'
 import { ChainRef } from '../schemas/chainRef.js'
+import { ChainAddress } from '../schemas/solanaAddress.js'
 import { tokenPhrase } from '../untrusted/quoteUntrusted.js'
 import { RecipientInput, resolveRecipient } from './shared/recipient.js'
 import { defineWriteTool, WriteOptions } from './shared/write.js'
@@ -13,7 +14,7 @@ export const TransferInput = z
     chain: ChainRef,
     to: RecipientInput,
     amount: AmountString,
-    token: EvmAddress.optional().describe('ERC-20; omit for native'),
+    token: ChainAddress.optional().describe('ERC-20 or SPL mint; omit for native'),
     ...WriteOptions,
   })
   .strict()
@@ -28,8 +29,9 @@ export const transfer = defineWriteTool({
   description: 'Sends native tokens or an ERC-20 from the gateway wallet.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: TransferInput,
-  async build({ chain, to, amount, token }, ctx) {
-    const c = ctx.chains.resolve(chain)
+  async build({ chain, to, amount, token: tokenInput }, ctx) {
+    const c = ctx.chains.resolve(chain, 'transfer')
+    const token = tokenInput === undefined ? undefined : addressOnChain(c, tokenInput, 'token')
     const recipient = await resolveRecipient(to, ctx, { token })
     const shown = recipient.ens ? `${recipient.ens} (${recipient.address})` : recipient.address
     if (!token) {

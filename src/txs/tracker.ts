@@ -5,6 +5,7 @@ import { IntentConflictError, toBaseError } from '../errors/index.js'
 import { createHeadWatcher, type Head, type HeadWatcher } from './heads.js'
 import type { Intent, IntentJournal } from './intentJournal.js'
 import { sendRaw } from './sendRaw.js'
+import { checkSolanaIntent } from './solanaTracker.js'
 
 /** Options of {@link createTracker}. */
 export type CreateTrackerParameters = {
@@ -59,6 +60,9 @@ const reorgWatchMs = 15 * 60_000
 
 /** An in-flight intent that no new block holds is looked up on its own every this many head polls (a lost one). */
 const dropCheckPolls = 5
+
+/** How often a write waiting on a Solana transaction asks for its status. */
+const solanaPollMs = 200
 
 /** What the tracker last learned of an intent on chain (memory only: after a restart it asks once again). */
 type Seen = {
@@ -141,8 +145,11 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
           message: 'The gateway stopped before this intent was signed; nothing was sent. Submit it again.',
         },
       })
+    const any = chains.resolveAny(intent.chainId)
+    if (any.family === 'solana')
+      return checkSolanaIntent(journal, any, intent, { mayBroadcast: parameters.mayBroadcast })
     if (!intent.txHash || !intent.signedTx || intent.nonce === null) return intent
-    const chain = chains.resolve(intent.chainId)
+    const chain = any
     const hash = intent.txHash as Hash
     // The head known before asking: whatever block holds the transaction and is not in this answer comes after it.
     const covered = headsOf(chain).tip()
@@ -217,6 +224,7 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
 
   async function confirmations(intent: Intent): Promise<number> {
     if (intent.status !== 'mined' || !intent.txHash) return 0
+    if (chains.resolveAny(intent.chainId).family === 'solana') return 1
     const chain = chains.resolve(intent.chainId)
     const [receipt, head] = await Promise.all([
       chain.client.getTransactionReceipt({ hash: intent.txHash as Hash }).catch(() => null),
@@ -346,6 +354,12 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
         if (intent.status === 'mined' && (want <= 1 || (await depth(intent)) >= want)) return intent
         const left = deadline - Date.now()
         if (left <= 0) return intent
+        if (chains.resolveAny(intent.chainId).family === 'solana') {
+          // No heads to follow: ask again shortly (a cluster confirms in well under a second).
+          await new Promise((resolve) => setTimeout(resolve, Math.min(left, solanaPollMs)))
+          intent = await check(await journal.get(id))
+          continue
+        }
         const heads = headsOf(chains.resolve(intent.chainId))
         // Woken by a new head, or after a few polls without one (the node may have lost it: `due` says).
         const from = memo.get(intent.id)?.covered ?? heads.tip()

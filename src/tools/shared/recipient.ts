@@ -2,6 +2,7 @@ import { type Address, zeroAddress } from 'viem'
 import { z } from 'zod'
 import { BaseError, InvalidAddressError, NotFoundError } from '../../errors/index.js'
 import { addressProblem, EvmAddress } from '../../schemas/address.js'
+import { solanaAddressProblem } from '../../schemas/solanaAddress.js'
 import { describeHiddenCharacter, findHiddenCharacter } from '../../untrusted/rejectHiddenCharacters.js'
 import { ensAddress, ensChain, normalizeName } from './ensName.js'
 import type { WriteContext } from './write.js'
@@ -21,11 +22,13 @@ export const RecipientInput = z
         params: { airlock: 'INVALID_ADDRESS' },
       })
     else if (!v.includes('.')) {
-      const problem = addressProblem(v)
+      // A Solana address on a Solana cluster; the tool checks it belongs to the chain's family.
+      const problem =
+        v.startsWith('0x') || /^[0-9a-fA-F]{40}$/.test(v) ? addressProblem(v) : solanaAddressProblem(v)
       if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { airlock: 'INVALID_ADDRESS' } })
     }
   })
-  .describe('0x address or ENS name')
+  .describe('Address (0x…, or base58 on Solana) or ENS name')
 
 /**
  * Resolves a recipient to an address and refuses the recipients that are always a mistake (ADVERSARIAL 4):
@@ -55,6 +58,11 @@ export async function resolveRecipient(
       })
     address = resolved
   } else {
+    if (!value.startsWith('0x') && !solanaAddressProblem(value))
+      throw new InvalidAddressError({
+        reason: `"${field}" is a Solana address, and this is an EVM chain (0x addresses)`,
+        field,
+      })
     const parsed = EvmAddress.safeParse(value)
     if (!parsed.success) throw new InvalidAddressError({ reason: parsed.error.issues[0]!.message, field })
     address = parsed.data

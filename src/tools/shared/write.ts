@@ -67,6 +67,16 @@ export const WriteResult = z.object({
       maxPriorityFeePerGas: z.string(),
       serialized: z.string().describe('RLP-serialized EIP-1559 transaction, unsigned (0x02…).'),
     })
+    .or(
+      z.object({
+        type: z.literal('solana'),
+        feePayer: z.string(),
+        blockhash: z.string(),
+        lastValidBlockHeight: z.string(),
+        message: z.string().describe('base64 message bytes the fee payer signs'),
+        serialized: z.string().describe('base64 wire transaction with an empty signature'),
+      }),
+    )
     .optional(),
   receipt: z
     .object({
