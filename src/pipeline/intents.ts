@@ -67,12 +67,9 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
         : {}),
       ...(tx.guard ? { guard: tx.guard } : {}),
     }
-    if (any.family === 'solana') {
-      if (intent.status === 'mined') await describeSolanaMined(intent, result)
-      return result
-    }
+    if (any.family === 'solana' && intent.status === 'mined') await describeSolanaMined(intent, result)
     const chain = any
-    if (intent.status === 'mined' && intent.txHash) {
+    if (chain.family === 'evm' && intent.status === 'mined' && intent.txHash) {
       const [receipt, settlement] = await Promise.all([
         recentReceipt(chain, intent.txHash as Hex).catch(() => null),
         guard.parts.settlement(intent.id).catch(() => undefined),

@@ -1,3 +1,4 @@
+import { ChainFamilyError } from '../chains/errors.js'
 import type { RequestContext } from '../context/requestContext.js'
 import type { ToolListing, ToolResult } from '../context/tool.js'
 import { BaseError, toBaseError } from '../errors/index.js'
@@ -6,6 +7,7 @@ import type { ToolContext } from '../tools/context.js'
 import type { ToolDefinition } from '../tools/defineTool.js'
 import { toolListing } from '../tools/listing.js'
 import type { WriteToolDefinition } from '../tools/shared/write.js'
+import { solanaTools } from '../tools/solanaTools.js'
 import { type AuditSink, auditCall } from './steps/audit.js'
 import { identify } from './steps/identify.js'
 import { type Charge, price } from './steps/price.js'
@@ -65,10 +67,25 @@ export function createPipeline(
   })
   const caip2Of = (ref: string | number) => {
     try {
-      return context.chains.resolve(ref).caip2
+      return context.chains.resolveAny(ref).caip2
     } catch {
       return undefined
     }
+  }
+
+  /** An EVM-only tool given a Solana cluster (or simulate with an EVM-only write): the family, named. */
+  const solanaFamilyError = (name: string, args: unknown): BaseError | undefined => {
+    const a = args as { chain?: unknown; tool?: unknown; arguments?: { chain?: unknown } } | null
+    const chain = name === 'simulate' ? a?.arguments?.chain : a?.chain
+    const inner = a?.tool
+    const tool = name === 'simulate' && typeof inner === 'string' ? inner : name
+    if ((typeof chain !== 'string' && typeof chain !== 'number') || solanaTools.has(tool)) return undefined
+    try {
+      if (context.chains.resolveAny(chain).family !== 'solana') return undefined
+    } catch {
+      return undefined
+    }
+    return new ChainFamilyError({ chain: String(chain), family: 'solana', expected: 'evm', tool })
   }
 
   return {
@@ -87,7 +104,8 @@ export function createPipeline(
         )
       // Audited at once (not in the next batch): writes, and every tool with effects (signing, paying, cancelling).
       const write = 'kind' in tool || tool.annotations.readOnlyHint === false
-      const valid = validate(tool, args)
+      const family = solanaFamilyError(name, args)
+      const valid = family ? { ok: false as const, error: family } : validate(tool, args)
       if (!valid.ok) {
         auditCall(audit, ctx, name, args, valid.error.code, write)
         return errorResult(valid.error)

@@ -1,14 +1,17 @@
+import type { Address } from 'viem'
 import { z } from 'zod'
 import { InvalidInputError, toBaseError } from '../errors/index.js'
-import { EvmAddress } from '../schemas/address.js'
 import { AmountOut, amountOut } from '../schemas/amount.js'
 import { ChainRef } from '../schemas/chainRef.js'
+import { ChainAddress } from '../schemas/solanaAddress.js'
 import { defineTool } from './defineTool.js'
 import { readBalances, TokenBalance } from './shared/readBalances.js'
+import { solanaTokenBalances } from './shared/solanaReads.js'
 
 export const GetPortfolioInput = z
   .object({
-    address: EvmAddress,
+    address: ChainAddress,
+    solanaAddress: ChainAddress.optional().describe('For Solana clusters, when `address` is an EVM one'),
     chains: z.array(ChainRef).min(1).max(64).optional().describe('Default: configured chains'),
   })
   .strict()
@@ -44,10 +47,20 @@ export const getPortfolio = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetPortfolioInput,
   output: GetPortfolioOutput,
-  async run({ address, chains: refs }, { chains, tokens: facts }) {
+  async run({ address, solanaAddress, chains: refs }, { chains, tokens: facts, solanaDevnet }) {
+    // One address per family: an EVM `address` for EVM chains; a Solana one (`address` or `solanaAddress`) for Solana.
+    const evmAddress = address.startsWith('0x') ? (address as Address) : undefined
+    const solAddress = address.startsWith('0x') ? solanaAddress : address
+    if (solanaAddress?.startsWith('0x'))
+      throw new InvalidInputError('solanaAddress must be a Solana address (base58).', {
+        field: 'solanaAddress',
+      })
+    const all = refs
+      ? [...new Map(refs.map((r) => chains.resolveAny(r)).map((c) => [c.caip2, c])).values()]
+      : chains.listAll().filter((c) => c.source === 'config' || c.source === 'env' || c.source === 'devnet')
     const targets = refs
-      ? [...new Map(refs.map((r) => chains.resolve(r)).map((c) => [c.id, c])).values()]
-      : chains.list().filter((c) => c.source === 'config' || c.source === 'env' || c.source === 'devnet')
+      ? all
+      : all.filter((c) => (c.family === 'evm' ? evmAddress : solAddress) !== undefined)
     if (!targets.length)
       throw new InvalidInputError(
         'No chain has its own endpoints configured, so there is no default chain list.',
@@ -59,6 +72,22 @@ export const getPortfolio = defineTool({
     const entries = await Promise.all(
       targets.map(async (c) => {
         try {
+          if (c.family === 'solana') {
+            if (!solAddress)
+              throw new InvalidInputError(
+                `${c.name} is a Solana cluster: give a Solana address (solanaAddress).`,
+                {
+                  field: 'solanaAddress',
+                },
+              )
+            const read = await solanaTokenBalances(c, solAddress, undefined, solanaDevnet)
+            return { chain: read.chain, caip2: read.caip2, native: read.native, tokens: read.tokens }
+          }
+          if (!evmAddress)
+            throw new InvalidInputError(`${c.name} is an EVM chain: give an EVM address (address).`, {
+              field: 'address',
+            })
+          const address = evmAddress
           const result = await readBalances(
             c,
             address,

@@ -1,15 +1,17 @@
 import { z } from 'zod'
-import { EvmAddress } from '../schemas/address.js'
+import { addressOnChain } from '../chains/addressOnChain.js'
 import { AmountOut, amountOut } from '../schemas/amount.js'
 import { ChainOut, ChainRef } from '../schemas/chainRef.js'
+import { ChainAddress } from '../schemas/solanaAddress.js'
 import { defineTool } from './defineTool.js'
 import { readBalances, TokenBalance } from './shared/readBalances.js'
+import { solanaTokenBalances } from './shared/solanaReads.js'
 
 export const GetTokenBalancesInput = z
   .object({
     chain: ChainRef,
-    address: EvmAddress,
-    tokens: z.array(EvmAddress).max(500).optional().describe('Default: known tokens'),
+    address: ChainAddress,
+    tokens: z.array(ChainAddress).max(500).optional().describe('Default: known tokens (Solana: all held)'),
   })
   .strict()
 
@@ -27,12 +29,22 @@ export const GetTokenBalancesOutput = z.object({
 export const getTokenBalances = defineTool({
   name: 'get_token_balances',
   title: 'Token balances',
-  description: 'Native and ERC-20 balances of an address; symbols are untrusted, trust `verified`.',
+  description: 'Native and ERC-20 / SPL balances of an address; symbols are untrusted, trust `verified`.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetTokenBalancesInput,
   output: GetTokenBalancesOutput,
-  async run({ chain, address, tokens }, { chains, tokens: facts }) {
-    const c = chains.resolve(chain)
+  async run({ chain, address: input, tokens: listed }, { chains, tokens: facts, solanaDevnet }) {
+    const any = chains.resolveAny(chain)
+    if (any.family === 'solana')
+      return solanaTokenBalances(
+        any,
+        addressOnChain(any, input, 'address'),
+        listed?.map((t) => addressOnChain(any, t, 'tokens')),
+        solanaDevnet,
+      )
+    const c = any
+    const address = addressOnChain(c, input, 'address')
+    const tokens = listed?.map((t) => addressOnChain(c, t, 'tokens'))
     const list = [...new Set(tokens ?? facts.known(c.id).map((t) => t.address))]
     const result = await readBalances(c, address, list, facts)
     const { symbol, decimals } = c.chain.nativeCurrency

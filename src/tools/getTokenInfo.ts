@@ -1,12 +1,14 @@
 import { erc20Abi } from 'viem'
 import { z } from 'zod'
-import { EvmAddress } from '../schemas/address.js'
+import { addressOnChain } from '../chains/addressOnChain.js'
 import { AmountOut, amountOut } from '../schemas/amount.js'
 import { ChainOut, ChainRef } from '../schemas/chainRef.js'
+import { ChainAddress } from '../schemas/solanaAddress.js'
 import { UntrustedText } from '../untrusted/untrusted.js'
 import { defineTool } from './defineTool.js'
+import { solanaTokenInfo } from './shared/solanaReads.js'
 
-export const GetTokenInfoInput = z.object({ chain: ChainRef, token: EvmAddress }).strict()
+export const GetTokenInfoInput = z.object({ chain: ChainRef, token: ChainAddress }).strict()
 
 export const GetTokenInfoOutput = z.object({
   ...ChainOut,
@@ -17,6 +19,11 @@ export const GetTokenInfoOutput = z.object({
   totalSupply: AmountOut,
   verified: z.boolean().describe('In the built-in registry'),
   warnings: z.array(z.string()),
+  program: z.enum(['spl-token', 'token-2022']).optional(),
+  risks: z.array(z.string()).optional().describe('Solana: Token-2022 risks the policy sees'),
+  authorities: z.object({ mint: z.string().nullable(), freeze: z.string().nullable() }).optional(),
+  extensions: z.record(z.string(), z.unknown()).optional(),
+  metadataUri: UntrustedText.optional(),
 })
 
 /**
@@ -27,12 +34,17 @@ export const GetTokenInfoOutput = z.object({
 export const getTokenInfo = defineTool({
   name: 'get_token_info',
   title: 'Token info',
-  description: 'ERC-20 name, symbol, decimals, supply. Trust `verified`, never the untrusted symbol.',
+  description:
+    'Token name, symbol, decimals, supply (Solana: authorities, Token-2022 risks). Trust `verified`.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetTokenInfoInput,
   output: GetTokenInfoOutput,
-  async run({ chain, token }, { chains, tokens }) {
-    const c = chains.resolve(chain)
+  async run({ chain, token: input }, { chains, tokens, solanaDevnet }) {
+    const any = chains.resolveAny(chain)
+    if (any.family === 'solana')
+      return solanaTokenInfo(any, addressOnChain(any, input, 'token'), solanaDevnet)
+    const c = any
+    const token = addressOnChain(c, input, 'token')
     const [facts, supply] = await Promise.all([
       tokens.get(c, token),
       c.client.readContract({ address: token, abi: erc20Abi, functionName: 'totalSupply' }),

@@ -10,16 +10,22 @@ import {
   parseAbi,
 } from 'viem'
 import { z } from 'zod'
-import { NotFoundError } from '../errors/index.js'
+import { InvalidInputError, NotFoundError } from '../errors/index.js'
 import { amountOut } from '../schemas/amount.js'
 import { ChainOut, ChainRef } from '../schemas/chainRef.js'
 import type { ToolContext } from './context.js'
 import { defineTool } from './defineTool.js'
+import { solanaTransaction } from './shared/solanaReads.js'
 
 export const GetTransactionInput = z
   .object({
     chain: ChainRef,
-    hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte transaction hash'),
+    hash: z
+      .string()
+      .regex(
+        /^0x[0-9a-fA-F]{64}$|^[1-9A-HJ-NP-Za-km-z]{64,88}$/,
+        'a 0x-prefixed 32-byte transaction hash (Solana: the base58 signature)',
+      ),
   })
   .strict()
 
@@ -40,13 +46,13 @@ export const GetTransactionOutput = z.object({
   blockNumber: z.string().nullable(),
   from: z.string(),
   to: z.string().nullable(),
-  nonce: z.number(),
-  value: z.object({ raw: z.string(), formatted: z.string() }),
-  type: z.string(),
-  gas: z.string(),
-  maxFeePerGas: z.string().nullable(),
-  gasPrice: z.string().nullable(),
-  input: z.string().describe('Calldata, cut at 2 KiB'),
+  nonce: z.number().optional(),
+  value: z.object({ raw: z.string(), formatted: z.string() }).optional(),
+  type: z.string().optional(),
+  gas: z.string().optional(),
+  maxFeePerGas: z.string().nullable().optional(),
+  gasPrice: z.string().nullable().optional(),
+  input: z.string().optional().describe('Calldata, cut at 2 KiB'),
   receipt: z
     .object({
       gasUsed: z.string(),
@@ -57,6 +63,18 @@ export const GetTransactionOutput = z.object({
     .nullable(),
   confirmations: z.number().nullable(),
   transfers: z.array(Transfer).describe('Token transfers from the logs'),
+  fee: z.object({ raw: z.string(), formatted: z.string() }).optional().describe('Solana: the fee in SOL'),
+  programs: z.array(z.string()).optional().describe('Solana: programs called'),
+  changes: z
+    .array(
+      z.object({
+        account: z.string(),
+        asset: z.string(),
+        change: z.object({ raw: z.string(), formatted: z.string() }),
+      }),
+    )
+    .optional()
+    .describe('Solana: what each account gained or lost, SOL (fee apart) or a mint'),
 })
 
 const transferSingle = parseAbi([
@@ -71,12 +89,31 @@ const transferSingle = parseAbi([
 export const getTransaction = defineTool({
   name: 'get_transaction',
   title: 'Transaction',
-  description: 'A transaction by hash, with its receipt and token transfers.',
+  description: 'A transaction by hash (Solana: signature), with its outcome and token transfers.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: GetTransactionInput,
   output: GetTransactionOutput,
   async run({ chain, hash }, ctx) {
-    const c = ctx.chains.resolve(chain)
+    const any = ctx.chains.resolveAny(chain)
+    if (any.family === 'solana') {
+      if (hash.startsWith('0x'))
+        throw new InvalidInputError(
+          'On Solana a transaction is named by its base58 signature, not a 0x hash.',
+          {
+            field: 'hash',
+          },
+        )
+      const found = await solanaTransaction(any, hash)
+      if (!found)
+        throw new NotFoundError(`Transaction ${hash} was not found on ${any.name}.`, {
+          field: 'hash',
+          metaMessages: ['Check the signature and the cluster.'],
+        })
+      return found
+    }
+    const c = any
+    if (!hash.startsWith('0x'))
+      throw new InvalidInputError('On an EVM chain a transaction is named by its 0x hash.', { field: 'hash' })
     const h = hash.toLowerCase() as Hash
     const [tx, receipt, head] = await Promise.all([
       c.client.getTransaction({ hash: h }).catch(notFound),

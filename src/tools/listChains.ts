@@ -14,7 +14,7 @@ export const ListChainsOutput = z.object({
     z.object({
       chain: z.string(),
       caip2: z.string(),
-      chainId: z.number(),
+      chainId: z.number().describe('EVM chain id; on Solana the store key (not part of any transaction)'),
       family: z.enum(['evm', 'solana']),
       displayName: z.string(),
       nativeSymbol: z.string(),
@@ -42,7 +42,7 @@ export const listChains = defineTool({
   output: ListChainsOutput,
   async run({ testnets = true, configuredOnly = false }, { chains, budgets }) {
     const listed = chains
-      .list()
+      .listAll()
       .filter(
         (c) =>
           (testnets || !c.testnet) && (!configuredOnly || ['config', 'env', 'devnet'].includes(c.source)),
@@ -61,8 +61,8 @@ export const listChains = defineTool({
         caip2: c.caip2,
         chainId: c.id,
         family: c.family,
-        displayName: c.chain.name,
-        nativeSymbol: c.chain.nativeCurrency.symbol,
+        displayName: c.family === 'evm' ? c.chain.name : solanaDisplayName(c.name),
+        nativeSymbol: c.native.symbol,
         nativeAssetId: c.native.assetId,
         testnet: c.testnet,
         endpointSource: c.source,
@@ -72,3 +72,15 @@ export const listChains = defineTool({
     }
   },
 })
+
+/** How a Solana cluster is called in words. */
+function solanaDisplayName(name: string): string {
+  return (
+    {
+      solana: 'Solana',
+      'solana-devnet': 'Solana Devnet',
+      'solana-testnet': 'Solana Testnet',
+      'solana-local': 'Solana (embedded devnet)',
+    }[name] ?? name
+  )
+}

@@ -25,7 +25,7 @@ export const listIntents = defineTool({
   input: ListIntentsInput,
   output: z.object({ intents: z.array(WriteResult) }),
   async run({ chain, status, limit }, ctx, request) {
-    const chainId = chain === undefined ? undefined : ctx.chains.resolve(chain).id
+    const chainId = chain === undefined ? undefined : ctx.chains.resolveAny(chain).id
     return {
       intents: await requireCapability(ctx.intents).list({ caller: request.caller, chainId, status, limit }),
     }

@@ -18,6 +18,7 @@ import {
 import {
   getSetComputeUnitLimitInstruction,
   getSetComputeUnitPriceInstruction,
+  getSetLoadedAccountsDataSizeLimitInstruction,
 } from '@solana-program/compute-budget'
 import { getTransferSolInstruction } from '@solana-program/system'
 import {
@@ -33,6 +34,12 @@ export type SolanaTransferRequest = {
   to: string
   amount: bigint
   mint?: { address: string; program: TokenProgram; decimals: number } | undefined
+  /**
+   * 32 bits that make this transfer's message unique: two identical transfers signed on one blockhash would be one
+   * transaction (a cluster keeps one per signature). Spent on the compute-unit limit (low 12 bits) and the loaded
+   * account data limit (high 20 bits), neither of which changes the fee or what the transaction does.
+   */
+  salt: number
 }
 
 /** The instructions of a transfer and the token accounts it touches. */
@@ -46,6 +53,8 @@ export type SolanaTransferPlan = {
 
 /** The compute units a transfer asks for (SOL ~450, a token transfer with an account creation ~30,000). */
 const computeUnits = 60_000
+/** The account data a transfer may load (programs and accounts; a token transfer loads well under 1 MiB). */
+const loadedDataBytes = 4 * 1024 * 1024
 
 /** The associated token account of `owner` for `mint`. */
 export async function associatedTokenAccount(
@@ -70,9 +79,11 @@ export async function associatedTokenAccount(
  */
 export async function transferInstructions(request: SolanaTransferRequest): Promise<SolanaTransferPlan> {
   const payer = createNoopSigner(address(request.wallet))
+  const salt = request.salt >>> 0
   const budget = [
-    getSetComputeUnitLimitInstruction({ units: computeUnits }),
+    getSetComputeUnitLimitInstruction({ units: computeUnits + (salt & 0xfff) }),
     getSetComputeUnitPriceInstruction({ microLamports: 0n }),
+    getSetLoadedAccountsDataSizeLimitInstruction({ accountDataSizeLimit: loadedDataBytes + (salt >>> 12) }),
   ]
   if (!request.mint)
     return {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Base64EncodedWireTransaction } from '@solana/kit'
 import type { Address } from 'viem'
 import type { SolanaChainContext } from '../../chains/solana/chain.js'
@@ -39,7 +40,15 @@ export type SolanaTransferRequest = {
 }
 
 /** What a held intent keeps to be rebuilt once approved (and what the approval is bound to). */
-type Kept = { to: string; raw: string; token: string | null; decimals: number; program: string | null }
+type Kept = {
+  to: string
+  raw: string
+  token: string | null
+  decimals: number
+  program: string | null
+  /** What makes this transfer's transaction unique (see `transferInstructions`). */
+  salt: number
+}
 
 type SolanaPrepared = PreparedDraft<WriteEnvironment> & {
   compiled: CompiledSolanaTransaction
@@ -83,7 +92,7 @@ export function createSolanaTransactionKind(
       ? { address: kept.token, program: kept.program as 'spl-token' | 'token-2022', decimals: kept.decimals }
       : undefined
     const [plan, lifetime, facts] = await Promise.all([
-      transferInstructions({ wallet, to: kept.to, amount: raw, mint }),
+      transferInstructions({ wallet, to: kept.to, amount: raw, mint, salt: kept.salt }),
       chain.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send(),
       kept.token ? mintFacts(chain, kept.token) : undefined,
     ])
@@ -285,7 +294,14 @@ export function createSolanaTransactionKind(
     if (raw === 0n) throw new InvalidAmountError({ reason: 'it must be greater than zero', field: 'amount' })
     if (raw >= 2n ** 64n)
       throw new InvalidAmountError({ reason: 'it is more than a Solana amount can hold', field: 'amount' })
-    return { to, raw: raw.toString(), token: token ?? null, decimals, program: facts?.program ?? null }
+    return {
+      to,
+      raw: raw.toString(),
+      token: token ?? null,
+      decimals,
+      program: facts?.program ?? null,
+      salt: randomBytes(4).readUInt32LE(0),
+    }
   }
 
   return {
@@ -314,8 +330,18 @@ export function createSolanaTransactionKind(
       return draftOf(request.chain, wallet, await keptOf(request))
     },
     async restore(intent, wallet) {
-      const kept = (intent.tx as { typedData?: { solanaTransfer?: Kept } } | null)?.typedData?.solanaTransfer
-      if (!kept) throw new BaseError('INTERNAL', 'The held intent lost its transfer.')
+      const stored = (intent.tx as { typedData?: { solanaTransfer?: Kept } } | null)?.typedData
+        ?.solanaTransfer
+      if (!stored) throw new BaseError('INTERNAL', 'The held intent lost its transfer.')
+      // Rebuilt field by field: the store's JSON does not keep key order, and the approval's hash covers this object.
+      const kept: Kept = {
+        to: stored.to,
+        raw: stored.raw,
+        token: stored.token,
+        decimals: stored.decimals,
+        program: stored.program,
+        salt: stored.salt,
+      }
       const chain = context.chains.resolveAny(intent.chainId)
       if (chain.family !== 'solana') throw new BaseError('INTERNAL', 'The held intent is not a Solana one.')
       return draftOf(chain, wallet, kept)
