@@ -266,3 +266,95 @@ describe.each(testStoreDrivers)('Solana on the embedded devnet (%s)', (driver) =
     expect(verified.ok).toBe(true)
   })
 })
+
+describe.each(testStoreDrivers)('Solana delivery: dropped and expired transactions (%s)', (driver) => {
+  const t = useTestStore(driver)
+  let solana: SolanaDevnet
+  let mcp: Connected
+  let rpc: ReturnType<typeof createSolanaRpc>
+  let alice: string
+  let wallet: string
+  const lamports = async (a: string) => (await rpc.getBalance(address(a)).send()).value
+
+  beforeAll(async () => {
+    solana = await startSolanaDevnet()
+    rpc = createSolanaRpc(solana.rpcUrl)
+    wallet = solana.fixtures.accounts[0]!.address
+    alice = solana.fixtures.accounts[1]!.address
+    // No tracker timer to speak of: the test decides when an intent is looked at (get_intent checks it).
+    mcp = await connectInMemory({
+      config: { rpc: { publicFallback: false }, orders: { enabled: false } },
+      devnet: fixtures,
+      solanaDevnet: solana.fixtures,
+      writes: {
+        store: t.store,
+        signer: await createSigner({ backend: 'devnet', accountIndex: 0, chainId: fixtures.chainId }),
+        solanaSigner: await createSolanaSigner({
+          secretKey: new Uint8Array(getBase58Encoder().encode(solana.fixtures.accounts[0]!.secretKey)),
+        }),
+        trackerIntervalMs: 600_000,
+        maintainIntervalMs: 600_000,
+      },
+    })
+    await mcp.gateway.ready
+  })
+  afterAll(async () => {
+    await mcp?.close()
+    await solana?.stop()
+  })
+
+  it('a dropped transaction is re-sent as the same bytes and lands once (ADVERSARIAL 63)', async () => {
+    const before = await lamports(alice)
+    solana.dropNextSends(1)
+    const sent = ok(await mcp.call('transfer', { chain: 'solana-local', to: alice, amount: '0.1' }))
+    expect(sent.status).toBe('broadcast')
+    expect(await lamports(alice)).toBe(before)
+    // Looked at: unknown to the cluster, blockhash still valid → the same signed bytes again.
+    const after = ok(await mcp.call('get_intent', { intentId: sent.intentId }))
+    expect(after.txHash).toBe(sent.txHash)
+    await expect
+      .poll(async () => ok(await mcp.call('get_intent', { intentId: sent.intentId })).status, {
+        timeout: 10_000,
+      })
+      .toBe('mined')
+    expect(await lamports(alice)).toBe(before + 100_000_000n)
+  })
+
+  it('an expired blockhash fails the intent with the reason; it is never signed again (ADVERSARIAL 63)', async () => {
+    const before = { alice: await lamports(alice), wallet: await lamports(wallet) }
+    solana.dropNextSends(1)
+    const sent = ok(await mcp.call('transfer', { chain: 'solana-local', to: alice, amount: '0.2' }))
+    expect(sent.status).toBe('broadcast')
+    solana.expireBlockhash()
+    const failed = ok(await mcp.call('get_intent', { intentId: sent.intentId }))
+    expect(failed).toMatchObject({
+      status: 'failed',
+      txHash: sent.txHash,
+      error: { code: 'BLOCKHASH_EXPIRED' },
+    })
+    expect(failed.error.message).toMatch(/not signed again/)
+    // The old bytes cannot land any more, and nothing new was signed: the cluster has no trace, nothing moved.
+    const { value } = await rpc.getSignatureStatuses([sent.txHash], { searchTransactionHistory: true }).send()
+    expect(value[0]).toBeNull()
+    expect(await lamports(alice)).toBe(before.alice)
+    expect(await lamports(wallet)).toBe(before.wallet)
+    const { intents } = ok(await mcp.call('list_intents', { chain: 'solana-local' }))
+    expect(intents.filter((i: { status: string }) => i.status === 'failed')).toHaveLength(1)
+  })
+
+  it('never uses an endpoint whose genesis hash is another cluster’s (ADVERSARIAL 60)', async () => {
+    // solana-devnet pointed at this local devnet: its genesis hash is not Solana Devnet's.
+    const gateway = await connectInMemory({
+      config: { rpc: { publicFallback: false }, chains: { 'solana-devnet': { rpc: [solana.rpcUrl] } } },
+    })
+    try {
+      const e = err(await gateway.call('get_balance', { chain: 'solana-devnet', address: alice }))
+      expect(e.code).toBe('CHAIN_ID_MISMATCH')
+      expect(e.message).toMatch(/another Solana cluster/)
+      const chain = gateway.gateway.chains.resolveAny('solana-devnet')
+      expect(chain.endpoints()[0]).toMatchObject({ state: 'wrong-chain', chainIdVerified: false })
+    } finally {
+      await gateway.close()
+    }
+  })
+})
