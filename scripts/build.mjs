@@ -28,8 +28,9 @@ await build({
   minifySyntax: true,
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
-  // PGlite loads its WASM and data files next to its own module; pg has an optional native binding.
-  external: ['@foundry-rs/*', '@electric-sql/pglite', 'pg'],
+  // PGlite loads its WASM and data files next to its own module; pg has an optional native binding; litesvm (the
+  // embedded Solana devnet) is a native binding in a platform package.
+  external: ['@foundry-rs/*', '@electric-sql/pglite', 'pg', 'litesvm'],
   banner: {
     // Bundled CommonJS dependencies may call require(); give them one.
     js: "import { createRequire as __airlockCreateRequire } from 'node:module'; const require = __airlockCreateRequire(import.meta.url);",

@@ -111,11 +111,11 @@ describe('get_balance', () => {
     const unknown = err(await mcp.call('get_balance', { chain: 'narnia', address }))
     expect(unknown.code).toBe('CHAIN_NOT_FOUND')
     expect(unknown.hints?.join(' ')).toMatch(/list_chains/)
+    // An EVM address on a Solana cluster (ADVERSARIAL 59): named as such, before any request is made.
     for (const chain of ['solana-devnet', 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1']) {
       const solana = err(await mcp.call('get_balance', { chain, address }))
-      expect(solana).toMatchObject({ code: 'CHAIN_NOT_FOUND', field: 'chain' })
-      expect(solana.message).toMatch(/Solana is not served yet/)
-      expect(solana.hints?.join(' ')).toMatch(/later release/)
+      expect(solana).toMatchObject({ code: 'INVALID_ADDRESS', field: 'address' })
+      expect(solana.message).toMatch(/EVM address.*Solana chain/)
     }
     const extra = err(await mcp.call('get_balance', { chain: 'devnet', address, block: 'latest' }))
     expect(extra).toMatchObject({ code: 'INVALID_INPUT' })

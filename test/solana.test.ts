@@ -91,13 +91,21 @@ describe.each(testStoreDrivers)('Solana on the embedded devnet (%s)', (driver) =
       expect.objectContaining({ token: USDC, balance: { raw: '0', formatted: '0' } }),
     ])
     const fee = ok(await mcp.call('get_token_info', { chain: 'solana-local', token: FEE }))
-    expect(fee).toMatchObject({ decimals: 6, program: 'token-2022', risks: ['transfer-fee'] })
-    expect(fee.extensions.transferFee).toMatchObject({ basisPoints: 100, maximumFee: { formatted: '5' } })
+    expect(fee).toMatchObject({ decimals: 6, risks: ['transfer-fee'], solana: { program: 'token-2022' } })
+    expect(fee.solana.extensions.transferFee).toMatchObject({
+      basisPoints: 100,
+      maximumFee: { formatted: '5' },
+    })
     const pdel = ok(await mcp.call('get_token_info', { chain: 'solana-local', token: PDEL }))
     expect(pdel.risks).toContain('permanent-delegate')
-    expect(pdel.extensions.permanentDelegate).toBe(solana.fixtures.tokens.PDEL.permanentDelegate)
+    expect(pdel.solana.extensions.permanentDelegate).toBe(solana.fixtures.tokens.PDEL.permanentDelegate)
     const usdc = ok(await mcp.call('get_token_info', { chain: 'solana-local', token: USDC }))
-    expect(usdc).toMatchObject({ program: 'spl-token', risks: [], verified: true, symbol: { value: 'USDC' } })
+    expect(usdc).toMatchObject({
+      solana: { program: 'spl-token' },
+      risks: [],
+      verified: true,
+      symbol: { value: 'USDC' },
+    })
     // One portfolio across both families: an EVM address for EVM chains, a Solana one for Solana.
     const portfolio = ok(
       await mcp.call('get_portfolio', {
@@ -133,8 +141,8 @@ describe.each(testStoreDrivers)('Solana on the embedded devnet (%s)', (driver) =
     expect(tx.programs).toEqual(expect.arrayContaining(['associated-token', 'spl-token']))
     expect(tx.changes).toEqual(
       expect.arrayContaining([
-        { account: bob, asset: USDC, change: { raw: '12500000', formatted: '12.5' } },
-        { account: wallet, asset: USDC, change: { raw: '-12500000', formatted: '-12.5' } },
+        { account: bob, asset: USDC, raw: '12500000' },
+        { account: wallet, asset: USDC, raw: '-12500000' },
       ]),
     )
     // The audit log has it, as for any write.

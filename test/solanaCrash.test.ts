@@ -79,7 +79,11 @@ async function transferAndDie(config: string, env: Record<string, string>, crash
     jsonrpc: '2.0',
     id: 1,
     method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'solcrash', version: '0' } },
+    params: {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'solcrash', version: '0' },
+    },
   })
   send({ jsonrpc: '2.0', method: 'notifications/initialized' })
   send({
@@ -111,7 +115,9 @@ async function restart(config: string, env: Record<string, string>): Promise<Cli
 async function settled(client: Client, intentId: string) {
   const deadline = Date.now() + 30_000
   for (;;) {
-    const intent = ok((await client.callTool({ name: 'get_intent', arguments: { intentId } })) as CallToolResult)
+    const intent = ok(
+      (await client.callTool({ name: 'get_intent', arguments: { intentId } })) as CallToolResult,
+    )
     if (!['created', 'signed', 'broadcast', 'dropped'].includes(intent.status) || Date.now() > deadline)
       return intent
     await new Promise((r) => setTimeout(r, 100))
@@ -127,6 +133,8 @@ describe.each(drivers)('Solana: SIGKILL mid-write, then restart (%s)', (driver) 
       const to = solana.fixtures.accounts[crashAt === 'after-sign' ? 2 : 3]!.address
       const [walletBefore, toBefore] = await Promise.all([lamports(wallet), lamports(to)])
       await transferAndDie(config, env, crashAt, to)
+      // Killed after signing, nothing reached the cluster; after broadcasting, the cluster executed it at once.
+      expect((await lamports(to)) - toBefore).toBe(crashAt === 'after-sign' ? 0n : LAMPORTS_PER_SOL / 2n)
       const client = await restart(config, env)
       try {
         const { intents } = ok(

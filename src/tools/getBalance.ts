@@ -24,7 +24,7 @@ export const GetBalanceOutput = z.object({
 export const getBalance = defineTool({
   name: 'get_balance',
   title: 'Native balance',
-  description: 'Native balance of an address (SOL on Solana).',
+  description: 'Native balance of an address.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetBalanceInput,
   output: GetBalanceOutput,

@@ -11,7 +11,7 @@ import { solanaTokenBalances } from './shared/solanaReads.js'
 export const GetPortfolioInput = z
   .object({
     address: ChainAddress,
-    solanaAddress: ChainAddress.optional().describe('For Solana clusters, when `address` is an EVM one'),
+    solanaAddress: ChainAddress.optional(),
     chains: z.array(ChainRef).min(1).max(64).optional().describe('Default: configured chains'),
   })
   .strict()

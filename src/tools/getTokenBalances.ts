@@ -11,7 +11,7 @@ export const GetTokenBalancesInput = z
   .object({
     chain: ChainRef,
     address: ChainAddress,
-    tokens: z.array(ChainAddress).max(500).optional().describe('Default: known tokens (Solana: all held)'),
+    tokens: z.array(ChainAddress).max(500).optional().describe('Default: known (Solana: held)'),
   })
   .strict()
 
@@ -29,7 +29,7 @@ export const GetTokenBalancesOutput = z.object({
 export const getTokenBalances = defineTool({
   name: 'get_token_balances',
   title: 'Token balances',
-  description: 'Native and ERC-20 / SPL balances of an address; symbols are untrusted, trust `verified`.',
+  description: 'Native and token balances of an address; trust `verified`, not symbols.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetTokenBalancesInput,
   output: GetTokenBalancesOutput,

@@ -19,11 +19,8 @@ export const GetTokenInfoOutput = z.object({
   totalSupply: AmountOut,
   verified: z.boolean().describe('In the built-in registry'),
   warnings: z.array(z.string()),
-  program: z.enum(['spl-token', 'token-2022']).optional(),
-  risks: z.array(z.string()).optional().describe('Solana: Token-2022 risks the policy sees'),
-  authorities: z.object({ mint: z.string().nullable(), freeze: z.string().nullable() }).optional(),
-  extensions: z.record(z.string(), z.unknown()).optional(),
-  metadataUri: UntrustedText.optional(),
+  risks: z.array(z.string()).optional(),
+  solana: z.record(z.string(), z.unknown()).optional().describe('Program, authorities, extensions'),
 })
 
 /**
@@ -34,8 +31,7 @@ export const GetTokenInfoOutput = z.object({
 export const getTokenInfo = defineTool({
   name: 'get_token_info',
   title: 'Token info',
-  description:
-    'Token name, symbol, decimals, supply (Solana: authorities, Token-2022 risks). Trust `verified`.',
+  description: 'Token name, symbol, decimals, supply, risks. Trust `verified`.',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
   input: GetTokenInfoInput,
   output: GetTokenInfoOutput,

@@ -63,18 +63,8 @@ export const GetTransactionOutput = z.object({
     .nullable(),
   confirmations: z.number().nullable(),
   transfers: z.array(Transfer).describe('Token transfers from the logs'),
-  fee: z.object({ raw: z.string(), formatted: z.string() }).optional().describe('Solana: the fee in SOL'),
-  programs: z.array(z.string()).optional().describe('Solana: programs called'),
-  changes: z
-    .array(
-      z.object({
-        account: z.string(),
-        asset: z.string(),
-        change: z.object({ raw: z.string(), formatted: z.string() }),
-      }),
-    )
-    .optional()
-    .describe('Solana: what each account gained or lost, SOL (fee apart) or a mint'),
+  programs: z.array(z.string()).optional(),
+  changes: z.array(z.object({ account: z.string(), asset: z.string(), raw: z.string() })).optional(),
 })
 
 const transferSingle = parseAbi([
@@ -89,7 +79,7 @@ const transferSingle = parseAbi([
 export const getTransaction = defineTool({
   name: 'get_transaction',
   title: 'Transaction',
-  description: 'A transaction by hash (Solana: signature), with its outcome and token transfers.',
+  description: 'A transaction by hash or Solana signature, with token transfers.',
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: GetTransactionInput,
   output: GetTransactionOutput,

@@ -14,7 +14,7 @@ export const ListChainsOutput = z.object({
     z.object({
       chain: z.string(),
       caip2: z.string(),
-      chainId: z.number().describe('EVM chain id; on Solana the store key (not part of any transaction)'),
+      chainId: z.number(),
       family: z.enum(['evm', 'solana']),
       displayName: z.string(),
       nativeSymbol: z.string(),

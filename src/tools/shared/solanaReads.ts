@@ -89,26 +89,29 @@ export async function solanaTokenInfo(
     totalSupply: amountOut(facts.supply, facts.decimals),
     verified: known !== undefined,
     warnings,
-    program: facts.program,
     risks,
-    authorities: { mint: facts.mintAuthority, freeze: facts.freezeAuthority },
-    extensions: {
-      ...(ext.transferFee
-        ? {
-            transferFee: {
-              basisPoints: ext.transferFee.basisPoints,
-              maximumFee: amountOut(ext.transferFee.maximumFee, facts.decimals),
-            },
-          }
-        : {}),
-      ...(ext.permanentDelegate ? { permanentDelegate: ext.permanentDelegate } : {}),
-      ...(ext.transferHook ? { transferHook: ext.transferHook } : {}),
-      ...(ext.pausable ? { pausable: ext.pausable } : {}),
-      ...(ext.defaultFrozen ? { defaultFrozen: true } : {}),
-      ...(ext.closeAuthority ? { closeAuthority: ext.closeAuthority } : {}),
-      ...(ext.other?.length ? { other: ext.other } : {}),
+    solana: {
+      program: facts.program,
+      authorities: { mint: facts.mintAuthority, freeze: facts.freezeAuthority },
+      extensions: {
+        ...(ext.transferFee
+          ? {
+              transferFee: {
+                basisPoints: ext.transferFee.basisPoints,
+                maximumFee: amountOut(ext.transferFee.maximumFee, facts.decimals),
+              },
+            }
+          : {}),
+        ...(ext.permanentDelegate ? { permanentDelegate: ext.permanentDelegate } : {}),
+        ...(ext.transferHook ? { transferHook: ext.transferHook } : {}),
+        ...(ext.pausable ? { pausable: ext.pausable } : {}),
+        ...(ext.defaultFrozen ? { defaultFrozen: true } : {}),
+        ...(ext.closeAuthority ? { closeAuthority: ext.closeAuthority } : {}),
+        ...(ext.other?.length ? { other: ext.other } : {}),
+        // The TokenMetadata extension's URI: the issuer's text, marked untrusted like every name and symbol.
+        ...(meta ? { metadataUri: untrustedText(meta.uri, { maxLength: 200 }) } : {}),
+      },
     },
-    ...(meta ? { metadataUri: untrustedText(meta.uri, { maxLength: 200 }) } : {}),
   }
 }
 
@@ -122,12 +125,8 @@ export async function solanaTransaction(chain: SolanaChainContext, signature: st
       raw: (tx.postBalances[i] ?? 0n) - (tx.preBalances[i] ?? 0n) + (i === 0 ? tx.fee : 0n),
     }))
     .filter((c) => c.raw !== 0n)
-    .map((c) => ({ account: c.account, asset: 'SOL', change: amountOut(c.raw, 9) }))
-  const tokens = tx.tokenChanges.map((t) => ({
-    account: t.owner,
-    asset: t.mint,
-    change: amountOut(t.raw, t.decimals),
-  }))
+    .map((c) => ({ account: c.account, asset: 'SOL', raw: c.raw.toString() }))
+  const tokens = tx.tokenChanges.map((t) => ({ account: t.owner, asset: t.mint, raw: t.raw.toString() }))
   return {
     chain: chain.name,
     caip2: chain.caip2,
@@ -139,7 +138,6 @@ export async function solanaTransaction(chain: SolanaChainContext, signature: st
     receipt: null,
     confirmations: null,
     transfers: [],
-    fee: amountOut(tx.fee, 9),
     programs: tx.programs.map((p) => programNames[p] ?? p),
     changes: [...sol, ...tokens],
   }
