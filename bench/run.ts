@@ -34,6 +34,7 @@ import { benchOrders } from './orders.js'
 import { benchPassports } from './passports.js'
 import { benchPayments } from './payments.js'
 import { benchPolicy } from './policy.js'
+import { benchSolana } from './solana.js'
 import { interleave, summarize, time } from './stats.js'
 import { benchToolsList } from './toolsList.js'
 import { benchWrites } from './writes.js'
@@ -56,6 +57,8 @@ const passportsOnly = process.argv.includes('--passports-only')
 const paymentsOnly = process.argv.includes('--payments-only')
 /** `--orders-only`: only the standing-order figures of issue 15 (10,000 orders per block, move → rebalance mined). */
 const ordersOnly = process.argv.includes('--orders-only')
+/** `--solana-only`: only the Solana figures of issue 13 (guarded SPL transfer, 100-mint balances, devnet start). */
+const solanaOnly = process.argv.includes('--solana-only')
 const rounds = quick ? 300 : 2000
 const results: Record<string, unknown> = {}
 const table: { figure: string; result: string; goal: string; met: string }[] = []
@@ -103,6 +106,7 @@ async function main(): Promise<void> {
     else if (passportsOnly) results.passports = await benchPassports({ quick, row, log })
     else if (paymentsOnly) results.payments = await benchPayments({ quick, row, log })
     else if (ordersOnly) results.orders = await benchOrders({ quick, row, log })
+    else if (solanaOnly) results.solana = await benchSolana({ quick, row, log })
     else await benchAll(devnets, children, clients)
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()))
@@ -170,6 +174,7 @@ async function benchAll(devnets: Devnet[], children: ChildProcess[], clients: Cl
   results.passports = await benchPassports({ quick, row, log })
   results.payments = await benchPayments({ quick, row, log })
   results.orders = await benchOrders({ quick, row, log })
+  results.solana = await benchSolana({ quick, row, log })
 }
 
 /** The read-side figures (a)–(e). */

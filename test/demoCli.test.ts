@@ -90,10 +90,14 @@ describe('demo mode, as a new user meets it', () => {
         'transfer',
         'quote_swap',
         'create_standing_order',
+        'transfer',
+        'transfer',
       ])
       // No placeholder is left to fill in: every address is printed.
       expect(lines.join('\n')).not.toMatch(/<[A-Za-z]+>/)
-      const [balances, within, over, limits, held, priced, order] = lines as [
+      const [balances, within, over, limits, held, priced, order, solanaWithin, solanaRisky] = lines as [
+        string,
+        string,
         string,
         string,
         string,
@@ -102,6 +106,14 @@ describe('demo mode, as a new user meets it', () => {
         string,
         string,
       ]
+      // Solana, as printed: USDC to a known address goes through; a permanent-delegate mint is denied.
+      expect(ok(await call(solanaWithin))).toMatchObject({
+        chain: 'solana-local',
+        status: expect.any(String),
+      })
+      const risky = err(await call(solanaRisky))
+      expect(risky.code).toBe('POLICY_DENIED')
+      expect(risky.message).toMatch(/deny-risky-solana-mints/)
 
       expect(ok(await call(balances)).tokens.length).toBeGreaterThan(0)
       expect(['signed', 'broadcast', 'mined']).toContain(ok(await call(within)).status)

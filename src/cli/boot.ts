@@ -318,7 +318,7 @@ async function loadSolanaSigner(
 }
 
 /** The Solana fixtures a fixtures file from `airlock devnet --json` carries (under `solana`), if any. */
-function readSolanaFixtures(path: string): SolanaDevnetFixtures | undefined {
+export function readSolanaFixtures(path: string): SolanaDevnetFixtures | undefined {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as { solana?: SolanaDevnetFixtures }
     return parsed.solana?.genesisHash && parsed.solana.rpcUrl ? parsed.solana : undefined

@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
+import type { SolanaDevnetFixtures } from '../devnet/solana/fixtures.js'
 import { InvalidInputError } from '../errors/index.js'
 import { demoPolicy } from '../policy/demoPolicy.js'
 import { createPolicySource } from '../policy/loadPolicy.js'
@@ -21,11 +22,12 @@ export async function policy(options: CliOptions): Promise<number> {
   const value = file ? resolve(file) : options.config.policy
   // The gateway's own choice (createGateway): the config's policy, else the demo policy wherever a devnet runs.
   const fixtures = value === undefined && options.devnet ? await demoFixtures(options) : undefined
+  const solana = fixtures ? await demoSolanaFixtures(options) : undefined
   const lines: string[] = []
   const source = createPolicySource({
     value,
     configDir: options.configPath ? dirname(resolve(options.configPath)) : undefined,
-    fallback: () => (fixtures ? demoPolicy(fixtures) : undefined),
+    fallback: () => (fixtures ? demoPolicy(fixtures, solana) : undefined),
     log: (line) => lines.push(line),
     watch: false,
   })
@@ -65,6 +67,22 @@ export async function policy(options: CliOptions): Promise<number> {
 }
 
 /** The devnet fixtures the demo policy is built over: the attached ones, or a fresh devnet's (stopped at once). */
+/** The Solana devnet's fixtures the demo policy names: an attached devnet's, else a fresh one's (deterministic). */
+async function demoSolanaFixtures(options: CliOptions): Promise<SolanaDevnetFixtures | undefined> {
+  const devnet = options.config.devnet
+  if (typeof devnet === 'object' && devnet.fixtures) {
+    const { readSolanaFixtures } = await import('./boot.js')
+    return readSolanaFixtures(devnet.fixtures)
+  }
+  const { startSolanaDevnet } = await import('../devnet/solana/startSolanaDevnet.js')
+  const started = await startSolanaDevnet()
+  try {
+    return started.fixtures
+  } finally {
+    await started.stop()
+  }
+}
+
 async function demoFixtures(options: CliOptions): Promise<DevnetFixtures> {
   const devnet = options.config.devnet
   if (typeof devnet === 'object' && devnet.fixtures) {

@@ -1,4 +1,5 @@
 import type { DevnetFixtures } from '../devnet/fixtures.js'
+import type { SolanaDevnetFixtures } from '../devnet/solana/fixtures.js'
 import { InvalidConfigError } from '../errors/index.js'
 import { startHttpServer } from '../server/http.js'
 import { boot, onShutdown } from './boot.js'
@@ -60,13 +61,47 @@ export async function start(options: CliOptions, env: NodeJS.ProcessEnv): Promis
       `  NFT       ${f.nft.address} (ids ${f.nft.tokenIds.join(', ')})`,
       `  Uniswap   router ${f.uniswapV3.router}, USDC/WETH pool ${f.uniswapV3.pools['USDC/WETH']}`,
       `  ETH/USD   feed ${f.feeds['ETH/USD'].address}, BTC/USD feed ${f.feeds['BTC/USD'].address}`,
+    )
+    const sol = booted.gateway.solanaDevnet
+    if (sol)
+      out.push(
+        '',
+        'Solana devnet fixtures (under `solana` in airlock://devnet/fixtures):',
+        `  chain     ${sol.chain} (${sol.caip2}) at ${sol.rpcUrl}`,
+        `  wallet    ${sol.accounts[0]!.address} (account 0: the gateway signs with it)`,
+        `  sol-alice ${sol.accounts[1]!.address} (account 1, in the demo address book)`,
+        `  USDC      ${sol.tokens.USDC.mint} (SPL, 6 decimals)`,
+        `  FEE       ${sol.tokens.FEE.mint} (Token-2022, 1 % transfer fee)`,
+        `  PDEL      ${sol.tokens.PDEL.mint} (Token-2022, permanent delegate)`,
+      )
+    out.push(
       '',
       ...tryIt(f, options.config.policy === undefined, cliCommand(options.configPath, env)),
+      ...(sol && options.config.policy === undefined ? tryItSolana(sol) : []),
     )
   }
   out.push('', 'Press Ctrl+C to stop.', '')
   process.stdout.write(out.join('\n'))
   return new Promise<number>(() => {}) // serve until a signal
+}
+
+/** The Solana devnet's "try it" lines: the same tools and policy, on `solana-local`. */
+function tryItSolana(sol: SolanaDevnetFixtures): string[] {
+  const call = (tool: string, args: Record<string, unknown>, what: string) =>
+    `  ${tool} ${JSON.stringify(args)}\n      ${what}`
+  const alice = sol.accounts[1]!.address
+  return [
+    call(
+      'transfer',
+      { chain: 'solana-local', to: alice, amount: '25', token: sol.tokens.USDC.mint },
+      'Solana, same tools and policy: goes through (rule usdc-to-known-solana)',
+    ),
+    call(
+      'transfer',
+      { chain: 'solana-local', to: alice, amount: '10', token: sol.tokens.PDEL.mint },
+      'denied: a Token-2022 mint with a permanent delegate (rule deny-risky-solana-mints)',
+    ),
+  ]
 }
 
 /**

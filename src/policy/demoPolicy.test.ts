@@ -1,6 +1,7 @@
 import { type Address, getAddress } from 'viem'
 import { describe, expect, test } from 'vitest'
 import type { DevnetFixtures } from '../devnet/fixtures.js'
+import type { SolanaDevnetFixtures } from '../devnet/solana/fixtures.js'
 import type { Simulation } from '../simulate/types.js'
 import { compilePolicy } from './compilePolicy.js'
 import { demoPolicy, demoRuleDescriptions } from './demoPolicy.js'
@@ -77,14 +78,26 @@ function facts(over: Partial<PolicyFacts>): PolicyFacts {
 }
 
 const policy = compilePolicy(parsePolicy(demoPolicy(fixtures)))
+/** The Solana devnet's fixtures as far as the demo policy reads them (its chain and mints). */
+const solanaFixtures = {
+  chain: 'solana-local',
+  tokens: {
+    USDC: { mint: 'EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v', decimals: 6, program: 'spl-token' },
+  },
+} as unknown as SolanaDevnetFixtures
 const decide = (over: Partial<PolicyFacts>) => evaluatePolicy(policy, facts(over))
 const usdcTransfer = (raw: bigint) =>
   decide({ amount: { raw, decimals: 6 }, outflows: [{ token: USDC.address, raw, decimals: 6 }] })
 
 describe('demoPolicy', () => {
   test('validates, in the documented order, every rule described', () => {
-    expect(policy.rules.map((r) => r.id)).toEqual(Object.keys(demoRuleDescriptions))
-    for (const r of policy.rules)
+    // Without a Solana devnet the EVM rules; with one, its four rules after them.
+    const ids = Object.keys(demoRuleDescriptions)
+    const solanaIds = ids.filter((id) => id.includes('solana') || id === 'sol-to-known')
+    expect(policy.rules.map((r) => r.id)).toEqual(ids.filter((id) => !solanaIds.includes(id)))
+    const withSolana = compilePolicy(parsePolicy(demoPolicy(fixtures, solanaFixtures)))
+    expect(withSolana.rules.map((r) => r.id)).toEqual(ids)
+    for (const r of withSolana.rules)
       expect(r.rule.description).toBe(demoRuleDescriptions[r.id as keyof typeof demoRuleDescriptions])
   })
 

@@ -33,6 +33,8 @@ export const demoRuleDescriptions: Readonly<Record<DemoRuleId, string>> = {
     'Direct calls to the devnet tokens: wrap and unwrap ETH (WETH deposit/withdraw) and revoke approvals, worth up to $100 each, 50 a day; never a new approval. Token transfers go through `transfer`.',
   'typed-data-devnet':
     'Sign EIP-712 messages on the devnet that the gateway decodes as moving nothing: never a permit (an approval) or a transfer authorization (EIP-3009), never a message it cannot decode.',
+  'standing-orders-small':
+    'Standing orders on the devnet with a budget of up to $2,000 each, $5,000 of budgets in 30 days (a cancelled or paused order gives its budget back); each fire is then checked like any write.',
   'deny-risky-solana-mints':
     'On the Solana devnet, never move a Token-2022 token whose mint has a permanent delegate, a transfer hook, a pause switch, frozen new accounts or no transfers at all.',
   'hold-solana-fee-mints':
@@ -41,8 +43,6 @@ export const demoRuleDescriptions: Readonly<Record<DemoRuleId, string>> = {
     'USDC transfers on the Solana devnet to address-book entries, up to 1,000 USDC each and 2,500 USDC a day.',
   'sol-to-known':
     'SOL transfers on the Solana devnet to address-book entries, up to 5 SOL each and 10 SOL a day.',
-  'standing-orders-small':
-    'Standing orders on the devnet with a budget of up to $2,000 each, $5,000 of budgets in 30 days (a cancelled or paused order gives its budget back); each fire is then checked like any write.',
 }
 
 /**
