@@ -1,5 +1,6 @@
 import { address, createSolanaRpc, getBase58Encoder } from '@solana/kit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { associatedTokenAccount } from '../src/chains/solana/transaction.js'
 import { type SolanaDevnet, startSolanaDevnet } from '../src/devnet/solana/startSolanaDevnet.js'
 import type { Gateway } from '../src/server/createGateway.js'
 import { createSigner } from '../src/signer/signer.js'
@@ -118,6 +119,17 @@ describe.each(testStoreDrivers)('Solana on the embedded devnet (%s)', (driver) =
     expect(portfolio.chains[1].native.symbol).toBe('SOL')
   })
 
+  it('publishes the Solana devnet fixtures to clients without any secret key', async () => {
+    const read = await mcp.client.readResource({ uri: 'airlock://devnet/fixtures' })
+    const text = (read.contents[0] as { text: string }).text
+    const published = JSON.parse(text) as { solana: { accounts: { address: string }[] } }
+    expect(published.solana.accounts.map((a) => a.address)).toEqual(
+      solana.fixtures.accounts.map((a) => a.address),
+    )
+    expect(text).not.toMatch(/secretKey/)
+    for (const a of solana.fixtures.accounts) expect(text).not.toContain(a.secretKey)
+  })
+
   it('moves SOL and USDC to known recipients under the demo policy; the cluster shows exactly that', async () => {
     const before = { sol: await lamports(alice), usdc: await tokenAmount(bob, USDC) }
     const walletSol = await lamports(wallet)
@@ -214,6 +226,18 @@ describe.each(testStoreDrivers)('Solana on the embedded devnet (%s)', (driver) =
       await mcp.call('approve', { chain: 'solana-local', spender: alice, token: USDC, amount: '1' }),
     )
     expect(approve.message).toMatch(/approve works only on EVM chains/)
+    // Recipients that are always a mistake (ADVERSARIAL 4 on Solana): no policy rule can allow them.
+    const aliceUsdcAccount = await associatedTokenAccount(alice, USDC, 'spl-token')
+    for (const [to, reason] of [
+      [USDC, /the token mint itself/],
+      ['11111111111111111111111111111111', /the system program/],
+      [aliceUsdcAccount, /a token account/],
+      [wallet, /to itself/],
+    ] as const) {
+      const e = err(await transfer({ to, amount: '1', token: USDC }))
+      expect(e.code, to).toBe('POLICY_DENIED')
+      expect(e.message).toMatch(reason)
+    }
     // Nothing moved.
     expect(await tokenAmount(alice, USDC)).toBe(before)
   })

@@ -38,7 +38,12 @@ const lamports = async (a: string) => (await rpc.getBalance(address(a)).send()).
 
 /** A gateway dir whose fixtures file also carries this file's Solana devnet (boot signs with its account 0). */
 function setup(driver: (typeof drivers)[number]) {
-  const { dir, config, env } = gatewayDir(driver, { policy: allowAll })
+  // allowAll covers EVM chains only (it names no chain): one rule more for the Solana cluster.
+  const policy = {
+    ...allowAll,
+    rules: [...allowAll.rules, { id: 'allow-solana', effect: 'allow', match: { chain: ['solana-local'] } }],
+  }
+  const { dir, config, env } = gatewayDir(driver, { policy })
   writeFileSync(join(dir, 'fixtures.json'), JSON.stringify({ ...fixtures, solana: solana.fixtures }))
   return { config, env }
 }

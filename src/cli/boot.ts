@@ -138,8 +138,8 @@ async function bootLocked(
     throw error
   }
   let store: Promise<Store> | undefined
-  if (signer) {
-    log(`wallet: ${signer.address}${options.config.wallet ? '' : ' (devnet account 0)'}`)
+  if (signer || solanaSigner) {
+    if (signer) log(`wallet: ${signer.address}${options.config.wallet ? '' : ' (devnet account 0)'}`)
     if (solanaSigner)
       log(
         `solana wallet: ${solanaSigner.address}${options.config.solanaWallet ? '' : ' (Solana devnet account 0)'}`,

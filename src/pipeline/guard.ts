@@ -99,6 +99,12 @@ export type GuardSubject = {
   solana?: SolanaCheck | undefined
 }
 
+const solanaSystemProgram = '11111111111111111111111111111111'
+const solanaTokenPrograms = [
+  'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA',
+  'TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb',
+]
+
 /** What a Solana draft tells the guard: its simulation, decoded instructions, the token's facts and prices. */
 export type SolanaCheck = {
   simulation: Simulation | undefined
@@ -115,6 +121,8 @@ export type SolanaCheck = {
   tokenRisks: string[]
   authorityChanges: number
   accountCloses: number
+  /** The recipient's account as the cluster has it: its owner program, and whether it is a program. */
+  recipient?: { owner: string | null; executable: boolean } | undefined
   /** USD prices in micro-dollars per whole unit, by mint (`native` for SOL); an asset without one is unpriced. */
   prices: ReadonlyMap<string, bigint>
 }
@@ -282,11 +290,29 @@ export function createGuard(parts: GuardrailParts): Guard {
           ],
         },
       )
-    if (solana.to !== undefined && solana.to === subject.wallet)
-      throw new BaseError('POLICY_DENIED', 'Refused: a transfer from the gateway wallet to itself.', {
-        field: 'to',
-        metaMessages: ['No policy rule can allow this. Check the recipient.'],
-      })
+    if (solana.to !== undefined) {
+      // Recipients that are always a mistake (ADVERSARIAL 4, as on EVM): the wallet itself, the mint, the system
+      // program (Solana's "zero address"), a program, or a token account (tokens sent to it land in a new account
+      // owned by that token account, out of anyone's reach; SOL sent to it is stuck there).
+      const r = solana.recipient
+      const refusal =
+        solana.to === subject.wallet
+          ? 'a transfer from the gateway wallet to itself'
+          : solana.to === solana.token
+            ? 'a transfer to the token mint itself'
+            : solana.to === solanaSystemProgram
+              ? 'a transfer to the system program'
+              : r?.executable
+                ? `a transfer to a program (${solana.to})`
+                : r?.owner && solanaTokenPrograms.includes(r.owner)
+                  ? `a transfer to a token account (${solana.to}); give the owner's wallet address, not its token account`
+                  : undefined
+      if (refusal)
+        throw new BaseError('POLICY_DENIED', `Refused: ${refusal}.`, {
+          field: 'to',
+          metaMessages: ['No policy rule can allow this. Check the recipient.'],
+        })
+    }
     const book = await parts.addressBook.list()
     const listed = new Set(book.map((e) => addressKey(e.address)))
     if (solana.to !== undefined && !listed.has(solana.to)) lookalikeRefusal(solana.to as Address, book)

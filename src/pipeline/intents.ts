@@ -220,7 +220,7 @@ export function createIntentQueries(parts: WriteParts): IntentQueries {
       return describe(intent)
     },
     async list(filter) {
-      requireSigner(parts)
+      if (wallets().length === 0) requireSigner(parts)
       const limit = filter.limit ?? 20
       const lists = await Promise.all(
         wallets().map((wallet) =>

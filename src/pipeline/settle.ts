@@ -129,6 +129,9 @@ export async function settleMinedIntents(parts: SettleParts): Promise<void> {
   for (const r of unreported) await report(parts, r.outcome as unknown as Settlement)
 }
 
+/** The most a token transfer pays in rent for the recipient's token account (a Token-2022 one with extensions). */
+const tokenAccountRentLamports = 3_000_000n
+
 /**
  * A confirmed Solana intent: what the cluster's record shows left the wallet against what was simulated; the
  * limits take what moved, and more than was checked is a breach (the kill switch engages), as on EVM.
@@ -138,7 +141,11 @@ async function settleSolana(
   chain: SolanaChainContext,
   row: SettleSubject,
 ): Promise<void> {
-  const tx = (row.tx ?? {}) as { checked?: CheckedEffects }
+  const tx = (row.tx ?? {}) as {
+    checked?: CheckedEffects
+    typedData?: { solanaTransfer?: { raw: string; token: string | null } }
+  }
+  const kept = tx.typedData?.solanaTransfer
   const [effects, usage] = await Promise.all([
     readSolanaEffects(chain, row.txHash as string, row.wallet),
     parts.store.db
@@ -157,13 +164,26 @@ async function settleSolana(
     const raw = BigInt(d.raw)
     if (raw < 0n) allowed[assetKey(d)] = (allowed[assetKey(d)] ?? 0n) - raw
   }
+  const reverted = effects.status === 'reverted'
+  if (kept) {
+    // What the transfer itself names is checked whatever the balance reads around the simulation said (a deposit
+    // landing between them would have made the simulated outflow smaller), and a token transfer may pay the rent
+    // of the recipient's token account (created, or created again if it was closed meanwhile).
+    const key = kept.token ?? 'native'
+    const named = BigInt(kept.raw)
+    if ((allowed[key] ?? 0n) < named) allowed[key] = named
+    if (kept.token && (allowed.native ?? 0n) < tokenAccountRentLamports)
+      allowed.native = tokenAccountRentLamports
+    // A successful transfer whose record shows no movement of its token (a provider that leaves token balances
+    // out) is charged what it names, never nothing.
+    if (!reverted && outflows[key] === undefined) outflows[key] = named
+  }
   const excess: Excess[] = []
   if (tx.checked && tx.checked.deltas !== null)
     for (const [asset, moved] of Object.entries(outflows)) {
       const limit = allowed[asset] ?? 0n
       if (moved > limit) excess.push({ asset, moved: moved.toString(), checked: limit.toString() })
     }
-  const reverted = effects.status === 'reverted'
   const settlement: Settlement = {
     intentId: row.id,
     blockNumber: effects.blockNumber.toString(),

@@ -75,8 +75,11 @@ const base58 = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/
  */
 export function isLookalike(a: string, b: string): boolean {
   // Solana (base58, case-sensitive): the same first and last 4 characters, another address.
-  if (base58.test(a) && base58.test(b))
-    return a !== b && a.slice(0, 4) === b.slice(0, 4) && a.slice(-4) === b.slice(-4)
+  // Compared without case: a near miss in case passes a glance as well.
+  if (base58.test(a) && base58.test(b)) {
+    const [x, y] = [a.toLowerCase(), b.toLowerCase()]
+    return a !== b && x.slice(0, 4) === y.slice(0, 4) && x.slice(-4) === y.slice(-4)
+  }
   if (!hex40.test(a) || !hex40.test(b)) return false
   const x = a.toLowerCase()
   const y = b.toLowerCase()
@@ -167,8 +170,8 @@ export function createAddressBook(store: Store, options: { audit?: AuditLog | un
         const row = await db
           .selectFrom('address_book')
           .selectAll()
-          .where(sql<string>`left(address, 4)`, '=', solana.slice(0, 4))
-          .where(sql<string>`right(address, 4)`, '=', solana.slice(-4))
+          .where(sql<string>`lower(left(address, 4))`, '=', solana.slice(0, 4).toLowerCase())
+          .where(sql<string>`lower(right(address, 4))`, '=', solana.slice(-4).toLowerCase())
           .where('address', '<>', solana)
           .where('address', 'not like', '0x%')
           .orderBy('created_at', 'asc')

@@ -215,18 +215,24 @@ function compileRule(rule: PolicyRule, index: number): CompiledRule {
       return true
     })
   }
-  if (m.programs || (rule.effect === 'allow' && !m.programs)) {
-    // Every program the write calls must be named; an allow rule without `programs` names the standard ones. A
-    // write without program facts (EVM) meets only rules that name programs, which then never match it.
+  if (rule.effect === 'allow') {
+    // Allow: every program the write calls must be named; without `programs` the standard ones are. A rule that
+    // names neither programs nor a chain was written before Solana was served (or for EVM): it does not allow a
+    // Solana write (those carry program facts), so an EVM policy never starts allowing SOL by accident.
     const named = m.programs
     const set = new Set(named ?? standardSolanaPrograms)
-    const test: PolicyCheck = (v) => {
+    const solanaToo = named !== undefined || m.chain !== undefined
+    check('programs', (v) => {
       const programs = v.facts.programs
       if (programs === undefined) return named === undefined
+      if (!solanaToo) return false
       for (const p of programs) if (!set.has(p)) return false
       return true
-    }
-    check('programs', test)
+    })
+  } else if (m.programs) {
+    // Deny and hold: the write calls any of these programs.
+    const set = new Set(m.programs)
+    check('programs', (v) => (v.facts.programs ?? []).some((p) => set.has(p)))
   }
   if (m.tokenRisks) {
     const set = new Set<string>(m.tokenRisks)

@@ -175,7 +175,14 @@ function solanaRules(solana: SolanaDevnetFixtures): Policy['rules'] {
       description: description('deny-risky-solana-mints'),
       match: {
         chain,
-        tokenRisks: ['permanent-delegate', 'transfer-hook', 'pausable', 'default-frozen', 'non-transferable'],
+        tokenRisks: [
+          'permanent-delegate',
+          'transfer-hook',
+          'pausable',
+          'default-frozen',
+          'non-transferable',
+          'unknown-extension',
+        ],
       },
     },
     {

@@ -205,11 +205,15 @@ function whyNot(rule: CompiledRule, field: CheckField, facts: PolicyFacts, view:
     case 'function':
       return `the call runs ${some(facts.functions) || 'no function'}, and rule ${id} allows only ${some(m.function ?? [], 5)} (match.function)`
     case 'programs': {
+      if (facts.programs === undefined)
+        return `this write calls no Solana programs, and rule ${id} names programs (match.programs)`
+      if (rule.effect !== 'allow')
+        return `the transaction calls none of rule ${id}'s programs, ${some(m.programs ?? [])} (match.programs)`
+      if (!m.programs && !m.chain)
+        return `rule ${id} names neither a chain nor programs, so it covers EVM chains only; name the Solana cluster in match.chain (match.programs)`
       const named = m.programs ?? standardSolanaPrograms
-      const others = (facts.programs ?? []).filter((p) => !named.includes(p))
-      return facts.programs === undefined
-        ? `this write calls no Solana programs, and rule ${id} names programs (match.programs)`
-        : `the transaction calls ${some(others)}, which rule ${id} does not name (match.programs${m.programs ? '' : '; without it only the standard programs are allowed'})`
+      const others = facts.programs.filter((p) => !named.includes(p))
+      return `the transaction calls ${some(others)}, which rule ${id} does not name (match.programs${m.programs ? '' : '; without it only the standard programs are allowed'})`
     }
     case 'tokenRisks':
       return `the token has ${facts.tokenRisks?.length ? `only the risks ${some(facts.tokenRisks)}` : 'none of the risks'} rule ${id} names, ${some(m.tokenRisks ?? [])} (match.tokenRisks)`

@@ -97,6 +97,7 @@ export const tokenRiskNames = [
   'non-transferable',
   'confidential-transfers',
   'scaled-amounts',
+  'unknown-extension',
 ] as const
 
 /** A Solana program a rule names: a well-known one by name, or any program by its address. */

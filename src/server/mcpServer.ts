@@ -11,6 +11,7 @@ import {
 } from '@modelcontextprotocol/server'
 import { actorOf, type Caller, localOperator } from '../context/caller.js'
 import { requestContext, type Transport } from '../context/requestContext.js'
+import type { SolanaDevnetFixtures } from '../devnet/solana/fixtures.js'
 import { toBaseError } from '../errors/index.js'
 import { errorResult } from '../pipeline/pipeline.js'
 import { type ApprovalState, answerApproval, askForApproval } from './askHuman.js'
@@ -219,7 +220,9 @@ async function readResource(gateway: Gateway, uri: string, operatorView: boolean
     }
   if (uri === 'airlock://tools/manifest') return gateway.manifest
   if (uri === 'airlock://devnet/fixtures' && gateway.devnet)
-    return gateway.solanaDevnet ? { ...gateway.devnet, solana: gateway.solanaDevnet } : gateway.devnet
+    return gateway.solanaDevnet
+      ? { ...gateway.devnet, solana: withoutSecretKeys(gateway.solanaDevnet) }
+      : gateway.devnet
   return undefined
 }
 
@@ -250,4 +253,17 @@ export async function approvalCodec(gateway: Gateway): Promise<RequestStateCodec
 function callerOf(sctx: ServerContext): Caller {
   const caller = sctx.http?.authInfo?.extra?.caller as Caller | undefined
   return caller?.kind === 'agent' ? caller : localOperator
+}
+
+/**
+ * The Solana devnet's fixtures as an MCP client reads them: addresses only. The secret keys (the demo wallet's among
+ * them) stay in `airlock devnet --json` for the operator; an agent holding one could sign around the gateway.
+ */
+function withoutSecretKeys(f: SolanaDevnetFixtures) {
+  const { mintAuthority, accounts, ...rest } = f
+  return {
+    ...rest,
+    accounts: accounts.map(({ secretKey: _secret, ...a }) => a),
+    mintAuthority: { address: mintAuthority.address },
+  }
 }

@@ -28,7 +28,8 @@ export async function simulateSolana(
   input: { wire: string; message: string; wallet: string; watch: readonly WatchedTokenAccount[] },
 ): Promise<SolanaSimulation> {
   const addresses = [input.wallet, ...input.watch.map((w) => w.account)]
-  const [pre, fee, sim] = await Promise.all([
+  // The balances before, then the simulation at that slot or later (never an endpoint behind the first read).
+  const [pre, fee] = await Promise.all([
     chain.rpc
       .getMultipleAccounts(
         addresses.map((a) => address(a)),
@@ -39,24 +40,23 @@ export async function simulateSolana(
       .getFeeForMessage(input.message as never, { commitment: 'confirmed' })
       .send()
       .then((r) => BigInt(r.value ?? 5000)),
-    chain.rpc
-      .simulateTransaction(input.wire as Base64EncodedWireTransaction, {
-        encoding: 'base64',
-        sigVerify: false,
-        replaceRecentBlockhash: false,
-        commitment: 'confirmed',
-        accounts: { addresses: addresses.map((a) => address(a)), encoding: 'base64' },
-      })
-      .send()
-      .catch((error: unknown) => {
-        throw new BaseError('SIMULATION_UNAVAILABLE', `${chain.name} did not simulate the transaction.`, {
-          cause: error,
-          metaMessages: [
-            'The endpoint may not offer simulateTransaction; try again or use another endpoint.',
-          ],
-        })
-      }),
   ])
+  const sim = await chain.rpc
+    .simulateTransaction(input.wire as Base64EncodedWireTransaction, {
+      encoding: 'base64',
+      sigVerify: false,
+      replaceRecentBlockhash: false,
+      commitment: 'confirmed',
+      minContextSlot: pre.context.slot,
+      accounts: { addresses: addresses.map((a) => address(a)), encoding: 'base64' },
+    })
+    .send()
+    .catch((error: unknown) => {
+      throw new BaseError('SIMULATION_UNAVAILABLE', `${chain.name} did not simulate the transaction.`, {
+        cause: error,
+        metaMessages: ['The endpoint may not offer simulateTransaction; try again or use another endpoint.'],
+      })
+    })
   const value = sim.value
   const post = (value.accounts ?? []) as ({ lamports: bigint | number; data: [string, string] } | null)[]
   const lamportsOf = (a: { lamports: bigint | number } | null | undefined) => BigInt(a?.lamports ?? 0)

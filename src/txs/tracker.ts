@@ -262,6 +262,15 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
     return confirmations(intent)
   }
 
+  /** Whether an intent is on a Solana cluster (its store key is one of theirs). */
+  function solanaIntent(intent: Intent): boolean {
+    try {
+      return chains.resolveAny(intent.chainId).family === 'solana'
+    } catch {
+      return false
+    }
+  }
+
   function tick(): Promise<void> {
     running ??= pass()
       .catch(warn(''))
@@ -351,7 +360,9 @@ export function createTracker(parameters: CreateTrackerParameters): Tracker {
       for (;;) {
         if (final.has(intent.status)) return intent
         // A receipt is one confirmation; deeper waits count blocks.
-        if (intent.status === 'mined' && (want <= 1 || (await depth(intent)) >= want)) return intent
+        // A Solana transaction is waited for at `confirmed` commitment: one confirmation is all it gets here.
+        if (intent.status === 'mined' && (want <= 1 || solanaIntent(intent) || (await depth(intent)) >= want))
+          return intent
         const left = deadline - Date.now()
         if (left <= 0) return intent
         if (chains.resolveAny(intent.chainId).family === 'solana') {

@@ -53,6 +53,8 @@ export function mintRisks(extensions: MintExtensions): string[] {
   if (extensions.nonTransferable) risks.push('non-transferable')
   if (extensions.confidentialTransfers) risks.push('confidential-transfers')
   if (extensions.interestBearing || extensions.scaledUiAmount) risks.push('scaled-amounts')
+  // An extension this gateway does not decode may change what a transfer does: a risk until it is understood.
+  if (extensions.other?.length) risks.push('unknown-extension')
   return risks
 }
 

@@ -182,7 +182,7 @@ export async function readTransaction(
   add(meta?.postTokenBalances as never, 1n)
   return {
     slot: BigInt(tx.slot),
-    blockTime: tx.blockTime === null ? null : BigInt(tx.blockTime),
+    blockTime: tx.blockTime == null ? null : BigInt(tx.blockTime),
     err: meta?.err ?? null,
     fee: BigInt(meta?.fee ?? 0),
     accountKeys: keys,

@@ -120,7 +120,10 @@ describe('the policy on Solana programs and token risks', () => {
   it('allows a transfer that calls only standard programs; a program no rule names is denied (ADVERSARIAL 62)', () => {
     expect(evaluatePolicy(policy, facts({})).effect).toBe('allow')
     const noRule = compilePolicy(
-      parsePolicy({ version: 1, rules: [{ id: 'small', effect: 'allow', match: { to: [other] } }] }),
+      parsePolicy({
+        version: 1,
+        rules: [{ id: 'small', effect: 'allow', match: { chain: ['solana-local'], to: [other] } }],
+      }),
     )
     const hooked = evaluatePolicy(
       noRule,
@@ -131,6 +134,51 @@ describe('the policy on Solana programs and token risks', () => {
     // A rule that names the program allows it.
     const named = evaluatePolicy(policy, facts({ programs: ['spl-token', unknownProgram] }))
     expect(named).toMatchObject({ effect: 'allow', ruleIds: ['with-hook'] })
+  })
+
+  it('an allow rule naming neither a chain nor programs covers EVM only: an EVM policy never allows SOL by accident', () => {
+    const evmOnly = compilePolicy(
+      parsePolicy({
+        version: 1,
+        rules: [{ id: 'any-native', effect: 'allow', match: { token: ['native'] } }],
+      }),
+    )
+    const d = evaluatePolicy(evmOnly, facts({ programs: ['compute-budget', 'system'] }))
+    expect(d.effect).toBe('deny')
+    expect(d.nearest?.failing.join(' ')).toMatch(/covers EVM chains only/)
+    // The same rule still allows an EVM write (no program facts).
+    expect(
+      evaluatePolicy(
+        evmOnly,
+        facts({ programs: undefined, chain: 'devnet', chainId: 31337, caip2: undefined }),
+      ).effect,
+    ).toBe('allow')
+  })
+
+  it('a deny rule naming programs denies a write that calls any of them', () => {
+    const p = compilePolicy(
+      parsePolicy({
+        version: 1,
+        rules: [
+          { id: 'no-2022', effect: 'deny', match: { programs: ['token-2022'] } },
+          {
+            id: 'all-solana',
+            effect: 'allow',
+            match: {
+              chain: ['solana-local'],
+              programs: ['compute-budget', 'associated-token', 'spl-token', 'token-2022'],
+            },
+          },
+        ],
+      }),
+    )
+    expect(
+      evaluatePolicy(p, facts({ programs: ['compute-budget', 'associated-token', 'token-2022'] })),
+    ).toMatchObject({
+      effect: 'deny',
+      ruleIds: ['no-2022'],
+    })
+    expect(evaluatePolicy(p, facts({})).effect).toBe('allow')
   })
 
   it('matches a Solana chain by its CAIP-2 id and addresses case-exactly (base58 is case-sensitive)', () => {

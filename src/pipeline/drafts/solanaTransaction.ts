@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import type { Base64EncodedWireTransaction } from '@solana/kit'
+import {
+  address,
+  type Base64EncodedWireTransaction,
+  isSolanaError,
+  SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE,
+  SOLANA_ERROR__JSON_RPC__SERVER_ERROR_TRANSACTION_SIGNATURE_VERIFICATION_FAILURE,
+} from '@solana/kit'
 import type { Address } from 'viem'
 import type { SolanaChainContext } from '../../chains/solana/chain.js'
 import { solNativeAssetId, splAssetId } from '../../chains/solana/clusters.js'
@@ -91,10 +97,13 @@ export function createSolanaTransactionKind(
     const mint = kept.token
       ? { address: kept.token, program: kept.program as 'spl-token' | 'token-2022', decimals: kept.decimals }
       : undefined
-    const [plan, lifetime, facts] = await Promise.all([
+    const [plan, lifetime, facts, recipient] = await Promise.all([
       transferInstructions({ wallet, to: kept.to, amount: raw, mint, salt: kept.salt }),
       chain.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send(),
       kept.token ? mintFacts(chain, kept.token) : undefined,
+      chain.rpc
+        .getAccountInfo(address(kept.to), { encoding: 'base64', dataSlice: { offset: 0, length: 0 } })
+        .send(),
     ])
     const compiled = compileSolana(wallet, plan.instructions, {
       blockhash: lifetime.value.blockhash,
@@ -162,6 +171,9 @@ export function createSolanaTransactionKind(
       tokenRisks: risks,
       authorityChanges: decoded.authorityChanges,
       accountCloses: decoded.accountCloses,
+      recipient: recipient.value
+        ? { owner: String(recipient.value.owner), executable: recipient.value.executable }
+        : { owner: null, executable: false },
       prices: solanaPrices(chain, context.solanaDevnet),
     }
     return {
@@ -356,15 +368,26 @@ export function createSolanaTransactionKind(
   }
 }
 
-/** A send the node refused for good (preflight failed, invalid), or one whose fate is unknown (a timeout). */
+/**
+ * A send the node refused for good, or one whose fate is unknown. Only a failed preflight (the node simulated it and
+ * did not forward it) or a bad signature is a refusal; any other error (a timeout, a provider's 5xx, an internal
+ * error from a node that may already have forwarded it) is unknown: the intent stays signed and the tracker finds
+ * the transaction or, once its blockhash has expired, fails it as never executed.
+ */
 function classifySendError(
   error: unknown,
 ): { kind: 'refused'; message: string } | { kind: 'unknown'; message: string } {
-  const e = toBaseError(error)
-  const text = `${e.shortMessage} ${(error as { message?: string }).message ?? ''}`
-  if (e.code === 'RPC_UNAVAILABLE') return { kind: 'unknown', message: e.shortMessage }
-  return {
-    kind: 'refused',
-    message: `The cluster refused the transaction before executing it: ${quoteUntrusted(text, 'node message', { maxLength: 200 })}. Nothing moved.`,
-  }
+  const code = (error as { context?: { __code?: unknown } } | null)?.context?.__code
+  const text = `${toBaseError(error).shortMessage} ${(error as { message?: string }).message ?? ''}`
+  if (
+    isSolanaError(error, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE) ||
+    isSolanaError(error, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_TRANSACTION_SIGNATURE_VERIFICATION_FAILURE) ||
+    code === -32002 ||
+    code === -32003
+  )
+    return {
+      kind: 'refused',
+      message: `The cluster refused the transaction before executing it: ${quoteUntrusted(text, 'node message', { maxLength: 200 })}. Nothing moved.`,
+    }
+  return { kind: 'unknown', message: toBaseError(error).shortMessage }
 }
