@@ -64,8 +64,7 @@ export async function benchSolana(report: WriteBenchReport): Promise<Record<stri
     config: {
       rpc: { publicFallback: false },
       orders: { enabled: false },
-      // Through the counting proxy, so the read figure can say how many RPC calls it took.
-      chains: { 'solana-local': { rpc: [proxy.url] } },
+
       policy: {
         version: 1,
         rules: [
@@ -87,6 +86,11 @@ export async function benchSolana(report: WriteBenchReport): Promise<Record<stri
         secretKey: new Uint8Array(getBase58Encoder().encode(wallet.secretKey)),
       }),
     },
+  })
+  // A read-only gateway through the counting proxy, so the read figure can say how many RPC calls it takes.
+  const counted = createGateway({
+    config: { rpc: { publicFallback: false }, chains: { 'solana-local': { rpc: [proxy.url] } } },
+    solanaDevnet: f,
   })
   try {
     await gateway.ready
@@ -171,12 +175,23 @@ export async function benchSolana(report: WriteBenchReport): Promise<Record<stri
     const mints = (await call('get_token_balances', { chain: 'solana-local', address: wallet.address }))
       .tokens as { token: string }[]
     const hundred = mints.map((m) => m.token).slice(0, 100)
-    proxy.reset()
-    await call('get_token_balances', { chain: 'solana-local', address: wallet.address, tokens: hundred })
-    const callsHundred = proxy.total()
-    proxy.reset()
-    await call('get_token_balances', { chain: 'solana-local', address: wallet.address, tokens: [usdc] })
-    const callsOne = proxy.total()
+    const countedCall = async (tokens: string[]) => {
+      await counted.call(
+        'get_token_balances',
+        { chain: 'solana-local', address: wallet.address, tokens },
+        ctx,
+      ) // verified endpoint
+      proxy.reset()
+      const r = await counted.call(
+        'get_token_balances',
+        { chain: 'solana-local', address: wallet.address, tokens },
+        ctx,
+      )
+      if (r.isError) throw new Error(`get_token_balances: ${r.content[0]?.text}`)
+      return proxy.total()
+    }
+    const callsHundred = await countedCall(hundred)
+    const callsOne = await countedCall([usdc])
     const reads = quick ? 40 : 200
     const { a: many, b: one } = await interleave(
       reads,
@@ -211,6 +226,7 @@ export async function benchSolana(report: WriteBenchReport): Promise<Record<stri
       },
     }
   } finally {
+    await counted.close()
     await gateway.close()
     await store.close()
     await proxy.close()
