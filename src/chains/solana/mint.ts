@@ -97,10 +97,11 @@ export function decodeMint(program: 'spl-token' | 'token-2022', data: Uint8Array
           if (length < 108) break
           const older = { maxFee: u64(value, 80), bps: u16(value, 88) }
           const newer = { maxFee: u64(value, 98), bps: u16(value, 106) }
-          const fee = newer.bps >= older.bps ? newer : older
+          // Whichever fee is in force, the larger of the two (older until an epoch, newer after it) is assumed.
+          const fees = [older.maxFee, newer.maxFee].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
           extensions.transferFee = {
-            basisPoints: fee.bps,
-            maximumFee: newer.maxFee > older.maxFee ? newer.maxFee : older.maxFee,
+            basisPoints: Math.max(older.bps, newer.bps),
+            maximumFee: fees[0] as bigint,
           }
           break
         }
