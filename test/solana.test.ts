@@ -341,6 +341,10 @@ describe.each(testStoreDrivers)('Solana delivery: dropped and expired transactio
     const sent = ok(await mcp.call('transfer', { chain: 'solana-local', to: alice, amount: '0.1' }))
     expect(sent.status).toBe('broadcast')
     expect(await lamports(alice)).toBe(before)
+    // No nonce to replace at: a sent Solana transaction cannot be cancelled or sped up, it lands or expires.
+    const cancel = err(await mcp.call('cancel_intent', { intentId: sent.intentId }))
+    expect(cancel.code).toBe('CONFLICT')
+    expect(cancel.message).toMatch(/cannot be replaced/)
     // Looked at: unknown to the cluster, blockhash still valid → the same signed bytes again.
     const after = ok(await mcp.call('get_intent', { intentId: sent.intentId }))
     expect(after.txHash).toBe(sent.txHash)

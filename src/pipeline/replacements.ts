@@ -44,6 +44,18 @@ export function createReplacements(parts: WriteParts, intents: IntentQueries): R
     options: SpeedUpOptions,
     ctx: RequestContext,
   ): Promise<WriteResultValue> {
+    // Solana has no nonce to replace at: a sent transaction lands, or expires with its blockhash.
+    if (context.chains.resolveAny(original.chainId).family === 'solana')
+      throw new BaseError(
+        'CONFLICT',
+        `Intent ${original.id} is a sent Solana transaction: it cannot be replaced or sped up.`,
+        {
+          field: 'intentId',
+          metaMessages: [
+            'It lands, or expires with its blockhash (about a minute) and is then recorded as failed; poll get_intent.',
+          ],
+        },
+      )
     const signer = requireSigner(parts)
     const chain = context.chains.resolve(original.chainId)
     const old = (original.tx ?? {}) as Record<string, string>
