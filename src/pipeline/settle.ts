@@ -199,8 +199,22 @@ async function settleSolana(
     key: u.limit_key,
     amount: settledAmount(parts.policy(), u.limit_key, BigInt(u.amount), outflows, 0n, reverted).toString(),
   }))
+  if ((await claimSettlement(parts.store, settlement, breach, amounts)) && breach)
+    await report(parts, settlement)
+}
+
+/**
+ * Records an intent's settlement and sets its limits to what they settle at, in one statement: whoever inserts the
+ * settlement row (here or on a replica) settles the limits, once. Whether this call was the one.
+ */
+async function claimSettlement(
+  store: Store,
+  settlement: Settlement,
+  breach: boolean,
+  amounts: readonly { key: string; amount: string }[],
+): Promise<boolean> {
   const claim = sql`insert into settlements (intent_id, outcome, breach, reported)
-    values (${row.id}, ${JSON.stringify(settlement)}::jsonb, ${breach}, ${!breach})
+    values (${settlement.intentId}, ${JSON.stringify(settlement)}::jsonb, ${breach}, ${!breach})
     on conflict (intent_id) do nothing returning intent_id`
   const result = amounts.length
     ? await sql<{ claimed: number }>`with claimed as (${claim}), settled as (
@@ -208,11 +222,13 @@ async function settleSolana(
         from (values ${sql.join(amounts.map((a) => sql`(${a.key}, ${a.amount})`))}) as v (limit_key, amount), claimed
         where u.intent_id = claimed.intent_id and u.limit_key = v.limit_key and u.state <> 'released'
         returning 1
-      ) select (select count(*) from claimed)::int as claimed`.execute(parts.store.db)
+      ) select (select count(*) from claimed)::int as claimed, (select count(*) from settled)::int as settled`.execute(
+        store.db,
+      )
     : await sql<{
         claimed: number
-      }>`with claimed as (${claim}) select count(*)::int as claimed from claimed`.execute(parts.store.db)
-  if (Number(result.rows[0]?.claimed ?? 0) > 0 && breach) await report(parts, settlement)
+      }>`with claimed as (${claim}) select count(*)::int as claimed from claimed`.execute(store.db)
+  return Number(result.rows[0]?.claimed ?? 0) > 0
 }
 
 /** The settlement of an intent, when it has one. */
@@ -369,22 +385,7 @@ export async function settleIntent(parts: SettleParts, row: SettleSubject): Prom
       effects.status === 'reverted' || notExecuted,
     ).toString(),
   }))
-  const claim = sql`insert into settlements (intent_id, outcome, breach, reported)
-    values (${row.id}, ${JSON.stringify(settlement)}::jsonb, ${breach}, ${!breach})
-    on conflict (intent_id) do nothing returning intent_id`
-  const result = amounts.length
-    ? await sql<{ claimed: number }>`with claimed as (${claim}), settled as (
-        update limit_usage u set amount = v.amount::numeric, state = 'committed', updated_at = now()
-        from (values ${sql.join(amounts.map((a) => sql`(${a.key}, ${a.amount})`))}) as v (limit_key, amount), claimed
-        where u.intent_id = claimed.intent_id and u.limit_key = v.limit_key and u.state <> 'released'
-        returning 1
-      ) select (select count(*) from claimed)::int as claimed, (select count(*) from settled)::int as settled`.execute(
-        parts.store.db,
-      )
-    : await sql<{
-        claimed: number
-      }>`with claimed as (${claim}) select count(*)::int as claimed from claimed`.execute(parts.store.db)
-  const claimed = Number(result.rows[0]?.claimed ?? 0) > 0
+  const claimed = await claimSettlement(parts.store, settlement, breach, amounts)
   if (claimed && breach) await report(parts, settlement, postcondition?.contract ?? contract)
 }
 
