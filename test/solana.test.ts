@@ -162,6 +162,27 @@ describe.each(testStoreDrivers)('Solana on the embedded devnet (%s)', (driver) =
     expect(intents.map((i: { intentId: string }) => i.intentId)).toContain(usdc.intentId)
   })
 
+  it('previews a transfer with simulate: the deltas in CAIP-19 ids and the policy, nothing sent', async () => {
+    const before = await tokenAmount(alice, USDC)
+    const preview = ok(
+      await mcp.call('simulate', {
+        tool: 'transfer',
+        arguments: { chain: 'solana-local', to: alice, amount: '3', token: USDC },
+      }),
+    )
+    expect(preview).toMatchObject({ chain: 'solana-local', from: wallet, policy: { effect: 'allow' } })
+    expect(preview.policy.ruleIds).toEqual(['usdc-to-known-solana'])
+    expect(preview.simulation.deltas).toContainEqual(
+      expect.objectContaining({
+        kind: 'spl',
+        token: USDC,
+        raw: '-3000000',
+        assetId: `${solana.caip2}/token:${USDC}`,
+      }),
+    )
+    expect(await tokenAmount(alice, USDC)).toBe(before)
+  })
+
   it('holds a transfer to an unknown address, and carries it out once approved, bound to its effects', async () => {
     const before = await lamports(stranger)
     const held = ok(await transfer({ to: stranger, amount: '0.25' }))
