@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import { getBase58Decoder, getBase58Encoder } from '@solana/kit'
 import { InvalidInputError } from '../errors/index.js'
+import { solanaAddressProblem } from '../schemas/solanaAddress.js'
 
 // ed25519 keys on Node's own crypto. A Solana "secret key" is the 32-byte RFC 8032 seed; wallets (Phantom,
 // solana-keygen) export it as the 64-byte keypair seed ‖ public key, in base58 or as a JSON array of numbers.
@@ -63,13 +64,8 @@ export function solanaAddressOfSeed(seed: Uint8Array): string {
  * @example isSolanaAddress('11111111111111111111111111111111') // true (the system program)
  */
 export function isSolanaAddress(text: string): boolean {
-  return (
-    typeof text === 'string' &&
-    text.length >= 32 &&
-    text.length <= 44 &&
-    base58Alphabet.test(text) &&
-    getBase58Encoder().encode(text).length === 32
-  )
+  // The one address check the tools and the policy use (base58, decoding to 32 bytes).
+  return typeof text === 'string' && solanaAddressProblem(text) === undefined
 }
 
 /** Base58 of bytes (a public key, a signature). */
